@@ -1,0 +1,28 @@
+import type { DescService } from "@bufbuild/protobuf";
+import type { ConnectRouter, HandlerContext } from "@connectrpc/connect";
+import type { Logger } from "pino";
+import { toConnectError, toDomainError } from "../errors.js";
+import type { Pipeline } from "../pipeline.js";
+
+/**
+ * Registers every method of each service with connect-node, which serves it as gRPC, gRPC-web and
+ * Connect. Each method goes through the shared pipeline; errors leave as ZITADEL-shaped statuses.
+ */
+export function registerServices(router: ConnectRouter, services: DescService[], pipeline: Pipeline, log: Logger) {
+  for (const service of services) {
+    const impl: Record<string, (req: never, ctx: HandlerContext) => Promise<unknown>> = {};
+    for (const method of service.methods) {
+      if (method.methodKind !== "unary") continue;
+      impl[method.localName] = async (req, ctx) => {
+        try {
+          return await pipeline.invoke(method, req, (name) => ctx.requestHeader.get(name) ?? undefined);
+        } catch (e) {
+          const err = toDomainError(e);
+          if (err.kind === "Internal" || err.kind === "Unknown") log.error({ err: e, method: method.name }, "request failed");
+          throw toConnectError(err);
+        }
+      };
+    }
+    router.service(service, impl as never);
+  }
+}

@@ -1,0 +1,10 @@
+import type { ServiceHandlers } from "../pipeline.js";
+import { orgHandlers } from "./orgs.js";
+import { userHandlers } from "./users.js";
+
+/** zitadel.management.v1.ManagementService: what Portcullis implements; every other method answers Unimplemented. */
+export const managementHandlers: ServiceHandlers = {
+  healthz: () => ({}),
+  ...orgHandlers,
+  ...userHandlers,
+};

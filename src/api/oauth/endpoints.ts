@@ -1,0 +1,191 @@
+import type { Logger } from "pino";
+import { authenticateBearer } from "../../app/authn.js";
+import type { Deps } from "../../app/context.js";
+import {
+  OAuthError,
+  authenticateClientSecret,
+  filterScopes,
+  introspectionResponse,
+  issueTokens,
+  revokeAccessToken,
+  userClaims,
+  type AuthenticatedClient,
+} from "../../app/oauth.js";
+import { DomainError } from "../../domain/errors.js";
+import { BodyTooLarge, header, readBody, sendJson, type Req, type Res } from "../http-util.js";
+
+const FORM_LIMIT = 64 * 1024;
+
+/** Parses a form body; RFC 6749 §3.2: parameters must not be included more than once. */
+function parseForm(body: Buffer): Map<string, string> {
+  const form = new Map<string, string>();
+  for (const [k, v] of new URLSearchParams(body.toString("utf8"))) {
+    if (form.has(k)) throw new OAuthError("invalid_request", `parameter ${k} must not be included more than once`);
+    form.set(k, v);
+  }
+  return form;
+}
+
+interface ClientCredentials {
+  clientId: string;
+  secret: string;
+}
+
+/** client_secret_basic wins over client_secret_post (as ZITADEL's library). Basic values are form-url-decoded (RFC 6749 §2.3.1). */
+function clientCredentials(req: Req, form: Map<string, string>): ClientCredentials | undefined {
+  const auth = header(req, "authorization");
+  if (auth && /^basic /i.test(auth)) {
+    const decoded = Buffer.from(auth.slice(6).trim(), "base64").toString("utf8");
+    const i = decoded.indexOf(":");
+    if (i < 0) throw new OAuthError("invalid_client", "malformed basic authorization", 401);
+    try {
+      return { clientId: decodeURIComponent(decoded.slice(0, i).replace(/\+/g, " ")), secret: decodeURIComponent(decoded.slice(i + 1).replace(/\+/g, " ")) };
+    } catch {
+      throw new OAuthError("invalid_client", "malformed basic authorization", 401);
+    }
+  }
+  const clientId = form.get("client_id");
+  const secret = form.get("client_secret");
+  if (clientId !== undefined && secret !== undefined) return { clientId, secret };
+  return undefined;
+}
+
+async function requireClient(deps: Deps, req: Req, form: Map<string, string>): Promise<AuthenticatedClient> {
+  const creds = clientCredentials(req, form);
+  if (!creds) throw new OAuthError("invalid_client", "client must be authenticated", 401);
+  return authenticateClientSecret(deps, creds.clientId, creds.secret);
+}
+
+async function token(deps: Deps, req: Req, form: Map<string, string>) {
+  const grantType = form.get("grant_type");
+  if (!grantType) throw new OAuthError("invalid_request", "grant_type missing");
+  if (grantType === "client_credentials") {
+    const creds = clientCredentials(req, form);
+    if (!creds || !creds.clientId) throw new OAuthError("invalid_request", "client_id or client_assertion must be provided");
+    const client = await authenticateClientSecret(deps, creds.clientId, creds.secret);
+    // ZITADEL requires a scope (oidc op.ValidateAuthReqScopes) and answers invalid_request without one.
+    if (!form.get("scope")?.trim())
+      throw new OAuthError("invalid_request", "The scope of your request is missing. Please ensure some scopes are requested. If you have questions, please contact the administrator of the application.");
+    const scopes = filterScopes(form.get("scope") ?? "");
+    return issueTokens(deps, client, scopes, ["pwd"]);
+  }
+  throw new OAuthError("unsupported_grant_type", `${grantType} is not supported`);
+}
+
+function bearerFrom(req: Req, form?: Map<string, string>): string | undefined {
+  const auth = header(req, "authorization");
+  if (auth?.startsWith("Bearer ")) return auth.slice(7).trim() || undefined;
+  return form?.get("access_token");
+}
+
+export interface OAuthRoutes {
+  handle(req: Req, res: Res, path: string): Promise<boolean>;
+}
+
+export function createOAuthRoutes(deps: Deps, log: Logger): OAuthRoutes {
+  const issuer = deps.config.externalUrl;
+  const discovery = JSON.stringify({
+    issuer,
+    authorization_endpoint: `${issuer}/oauth/v2/authorize`,
+    token_endpoint: `${issuer}/oauth/v2/token`,
+    introspection_endpoint: `${issuer}/oauth/v2/introspect`,
+    userinfo_endpoint: `${issuer}/oidc/v1/userinfo`,
+    revocation_endpoint: `${issuer}/oauth/v2/revoke`,
+    jwks_uri: `${issuer}/oauth/v2/keys`,
+    scopes_supported: ["openid", "profile", "email", "phone", "address", "offline_access"],
+    response_types_supported: ["code", "id_token", "id_token token"],
+    grant_types_supported: ["client_credentials", "urn:ietf:params:oauth:grant-type:jwt-bearer"],
+    subject_types_supported: ["public"],
+    id_token_signing_alg_values_supported: ["RS256"],
+    token_endpoint_auth_methods_supported: ["client_secret_basic", "client_secret_post", "private_key_jwt"],
+    token_endpoint_auth_signing_alg_values_supported: ["RS256"],
+    introspection_endpoint_auth_methods_supported: ["client_secret_basic", "client_secret_post", "private_key_jwt"],
+    introspection_endpoint_auth_signing_alg_values_supported: ["RS256"],
+    revocation_endpoint_auth_methods_supported: ["client_secret_basic", "client_secret_post", "private_key_jwt"],
+    revocation_endpoint_auth_signing_alg_values_supported: ["RS256"],
+    claims_supported: ["sub", "aud", "exp", "iat", "iss", "auth_time", "amr", "at_hash", "client_id", "azp", "name", "preferred_username", "updated_at"],
+    code_challenge_methods_supported: ["S256"],
+  });
+  const jwks = JSON.stringify({ keys: deps.signingKeys.map((k) => k.publicJwk) });
+
+  const oauthError = (res: Res, e: OAuthError, basic: boolean) =>
+    sendJson(res, e.status, JSON.stringify({ error: e.error, error_description: e.description }), basic && e.status === 401 ? { "www-authenticate": 'Basic realm="portcullis"' } : {});
+
+  async function withForm(req: Req, res: Res, fn: (form: Map<string, string>) => Promise<void>) {
+    try {
+      if (req.method !== "POST") throw new OAuthError("invalid_request", "method must be POST");
+      const form = parseForm(await readBody(req, FORM_LIMIT));
+      await fn(form);
+    } catch (e) {
+      const basic = /^basic /i.test(header(req, "authorization") ?? "");
+      if (e instanceof OAuthError) return oauthError(res, e, basic);
+      if (e instanceof BodyTooLarge) return sendJson(res, 413, JSON.stringify({ error: "invalid_request", error_description: "request body too large" }));
+      if (e instanceof DomainError && e.kind === "Unavailable")
+        return sendJson(res, 503, JSON.stringify({ error: "temporarily_unavailable", error_description: "the server cannot serve this request now" }), { "retry-after": "1" });
+      log.error({ err: e }, "oauth endpoint failed");
+      sendJson(res, 500, JSON.stringify({ error: "server_error", error_description: "Errors.Internal" }));
+    }
+  }
+
+  return {
+    async handle(req, res, path) {
+      switch (path) {
+        case "/.well-known/openid-configuration":
+          sendJson(res, 200, discovery, { "cache-control": "public, max-age=300" });
+          return true;
+        case "/oauth/v2/keys":
+          sendJson(res, 200, jwks, { "cache-control": "max-age=300, must-revalidate" });
+          return true;
+        case "/oauth/v2/token":
+          await withForm(req, res, async (form) => sendJson(res, 200, JSON.stringify(await token(deps, req, form)), { pragma: "no-cache" }));
+          return true;
+        case "/oauth/v2/introspect":
+          await withForm(req, res, async (form) => {
+            await requireClient(deps, req, form);
+            const t = form.get("token");
+            if (!t) throw new OAuthError("invalid_request", "token missing");
+            const p = await authenticateBearer(deps, t);
+            sendJson(res, 200, JSON.stringify(p ? await introspectionResponse(deps, p) : { active: false }));
+          });
+          return true;
+        case "/oauth/v2/revoke":
+          await withForm(req, res, async (form) => {
+            const client = await requireClient(deps, req, form);
+            const t = form.get("token");
+            if (!t) throw new OAuthError("invalid_request", "token missing");
+            const p = await authenticateBearer(deps, t);
+            // Only the token's own client may revoke it; anything else is answered like an unknown token (RFC 7009 §2.2).
+            if (p && p.kind === "access_token" && p.userId === client.user.id) await revokeAccessToken(deps, p);
+            sendJson(res, 200, "{}");
+          });
+          return true;
+        case "/oidc/v1/userinfo":
+          await userinfo(req, res);
+          return true;
+        default:
+          return false;
+      }
+    },
+  };
+
+  async function userinfo(req: Req, res: Res) {
+    const deny = (status: number, error: string, description: string) =>
+      sendJson(res, status, JSON.stringify({ error, error_description: description }), { "www-authenticate": `Bearer error="${error}", error_description="${description}"` });
+    try {
+      let form: Map<string, string> | undefined;
+      if (req.method === "POST" && /application\/x-www-form-urlencoded/.test(header(req, "content-type") ?? "")) form = parseForm(await readBody(req, FORM_LIMIT));
+      else if (req.method !== "GET" && req.method !== "POST") return deny(405, "invalid_request", "method not allowed");
+      const t = bearerFrom(req, form);
+      if (!t) return deny(401, "invalid_request", "access token missing");
+      const p = await authenticateBearer(deps, t);
+      if (!p) return deny(401, "invalid_token", "access token invalid");
+      const org = await deps.cache.get(deps.instanceId, "org", p.orgId);
+      sendJson(res, 200, JSON.stringify({ sub: p.userId, ...userClaims(p.user, org, p.scopes) }));
+    } catch (e) {
+      if (e instanceof OAuthError) return deny(400, e.error, e.description);
+      if (e instanceof DomainError && e.kind === "Unavailable") return sendJson(res, 503, JSON.stringify({ error: "temporarily_unavailable" }), { "retry-after": "1" });
+      log.error({ err: e }, "userinfo failed");
+      sendJson(res, 500, JSON.stringify({ error: "server_error" }));
+    }
+  }
+}

@@ -1,0 +1,56 @@
+import { create, type DescService } from "@bufbuild/protobuf";
+import type { Logger } from "pino";
+import { DomainError } from "../../domain/errors.js";
+import { toDomainError, toRestError } from "../errors.js";
+import { BodyTooLarge, header, readBody, sendJson, type Req, type Res } from "../http-util.js";
+import type { Pipeline, ServiceHandlers } from "../pipeline.js";
+import { compileRoutes, type RestRouter } from "./routes.js";
+import { decodeRequest, encodeResponse } from "./transcode.js";
+
+const NOT_FOUND = JSON.stringify({ code: 5, message: "Not Found" });
+const METHOD_NOT_ALLOWED = JSON.stringify({ code: 12, message: "Method Not Allowed" });
+
+/**
+ * REST/JSON as ZITADEL's grpc-gateway serves it, routed from the services' google.api.http options.
+ * Requests go through the same pipeline as gRPC; errors are google.rpc.Status bodies.
+ */
+export function createRestHandler(
+  services: { service: DescService; handlers: ServiceHandlers; prefix: string }[],
+  pipeline: Pipeline,
+  maxBodyBytes: number,
+  log: Logger,
+) {
+  const routers: { prefix: string; router: RestRouter }[] = services.map((s) => ({ prefix: s.prefix + "/", router: compileRoutes(s.service, s.prefix) }));
+
+  return async function handleRest(req: Req, res: Res, path: string, query: string): Promise<void> {
+    const entry = routers.find((r) => path.startsWith(r.prefix));
+    if (!entry) return sendJson(res, 404, NOT_FOUND);
+    const match = entry.router.match(req.method ?? "GET", path);
+    if (match.kind === "miss") {
+      req.resume();
+      if (match.status === 405) return sendJson(res, 405, METHOD_NOT_ALLOWED, { allow: match.allow.join(", ") });
+      if (match.status === 400) return sendJson(res, 400, JSON.stringify({ code: 3, message: "malformed path" }));
+      return sendJson(res, 404, NOT_FOUND);
+    }
+    const method = match.route.method;
+    try {
+      const hasBody = match.route.body !== "";
+      const body = hasBody ? await readBody(req, maxBodyBytes) : undefined;
+      if (!hasBody) req.resume();
+      const input = decodeRequest(match.route, match.pathParams, new URLSearchParams(query), body);
+      const output = await pipeline.invoke(method, input, (name) => header(req, name));
+      sendJson(res, 200, encodeResponse(method.output, create(method.output, output as never)));
+    } catch (e) {
+      if (e instanceof BodyTooLarge) {
+        const err = new DomainError("ResourceExhausted", "", `request body larger than ${maxBodyBytes} bytes`);
+        const { body } = toRestError(err);
+        return sendJson(res, 413, body, { connection: "close" });
+      }
+      const err = toDomainError(e);
+      if (err.kind === "Internal" || err.kind === "Unknown") log.error({ err: e, method: method.name }, "request failed");
+      const { status, body } = toRestError(err);
+      // grpc-gateway sets WWW-Authenticate to the status message on 401.
+      sendJson(res, status, body, status === 401 ? { "www-authenticate": err.id ? `${err.message} (${err.id})` : err.message } : {});
+    }
+  };
+}

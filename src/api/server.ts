@@ -1,0 +1,115 @@
+import { readFileSync } from "node:fs";
+import http from "node:http";
+import http2 from "node:http2";
+import net from "node:net";
+import { randomUUID } from "node:crypto";
+import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { ManagementService } from "@zitadel/proto/zitadel/management_pb.js";
+import { AdminService } from "@zitadel/proto/zitadel/admin_pb.js";
+import type { Logger } from "pino";
+import type { Deps } from "../app/context.js";
+import { registerServices } from "./connect/routes.js";
+import { sendJson, type Req, type Res } from "./http-util.js";
+import { managementHandlers } from "./management/service.js";
+import { adminHandlers } from "./admin/service.js";
+import { createOAuthRoutes } from "./oauth/endpoints.js";
+import { createPipeline } from "./pipeline.js";
+import { createRestHandler } from "./rest/handler.js";
+
+export interface RunningServer {
+  port: number;
+  close(): Promise<void>;
+}
+
+/** HTTP/2 connection preface; on a cleartext port it tells gRPC (prior knowledge) from HTTP/1.1. */
+const H2_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
+
+export async function startServer(deps: Deps, log: Logger, ready: () => Promise<boolean>): Promise<RunningServer> {
+  const { config } = deps;
+  const services = [
+    { service: ManagementService, handlers: managementHandlers, prefix: "/management/v1" },
+    { service: AdminService, handlers: adminHandlers, prefix: "/admin/v1" },
+  ];
+  const pipeline = createPipeline(deps, services);
+  const connect = connectNodeAdapter({
+    routes: (router) => registerServices(router, services.map((s) => s.service), pipeline, log),
+    readMaxBytes: config.maxBodyBytes,
+  });
+  const rest = createRestHandler(services, pipeline, config.maxBodyBytes, log);
+  const oauth = createOAuthRoutes(deps, log);
+  let draining = false;
+
+  const handle = async (req: Req, res: Res) => {
+    const url = req.url ?? "/";
+    const q = url.indexOf("?");
+    const path = q < 0 ? url : url.slice(0, q);
+    try {
+      if (path.startsWith("/zitadel.")) return connect(req as never, res as never);
+      if (await oauth.handle(req, res, path)) return;
+      if (path === "/debug/healthz") return sendJson(res, 200, '{"status":"ok"}');
+      if (path === "/debug/ready") {
+        const ok = !draining && (await ready());
+        return sendJson(res, ok ? 200 : 503, ok ? '{"status":"ready"}' : '{"status":"not ready"}');
+      }
+      return await rest(req, res, path, q < 0 ? "" : url.slice(q + 1));
+    } catch (e) {
+      log.error({ err: e, path, reqId: requestId(req) }, "request failed");
+      sendJson(res, 500, JSON.stringify({ code: 13, message: "Errors.Internal (RECOVER)" }));
+    }
+  };
+
+  const h1 = http.createServer({ keepAliveTimeout: 65_000 }, (req, res) => void handle(req, res));
+  const h2 = config.tls
+    ? http2.createSecureServer({ allowHTTP1: true, cert: readFileSync(config.tls.cert), key: readFileSync(config.tls.key) }, (req, res) => void handle(req, res))
+    : http2.createServer({}, (req, res) => void handle(req, res));
+  h2.on("sessionError", (err) => log.debug({ err }, "http2 session error"));
+
+  const sockets = new Set<net.Socket>();
+  const front = config.tls
+    ? (h2 as unknown as net.Server)
+    : net.createServer((socket) => {
+        sockets.add(socket);
+        socket.once("close", () => sockets.delete(socket));
+        socket.once("error", () => socket.destroy());
+        socket.once("readable", () => {
+          const head: Buffer | null = socket.read(Math.min(socket.readableLength, H2_PREFACE.length)) ?? socket.read();
+          if (!head) return void socket.destroy();
+          socket.unshift(head);
+          const isH2 = H2_PREFACE.subarray(0, Math.min(head.length, H2_PREFACE.length)).equals(head.subarray(0, Math.min(head.length, H2_PREFACE.length)));
+          (isH2 ? h2 : h1).emit("connection", socket);
+        });
+      });
+
+  await new Promise<void>((resolve, reject) => {
+    front.once("error", reject);
+    front.listen(config.port, config.host, () => resolve());
+  });
+  const address = front.address() as net.AddressInfo;
+
+  return {
+    port: address.port,
+    async close() {
+      draining = true;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          for (const s of sockets) s.destroy();
+          resolve();
+        }, config.shutdownTimeoutMs);
+        front.close(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+        h1.closeIdleConnections();
+        (h1 as http.Server).close();
+        h2.close();
+        // Idle keep-alive sockets that never become requests would hold the port open.
+        for (const s of sockets) if (!(s as net.Socket & { _httpMessage?: unknown })._httpMessage) s.end();
+      });
+    },
+  };
+}
+
+export const requestId = (req: Req): string => {
+  const existing = req.headers["x-request-id"];
+  return typeof existing === "string" && existing.length <= 128 ? existing : randomUUID();
+};

@@ -1,0 +1,195 @@
+import { createHash } from "node:crypto";
+import { encodeHeader, signRs256 } from "../crypto/jwt.js";
+import { hashesEqual, keyedHash } from "../crypto/keys.js";
+import { sealAccessToken, type AccessClaims } from "../crypto/tokens.js";
+import type { OrgState } from "../domain/org.js";
+import { UserEvents, UserStateNum, UserType, type UserState } from "../domain/user.js";
+import type { Principal } from "./authn.js";
+import type { Deps } from "./context.js";
+import { runCommand } from "./command.js";
+
+/** An RFC 6749 §5.2 error. `status` 401 for client authentication failures. */
+export class OAuthError extends Error {
+  override readonly name = "OAuthError";
+  constructor(
+    readonly error: string,
+    readonly description: string,
+    readonly status = 400,
+  ) {
+    super(description);
+  }
+}
+
+export const API_AUDIENCE_SCOPE = "urn:zitadel:iam:org:project:id:zitadel:aud";
+const PROJECT_AUD = /^urn:zitadel:iam:org:project:id:([^:]+):aud$/;
+const KEPT_SCOPES = new Set(["openid", "profile", "email", "phone", "address", "offline_access", "urn:zitadel:iam:user:metadata", "urn:zitadel:iam:user:resourceowner", "urn:zitadel:iam:org:projects:roles"]);
+const KEPT_PREFIXES = [
+  "urn:zitadel:iam:org:project:id:",
+  "urn:zitadel:iam:org:id:",
+  "urn:zitadel:iam:org:domain:primary:",
+  "urn:zitadel:iam:org:roles:id:",
+  "urn:zitadel:iam:org:idp:id:",
+  "urn:zitadel:iam:org:project:role:",
+];
+
+/** ZITADEL keeps known scopes and prefixes for machine users and drops the rest silently (client.go). */
+export function filterScopes(scope: string): string[] {
+  const out: string[] = [];
+  for (const s of scope.split(" ")) {
+    if (!s || out.includes(s)) continue;
+    if (KEPT_SCOPES.has(s) || KEPT_PREFIXES.some((p) => s.startsWith(p))) out.push(s);
+  }
+  return out;
+}
+
+/** An HMAC compared against when the client is unknown, so unknown and known clients take the same path. */
+let dummyHash: string | undefined;
+
+export interface AuthenticatedClient {
+  user: UserState;
+  org: OrgState;
+  cred: string;
+}
+
+/**
+ * client_secret_basic / client_secret_post: client_id is the machine's login name (case-insensitive),
+ * the secret is compared as a keyed hash in constant time. Every failure is the same invalid_client.
+ */
+export async function authenticateClientSecret(deps: Deps, clientId: string, secret: string): Promise<AuthenticatedClient> {
+  const fail = () => new OAuthError("invalid_client", "client authentication failed", 401);
+  const presented = keyedHash(deps.keys.hmac, secret);
+  const userId = clientId ? await deps.cache.userIdByLoginName(deps.instanceId, clientId) : undefined;
+  const user = userId ? await deps.cache.get(deps.instanceId, "user", userId) : undefined;
+  dummyHash ??= keyedHash(deps.keys.hmac, "portcullis-no-such-client");
+  const stored = user?.type === UserType.machine && user.secret ? user.secret.hash : dummyHash;
+  const match = hashesEqual(presented, stored) && stored !== dummyHash;
+  if (!user || !match) throw fail();
+  const org = await deps.cache.get(deps.instanceId, "org", user.orgId);
+  // ZITADEL checks the user's state after the secret (command/oidc_session.go) and answers NotActive.
+  if (user.state !== UserStateNum.active || org.state !== 1) throw new OAuthError("invalid_request", "Errors.User.NotActive");
+  return { user, org, cred: `secret:${user.secret!.sequence}` };
+}
+
+export interface TokenResponse {
+  access_token: string;
+  token_type: "Bearer";
+  expires_in: number;
+  id_token?: string;
+}
+
+/** Issues an access token (opaque or JWT per the user's accessTokenType) without writing anything. */
+export async function issueTokens(deps: Deps, client: AuthenticatedClient, scopes: string[], amr: string[] | undefined): Promise<TokenResponse> {
+  const instance = await deps.cache.get(deps.instanceId, "instance", deps.instanceId);
+  const now = deps.clock().getTime();
+  const iat = Math.floor(now / 1000);
+  const exp = iat + deps.config.accessTokenLifetime;
+  const aud: string[] = [];
+  for (const s of scopes) {
+    const m = PROJECT_AUD.exec(s);
+    if (m) {
+      const id = m[1] === "zitadel" ? instance.projectId : m[1]!;
+      if (!aud.includes(id)) aud.push(id);
+    }
+  }
+  const u = client.user;
+  const claims: AccessClaims = { tid: deps.newId(), sub: u.id, org: u.orgId, iat, exp, aud, scope: scopes, cred: client.cred, clientId: u.userName };
+  const key = deps.signingKeys[0]!;
+  const accessToken =
+    u.accessTokenType === 1
+      ? signRs256(key.privateKey, jwtHeader(key.id, "at+jwt"), {
+          iss: deps.config.externalUrl,
+          sub: u.id,
+          aud: aud.length > 0 ? aud : [u.userName],
+          exp,
+          iat,
+          nbf: iat,
+          jti: claims.tid,
+          client_id: u.userName,
+          scope: scopes.join(" "),
+          cred: claims.cred,
+        })
+      : sealAccessToken(deps.keys.token, claims);
+  const res: TokenResponse = { access_token: accessToken, token_type: "Bearer", expires_in: exp - iat };
+  if (scopes.includes("openid")) {
+    const idClaims: Record<string, unknown> = {
+      iss: deps.config.externalUrl,
+      sub: u.id,
+      aud: [...aud, u.userName],
+      exp: iat + 43200,
+      iat,
+      auth_time: iat,
+      azp: u.userName,
+      client_id: u.userName,
+      at_hash: atHash(accessToken),
+      ...(amr ? { amr } : {}),
+      ...userClaims(u, client.org, scopes),
+    };
+    res.id_token = signRs256(key.privateKey, jwtHeader(key.id, "JWT"), idClaims);
+  }
+  return res;
+}
+
+const headers = new Map<string, string>();
+const jwtHeader = (kid: string, typ: string) => {
+  const k = `${kid}/${typ}`;
+  let h = headers.get(k);
+  if (!h) headers.set(k, (h = encodeHeader(kid, typ)));
+  return h;
+};
+
+/** OIDC at_hash: left half of SHA-256 of the token, base64url. */
+const atHash = (token: string) => createHash("sha256").update(token).digest().subarray(0, 16).toString("base64url");
+
+/** Claims the scopes allow for a machine user (userinfo.go): profile gives name, preferred_username, updated_at. */
+export function userClaims(u: UserState, org: OrgState, scopes: string[]): Record<string, unknown> {
+  const c: Record<string, unknown> = {};
+  if (scopes.includes("profile")) {
+    c.name = u.name;
+    c.preferred_username = u.userName;
+    if (u.changedAt) c.updated_at = Math.floor(u.changedAt.getTime() / 1000);
+  }
+  if (scopes.includes("urn:zitadel:iam:user:resourceowner")) {
+    c["urn:zitadel:iam:user:resourceowner:id"] = org.id;
+    c["urn:zitadel:iam:user:resourceowner:name"] = org.name;
+    c["urn:zitadel:iam:user:resourceowner:primary_domain"] = org.primaryDomain;
+  }
+  if (scopes.includes("urn:zitadel:iam:user:metadata") && u.metadata.size > 0) {
+    const md: Record<string, string> = {};
+    for (const [k, v] of u.metadata) md[k] = Buffer.from(v.value, "base64").toString("base64url");
+    c["urn:zitadel:iam:user:metadata"] = md;
+  }
+  return c;
+}
+
+/** RFC 7662 active response for a valid token. */
+export async function introspectionResponse(deps: Deps, p: Principal): Promise<Record<string, unknown>> {
+  const org = await deps.cache.get(deps.instanceId, "org", p.orgId);
+  return {
+    active: true,
+    scope: p.scopes.join(" "),
+    client_id: p.clientId,
+    token_type: "Bearer",
+    exp: p.exp,
+    iat: p.iat,
+    nbf: p.iat,
+    sub: p.userId,
+    aud: p.aud,
+    iss: deps.config.externalUrl,
+    jti: p.tokenId,
+    username: p.user.userName,
+    ...userClaims(p.user, org, p.scopes),
+  };
+}
+
+
+/** RFC 7009: the token stops working everywhere; the one write on the token path. */
+export async function revokeAccessToken(deps: Deps, p: Principal): Promise<void> {
+  await runCommand(deps, p.userId, async (load) => {
+    const u = await load("user", p.userId);
+    if (u.revokedTokens.has(p.tokenId)) return { events: [], result: () => undefined };
+    return {
+      events: [{ aggregateType: "user", aggregateId: u.id, resourceOwner: u.orgId, type: UserEvents.tokenRemoved, payload: { tokenId: p.tokenId, expiration: p.exp } }],
+      result: () => undefined,
+    };
+  });
+}

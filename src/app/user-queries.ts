@@ -1,0 +1,183 @@
+import { invalidArgument, notFound } from "../domain/errors.js";
+import type { StoredEvent } from "../domain/events.js";
+import { EVENT_COLUMNS } from "../store/event-store.js";
+import type { Row } from "../store/sql.js";
+import type { Caller, Deps } from "./context.js";
+
+export interface UserRow {
+  id: string;
+  orgId: string;
+  type: number;
+  userName: string;
+  state: number;
+  name: string;
+  description: string;
+  accessTokenType: number;
+  hasSecret: boolean;
+  createdAt: Date;
+  changedAt: Date;
+  sequence: number;
+}
+
+const USER_COLUMNS = "id, org_id, user_type, username, state, name, description, access_token_type, has_secret, created_at, changed_at, sequence";
+
+const toUserRow = (r: Row): UserRow => ({
+  id: r.id as string,
+  orgId: r.org_id as string,
+  type: Number(r.user_type),
+  userName: r.username as string,
+  state: Number(r.state),
+  name: r.name as string,
+  description: r.description as string,
+  accessTokenType: Number(r.access_token_type),
+  hasSecret: Boolean(r.has_secret),
+  createdAt: new Date(r.created_at as string | Date),
+  changedAt: new Date(r.changed_at as string | Date),
+  sequence: Number(r.sequence),
+});
+
+export async function getUserById(deps: Deps, caller: Caller, id: string): Promise<UserRow> {
+  const rows = await deps.store.sql.query(`SELECT ${USER_COLUMNS} FROM proj_users WHERE instance_id = $1 AND id = $2`, [deps.instanceId, id]);
+  const row = rows[0];
+  if (!row) throw notFound("QUERY-Dfbg2", "User could not be found");
+  const user = toUserRow(row);
+  if (user.orgId !== caller.orgId) throw notFound("MANAG-fpo4B", "User could not be found");
+  return user;
+}
+
+/** A user search query (zitadel.user.v1.SearchQuery) reduced to what the store can answer. */
+export type UserQuery =
+  | { kind: "text"; field: "userName" | "loginName" | "displayName" | "humanOnly"; value: string; method: number }
+  | { kind: "state"; state: number }
+  | { kind: "type"; type: number }
+  | { kind: "ids"; ids: string[] }
+  | { kind: "emails"; emails: string[] }
+  | { kind: "or" | "and"; queries: UserQuery[] }
+  | { kind: "not"; query: UserQuery };
+
+export interface ListInput {
+  offset: number;
+  limit: number;
+  asc: boolean;
+}
+
+const MAX_NESTING = 20;
+
+const escapeLike = (s: string) => s.replace(/[\\%_]/g, (c) => "\\" + c);
+
+/** SQL for a text query method (zitadel.v1.TextQueryMethod). */
+function textCondition(column: string, method: number, param: string): string {
+  const ci = method % 2 === 1;
+  const col = ci ? `lower(${column})` : column;
+  const p = ci ? `lower(${param})` : param;
+  switch (method) {
+    case 0:
+    case 1:
+      return `${col} = ${p}`;
+    case 2:
+    case 3:
+      return `${col} LIKE ${p} || '%' ESCAPE '\\'`;
+    case 4:
+    case 5:
+      return `${col} LIKE '%' || ${p} || '%' ESCAPE '\\'`;
+    case 6:
+    case 7:
+      return `${col} LIKE '%' || ${p} ESCAPE '\\'`;
+    default:
+      throw invalidArgument("USER-0Jfsh", "invalid text query method");
+  }
+}
+
+function toSql(q: UserQuery, params: unknown[], depth: number): string {
+  if (depth > MAX_NESTING) throw invalidArgument("USER-zsQ97", "Too many query nesting levels (Max 20)");
+  const add = (v: unknown) => `$${params.push(v)}`;
+  switch (q.kind) {
+    case "text": {
+      if (q.field === "humanOnly") return "false"; // first/last/nick name and email: machines have none
+      const column = q.field === "displayName" ? "name" : "username";
+      const value = q.method >= 2 ? escapeLike(q.value) : q.value;
+      return textCondition(column, q.method, add(value));
+    }
+    case "state":
+      return `state = ${add(q.state)}`;
+    case "type":
+      return `user_type = ${add(q.type)}`;
+    case "ids":
+      return q.ids.length === 0 ? "false" : `id = ANY(${add(q.ids)}::text[])`;
+    case "emails":
+      return "false";
+    case "or":
+    case "and": {
+      if (q.queries.length === 0) return q.kind === "and" ? "true" : "false";
+      const joined = q.queries.map((s) => `(${toSql(s, params, depth + 1)})`).join(q.kind === "or" ? " OR " : " AND ");
+      return joined;
+    }
+    case "not":
+      return `NOT (${toSql(q.query, params, depth + 1)})`;
+  }
+}
+
+/** zitadel.user.v1.UserFieldName → column; unspecified sorts by id (ZITADEL's default). */
+const sortColumns: Record<number, string> = { 0: "id", 1: "username", 2: "id", 3: "id", 4: "id", 5: "name", 6: "id", 7: "state", 8: "user_type", 9: "created_at" };
+
+export interface ListMeta {
+  totalResult: number;
+  processedSequence: number;
+  viewTimestamp: Date;
+}
+
+async function listMeta(deps: Deps, total: number): Promise<ListMeta> {
+  return { totalResult: total, processedSequence: await deps.store.lastPosition(), viewTimestamp: deps.clock() };
+}
+
+export async function listUsers(deps: Deps, caller: Caller, list: ListInput, sortingColumn: number, queries: UserQuery[]) {
+  const params: unknown[] = [deps.instanceId, caller.orgId];
+  const where = ["instance_id = $1", "org_id = $2", ...queries.map((q) => `(${toSql(q, params, 1)})`)].join(" AND ");
+  const order = `${sortColumns[sortingColumn] ?? "id"} ${list.asc ? "ASC" : "DESC"}, id ${list.asc ? "ASC" : "DESC"}`;
+  const paging = `${list.limit > 0 ? ` LIMIT ${Math.min(list.limit, 1_000_000)}` : ""} OFFSET ${Math.max(0, Math.min(list.offset, Number.MAX_SAFE_INTEGER))}`;
+  const rows = await deps.store.sql.query(`SELECT ${USER_COLUMNS}, count(*) OVER () AS total FROM proj_users WHERE ${where} ORDER BY ${order}${paging}`, params);
+  let total = rows[0] ? Number(rows[0].total) : 0;
+  if (rows.length === 0 && list.offset > 0) {
+    const c = await deps.store.sql.query<{ n: string | number }>(`SELECT count(*) AS n FROM proj_users WHERE ${where}`, params);
+    total = Number(c[0]?.n ?? 0);
+  }
+  return { users: rows.map(toUserRow), meta: await listMeta(deps, total) };
+}
+
+/** IsUserUnique: the given filters are AND-ed; both empty matches any user (ZITADEL's behaviour). */
+export async function isUserUnique(deps: Deps, userName: string, email: string): Promise<boolean> {
+  if (email) return true; // machine users have no email; no human users exist here
+  const params: unknown[] = [deps.instanceId];
+  const cond = userName ? ` AND lower(username) = lower($${params.push(userName)})` : "";
+  const rows = await deps.store.sql.query(`SELECT 1 FROM proj_users WHERE instance_id = $1${cond} LIMIT 1`, params);
+  return rows.length === 0;
+}
+
+export interface ChangeInput {
+  sequence: number;
+  limit: number;
+  asc: boolean;
+}
+
+/** The user's events in the org (newest first unless asc); an unknown or other-org user has none. */
+export async function listUserChanges(deps: Deps, caller: Caller, userId: string, q: ChangeInput): Promise<StoredEvent[]> {
+  const params: unknown[] = [deps.instanceId, userId, caller.orgId, q.sequence];
+  const limit = q.limit > 0 ? ` LIMIT ${Math.min(q.limit, 1_000_000)}` : "";
+  const rows = await deps.store.sql.query(
+    `SELECT ${EVENT_COLUMNS} FROM events WHERE instance_id = $1 AND aggregate_type = 'user' AND aggregate_id = $2 AND resource_owner = $3 AND sequence > $4
+     ORDER BY sequence ${q.asc ? "ASC" : "DESC"}${limit}`,
+    params,
+  );
+  return rows.map((r) => ({
+    instanceId: r.instance_id as string,
+    aggregateType: "user",
+    aggregateId: r.aggregate_id as string,
+    sequence: Number(r.sequence),
+    position: Number(r.position),
+    type: r.event_type as string,
+    payload: {},
+    editor: r.editor_user as string,
+    resourceOwner: r.resource_owner as string,
+    createdAt: new Date(r.created_at as string | Date),
+  }));
+}

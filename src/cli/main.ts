@@ -1,0 +1,136 @@
+#!/usr/bin/env node
+import { ConfigError, loadConfig, redactedConfig } from "../config/load.js";
+import { envName, flagName, keys } from "../config/schema.js";
+import { createLogger, openStorage, startRuntime } from "../app/runtime.js";
+import { StartupError } from "../app/system.js";
+import { startServer } from "../api/server.js";
+import { migrate } from "../store/migrations.js";
+import { rebuildProjections } from "../store/projections.js";
+
+const commands: Record<string, { summary: string; run: (argv: string[]) => Promise<void> }> = {
+  start: { summary: "Run the server (migrates and bootstraps on first start).", run: start },
+  migrate: { summary: "Apply pending database migrations and exit.", run: migrateCmd },
+  "projections rebuild": { summary: "Rebuild every projection table from the events and exit.", run: rebuild },
+  "config print": { summary: "Print the effective configuration (secrets redacted) and exit.", run: printConfig },
+};
+
+function usage(): string {
+  const lines = [
+    "Usage: portcullis <command> [flags]",
+    "",
+    "Commands:",
+    ...Object.entries(commands).map(([n, c]) => `  ${n.padEnd(22)}${c.summary}`),
+    "",
+    "Run 'portcullis <command> --help' for the flags of a command.",
+  ];
+  return lines.join("\n");
+}
+
+function commandHelp(name: string): string {
+  const lines = [
+    `Usage: portcullis ${name} [flags]`,
+    "",
+    commands[name]!.summary,
+    "",
+    "Flags (each also an environment variable; precedence: flag > environment > --config file > default):",
+    `  --config <file>`.padEnd(34) + "YAML file with the keys below (env PORTCULLIS_CONFIG).",
+    ...keys.map((k) => {
+      const def = k.default !== undefined ? ` (default ${String(k.default)})` : "";
+      return `  ${(flagName(k.path) + " <value>").padEnd(32)}${k.description}${def}\n  ${"".padEnd(32)}env ${envName(k.path)}`;
+    }),
+    "",
+    "First-instance bootstrap reads ZITADEL's variables: ZITADEL_FIRSTINSTANCE_ORG_NAME (default Portcullis),",
+    "ZITADEL_FIRSTINSTANCE_ORG_MACHINE_MACHINE_USERNAME (default admin; empty: no admin), _MACHINE_NAME,",
+    "ZITADEL_FIRSTINSTANCE_ORG_MACHINE_PAT_EXPIRATIONDATE, ZITADEL_FIRSTINSTANCE_PATPATH (default <data dir>/admin.pat),",
+    "ZITADEL_FIRSTINSTANCE_ORG_MACHINE_MACHINEKEY_TYPE=1 and ZITADEL_FIRSTINSTANCE_MACHINEKEYPATH.",
+  ];
+  return lines.join("\n");
+}
+
+async function start(argv: string[]) {
+  const config = loadConfig({ env: process.env, argv });
+  const log = createLogger(config);
+  const rt = await startRuntime(config, log);
+  const server = await startServer(rt.deps, log, () => rt.sql.ping());
+  const base = config.externalUrl;
+  log.info({ port: server.port, issuer: base, storage: config.databaseUrl ? "postgres" : `pglite:${config.dataDir}`, instanceId: rt.boot.instanceId }, "portcullis ready");
+  if (rt.boot.created && rt.boot.patPath) {
+    process.stderr.write(
+      `\nFirst start: admin machine user "${rt.boot.adminUserName}" created; its PAT was written to ${rt.boot.patPath}\n` +
+        `Try:  curl -H "Authorization: Bearer $(cat ${rt.boot.patPath})" ${base}/management/v1/orgs/me\n\n`,
+    );
+  }
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, "shutting down");
+    await server.close();
+    await rt.close();
+    log.info("stopped");
+    process.exit(0);
+  };
+  process.on("SIGTERM", () => void stop("SIGTERM"));
+  process.on("SIGINT", () => void stop("SIGINT"));
+}
+
+async function migrateCmd(argv: string[]) {
+  const config = loadConfig({ env: process.env, argv });
+  const sql = await openStorage(config);
+  try {
+    const applied = await migrate(sql);
+    process.stdout.write(applied.length ? `applied migrations: ${applied.join(", ")}\n` : "database is up to date\n");
+  } finally {
+    await sql.close();
+  }
+}
+
+async function rebuild(argv: string[]) {
+  const config = loadConfig({ env: process.env, argv });
+  const sql = await openStorage(config);
+  try {
+    await migrate(sql);
+    const n = await rebuildProjections(sql);
+    process.stdout.write(`projections rebuilt from ${n} events\n`);
+  } finally {
+    await sql.close();
+  }
+}
+
+async function printConfig(argv: string[]) {
+  const config = loadConfig({ env: process.env, argv });
+  process.stdout.write(JSON.stringify(redactedConfig(config), null, 2) + "\n");
+}
+
+async function main() {
+  const args = process.argv.slice(2);
+  if (args.length === 0 || args[0] === "--help" || args[0] === "-h" || args[0] === "help") {
+    process.stdout.write(usage() + "\n");
+    return;
+  }
+  let name = args[0]!;
+  let rest = args.slice(1);
+  if (!commands[name] && args[1] && commands[`${args[0]} ${args[1]}`]) {
+    name = `${args[0]} ${args[1]}`;
+    rest = args.slice(2);
+  }
+  const cmd = commands[name];
+  if (!cmd) {
+    process.stderr.write(`portcullis: unknown command "${args.slice(0, 2).join(" ")}"\n\n${usage()}\n`);
+    process.exit(2);
+  }
+  if (rest.includes("--help") || rest.includes("-h")) {
+    process.stdout.write(commandHelp(name) + "\n");
+    return;
+  }
+  await cmd.run(rest);
+}
+
+main().catch((e: unknown) => {
+  // Expected start-up problems are one line naming the problem; anything else keeps its stack.
+  if (e instanceof ConfigError || e instanceof StartupError || (e instanceof Error && /data directory .* in use/.test(e.message)))
+    process.stderr.write(`portcullis: ${e.message}\n`);
+  else process.stderr.write(`portcullis: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+  process.exit(1);
+});
+

@@ -1,0 +1,69 @@
+/**
+ * ZITADEL's default role → permission mapping (cmd/defaults.yaml `InternalAuthZ.RolePermissionMappings`),
+ * restricted to the permissions of the services Portcullis serves. Kept as data, in one place.
+ */
+const USER_READ_ALL = ["user.read", "user.global.read", "user.membership.read", "user.grant.read"];
+const ORG_READ_ALL = ["org.read", "org.member.read", "policy.read", "project.read"];
+
+export const rolePermissions: Readonly<Record<string, readonly string[]>> = {
+  IAM_OWNER: [
+    "iam.read", "iam.write", "iam.member.read", "iam.member.write", "iam.member.delete", "iam.policy.read", "iam.policy.write",
+    "org.read", "org.global.read", "org.create", "org.write", "org.delete", "org.member.read", "org.member.write", "org.member.delete",
+    "user.read", "user.global.read", "user.write", "user.delete", "user.credential.write", "user.passkey.write",
+    "user.membership.read", "user.grant.read", "user.grant.write", "policy.read", "project.read", "session.read",
+    "events.read", "iam.web_key.read", "iam.web_key.write", "iam.web_key.delete",
+  ],
+  IAM_OWNER_VIEWER: ["iam.read", "iam.member.read", "iam.policy.read", "org.read", "org.global.read", "org.member.read", ...USER_READ_ALL, "policy.read", "project.read", "session.read", "events.read"],
+  IAM_ORG_MANAGER: [
+    "org.read", "org.global.read", "org.create", "org.write", "org.delete", "org.member.read", "org.member.write", "org.member.delete",
+    "user.read", "user.global.read", "user.write", "user.delete", "user.credential.write", "user.passkey.write",
+    "user.membership.read", "user.grant.read", "user.grant.write", "policy.read", "project.read", "session.read",
+  ],
+  IAM_USER_MANAGER: [
+    "org.read", "org.global.read", "org.member.read", "org.member.delete",
+    "user.read", "user.global.read", "user.write", "user.delete", "user.passkey.write", "user.membership.read", "user.grant.read", "user.grant.write",
+    "project.read", "session.read",
+  ],
+  IAM_LOGIN_CLIENT: [
+    "iam.read", "iam.member.read", "iam.member.write", "org.read", "org.member.read", "org.member.write",
+    "user.read", "user.write", "user.credential.write", "user.passkey.write", "user.membership.read", "user.grant.read", "user.grant.write",
+    "policy.read", "project.read", "session.read",
+  ],
+  ORG_OWNER: [
+    "org.read", "org.global.read", "org.write", "org.delete", "org.member.read", "org.member.write", "org.member.delete",
+    "user.read", "user.global.read", "user.write", "user.delete", "user.credential.write", "user.passkey.write",
+    "user.membership.read", "user.grant.read", "user.grant.write", "policy.read", "project.read", "session.read",
+  ],
+  ORG_USER_MANAGER: ["org.read", "user.read", "user.global.read", "user.write", "user.delete", "user.passkey.write", "user.membership.read", "user.grant.read", "user.grant.write", "policy.read", "project.read", "session.read"],
+  ORG_OWNER_VIEWER: [...ORG_READ_ALL, ...USER_READ_ALL],
+  ORG_USER_PERMISSION_EDITOR: [...ORG_READ_ALL, "user.read", "user.global.read", "user.grant.read", "user.grant.write"],
+  ORG_PROJECT_PERMISSION_EDITOR: [...ORG_READ_ALL, "user.read", "user.global.read", "user.grant.read", "user.grant.write"],
+  ORG_SETTINGS_MANAGER: ["org.read", "org.write", "org.member.read", "policy.read"],
+  ORG_PROJECT_CREATOR: ["project.read:self", "project.create"],
+  ORG_ADMIN_IMPERSONATOR: ["admin.impersonation"],
+  ORG_END_USER_IMPERSONATOR: ["impersonation"],
+  ORG_USER_SELF_MANAGER: ["user.self.delete"],
+  SELF_MANAGEMENT_GLOBAL: ["org.create", "policy.read", "user.self.delete"],
+};
+
+/** Org roles offered by ListOrgMemberRoles, in ZITADEL's config order. */
+export const ORG_ROLES = [
+  "ORG_OWNER", "ORG_USER_MANAGER", "ORG_OWNER_VIEWER", "ORG_SETTINGS_MANAGER", "ORG_USER_PERMISSION_EDITOR",
+  "ORG_PROJECT_PERMISSION_EDITOR", "ORG_PROJECT_CREATOR", "ORG_ADMIN_IMPERSONATOR", "ORG_END_USER_IMPERSONATOR", "ORG_USER_SELF_MANAGER",
+] as const;
+
+/** Instance roles offered by ListIAMMemberRoles. */
+export const IAM_ROLES = ["IAM_OWNER", "IAM_OWNER_VIEWER", "IAM_ORG_MANAGER", "IAM_USER_MANAGER", "IAM_LOGIN_CLIENT"] as const;
+
+const cache = new Map<string, ReadonlySet<string>>();
+
+/** The union of the permissions of these roles (unknown roles grant nothing). */
+export function permissionsOf(roles: readonly string[]): ReadonlySet<string> {
+  const key = roles.join(",");
+  let set = cache.get(key);
+  if (!set) {
+    set = new Set(roles.flatMap((r) => rolePermissions[r] ?? []));
+    if (cache.size < 1024) cache.set(key, set);
+  }
+  return set;
+}

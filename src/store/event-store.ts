@@ -1,0 +1,164 @@
+import { DomainError, alreadyExists } from "../domain/errors.js";
+import type { AggregateType, NewEvent, StoredEvent, UniqueClaim } from "../domain/events.js";
+import { project } from "./projections.js";
+import { isUniqueViolation, type Queryable, type Row, type SqlPort } from "./sql.js";
+
+export const EVENTS_CHANNEL = "portcullis_events";
+
+export interface PushRequest {
+  instanceId: string;
+  editor: string;
+  events: NewEvent[];
+  uniques?: UniqueClaim[];
+  /**
+   * The sequence each aggregate had when the command decided (aggregate key "type:id").
+   * Aggregates not named here are appended after their current last sequence.
+   */
+  expected: Map<string, number>;
+  /** Timestamp of all events of the push (one command, one instant). */
+  now: Date;
+}
+
+/** Thrown when another writer appended to an aggregate first; the command reloads and decides again. */
+export class ConcurrencyConflict extends Error {
+  override readonly name = "ConcurrencyConflict";
+}
+
+export const aggregateKey = (type: AggregateType, id: string) => `${type}:${id}`;
+
+export interface EventStore {
+  readonly sql: SqlPort;
+  load(instanceId: string, aggregateType: AggregateType, aggregateId: string): Promise<StoredEvent[]>;
+  push(req: PushRequest): Promise<StoredEvent[]>;
+  /** Called in-process after every committed push, before push() resolves. */
+  onCommitted(listener: (events: StoredEvent[]) => void): void;
+  lastPosition(): Promise<number>;
+}
+
+const rowToEvent = (r: Row): StoredEvent => ({
+  instanceId: r.instance_id as string,
+  aggregateType: r.aggregate_type as AggregateType,
+  aggregateId: r.aggregate_id as string,
+  sequence: Number(r.sequence),
+  position: Number(r.position),
+  type: r.event_type as string,
+  payload: (typeof r.payload === "string" ? JSON.parse(r.payload) : r.payload) as Record<string, unknown>,
+  editor: r.editor_user as string,
+  resourceOwner: r.resource_owner as string,
+  createdAt: r.created_at instanceof Date ? r.created_at : new Date(r.created_at as string),
+});
+
+export const EVENT_COLUMNS =
+  "instance_id, aggregate_type, aggregate_id, sequence, position, event_type, payload, editor_user, resource_owner, created_at";
+
+export function createEventStore(sql: SqlPort): EventStore {
+  const listeners: ((events: StoredEvent[]) => void)[] = [];
+
+  async function insertEvents(tx: Queryable, req: PushRequest): Promise<StoredEvent[]> {
+    const next = new Map<string, number>();
+    const stored: StoredEvent[] = [];
+    for (const e of req.events) {
+      const key = aggregateKey(e.aggregateType, e.aggregateId);
+      let seq = next.get(key);
+      if (seq === undefined) {
+        const expected = req.expected.get(key);
+        if (expected !== undefined) seq = expected;
+        else {
+          const rows = await tx.query<{ s: string | number | null }>(
+            "SELECT max(sequence) AS s FROM events WHERE instance_id = $1 AND aggregate_type = $2 AND aggregate_id = $3",
+            [req.instanceId, e.aggregateType, e.aggregateId],
+          );
+          seq = Number(rows[0]?.s ?? 0);
+        }
+      }
+      seq++;
+      next.set(key, seq);
+      const payload = e.payload ?? {};
+      const rows = await tx.query<{ position: string | number }>(
+        `INSERT INTO events (instance_id, aggregate_type, aggregate_id, sequence, event_type, payload, editor_user, resource_owner, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING position`,
+        [req.instanceId, e.aggregateType, e.aggregateId, seq, e.type, JSON.stringify(payload), req.editor, e.resourceOwner, req.now],
+      );
+      stored.push({
+        instanceId: req.instanceId,
+        aggregateType: e.aggregateType,
+        aggregateId: e.aggregateId,
+        sequence: seq,
+        position: Number(rows[0]!.position),
+        type: e.type,
+        payload,
+        editor: req.editor,
+        resourceOwner: e.resourceOwner,
+        createdAt: req.now,
+      });
+    }
+    return stored;
+  }
+
+  async function claimUniques(tx: Queryable, instanceId: string, uniques: UniqueClaim[]) {
+    for (const u of uniques) {
+      if (u.action === "remove") {
+        await tx.query("DELETE FROM unique_constraints WHERE instance_id = $1 AND unique_type = $2 AND unique_field = $3", [instanceId, u.type, u.field]);
+        continue;
+      }
+      // ON CONFLICT keeps the transaction usable and lets us raise the claim's own error.
+      const rows = await tx.query(
+        "INSERT INTO unique_constraints (instance_id, unique_type, unique_field) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING unique_field",
+        [instanceId, u.type, u.field],
+      );
+      if (rows.length === 0) {
+        const err = u.error ?? { kind: "AlreadyExists" as const, id: "EVENT-unique", message: "Errors.Unique.AlreadyExists" };
+        throw alreadyExists(err.id, err.message);
+      }
+    }
+  }
+
+  return {
+    sql,
+    async load(instanceId, aggregateType, aggregateId) {
+      const rows = await sql.query(
+        `SELECT ${EVENT_COLUMNS} FROM events WHERE instance_id = $1 AND aggregate_type = $2 AND aggregate_id = $3 ORDER BY sequence`,
+        [instanceId, aggregateType, aggregateId],
+      );
+      return rows.map(rowToEvent);
+    },
+    async push(req) {
+      if (req.events.length === 0) return [];
+      let stored: StoredEvent[];
+      try {
+        stored = await sql.transaction(async (tx) => {
+          await claimUniques(tx, req.instanceId, req.uniques ?? []);
+          const events = await insertEvents(tx, req);
+          for (const e of events) await project(tx, e);
+          const touched = [...new Set(events.map((e) => aggregateKey(e.aggregateType, e.aggregateId)))];
+          // Delivered to other processes at commit; they evict what they cached of these aggregates.
+          await tx.query("SELECT pg_notify($1, $2)", [EVENTS_CHANNEL, JSON.stringify({ i: req.instanceId, a: touched, p: events.at(-1)!.position })]);
+          return events;
+        });
+      } catch (e) {
+        if (e instanceof DomainError) throw e;
+        if (isUniqueViolation(e) && e.constraint === "events_aggregate_sequence") throw new ConcurrencyConflict("aggregate changed concurrently");
+        throw e;
+      }
+      for (const l of listeners) l(stored);
+      return stored;
+    },
+    onCommitted(listener) {
+      listeners.push(listener);
+    },
+    async lastPosition() {
+      const rows = await sql.query<{ p: string | number | null }>("SELECT max(position) AS p FROM events");
+      return Number(rows[0]?.p ?? 0);
+    },
+  };
+}
+
+export async function* readAllEvents(sql: Queryable, batch = 5000): AsyncGenerator<StoredEvent> {
+  let after = 0;
+  for (;;) {
+    const rows = await sql.query(`SELECT ${EVENT_COLUMNS} FROM events WHERE position > $1 ORDER BY position LIMIT $2`, [after, batch]);
+    for (const r of rows) yield rowToEvent(r);
+    if (rows.length < batch) return;
+    after = Number(rows[rows.length - 1]!.position);
+  }
+}

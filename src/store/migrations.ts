@@ -1,0 +1,174 @@
+import type { SqlPort } from "./sql.js";
+
+/**
+ * Numbered migrations, the same SQL on PGlite and PostgreSQL. Applied in order at start and by
+ * `portcullis migrate`, under an advisory lock so that several processes starting at once on one
+ * database run each migration exactly once (one wins, the others wait and proceed).
+ */
+export const migrations: { version: number; name: string; sql: string }[] = [
+  {
+    version: 1,
+    name: "event store",
+    sql: `
+CREATE TABLE events (
+  instance_id     text        NOT NULL,
+  aggregate_type  text        NOT NULL,
+  aggregate_id    text        NOT NULL,
+  sequence        bigint      NOT NULL,
+  position        bigserial   NOT NULL,
+  event_type      text        NOT NULL,
+  payload         jsonb       NOT NULL DEFAULT '{}'::jsonb,
+  editor_user     text        NOT NULL,
+  resource_owner  text        NOT NULL,
+  created_at      timestamptz NOT NULL,
+  CONSTRAINT events_aggregate_sequence PRIMARY KEY (instance_id, aggregate_type, aggregate_id, sequence),
+  CONSTRAINT events_position UNIQUE (position)
+);
+CREATE TABLE unique_constraints (
+  instance_id  text NOT NULL,
+  unique_type  text NOT NULL,
+  unique_field text NOT NULL,
+  CONSTRAINT unique_constraints_claim PRIMARY KEY (instance_id, unique_type, unique_field)
+);
+CREATE TABLE system_settings (
+  key   text PRIMARY KEY,
+  value text NOT NULL
+);
+CREATE SEQUENCE node_ids;
+CREATE TABLE signing_keys (
+  id              text PRIMARY KEY,
+  algorithm       text NOT NULL,
+  public_jwk      jsonb NOT NULL,
+  private_sealed  text NOT NULL,
+  created_at      timestamptz NOT NULL
+);
+`,
+  },
+  {
+    version: 2,
+    name: "projections",
+    sql: `
+CREATE TABLE proj_instances (
+  id              text PRIMARY KEY,
+  name            text NOT NULL,
+  default_org_id  text,
+  created_at      timestamptz NOT NULL,
+  changed_at      timestamptz NOT NULL,
+  sequence        bigint NOT NULL
+);
+CREATE TABLE proj_orgs (
+  instance_id     text NOT NULL,
+  id              text NOT NULL,
+  name            text NOT NULL,
+  state           smallint NOT NULL,
+  primary_domain  text NOT NULL DEFAULT '',
+  created_at      timestamptz NOT NULL,
+  changed_at      timestamptz NOT NULL,
+  sequence        bigint NOT NULL,
+  PRIMARY KEY (instance_id, id)
+);
+CREATE TABLE proj_users (
+  instance_id        text NOT NULL,
+  id                 text NOT NULL,
+  org_id             text NOT NULL,
+  user_type          smallint NOT NULL,
+  username           text NOT NULL,
+  state              smallint NOT NULL,
+  name               text NOT NULL DEFAULT '',
+  description        text NOT NULL DEFAULT '',
+  access_token_type  smallint NOT NULL DEFAULT 0,
+  has_secret         boolean NOT NULL DEFAULT false,
+  created_at         timestamptz NOT NULL,
+  changed_at         timestamptz NOT NULL,
+  sequence           bigint NOT NULL,
+  PRIMARY KEY (instance_id, id)
+);
+CREATE INDEX proj_users_username ON proj_users (instance_id, lower(username));
+CREATE INDEX proj_users_org ON proj_users (instance_id, org_id, id);
+CREATE TABLE proj_machine_keys (
+  instance_id  text NOT NULL,
+  id           text NOT NULL,
+  user_id      text NOT NULL,
+  org_id       text NOT NULL,
+  key_type     smallint NOT NULL,
+  expiration   timestamptz NOT NULL,
+  public_key   text NOT NULL,
+  created_at   timestamptz NOT NULL,
+  sequence     bigint NOT NULL,
+  PRIMARY KEY (instance_id, id)
+);
+CREATE INDEX proj_machine_keys_user ON proj_machine_keys (instance_id, user_id);
+CREATE TABLE proj_pats (
+  instance_id  text NOT NULL,
+  id           text NOT NULL,
+  user_id      text NOT NULL,
+  org_id       text NOT NULL,
+  expiration   timestamptz NOT NULL,
+  scopes       jsonb NOT NULL,
+  created_at   timestamptz NOT NULL,
+  sequence     bigint NOT NULL,
+  PRIMARY KEY (instance_id, id)
+);
+CREATE INDEX proj_pats_user ON proj_pats (instance_id, user_id);
+CREATE TABLE proj_user_metadata (
+  instance_id  text NOT NULL,
+  user_id      text NOT NULL,
+  key          text NOT NULL,
+  value        bytea NOT NULL,
+  org_id       text NOT NULL,
+  created_at   timestamptz NOT NULL,
+  changed_at   timestamptz NOT NULL,
+  sequence     bigint NOT NULL,
+  PRIMARY KEY (instance_id, user_id, key)
+);
+CREATE TABLE proj_members (
+  instance_id   text NOT NULL,
+  scope_type    text NOT NULL,
+  scope_id      text NOT NULL,
+  user_id       text NOT NULL,
+  roles         jsonb NOT NULL,
+  created_at    timestamptz NOT NULL,
+  changed_at    timestamptz NOT NULL,
+  sequence      bigint NOT NULL,
+  PRIMARY KEY (instance_id, scope_type, scope_id, user_id)
+);
+CREATE INDEX proj_members_user ON proj_members (instance_id, user_id);
+`,
+  },
+];
+
+export const PROJECTION_TABLES = [
+  "proj_instances",
+  "proj_orgs",
+  "proj_users",
+  "proj_machine_keys",
+  "proj_pats",
+  "proj_user_metadata",
+  "proj_members",
+] as const;
+
+/** A fixed advisory-lock key for migrations and bootstrap ("portcull" in ASCII). */
+export const MIGRATION_LOCK_KEY = 0x706f7274637568;
+
+export async function migrate(sql: SqlPort): Promise<number[]> {
+  return sql.transaction(async (tx) => {
+    // Serializes concurrent starters on PostgreSQL; harmless on PGlite (one process).
+    await tx.query("SELECT pg_advisory_xact_lock($1)", [MIGRATION_LOCK_KEY]);
+    await tx.query("CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())");
+    const done = new Set((await tx.query<{ version: number }>("SELECT version FROM schema_migrations")).map((r) => Number(r.version)));
+    const applied: number[] = [];
+    for (const m of migrations) {
+      if (done.has(m.version)) continue;
+      for (const stmt of splitStatements(m.sql)) await tx.query(stmt);
+      await tx.query("INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", [m.version, m.name]);
+      applied.push(m.version);
+    }
+    return applied;
+  });
+}
+
+const splitStatements = (sql: string) =>
+  sql
+    .split(/;\s*\n/)
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);

@@ -1,0 +1,458 @@
+/**
+ * PostgreSQL through a `pg.Pool`.
+ *
+ * - Survives a database restart: idle-client errors are absorbed (`pool.on("error")`), a refused,
+ *   reset or timed-out connection surfaces as DomainError("Unavailable", "STORE-unavail") within
+ *   `connectTimeoutMs`, and the pool opens new connections by itself once the database is back.
+ * - SQL errors (23505, 40001, ...) are passed through unchanged (node-postgres's DatabaseError with
+ *   `code` and `constraint`).
+ * - LISTEN uses one dedicated long-lived client for all channels; it reconnects with backoff,
+ *   re-issues every LISTEN and then calls the subscribers' `onReconnect`.
+ * - Result types match the PGlite adapter: int8 (bigint, count(*)) is a number, or a BigInt when it
+ *   exceeds Number.MAX_SAFE_INTEGER (node-postgres would return a string).
+ */
+import pg from "pg";
+import { unavailable } from "../domain/errors.js";
+import type { Queryable, Row, SqlPort } from "./sql.js";
+
+export interface PostgresOptions {
+  /** Pool size. Default 10. */
+  max?: number;
+  /** Time to open a connection, or to wait for a free pooled one, before answering Unavailable. Default 2000 ms. */
+  connectTimeoutMs?: number;
+  /** Server-side statement_timeout. Default 30000 ms. */
+  statementTimeoutMs?: number;
+}
+
+const DEFAULT_CONNECT_TIMEOUT_MS = 2_000;
+const DEFAULT_STATEMENT_TIMEOUT_MS = 30_000;
+const PING_TIMEOUT_MS = 2_000;
+const CLOSE_TIMEOUT_MS = 5_000;
+const LISTEN_HEARTBEAT_MS = 15_000;
+const LISTEN_BACKOFF_MIN_MS = 250;
+const LISTEN_BACKOFF_MAX_MS = 10_000;
+
+// ---------------------------------------------------------------------------------------------
+// Errors
+// ---------------------------------------------------------------------------------------------
+
+const NET_CODES = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ECONNABORTED",
+  "ETIMEDOUT",
+  "EPIPE",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "EHOSTUNREACH",
+  "EHOSTDOWN",
+  "ENETUNREACH",
+  "ENETDOWN",
+  "ENOENT", // unix socket path missing while the server is down
+]);
+const SQLSTATE_UNAVAILABLE = new Set([
+  "57P01", // admin_shutdown
+  "57P02", // crash_shutdown
+  "57P03", // cannot_connect_now (starting up / shutting down / recovery)
+  "57P05", // idle_session_timeout
+  "25P03", // idle_in_transaction_session_timeout
+  "57014", // query_canceled (statement_timeout)
+  "53300", // too_many_connections
+  "58000", // system_error
+  "58030", // io_error
+]);
+const CLIENT_MESSAGES =
+  /Connection terminated|connection timeout|timeout exceeded when trying to connect|Query read timeout|not queryable|Cannot use a pool after calling end|Client was closed|Connection is closed|socket hang up/i;
+
+/** True for errors that mean "the database cannot be reached right now" rather than "bad SQL". */
+export function isConnectionError(e: unknown): boolean {
+  if (typeof e !== "object" || e === null) return false;
+  const code = (e as { code?: unknown }).code;
+  if (typeof code === "string") {
+    if (NET_CODES.has(code) || SQLSTATE_UNAVAILABLE.has(code) || /^08[0-9A-Z]{3}$/.test(code)) return true;
+  }
+  if (e instanceof AggregateError && e.errors.some(isConnectionError)) return true; // happy eyeballs
+  return e instanceof Error && typeof code !== "string" && CLIENT_MESSAGES.test(e.message);
+}
+
+function mapError(e: unknown): unknown {
+  if (!isConnectionError(e)) return e;
+  const err = unavailable("STORE-unavail", "database unavailable");
+  (err as Error).cause = e;
+  return err;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Types: int8 like PGlite (number when safe, else BigInt)
+// ---------------------------------------------------------------------------------------------
+
+const INT8 = 20;
+const INT8_ARRAY = 1016;
+const parseInt8 = (v: string): number | bigint => {
+  const n = Number(v);
+  return Number.isSafeInteger(n) ? n : BigInt(v);
+};
+const mapNested = (v: unknown): unknown =>
+  Array.isArray(v) ? v.map(mapNested) : typeof v === "string" ? parseInt8(v) : v;
+
+const defaultParser = pg.types.getTypeParser as (oid: number, format: "text" | "binary") => (v: string) => unknown;
+const types = {
+  getTypeParser(oid: number, format?: "text" | "binary") {
+    if (format !== "binary") {
+      if (oid === INT8) return parseInt8;
+      if (oid === INT8_ARRAY) {
+        const base = defaultParser(INT8_ARRAY, "text");
+        return (v: string) => mapNested(base(v));
+      }
+    }
+    return defaultParser(oid, format ?? "text");
+  },
+} as pg.CustomTypesConfig;
+
+// ---------------------------------------------------------------------------------------------
+// Helpers
+// ---------------------------------------------------------------------------------------------
+
+class Mutex {
+  private tail: Promise<unknown> = Promise.resolve();
+  run<T>(fn: () => Promise<T>): Promise<T> {
+    const p = this.tail.then(fn);
+    this.tail = p.then(
+      () => undefined,
+      () => undefined,
+    );
+    return p;
+  }
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number, onTimeout: T): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    p,
+    new Promise<T>((resolve) => {
+      timer = setTimeout(() => resolve(onTimeout), ms);
+      timer.unref();
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
+/** Several statements (no parameters) give one result per statement: return the last one's rows. */
+function rowsOf<R extends Row>(res: pg.QueryResult<R> | pg.QueryResult<R>[]): R[] {
+  if (Array.isArray(res)) return res[res.length - 1]?.rows ?? [];
+  return res.rows ?? [];
+}
+
+/** Without parameters node-postgres uses the simple protocol (several statements allowed), as PGlite's exec does. */
+const valuesOf = (params?: readonly unknown[]) => (params && params.length > 0 ? [...params] : undefined);
+
+const CHANNEL = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
+/** Validates a channel name and quotes it as an identifier (so it is case-sensitive). */
+export function quoteChannel(channel: string): string {
+  if (!CHANNEL.test(channel)) throw new TypeError(`invalid LISTEN channel name ${JSON.stringify(channel)}`);
+  return `"${channel}"`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// LISTEN client
+// ---------------------------------------------------------------------------------------------
+
+interface Subscription {
+  channel: string;
+  onMessage: (payload: string) => void;
+  onReconnect: (() => void) | undefined;
+  /** Set when notifications may have been missed; onReconnect is due after the next (re)connect. */
+  missed: boolean;
+}
+
+class Listener {
+  private client: pg.Client | undefined;
+  private listening = new Set<string>();
+  private readonly subs = new Map<string, Set<Subscription>>();
+  private readonly queue = new Mutex();
+  private retryTimer: NodeJS.Timeout | undefined;
+  private heartbeat: NodeJS.Timeout | undefined;
+  private attempt = 0;
+  private closed = false;
+
+  constructor(private readonly config: pg.ClientConfig) {}
+
+  async subscribe(channel: string, onMessage: (payload: string) => void, onReconnect?: () => void): Promise<() => Promise<void>> {
+    quoteChannel(channel);
+    const sub: Subscription = { channel, onMessage, onReconnect, missed: false };
+    let set = this.subs.get(channel);
+    if (!set) this.subs.set(channel, (set = new Set()));
+    set.add(sub);
+    await this.queue.run(() => this.sync());
+    // Not listening yet (database down): the subscription stays; onReconnect follows the reconnect.
+    if (!this.client || !this.listening.has(channel)) sub.missed = true;
+
+    let removed = false;
+    return async () => {
+      if (removed) return;
+      removed = true;
+      const s = this.subs.get(channel);
+      s?.delete(sub);
+      if (s && s.size === 0) this.subs.delete(channel);
+      await this.queue.run(() => this.sync());
+    };
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    await withTimeout(this.queue.run(() => this.sync()), CLOSE_TIMEOUT_MS, undefined);
+  }
+
+  /** Brings the connection and its LISTENs in line with the subscriptions. Runs in the queue. */
+  private async sync(): Promise<void> {
+    if (this.closed || this.subs.size === 0) {
+      this.stopClient();
+      return;
+    }
+    let reconnected = false;
+    if (!this.client) {
+      try {
+        await this.connect();
+        reconnected = true;
+      } catch {
+        this.scheduleRetry();
+        return;
+      }
+    }
+    const client = this.client;
+    if (!client) return;
+    try {
+      for (const channel of this.subs.keys()) {
+        if (!this.listening.has(channel)) {
+          await client.query(`LISTEN ${quoteChannel(channel)}`);
+          this.listening.add(channel);
+        }
+      }
+      for (const channel of [...this.listening]) {
+        if (!this.subs.has(channel)) {
+          await client.query(`UNLISTEN ${quoteChannel(channel)}`);
+          this.listening.delete(channel);
+        }
+      }
+    } catch (e) {
+      this.lost(client, e);
+      return;
+    }
+    this.attempt = 0;
+    if (reconnected) {
+      for (const set of this.subs.values())
+        for (const sub of set)
+          if (sub.missed) {
+            sub.missed = false;
+            try {
+              sub.onReconnect?.();
+            } catch (e) {
+              process.emitWarning(`LISTEN onReconnect callback threw: ${String(e)}`);
+            }
+          }
+    }
+  }
+
+  private async connect(): Promise<void> {
+    const c = new pg.Client(this.config);
+    c.on("error", (e) => this.lost(c, e));
+    c.on("end", () => this.lost(c, undefined));
+    c.on("notification", (m) => this.dispatch(m.channel, m.payload ?? ""));
+    try {
+      await c.connect();
+    } catch (e) {
+      c.end().catch(() => undefined);
+      throw e;
+    }
+    if (this.closed) {
+      c.end().catch(() => undefined);
+      throw new Error("closed");
+    }
+    this.client = c;
+    this.listening = new Set();
+    this.heartbeat = setInterval(() => {
+      void this.queue.run(async () => {
+        if (this.client !== c) return;
+        try {
+          await c.query("SELECT 1");
+        } catch (e) {
+          this.lost(c, e);
+        }
+      });
+    }, LISTEN_HEARTBEAT_MS);
+    this.heartbeat.unref();
+  }
+
+  private dispatch(channel: string, payload: string): void {
+    const set = this.subs.get(channel);
+    if (!set) return;
+    for (const sub of [...set]) {
+      try {
+        sub.onMessage(payload);
+      } catch (e) {
+        process.emitWarning(`LISTEN ${channel} callback threw: ${String(e)}`);
+      }
+    }
+  }
+
+  /** The connection died: forget it, mark every subscription as having missed messages, retry. */
+  private lost(c: pg.Client, _e: unknown): void {
+    if (this.client !== c) return;
+    this.client = undefined;
+    this.listening = new Set();
+    clearInterval(this.heartbeat);
+    this.heartbeat = undefined;
+    c.end().catch(() => undefined);
+    for (const set of this.subs.values()) for (const sub of set) sub.missed = true;
+    this.scheduleRetry();
+  }
+
+  private stopClient(): void {
+    clearInterval(this.heartbeat);
+    this.heartbeat = undefined;
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    const c = this.client;
+    this.client = undefined;
+    this.listening = new Set();
+    if (c) void withTimeout(c.end().catch(() => undefined), CLOSE_TIMEOUT_MS, undefined);
+  }
+
+  private scheduleRetry(): void {
+    if (this.closed || this.retryTimer || this.subs.size === 0) return;
+    const base = Math.min(LISTEN_BACKOFF_MAX_MS, LISTEN_BACKOFF_MIN_MS * 2 ** this.attempt);
+    this.attempt = Math.min(this.attempt + 1, 16);
+    const delay = base / 2 + Math.random() * (base / 2);
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      void this.queue.run(() => this.sync());
+    }, delay);
+    this.retryTimer.unref();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Adapter
+// ---------------------------------------------------------------------------------------------
+
+export async function openPostgres(url: string, opts: PostgresOptions = {}): Promise<SqlPort> {
+  const connectTimeoutMs = opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+  const statementTimeoutMs = opts.statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS;
+  const base: pg.ClientConfig = {
+    connectionString: url,
+    connectionTimeoutMillis: connectTimeoutMs,
+    statement_timeout: statementTimeoutMs,
+    // Client-side backstop for a silently dead network (the server enforces statement_timeout).
+    query_timeout: statementTimeoutMs + 5_000,
+    // A transaction whose caller hangs must not hold locks forever.
+    idle_in_transaction_session_timeout: Math.max(60_000, 2 * statementTimeoutMs),
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
+    application_name: "portcullis",
+    types,
+  };
+  const pool = new pg.Pool({ ...base, max: opts.max ?? 10, idleTimeoutMillis: 30_000 });
+  // An idle client whose connection dies (server restart, admin_shutdown) is dropped by the pool;
+  // without this listener the 'error' event would crash the process.
+  pool.on("error", () => undefined);
+
+  const listener = new Listener({ ...base, query_timeout: 5_000, application_name: "portcullis-listen" });
+  let closed = false;
+  const ensureOpen = () => {
+    if (closed) throw unavailable("STORE-unavail", "database unavailable");
+  };
+
+  return {
+    dialect: "postgres",
+
+    async query<R extends Row = Row>(sql: string, params?: readonly unknown[]): Promise<R[]> {
+      ensureOpen();
+      try {
+        return rowsOf(await pool.query<R>(sql, valuesOf(params)));
+      } catch (e) {
+        throw mapError(e);
+      }
+    },
+
+    async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+      ensureOpen();
+      let client: pg.PoolClient;
+      try {
+        client = await pool.connect();
+      } catch (e) {
+        throw mapError(e);
+      }
+      let broken: unknown;
+      const onError = (e: Error) => {
+        broken ??= e;
+      };
+      client.on("error", onError);
+      let done = false;
+      let firstError: unknown;
+      const tx: Queryable = {
+        query: async <R extends Row = Row>(sql: string, params?: readonly unknown[]): Promise<R[]> => {
+          if (done) throw new Error("transaction is already finished");
+          try {
+            return rowsOf(await client.query<R>(sql, valuesOf(params)));
+          } catch (e) {
+            const mapped = mapError(e);
+            firstError ??= mapped;
+            throw mapped;
+          }
+        },
+      };
+      try {
+        await client.query("BEGIN ISOLATION LEVEL READ COMMITTED");
+        const result = await fn(tx);
+        done = true;
+        const commit = await client.query("COMMIT");
+        // COMMIT of a transaction aborted by an error that fn swallowed answers ROLLBACK.
+        if (commit.command === "ROLLBACK") throw firstError ?? new Error("transaction was rolled back instead of committed");
+        client.off("error", onError);
+        client.release();
+        return result;
+      } catch (e) {
+        done = true;
+        if (broken === undefined && !isConnectionError(e)) {
+          try {
+            await client.query("ROLLBACK");
+          } catch (rollbackError) {
+            broken = rollbackError;
+          }
+        }
+        client.off("error", onError);
+        // With an error the pool discards the client instead of reusing a broken connection.
+        const discard = broken ?? (isConnectionError(e) ? e : undefined);
+        client.release(discard === undefined ? undefined : discard instanceof Error ? discard : true);
+        throw mapError(e);
+      }
+    },
+
+    async listen(channel, onMessage, onReconnect) {
+      ensureOpen();
+      return listener.subscribe(channel, onMessage, onReconnect);
+    },
+
+    async ping(): Promise<boolean> {
+      if (closed) return false;
+      const attempt = pool
+        .query({ text: "SELECT 1", query_timeout: PING_TIMEOUT_MS } as pg.QueryConfig)
+        .then(() => true)
+        .catch(() => false);
+      return withTimeout(attempt, PING_TIMEOUT_MS + 500, false);
+    },
+
+    async close(): Promise<void> {
+      if (closed) return;
+      closed = true;
+      await listener.close();
+      // pool.end() waits for checked-out clients; bounded so shutdown never hangs.
+      await withTimeout(
+        pool.end().catch(() => undefined),
+        CLOSE_TIMEOUT_MS,
+        undefined,
+      );
+    },
+  };
+}

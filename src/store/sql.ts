@@ -1,0 +1,39 @@
+/**
+ * The SQL port: the only way the store talks to a database. Two adapters implement it with the
+ * same SQL (PostgreSQL dialect): PGlite (embedded) and PostgreSQL (a pool).
+ *
+ * Errors: a lost or refused connection surfaces as DomainError("Unavailable", "STORE-unavail", ...)
+ * so that every edge answers Unavailable (14 / 503) rather than crashing. A unique violation keeps
+ * its SQLSTATE in `code` ("23505") and the violated constraint in `constraint`, so the event store
+ * can tell an optimistic-concurrency conflict from a unique-constraint claim.
+ */
+export interface Row {
+  [column: string]: unknown;
+}
+
+export interface Queryable {
+  query<R extends Row = Row>(sql: string, params?: readonly unknown[]): Promise<R[]>;
+}
+
+export interface SqlPort extends Queryable {
+  readonly dialect: "pglite" | "postgres";
+  /** Runs fn in one transaction (READ COMMITTED); commits when it resolves, rolls back when it throws. */
+  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
+  /**
+   * Subscribe to a notification channel (LISTEN). PostgreSQL only; PGlite is one process, so
+   * it invokes nothing and returns a no-op unsubscribe. The adapter re-listens after reconnects
+   * and calls `onReconnect` so caches can be dropped (notifications may have been missed).
+   */
+  listen(channel: string, onMessage: (payload: string) => void, onReconnect?: () => void): Promise<() => Promise<void>>;
+  /** True while the database answered the last attempt (used by /debug/ready). */
+  ping(): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+export interface SqlError extends Error {
+  code?: string;
+  constraint?: string;
+}
+
+export const isUniqueViolation = (e: unknown): e is SqlError =>
+  typeof e === "object" && e !== null && (e as SqlError).code === "23505";

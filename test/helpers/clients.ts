@@ -1,0 +1,57 @@
+import { createClient, type Client, type Interceptor, type Transport } from "@connectrpc/connect";
+import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
+import { createManagementServiceClient } from "@zitadel/client/v1";
+import { createServerTransport } from "@zitadel/client/node";
+import { ManagementService } from "@zitadel/proto/zitadel/management_pb.js";
+
+export type Protocol = "grpc" | "grpc-web" | "connect";
+
+const withHeaders = (token: string | undefined, orgId?: string): Interceptor => (next) => async (req) => {
+  if (token) req.header.set("authorization", `Bearer ${token}`);
+  if (orgId) req.header.set("x-zitadel-orgid", orgId);
+  return next(req);
+};
+
+/** The official ZITADEL client over gRPC (what ZITADEL users run), or connect-node's gRPC-web / Connect transports. */
+export function managementClient(baseUrl: string, protocol: Protocol, token?: string, orgId?: string): Client<typeof ManagementService> {
+  let transport: Transport;
+  if (protocol === "grpc") {
+    transport = token
+      ? createServerTransport(token, { baseUrl, interceptors: orgId ? [withHeaders(undefined, orgId)] : [] })
+      : createGrpcTransport({ baseUrl });
+    return createManagementServiceClient(transport) as unknown as Client<typeof ManagementService>;
+  }
+  const opts = { baseUrl, httpVersion: "1.1" as const, interceptors: [withHeaders(token, orgId)] };
+  transport = protocol === "grpc-web" ? createGrpcWebTransport(opts) : createConnectTransport(opts);
+  return createClient(ManagementService, transport);
+}
+
+/** REST with fetch: returns status, headers and parsed JSON body. */
+export async function rest(baseUrl: string, method: string, path: string, opts: { token?: string; orgId?: string; body?: unknown; headers?: Record<string, string> } = {}) {
+  const headers: Record<string, string> = { ...opts.headers };
+  if (opts.token) headers.authorization = `Bearer ${opts.token}`;
+  if (opts.orgId) headers["x-zitadel-orgid"] = opts.orgId;
+  let body: string | undefined;
+  if (opts.body !== undefined) {
+    body = typeof opts.body === "string" ? opts.body : JSON.stringify(opts.body);
+    headers["content-type"] = "application/json";
+  }
+  const res = await fetch(baseUrl + path, { method, headers, body });
+  const text = await res.text();
+  let json: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  try {
+    json = text ? JSON.parse(text) : undefined;
+  } catch {
+    json = undefined;
+  }
+  return { status: res.status, headers: res.headers, json, text };
+}
+
+/** POST /oauth/v2/token with a form body. */
+export async function tokenRequest(baseUrl: string, form: Record<string, string>, basic?: { id: string; secret: string }) {
+  const headers: Record<string, string> = { "content-type": "application/x-www-form-urlencoded" };
+  if (basic) headers.authorization = "Basic " + Buffer.from(`${encodeURIComponent(basic.id)}:${encodeURIComponent(basic.secret)}`).toString("base64");
+  const res = await fetch(`${baseUrl}/oauth/v2/token`, { method: "POST", headers, body: new URLSearchParams(form).toString() });
+  const text = await res.text();
+  return { status: res.status, headers: res.headers, json: JSON.parse(text) as Record<string, any> }; // eslint-disable-line @typescript-eslint/no-explicit-any
+}
