@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import type { Config } from "../config/schema.js";
 import { hashesEqual, keyedHash, type ServerKeys } from "../crypto/keys.js";
@@ -29,7 +29,20 @@ async function findInstance(store: EventStore): Promise<string | undefined> {
   return rows[0]?.id;
 }
 
-const pending = (file: string) => `${file}.pending`;
+/** A name of this process's own, so two processes bootstrapping one database at once don't share a file. */
+const pendingSuffix = `.${process.pid}-${Math.random().toString(36).slice(2, 8)}.pending`;
+const pending = (file: string) => file + pendingSuffix;
+const pendingFiles = (file: string) => {
+  const dir = path.dirname(file);
+  const base = path.basename(file) + ".";
+  try {
+    return readdirSync(dir)
+      .filter((f) => f.startsWith(base) && f.endsWith(".pending"))
+      .map((f) => path.join(dir, f));
+  } catch {
+    return [];
+  }
+};
 
 function writeSecretFile(file: string, content: string) {
   mkdirSync(path.dirname(file), { recursive: true });
@@ -72,7 +85,7 @@ export async function bootstrap(store: EventStore, config: Config, keys: ServerK
     inst(InstanceEvents.defaultOrgSet, { orgId }),
   ];
   const uniques: UniqueClaim[] = [
-    { action: "add", type: "instance", field: "default" },
+    { action: "add", type: "instance", field: "first", global: true },
     { action: "add", type: "org_name", field: fi.orgName.toLowerCase() },
   ];
 
@@ -127,14 +140,15 @@ export async function bootstrap(store: EventStore, config: Config, keys: ServerK
 /** Completes a PAT file whose commit happened but whose rename did not (crash between the two). */
 async function finishPendingFiles(store: EventStore, instanceId: string, config: Config, keys: ServerKeys) {
   const file = config.firstInstance.patPath;
-  const p = pending(file);
-  if (!existsSync(p)) return;
-  const token = readFileSync(p, "utf8").trim();
+  const candidates = pendingFiles(file);
+  if (candidates.length === 0) return;
   const rows = await store.sql.query<{ h: string }>(
     "SELECT payload->>'tokenHash' AS h FROM events WHERE instance_id = $1 AND event_type = $2",
     [instanceId, UserEvents.patAdded],
   );
-  const hash = keyedHash(keys.hmac, token);
-  if (rows.some((r) => r.h && hashesEqual(r.h, hash)) && !existsSync(file)) renameSync(p, file);
-  else rmSync(p, { force: true });
+  for (const p of candidates) {
+    const hash = keyedHash(keys.hmac, readFileSync(p, "utf8").trim());
+    if (rows.some((r) => r.h && hashesEqual(r.h, hash)) && !existsSync(file)) renameSync(p, file);
+    else rmSync(p, { force: true });
+  }
 }

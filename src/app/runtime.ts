@@ -9,6 +9,7 @@ import { createAggregateCache } from "./aggregate-cache.js";
 import { bootstrap, type BootstrapResult } from "./bootstrap.js";
 import type { Deps } from "./context.js";
 import { createIdGenerator } from "./ids.js";
+import { joinCluster, type Cluster } from "./cluster.js";
 import { allocateNode, loadServerKeys, loadSigningKeys } from "./system.js";
 
 export function createLogger(config: Pick<Config, "logLevel">): Logger {
@@ -43,11 +44,14 @@ export async function startRuntime(config: Config, log: Logger, clock: () => Dat
   try {
     await migrate(sql);
     const keys = await loadServerKeys(sql, config);
-    const newId = createIdGenerator(await allocateNode(sql));
-    const store = createEventStore(sql);
+    const node = await allocateNode(sql);
+    const newId = createIdGenerator(node);
+    const store = createEventStore(sql, node);
     const signingKeys = await loadSigningKeys(sql, keys, newId, clock());
     const boot = await bootstrap(store, config, keys, newId, clock());
-    const cache = await createAggregateCache(store);
+    let cluster: Cluster | undefined;
+    const cache = createAggregateCache(store, { trusted: () => cluster?.trusted() ?? false });
+    cluster = await joinCluster(sql, store, node, { onNotice: (n) => cache.applyNotice(n), onGap: () => cache.clear() }, log);
     const deps: Deps = { config, store, cache, keys, clock, newId, instanceId: boot.instanceId, signingKeys, log };
     return {
       deps,
@@ -55,7 +59,7 @@ export async function startRuntime(config: Config, log: Logger, clock: () => Dat
       store,
       boot,
       async close() {
-        await cache.close();
+        await cluster?.close();
         await sql.close();
       },
     };

@@ -32,6 +32,8 @@ export interface UniqueClaim {
   action: "add" | "remove";
   type: string;
   field: string;
+  /** Across all instances of the database (e.g. "there is one first instance"). */
+  global?: boolean;
   /** Raised when an "add" collides. */
   error?: { kind: "AlreadyExists"; id: string; message: string };
 }

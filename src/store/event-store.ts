@@ -32,6 +32,11 @@ export interface EventStore {
   push(req: PushRequest): Promise<StoredEvent[]>;
   /** Called in-process after every committed push, before push() resolves. */
   onCommitted(listener: (events: StoredEvent[]) => void): void;
+  /**
+   * Awaited after every committed push, before push() resolves: the cluster barrier that waits until
+   * the other processes sharing the database have evicted what the push changed.
+   */
+  setBarrier(barrier: (commitId: string) => Promise<void>): void;
   lastPosition(): Promise<number>;
 }
 
@@ -51,8 +56,18 @@ const rowToEvent = (r: Row): StoredEvent => ({
 export const EVENT_COLUMNS =
   "instance_id, aggregate_type, aggregate_id, sequence, position, event_type, payload, editor_user, resource_owner, created_at";
 
-export function createEventStore(sql: SqlPort): EventStore {
+/** What a commit announces on EVENTS_CHANNEL: instance, touched aggregates, last position, commit id. */
+export interface CommitNotice {
+  i: string;
+  a: string[];
+  p: number;
+  c: string;
+}
+
+export function createEventStore(sql: SqlPort, node = 0): EventStore {
   const listeners: ((events: StoredEvent[]) => void)[] = [];
+  let barrier: ((commitId: string) => Promise<void>) | undefined;
+  let commits = 0;
 
   async function insertEvents(tx: Queryable, req: PushRequest): Promise<StoredEvent[]> {
     const next = new Map<string, number>();
@@ -97,14 +112,15 @@ export function createEventStore(sql: SqlPort): EventStore {
 
   async function claimUniques(tx: Queryable, instanceId: string, uniques: UniqueClaim[]) {
     for (const u of uniques) {
+      const scope = u.global ? "" : instanceId;
       if (u.action === "remove") {
-        await tx.query("DELETE FROM unique_constraints WHERE instance_id = $1 AND unique_type = $2 AND unique_field = $3", [instanceId, u.type, u.field]);
+        await tx.query("DELETE FROM unique_constraints WHERE instance_id = $1 AND unique_type = $2 AND unique_field = $3", [scope, u.type, u.field]);
         continue;
       }
       // ON CONFLICT keeps the transaction usable and lets us raise the claim's own error.
       const rows = await tx.query(
         "INSERT INTO unique_constraints (instance_id, unique_type, unique_field) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING unique_field",
-        [instanceId, u.type, u.field],
+        [scope, u.type, u.field],
       );
       if (rows.length === 0) {
         const err = u.error ?? { kind: "AlreadyExists" as const, id: "EVENT-unique", message: "Errors.Unique.AlreadyExists" };
@@ -125,6 +141,7 @@ export function createEventStore(sql: SqlPort): EventStore {
     async push(req) {
       if (req.events.length === 0) return [];
       let stored: StoredEvent[];
+      const commitId = `${node}:${++commits}`;
       try {
         stored = await sql.transaction(async (tx) => {
           await claimUniques(tx, req.instanceId, req.uniques ?? []);
@@ -132,7 +149,8 @@ export function createEventStore(sql: SqlPort): EventStore {
           for (const e of events) await project(tx, e);
           const touched = [...new Set(events.map((e) => aggregateKey(e.aggregateType, e.aggregateId)))];
           // Delivered to other processes at commit; they evict what they cached of these aggregates.
-          await tx.query("SELECT pg_notify($1, $2)", [EVENTS_CHANNEL, JSON.stringify({ i: req.instanceId, a: touched, p: events.at(-1)!.position })]);
+          const notice: CommitNotice = { i: req.instanceId, a: touched, p: events.at(-1)!.position, c: commitId };
+          await tx.query("SELECT pg_notify($1, $2)", [EVENTS_CHANNEL, JSON.stringify(notice)]);
           return events;
         });
       } catch (e) {
@@ -141,10 +159,14 @@ export function createEventStore(sql: SqlPort): EventStore {
         throw e;
       }
       for (const l of listeners) l(stored);
+      if (barrier) await barrier(commitId);
       return stored;
     },
     onCommitted(listener) {
       listeners.push(listener);
+    },
+    setBarrier(b) {
+      barrier = b;
     },
     async lastPosition() {
       const rows = await sql.query<{ p: string | number | null }>("SELECT max(position) AS p FROM events");

@@ -135,6 +135,17 @@ CREATE TABLE proj_members (
 CREATE INDEX proj_members_user ON proj_members (instance_id, user_id);
 `,
   },
+  {
+    version: 3,
+    name: "cluster nodes",
+    sql: `
+CREATE TABLE nodes (
+  node_id     bigint PRIMARY KEY,
+  started_at  timestamptz NOT NULL DEFAULT now(),
+  last_seen   timestamptz NOT NULL DEFAULT now()
+);
+`,
+  },
 ];
 
 export const PROJECTION_TABLES = [

@@ -196,7 +196,6 @@ const GUARD_STALE_MS = 10_000;
  * Returns false when another starter holds the guard (try again shortly).
  */
 function removeStale(lockPath: string, seen: Observed, token: string): boolean {
-  if (process.env.NAIVE) { try { fs.unlinkSync(lockPath); } catch {} return true; }
   const guardPath = `${lockPath}.takeover`;
   if (!tryCreate(guardPath, JSON.stringify({ pid: process.pid, token }) + "\n", token)) {
     // Held only for a few syscalls; one older than GUARD_STALE_MS was left by a crash.
