@@ -1,4 +1,5 @@
 import type { AggregateType, NewEvent, StoredEvent, UniqueClaim } from "../domain/events.js";
+import { DomainError } from "../domain/errors.js";
 import { ConcurrencyConflict, aggregateKey } from "../store/event-store.js";
 import type { StateOf } from "./aggregate-cache.js";
 import type { Deps } from "./context.js";
@@ -12,7 +13,10 @@ export interface Decision<R> {
 
 export type Loader = <T extends AggregateType>(type: T, id: string) => Promise<StateOf<T>>;
 
-const MAX_ATTEMPTS = 8;
+const MAX_ATTEMPTS = 30;
+
+/** Jittered backoff between attempts, so a crowd of writers on one aggregate drains instead of colliding again. */
+const backoff = (attempt: number) => new Promise((r) => setTimeout(r, Math.random() * Math.min(50, 2 ** attempt)));
 
 /**
  * load → decide → append, with optimistic concurrency: the append expects every loaded aggregate
@@ -40,11 +44,13 @@ export async function runCommand<R>(deps: Deps, editor: string, decide: (load: L
       });
       return decision.result(stored);
     } catch (e) {
-      if (!(e instanceof ConcurrencyConflict) || attempt >= MAX_ATTEMPTS) throw e;
+      if (!(e instanceof ConcurrencyConflict)) throw e;
+      if (attempt >= MAX_ATTEMPTS) throw new DomainError("Aborted", "COMMAND-conflict", "the object was changed concurrently too often; retry");
       for (const key of expected.keys()) {
         const i = key.indexOf(":");
         deps.cache.evict(deps.instanceId, key.slice(0, i) as AggregateType, key.slice(i + 1));
       }
+      await backoff(attempt);
     }
   }
 }

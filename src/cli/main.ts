@@ -53,13 +53,6 @@ async function start(argv: string[]) {
   const rt = await startRuntime(config, log);
   const server = await startServer(rt.deps, log, () => rt.sql.ping());
   const base = config.externalUrl;
-  if (rt.boot.created && rt.boot.patPath) {
-    process.stderr.write(
-      `\nFirst start: admin machine user "${rt.boot.adminUserName}" created; its PAT was written to ${rt.boot.patPath}\n` +
-        `Try:  curl -H "Authorization: Bearer $(cat ${rt.boot.patPath})" ${base}/management/v1/orgs/me\n\n`,
-    );
-  }
-  log.info({ port: server.port, issuer: base, storage: config.databaseUrl ? "postgres" : `pglite:${config.dataDir}`, instanceId: rt.boot.instanceId }, "portcullis ready");
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
@@ -72,6 +65,13 @@ async function start(argv: string[]) {
   };
   process.on("SIGTERM", () => void stop("SIGTERM"));
   process.on("SIGINT", () => void stop("SIGINT"));
+  if (rt.boot.created && rt.boot.patPath) {
+    process.stderr.write(
+      `\nFirst start: admin machine user "${rt.boot.adminUserName}" created; its PAT was written to ${rt.boot.patPath}\n` +
+        `Try:  curl -H "Authorization: Bearer $(cat ${rt.boot.patPath})" ${base}/management/v1/orgs/me\n\n`,
+    );
+  }
+  log.info({ port: server.port, issuer: base, storage: config.databaseUrl ? "postgres" : `pglite:${config.dataDir}`, instanceId: rt.boot.instanceId }, "portcullis ready");
 }
 
 async function migrateCmd(argv: string[]) {
