@@ -1,5 +1,5 @@
 import { notFound, permissionDenied } from "../domain/errors.js";
-import { permissionsOf } from "../domain/roles.js";
+import { rolesGrant } from "../domain/roles.js";
 import type { Principal } from "./authn.js";
 import type { Caller, Deps } from "./context.js";
 
@@ -18,7 +18,7 @@ export async function authorize(deps: Deps, principal: Principal, requestedOrgId
   const iam = instance.members.get(principal.userId);
   const inOrg = org.members.get(principal.userId);
   if (!iam && !inOrg) throw notFound("AUTHZ-cdgFk", "membership not found");
-  const granted = (iam && permissionsOf(iam.roles).has(permission)) || (inOrg && permissionsOf(inOrg.roles).has(permission));
+  const granted = (iam && rolesGrant(iam.roles, permission)) || (inOrg && rolesGrant(inOrg.roles, permission));
   if (!granted) throw permissionDenied("AUTH-5mWD2", "No matching permissions found");
   return caller;
 }

@@ -2,17 +2,16 @@
  * ZITADEL's default role → permission mapping (cmd/defaults.yaml `InternalAuthZ.RolePermissionMappings`),
  * restricted to the permissions of the services Portcullis serves. Kept as data, in one place.
  */
+/** Grants every permission. */
+export const ALL_PERMISSIONS = "*";
+
 const USER_READ_ALL = ["user.read", "user.global.read", "user.membership.read", "user.grant.read"];
 const ORG_READ_ALL = ["org.read", "org.member.read", "policy.read", "project.read"];
 
 export const rolePermissions: Readonly<Record<string, readonly string[]>> = {
-  IAM_OWNER: [
-    "iam.read", "iam.write", "iam.member.read", "iam.member.write", "iam.member.delete", "iam.policy.read", "iam.policy.write",
-    "org.read", "org.global.read", "org.create", "org.write", "org.delete", "org.member.read", "org.member.write", "org.member.delete",
-    "user.read", "user.global.read", "user.write", "user.delete", "user.credential.write", "user.passkey.write",
-    "user.membership.read", "user.grant.read", "user.grant.write", "policy.read", "project.read", "session.read",
-    "events.read", "iam.web_key.read", "iam.web_key.write", "iam.web_key.delete",
-  ],
+  // ZITADEL's IAM_OWNER holds every permission of the management and admin APIs (iam.*, org.*,
+  // user.*, project.*, policy.*, action.*, ...); listing them all would only invite omissions.
+  IAM_OWNER: [ALL_PERMISSIONS],
   IAM_OWNER_VIEWER: ["iam.read", "iam.member.read", "iam.policy.read", "org.read", "org.global.read", "org.member.read", ...USER_READ_ALL, "policy.read", "project.read", "session.read", "events.read"],
   IAM_ORG_MANAGER: [
     "org.read", "org.global.read", "org.create", "org.write", "org.delete", "org.member.read", "org.member.write", "org.member.delete",
@@ -24,6 +23,8 @@ export const rolePermissions: Readonly<Record<string, readonly string[]>> = {
     "user.read", "user.global.read", "user.write", "user.delete", "user.passkey.write", "user.membership.read", "user.grant.read", "user.grant.write",
     "project.read", "session.read",
   ],
+  IAM_ADMIN_IMPERSONATOR: ["admin.impersonation", "impersonation"],
+  IAM_END_USER_IMPERSONATOR: ["impersonation"],
   IAM_LOGIN_CLIENT: [
     "iam.read", "iam.member.read", "iam.member.write", "org.read", "org.member.read", "org.member.write",
     "user.read", "user.write", "user.credential.write", "user.passkey.write", "user.membership.read", "user.grant.read", "user.grant.write",
@@ -52,8 +53,13 @@ export const ORG_ROLES = [
   "ORG_PROJECT_PERMISSION_EDITOR", "ORG_PROJECT_CREATOR", "ORG_ADMIN_IMPERSONATOR", "ORG_END_USER_IMPERSONATOR", "ORG_USER_SELF_MANAGER",
 ] as const;
 
-/** Instance roles offered by ListIAMMemberRoles. */
-export const IAM_ROLES = ["IAM_OWNER", "IAM_OWNER_VIEWER", "IAM_ORG_MANAGER", "IAM_USER_MANAGER", "IAM_LOGIN_CLIENT"] as const;
+/** Instance roles offered by ListIAMMemberRoles, in ZITADEL's config order (admin integration_test/iam_member_test.go). */
+export const IAM_ROLES = [
+  "IAM_OWNER", "IAM_OWNER_VIEWER", "IAM_ORG_MANAGER", "IAM_USER_MANAGER", "IAM_ADMIN_IMPERSONATOR", "IAM_END_USER_IMPERSONATOR", "IAM_LOGIN_CLIENT",
+] as const;
+
+/** Offered to the members of the instance's default org only (ZITADEL's GetOrgMemberRoles(isDefaultOrg)). */
+export const SELF_MANAGEMENT_GLOBAL = "SELF_MANAGEMENT_GLOBAL";
 
 const cache = new Map<string, ReadonlySet<string>>();
 
@@ -67,3 +73,17 @@ export function permissionsOf(roles: readonly string[]): ReadonlySet<string> {
   }
   return set;
 }
+
+/** Whether these roles grant the permission. */
+export const rolesGrant = (roles: readonly string[], permission: string): boolean => {
+  const set = permissionsOf(roles);
+  return set.has(permission) || set.has(ALL_PERMISSIONS);
+};
+
+const ORG_ROLE_SET: ReadonlySet<string> = new Set(ORG_ROLES);
+const IAM_ROLE_SET: ReadonlySet<string> = new Set(IAM_ROLES);
+
+/** ZITADEL's domain.CheckForInvalidRoles with prefix "ORG": every role is a configured ORG_* role. */
+export const areOrgRoles = (roles: readonly string[]) => roles.every((r) => ORG_ROLE_SET.has(r));
+/** The same for the instance ("IAM" prefix). An empty list passes, as in ZITADEL. */
+export const areIamRoles = (roles: readonly string[]) => roles.every((r) => IAM_ROLE_SET.has(r));
