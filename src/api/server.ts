@@ -3,6 +3,7 @@ import http from "node:http";
 import http2 from "node:http2";
 import net from "node:net";
 import { randomUUID } from "node:crypto";
+import { performance } from "node:perf_hooks";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { ManagementService } from "@zitadel/proto/zitadel/management_pb.js";
 import { AdminService } from "@zitadel/proto/zitadel/admin_pb.js";
@@ -39,10 +40,20 @@ export async function startServer(deps: Deps, log: Logger, ready: () => Promise<
   const oauth = createOAuthRoutes(deps, log);
   let draining = false;
 
+  const accessLog = log.isLevelEnabled("debug");
   const handle = async (req: Req, res: Res) => {
     const url = req.url ?? "/";
     const q = url.indexOf("?");
     const path = q < 0 ? url : url.slice(0, q);
+    if (accessLog) {
+      // Path only: query strings may carry values a log should not keep.
+      const started = performance.now();
+      const reqId = requestId(req);
+      res.setHeader("x-request-id", reqId);
+      res.once("finish", () =>
+        log.debug({ reqId, method: req.method, path, status: res.statusCode, ms: Math.round((performance.now() - started) * 10) / 10, proto: req.httpVersion }, "request"),
+      );
+    }
     try {
       if (path.startsWith("/zitadel.")) return connect(req as never, res as never);
       if (await oauth.handle(req, res, path)) return;
