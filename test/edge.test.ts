@@ -162,8 +162,8 @@ describe("TLS with ALPN", () => {
     const base = `https://127.0.0.1:${s.port}`;
     const grpc = createClient(ManagementService, createGrpcTransport({ baseUrl: base, nodeOptions: { ca: cert }, interceptors: [(next) => (req) => (req.header.set("authorization", `Bearer ${s.pat}`), next(req))] }));
     expect((await grpc.getMyOrg({})).org?.name).toBe("Portcullis");
-    const body = await new Promise<{ status: number; alpn: string | false; text: string }>((resolve, reject) => {
-      const req = https.request(`${base}/management/v1/orgs/me`, { ca: cert, ALPNProtocols: ["http/1.1"], headers: { authorization: `Bearer ${s.pat}` } }, (res) => {
+    const body = await new Promise<{ status: number; alpn: string | false | null; text: string }>((resolve, reject) => {
+      const req = https.request(`${base}/management/v1/orgs/me`, { ca: cert, ALPNProtocols: ["http/1.1"], headers: { authorization: `Bearer ${s.pat}` } } as https.RequestOptions, (res) => {
         let text = "";
         res.on("data", (d: Buffer) => (text += d));
         const alpn = (res.socket as import("node:tls").TLSSocket).alpnProtocol;
