@@ -2,11 +2,12 @@ import { createHash } from "node:crypto";
 import { encodeHeader, signRs256 } from "../crypto/jwt.js";
 import { hashesEqual, keyedHash } from "../crypto/keys.js";
 import { sealAccessToken, type AccessClaims } from "../crypto/tokens.js";
-import type { OrgState } from "../domain/org.js";
+import { OrgStateNum, type OrgState } from "../domain/org.js";
 import { UserEvents, UserStateNum, UserType, type UserState } from "../domain/user.js";
 import type { Principal } from "./authn.js";
 import type { Deps } from "./context.js";
 import { runCommand } from "./command.js";
+import { verifyKeyAssertion, type ReplayCache } from "./jwt-assertion.js";
 
 /** An RFC 6749 §5.2 error. `status` 401 for client authentication failures. */
 export class OAuthError extends Error {
@@ -64,10 +65,61 @@ export async function authenticateClientSecret(deps: Deps, clientId: string, sec
   const stored = user?.type === UserType.machine && user.secret ? user.secret.hash : dummyHash;
   const match = hashesEqual(presented, stored) && stored !== dummyHash;
   if (!user || !match) throw fail();
+  return activeClient(deps, user, `secret:${user.secret!.sequence}`);
+}
+
+/**
+ * The machine behind a verified credential may get a token only while it and its org are active.
+ * ZITADEL checks this after the credential (command/oidc_session.go) and answers NotActive.
+ */
+async function activeClient(deps: Deps, user: UserState, cred: string): Promise<AuthenticatedClient> {
   const org = await deps.cache.get(deps.instanceId, "org", user.orgId);
-  // ZITADEL checks the user's state after the secret (command/oidc_session.go) and answers NotActive.
-  if (user.state !== UserStateNum.active || org.state !== 1) throw new OAuthError("invalid_request", "Errors.User.NotActive");
-  return { user, org, cred: `secret:${user.secret!.sequence}` };
+  if (user.state !== UserStateNum.active || org.state !== OrgStateNum.active) throw new OAuthError("invalid_request", "Errors.User.NotActive");
+  return { user, org, cred };
+}
+
+/** ZITADEL requires a scope (oidc op.ValidateAuthReqScopes) and answers invalid_request without one. */
+export function requireScope(scope: string | undefined): string[] {
+  if (!scope?.trim())
+    throw new OAuthError(
+      "invalid_request",
+      "The scope of your request is missing. Please ensure some scopes are requested. If you have questions, please contact the administrator of the application.",
+    );
+  return filterScopes(scope);
+}
+
+export const JWT_BEARER_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer";
+export const JWT_CLIENT_ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+
+/**
+ * grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer (RFC 7523 §2.1) with a machine key. No
+ * client authentication. Any bad assertion is 400 invalid_grant "invalid assertion" (ZITADEL main,
+ * commit 5344a7f58); the scope is checked before the assertion's jti is spent, so a request that
+ * only lacked a scope can be repeated with the same assertion. Tokens carry cred "key:<keyId>" and
+ * end with the key; no amr (ZITADEL's auth method private_key has no amr value).
+ */
+export async function jwtBearerGrant(deps: Deps, replay: ReplayCache, assertion: string | undefined, scope: string | undefined): Promise<TokenResponse> {
+  if (!assertion) throw new OAuthError("invalid_request", "assertion missing");
+  const scopes = requireScope(scope);
+  const v = await verifyKeyAssertion(deps, replay, assertion);
+  if (!v.ok) {
+    deps.log.debug({ reason: v.reason }, "jwt-bearer assertion rejected");
+    throw new OAuthError("invalid_grant", "invalid assertion");
+  }
+  return issueTokens(deps, await activeClient(deps, v.user, `key:${v.keyId}`), scopes, undefined);
+}
+
+/**
+ * private_key_jwt client authentication (RFC 7523 §2.2, OIDC Core §9) with a machine key, verified
+ * by the same function as the grant. A client_id sent alongside must name the same machine (its id
+ * or its login name). Failures are the same invalid_client as a wrong secret.
+ */
+export async function authenticateClientAssertion(deps: Deps, replay: ReplayCache, assertion: string, clientId: string | undefined): Promise<AuthenticatedClient> {
+  const v = await verifyKeyAssertion(deps, replay, assertion);
+  if (!v.ok) deps.log.debug({ reason: v.reason }, "client assertion rejected");
+  if (!v.ok || (clientId !== undefined && clientId !== v.user.id && clientId.toLowerCase() !== v.user.userName.toLowerCase()))
+    throw new OAuthError("invalid_client", "client authentication failed", 401);
+  return activeClient(deps, v.user, `key:${v.keyId}`);
 }
 
 export interface TokenResponse {

@@ -63,10 +63,10 @@ export interface ListInput {
 
 const MAX_NESTING = 20;
 
-const escapeLike = (s: string) => s.replace(/[\\%_]/g, (c) => "\\" + c);
+export const escapeLike = (s: string) => s.replace(/[\\%_]/g, (c) => "\\" + c);
 
 /** SQL for a text query method (zitadel.v1.TextQueryMethod). */
-function textCondition(column: string, method: number, param: string): string {
+export function textCondition(column: string, method: number, param: string): string {
   const ci = method % 2 === 1;
   const col = ci ? `lower(${column})` : column;
   const p = ci ? `lower(${param})` : param;
@@ -126,7 +126,7 @@ export interface ListMeta {
   viewTimestamp: Date;
 }
 
-async function listMeta(deps: Deps, total: number): Promise<ListMeta> {
+export async function listMeta(deps: Deps, total: number): Promise<ListMeta> {
   return { totalResult: total, processedSequence: await deps.store.lastPosition(), viewTimestamp: deps.clock() };
 }
 

@@ -17,7 +17,7 @@ const usernameClaim = (userName: string, action: "add" | "remove"): UniqueClaim 
   error: { kind: "AlreadyExists", id: "V3-DKcYh", message: "User already exists" },
 });
 
-const userEvent = (u: { id: string; orgId: string }, type: string, payload?: Record<string, unknown>): NewEvent => ({
+export const userEvent = (u: { id: string; orgId: string }, type: string, payload?: Record<string, unknown>): NewEvent => ({
   aggregateType: "user",
   aggregateId: u.id,
   resourceOwner: u.orgId,
@@ -26,8 +26,8 @@ const userEvent = (u: { id: string; orgId: string }, type: string, payload?: Rec
 });
 
 /** The user as a write model scoped to the caller's org: another org's user does not exist here. */
-const inOrg = (u: UserState, caller: Caller) => userExists(u) && u.orgId === caller.orgId;
-const isMachineInOrg = (u: UserState, caller: Caller) => inOrg(u, caller) && u.type === UserType.machine;
+export const inOrg = (u: UserState, caller: Caller) => userExists(u) && u.orgId === caller.orgId;
+export const isMachineInOrg = (u: UserState, caller: Caller) => inOrg(u, caller) && u.type === UserType.machine;
 
 export interface AddMachineInput {
   userName: string;

@@ -1,4 +1,6 @@
 import type { ServiceHandlers } from "../pipeline.js";
+import { credentialHandlers } from "./credentials.js";
+import { metadataHandlers } from "./metadata.js";
 import { orgHandlers } from "./orgs.js";
 import { userHandlers } from "./users.js";
 
@@ -7,4 +9,6 @@ export const managementHandlers: ServiceHandlers = {
   healthz: () => ({}),
   ...orgHandlers,
   ...userHandlers,
+  ...credentialHandlers,
+  ...metadataHandlers,
 };

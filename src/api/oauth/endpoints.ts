@@ -1,12 +1,17 @@
 import type { Logger } from "pino";
 import { authenticateBearer } from "../../app/authn.js";
 import type { Deps } from "../../app/context.js";
+import { createReplayCache, type ReplayCache } from "../../app/jwt-assertion.js";
 import {
+  JWT_BEARER_GRANT,
+  JWT_CLIENT_ASSERTION_TYPE,
   OAuthError,
+  authenticateClientAssertion,
   authenticateClientSecret,
-  filterScopes,
   introspectionResponse,
   issueTokens,
+  jwtBearerGrant,
+  requireScope,
   revokeAccessToken,
   userClaims,
   type AuthenticatedClient,
@@ -50,25 +55,33 @@ function clientCredentials(req: Req, form: Map<string, string>): ClientCredentia
   return undefined;
 }
 
-async function requireClient(deps: Deps, req: Req, form: Map<string, string>): Promise<AuthenticatedClient> {
+/**
+ * Client authentication at introspection and revocation: client_secret_basic / client_secret_post,
+ * or private_key_jwt with a machine key. RFC 6749 §2.3: one method per request.
+ */
+async function requireClient(deps: Deps, replay: ReplayCache, req: Req, form: Map<string, string>): Promise<AuthenticatedClient> {
+  const assertionType = form.get("client_assertion_type");
+  if (assertionType !== undefined || form.has("client_assertion")) {
+    if (header(req, "authorization") || form.has("client_secret")) throw new OAuthError("invalid_request", "only one client authentication method may be used");
+    const assertion = form.get("client_assertion");
+    if (assertionType !== JWT_CLIENT_ASSERTION_TYPE || !assertion) throw new OAuthError("invalid_client", "client authentication failed", 401);
+    return authenticateClientAssertion(deps, replay, assertion, form.get("client_id"));
+  }
   const creds = clientCredentials(req, form);
   if (!creds) throw new OAuthError("invalid_client", "client must be authenticated", 401);
   return authenticateClientSecret(deps, creds.clientId, creds.secret);
 }
 
-async function token(deps: Deps, req: Req, form: Map<string, string>) {
+async function token(deps: Deps, replay: ReplayCache, req: Req, form: Map<string, string>) {
   const grantType = form.get("grant_type");
   if (!grantType) throw new OAuthError("invalid_request", "grant_type missing");
   if (grantType === "client_credentials") {
     const creds = clientCredentials(req, form);
     if (!creds || !creds.clientId) throw new OAuthError("invalid_request", "client_id or client_assertion must be provided");
     const client = await authenticateClientSecret(deps, creds.clientId, creds.secret);
-    // ZITADEL requires a scope (oidc op.ValidateAuthReqScopes) and answers invalid_request without one.
-    if (!form.get("scope")?.trim())
-      throw new OAuthError("invalid_request", "The scope of your request is missing. Please ensure some scopes are requested. If you have questions, please contact the administrator of the application.");
-    const scopes = filterScopes(form.get("scope") ?? "");
-    return issueTokens(deps, client, scopes, ["pwd"]);
+    return issueTokens(deps, client, requireScope(form.get("scope")), ["pwd"]);
   }
+  if (grantType === JWT_BEARER_GRANT) return jwtBearerGrant(deps, replay, form.get("assertion"), form.get("scope"));
   throw new OAuthError("unsupported_grant_type", `${grantType} is not supported`);
 }
 
@@ -84,6 +97,8 @@ export interface OAuthRoutes {
 
 export function createOAuthRoutes(deps: Deps, log: Logger): OAuthRoutes {
   const issuer = deps.config.externalUrl;
+  // jti replay detection for machine-key assertions (per process; see createReplayCache).
+  const replay = createReplayCache({ onOverflow: () => log.warn("assertion replay cache full: dropped the oldest live entry") });
   const discovery = JSON.stringify({
     issuer,
     authorization_endpoint: `${issuer}/oauth/v2/authorize`,
@@ -137,11 +152,11 @@ export function createOAuthRoutes(deps: Deps, log: Logger): OAuthRoutes {
           sendJson(res, 200, jwks, { "cache-control": "max-age=300, must-revalidate" });
           return true;
         case "/oauth/v2/token":
-          await withForm(req, res, async (form) => sendJson(res, 200, JSON.stringify(await token(deps, req, form)), { pragma: "no-cache" }));
+          await withForm(req, res, async (form) => sendJson(res, 200, JSON.stringify(await token(deps, replay, req, form)), { pragma: "no-cache" }));
           return true;
         case "/oauth/v2/introspect":
           await withForm(req, res, async (form) => {
-            await requireClient(deps, req, form);
+            await requireClient(deps, replay, req, form);
             const t = form.get("token");
             if (!t) throw new OAuthError("invalid_request", "token missing");
             const p = await authenticateBearer(deps, t);
@@ -150,7 +165,7 @@ export function createOAuthRoutes(deps: Deps, log: Logger): OAuthRoutes {
           return true;
         case "/oauth/v2/revoke":
           await withForm(req, res, async (form) => {
-            const client = await requireClient(deps, req, form);
+            const client = await requireClient(deps, replay, req, form);
             const t = form.get("token");
             if (!t) throw new OAuthError("invalid_request", "token missing");
             const p = await authenticateBearer(deps, t);
