@@ -38,7 +38,8 @@ export const statusMessage = (e: DomainError) => (e.id ? `${e.message} (${e.id})
 /** gRPC / gRPC-web / Connect: the status with one zitadel.v1.ErrorDetail (none for plain statuses). */
 export function toConnectError(e: DomainError): ConnectError {
   const details = e.id ? [{ desc: ErrorDetailSchema, value: create(ErrorDetailSchema, { id: e.id, message: e.message }) }] : [];
-  return new ConnectError(statusMessage(e), errorTable[e.kind].code, undefined, details);
+  const metadata = e.retryAfterSeconds ? new Headers({ "retry-after": String(e.retryAfterSeconds) }) : undefined;
+  return new ConnectError(statusMessage(e), errorTable[e.kind].code, metadata, details);
 }
 
 /** REST: grpc-gateway's google.rpc.Status body and HTTP status. */

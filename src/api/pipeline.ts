@@ -33,7 +33,8 @@ interface CompiledMethod {
  * gets 401, and a caller without the permission gets 403/404 before validation runs.
  */
 export interface Pipeline {
-  invoke(method: DescMethod, input: Message, header: HeaderGetter): Promise<MessageInitShape<DescMessage>>;
+  /** `peer`: the client's address, for the failed-authentication limit. */
+  invoke(method: DescMethod, input: Message, header: HeaderGetter, peer?: string): Promise<MessageInitShape<DescMessage>>;
 }
 
 export function createPipeline(deps: Deps, services: { service: DescService; handlers: ServiceHandlers }[]): Pipeline {
@@ -44,7 +45,21 @@ export function createPipeline(deps: Deps, services: { service: DescService; han
       compiled.set(method, { method, permission: opt.permission, handler: handlers[method.localName] });
     }
 
-  async function authenticate(header: HeaderGetter): Promise<Principal> {
+  const tooManyFailures = (wait: number) =>
+    new DomainError("ResourceExhausted", "AUTH-rate", "too many failed authentications from this address", wait);
+
+  async function authenticate(header: HeaderGetter, peer: string | undefined): Promise<Principal> {
+    const wait = peer ? deps.limits.failAddress.wait(peer) : 0;
+    if (wait > 0) throw tooManyFailures(wait);
+    try {
+      return await verify(header);
+    } catch (e) {
+      if (peer && e instanceof DomainError && e.kind === "Unauthenticated") deps.limits.failAddress.take(peer);
+      throw e;
+    }
+  }
+
+  async function verify(header: HeaderGetter): Promise<Principal> {
     const authz = header("authorization");
     if (!authz) throw new DomainError("Unauthenticated", "", "auth header missing");
     // ZITADEL splits on the exact, case-sensitive "Bearer ".
@@ -60,12 +75,12 @@ export function createPipeline(deps: Deps, services: { service: DescService; han
   }
 
   return {
-    async invoke(method, input, header) {
+    async invoke(method, input, header, peer) {
       const m = compiled.get(method);
       if (!m) throw new DomainError("Unimplemented", "", `unknown method ${method.name}`);
       let ctx: CallContext | undefined;
       if (m.permission) {
-        const principal = await authenticate(header);
+        const principal = await authenticate(header, peer);
         const caller = await authorize(deps, principal, header("x-zitadel-orgid")?.trim() || undefined, m.permission);
         ctx = { deps, caller, principal };
       }

@@ -9,7 +9,7 @@ import { ManagementService } from "@zitadel/proto/zitadel/management_pb.js";
 import { AdminService } from "@zitadel/proto/zitadel/admin_pb.js";
 import type { Logger } from "pino";
 import type { Deps } from "../app/context.js";
-import { registerServices } from "./connect/routes.js";
+import { peerContext, registerServices } from "./connect/routes.js";
 import { sendJson, type Req, type Res } from "./http-util.js";
 import { managementHandlers } from "./management/service.js";
 import { adminHandlers } from "./admin/service.js";
@@ -35,6 +35,7 @@ export async function startServer(deps: Deps, log: Logger, ready: () => Promise<
   const connect = connectNodeAdapter({
     routes: (router) => registerServices(router, services.map((s) => s.service), pipeline, log),
     readMaxBytes: config.maxBodyBytes,
+    contextValues: peerContext,
   });
   const rest = createRestHandler(services, pipeline, config.maxBodyBytes, log);
   const oauth = createOAuthRoutes(deps, log);

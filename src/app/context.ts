@@ -5,6 +5,7 @@ import type { AggregateCache } from "./aggregate-cache.js";
 import type { IdGenerator } from "./ids.js";
 import type { Logger } from "pino";
 import type { SigningKey } from "./system.js";
+import type { RateLimits } from "./rate-limit.js";
 
 /** Everything commands and queries need, passed as one object. Clock and ids are injected for tests. */
 export interface Deps {
@@ -18,6 +19,7 @@ export interface Deps {
   /** RS256 keys; the first signs. */
   signingKeys: SigningKey[];
   log: Logger;
+  limits: RateLimits;
 }
 
 /** Who is asking, and for which org (§4 of the management API notes: x-zitadel-orgid or the caller's org). */

@@ -10,6 +10,7 @@ import { bootstrap, type BootstrapResult } from "./bootstrap.js";
 import type { Deps } from "./context.js";
 import { createIdGenerator } from "./ids.js";
 import { joinCluster, type Cluster } from "./cluster.js";
+import { createRateLimits } from "./rate-limit.js";
 import { allocateNode, loadServerKeys, loadSigningKeys } from "./system.js";
 
 export function createLogger(config: Pick<Config, "logLevel">): Logger {
@@ -52,7 +53,8 @@ export async function startRuntime(config: Config, log: Logger, clock: () => Dat
     let cluster: Cluster | undefined;
     const cache = createAggregateCache(store, { trusted: () => cluster?.trusted() ?? false });
     cluster = await joinCluster(sql, store, node, { onNotice: (n) => cache.applyNotice(n), onGap: () => cache.clear() }, log);
-    const deps: Deps = { config, store, cache, keys, clock, newId, instanceId: boot.instanceId, signingKeys, log };
+    const limits = createRateLimits(config.rateLimit);
+    const deps: Deps = { config, store, cache, keys, clock, newId, instanceId: boot.instanceId, signingKeys, log, limits };
     return {
       deps,
       sql,

@@ -46,7 +46,11 @@ export const keys: KeySpec[] = [
   { path: "db.poolSize", schema: positiveInt, default: 10, description: "PostgreSQL connection pool size." },
   { path: "db.connectTimeoutMs", schema: positiveInt, default: 2000, description: "PostgreSQL connect timeout; requests fail with Unavailable after it." },
   { path: "shutdownTimeoutMs", schema: positiveInt, default: 10000, description: "How long a graceful shutdown waits for in-flight requests." },
-  { path: "rateLimit.enabled", schema: bool, default: true, description: "Rate-limit the token endpoint and failed authentications." },
+  { path: "rateLimit.enabled", schema: bool, default: true, description: "Rate-limit the token endpoint and failed authentications (429 with Retry-After)." },
+  { path: "rateLimit.tokenPerSecond", schema: positiveInt, default: 100, description: "Token requests per second per client id (bursts of twice as many)." },
+  { path: "rateLimit.tokenPerSecondPerAddress", schema: positiveInt, default: 1000, description: "Token requests per second per source address (bursts of twice as many)." },
+  { path: "rateLimit.failuresPerMinute", schema: positiveInt, default: 30, description: "Failed client authentications per minute per client id before 429." },
+  { path: "rateLimit.failuresPerMinutePerAddress", schema: positiveInt, default: 300, description: "Failed authentications per minute per source address before 429." },
 ];
 
 export interface Config {
@@ -62,7 +66,7 @@ export interface Config {
   maxBodyBytes: number;
   db: { poolSize: number; connectTimeoutMs: number };
   shutdownTimeoutMs: number;
-  rateLimit: { enabled: boolean };
+  rateLimit: { enabled: boolean; tokenPerSecond: number; tokenPerSecondPerAddress: number; failuresPerMinute: number; failuresPerMinutePerAddress: number };
   firstInstance: FirstInstanceConfig;
 }
 

@@ -28,6 +28,8 @@ export class DomainError extends Error {
     /** ZITADEL-style error id; empty for plain statuses that carry no ErrorDetail (validation, "auth header missing"). */
     readonly id: string,
     message: string,
+    /** For ResourceExhausted: when to try again (the edges send Retry-After). */
+    readonly retryAfterSeconds?: number,
   ) {
     super(message);
   }

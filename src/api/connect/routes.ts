@@ -1,5 +1,5 @@
 import type { DescService } from "@bufbuild/protobuf";
-import type { ConnectRouter, HandlerContext } from "@connectrpc/connect";
+import { createContextKey, createContextValues, type ConnectRouter, type ContextValues, type HandlerContext } from "@connectrpc/connect";
 import type { Logger } from "pino";
 import { toConnectError, toDomainError } from "../errors.js";
 import type { Pipeline } from "../pipeline.js";
@@ -8,6 +8,11 @@ import type { Pipeline } from "../pipeline.js";
  * Registers every method of each service with connect-node, which serves it as gRPC, gRPC-web and
  * Connect. Each method goes through the shared pipeline; errors leave as ZITADEL-shaped statuses.
  */
+const peerKey = createContextKey<string | undefined>(undefined, { description: "client address" });
+
+/** For connectNodeAdapter's contextValues: remembers the client's address for the pipeline. */
+export const peerContext = (req: { socket?: { remoteAddress?: string } }): ContextValues => createContextValues().set(peerKey, req.socket?.remoteAddress);
+
 export function registerServices(router: ConnectRouter, services: DescService[], pipeline: Pipeline, log: Logger) {
   for (const service of services) {
     const impl: Record<string, (req: never, ctx: HandlerContext) => Promise<unknown>> = {};
@@ -15,7 +20,7 @@ export function registerServices(router: ConnectRouter, services: DescService[],
       if (method.methodKind !== "unary") continue;
       impl[method.localName] = async (req, ctx) => {
         try {
-          return await pipeline.invoke(method, req, (name) => ctx.requestHeader.get(name) ?? undefined);
+          return await pipeline.invoke(method, req, (name) => ctx.requestHeader.get(name) ?? undefined, ctx.values.get(peerKey));
         } catch (e) {
           const err = toDomainError(e);
           if (err.kind === "Internal" || err.kind === "Unknown") log.error({ err: e, method: method.name }, "request failed");

@@ -123,8 +123,48 @@ export function createOAuthRoutes(deps: Deps, log: Logger): OAuthRoutes {
   });
   const jwks = JSON.stringify({ keys: deps.signingKeys.map((k) => k.publicJwk) });
 
-  const oauthError = (res: Res, e: OAuthError, basic: boolean) =>
-    sendJson(res, e.status, JSON.stringify({ error: e.error, error_description: e.description }), basic && e.status === 401 ? { "www-authenticate": 'Basic realm="portcullis"' } : {});
+  /**
+   * Brute-force protection: failed client authentications are counted per client id and per source
+   * address; past the limit (and past the token-request limits) the answer is 429 with Retry-After
+   * before any credential is checked.
+   */
+  const limited = async <T>(req: Req, clientId: string | undefined, countRequest: boolean, fn: () => Promise<T>): Promise<T> => {
+    const { limits } = deps;
+    const addr = req.socket?.remoteAddress ?? "";
+    const client = clientId?.toLowerCase();
+    const refuse = (wait: number) => {
+      throw new OAuthError("too_many_requests", `too many requests; retry after ${wait} s`, 429, wait);
+    };
+    const blocked = Math.max(limits.failAddress.wait(addr), client ? limits.failClient.wait(client) : 0);
+    if (blocked > 0) refuse(blocked);
+    if (countRequest) {
+      const wait = limits.tokenAddress.take(addr) || (client ? limits.tokenClient.take(client) : 0);
+      if (wait > 0) refuse(wait);
+    }
+    try {
+      return await fn();
+    } catch (e) {
+      if (e instanceof OAuthError && (e.error === "invalid_client" || e.error === "invalid_grant")) {
+        limits.failAddress.take(addr);
+        if (client) limits.failClient.take(client);
+      }
+      throw e;
+    }
+  };
+  const clientIdOf = (req: Req, form: Map<string, string>) => {
+    try {
+      return clientCredentials(req, form)?.clientId ?? form.get("client_id");
+    } catch {
+      return undefined;
+    }
+  };
+
+  const oauthError = (res: Res, e: OAuthError, basic: boolean) => {
+    const headers: Record<string, string> = {};
+    if (basic && e.status === 401) headers["www-authenticate"] = 'Basic realm="portcullis"';
+    if (e.retryAfterSeconds) headers["retry-after"] = String(e.retryAfterSeconds);
+    sendJson(res, e.status, JSON.stringify({ error: e.error, error_description: e.description }), headers);
+  };
 
   async function withForm(req: Req, res: Res, fn: (form: Map<string, string>) => Promise<void>) {
     try {
@@ -152,11 +192,14 @@ export function createOAuthRoutes(deps: Deps, log: Logger): OAuthRoutes {
           sendJson(res, 200, jwks, { "cache-control": "max-age=300, must-revalidate" });
           return true;
         case "/oauth/v2/token":
-          await withForm(req, res, async (form) => sendJson(res, 200, JSON.stringify(await token(deps, replay, req, form)), { pragma: "no-cache" }));
+          await withForm(req, res, async (form) => {
+            const tokens = await limited(req, clientIdOf(req, form), true, () => token(deps, replay, req, form));
+            sendJson(res, 200, JSON.stringify(tokens), { pragma: "no-cache" });
+          });
           return true;
         case "/oauth/v2/introspect":
           await withForm(req, res, async (form) => {
-            await requireClient(deps, replay, req, form);
+            await limited(req, clientIdOf(req, form), false, () => requireClient(deps, replay, req, form));
             const t = form.get("token");
             if (!t) throw new OAuthError("invalid_request", "token missing");
             const p = await authenticateBearer(deps, t);
@@ -165,7 +208,7 @@ export function createOAuthRoutes(deps: Deps, log: Logger): OAuthRoutes {
           return true;
         case "/oauth/v2/revoke":
           await withForm(req, res, async (form) => {
-            const client = await requireClient(deps, replay, req, form);
+            const client = await limited(req, clientIdOf(req, form), false, () => requireClient(deps, replay, req, form));
             const t = form.get("token");
             if (!t) throw new OAuthError("invalid_request", "token missing");
             const p = await authenticateBearer(deps, t);

@@ -38,7 +38,7 @@ export function createRestHandler(
       const body = hasBody ? await readBody(req, maxBodyBytes) : undefined;
       if (!hasBody) req.resume();
       const input = decodeRequest(match.route, match.pathParams, new URLSearchParams(query), body);
-      const output = await pipeline.invoke(method, input, (name) => header(req, name));
+      const output = await pipeline.invoke(method, input, (name) => header(req, name), req.socket?.remoteAddress);
       sendJson(res, 200, encodeResponse(method.output, create(method.output, output as never)));
     } catch (e) {
       if (e instanceof BodyTooLarge) {
@@ -50,7 +50,10 @@ export function createRestHandler(
       if (err.kind === "Internal" || err.kind === "Unknown") log.error({ err: e, method: method.name }, "request failed");
       const { status, body } = toRestError(err);
       // grpc-gateway sets WWW-Authenticate to the status message on 401.
-      sendJson(res, status, body, status === 401 ? { "www-authenticate": err.id ? `${err.message} (${err.id})` : err.message } : {});
+      const extra: Record<string, string> = {};
+      if (status === 401) extra["www-authenticate"] = err.id ? `${err.message} (${err.id})` : err.message;
+      if (err.retryAfterSeconds) extra["retry-after"] = String(err.retryAfterSeconds);
+      sendJson(res, status, body, extra);
     }
   };
 }
