@@ -9,6 +9,7 @@ export const OrgEvents = {
   domainAdded: "org.domain.added",
   domainVerified: "org.domain.verified",
   domainPrimarySet: "org.domain.primary.set",
+  domainRemoved: "org.domain.removed",
   memberAdded: "org.member.added",
   memberChanged: "org.member.changed",
   memberRemoved: "org.member.removed",

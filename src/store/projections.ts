@@ -50,6 +50,19 @@ const touchOrg = (tx: Queryable, e: StoredEvent, set = "", params: unknown[] = [
     ...params,
   ]);
 
+/**
+ * A removed org takes its users (with their keys, PATs and metadata) and its memberships along, as
+ * ZITADEL's projections do on org.removed; the event released the usernames, so the rows must go
+ * before another org reuses a name.
+ */
+const removeOrgContents = async (tx: Queryable, e: StoredEvent) => {
+  const params = [e.instanceId, e.aggregateId];
+  for (const table of ["proj_machine_keys", "proj_pats", "proj_user_metadata", "proj_users"]) {
+    await tx.query(`DELETE FROM ${table} WHERE instance_id = $1 AND org_id = $2`, params);
+  }
+  await tx.query("DELETE FROM proj_members WHERE instance_id = $1 AND scope_type = 'org' AND scope_id = $2", params);
+};
+
 const handlers: Record<string, Handler> = {
   [InstanceEvents.added]: (tx, e) =>
     tx.query("INSERT INTO proj_instances (id, name, created_at, changed_at, sequence) VALUES ($1, $2, $3, $3, $4)", [
@@ -77,7 +90,10 @@ const handlers: Record<string, Handler> = {
   [OrgEvents.changed]: (tx, e) => touchOrg(tx, e, "name = $5", [String(e.payload.name ?? "")]),
   [OrgEvents.deactivated]: (tx, e) => touchOrg(tx, e, "state = $5", [OrgStateNum.inactive]),
   [OrgEvents.reactivated]: (tx, e) => touchOrg(tx, e, "state = $5", [OrgStateNum.active]),
-  [OrgEvents.removed]: (tx, e) => touchOrg(tx, e, "state = $5", [OrgStateNum.removed]),
+  [OrgEvents.removed]: async (tx, e) => {
+    await touchOrg(tx, e, "state = $5", [OrgStateNum.removed]);
+    await removeOrgContents(tx, e);
+  },
   [OrgEvents.domainPrimarySet]: (tx, e) => touchOrg(tx, e, "primary_domain = $5", [String(e.payload.domain ?? "")]),
   [OrgEvents.memberAdded]: upsertMember("org"),
   [OrgEvents.memberChanged]: upsertMember("org"),
