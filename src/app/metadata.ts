@@ -5,7 +5,8 @@ import { runCommand } from "./command.js";
 import type { Caller, Deps } from "./context.js";
 import { changedDetails, createdDetails, lastOf, type Details } from "./details.js";
 import { asDate, listPage } from "./list-page.js";
-import { escapeLike, textCondition, type ListInput, type ListMeta } from "./user-queries.js";
+import type { ListInput, ListMeta } from "./user-queries.js";
+import { textCondition } from "./text-query.js";
 import { inOrg, userEvent } from "./users.js";
 
 /**
@@ -125,7 +126,7 @@ export interface MetadataKeyQuery {
 export async function listUserMetadata(deps: Deps, caller: Caller, userId: string, list: ListInput, queries: MetadataKeyQuery[]): Promise<{ metadata: MetadataRow[]; meta: ListMeta }> {
   const params: unknown[] = [deps.instanceId, caller.orgId, userId];
   const where = ["instance_id = $1", "org_id = $2", "user_id = $3"];
-  for (const q of queries) where.push(textCondition("key", q.method, `$${params.push(q.method >= 2 ? escapeLike(q.key) : q.key)}`));
+  for (const q of queries) where.push(textCondition("key", q.method, q.key, params));
   const { rows, meta } = await listPage(deps, { columns: MD_COLUMNS, from: "proj_user_metadata", where: where.join(" AND "), order: `key COLLATE "C" ASC`, params }, list);
   return { metadata: rows.map(toMetadataRow), meta };
 }

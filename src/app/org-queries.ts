@@ -1,3 +1,4 @@
+import { textCondition } from "./text-query.js";
 import { invalidArgument, notFound } from "../domain/errors.js";
 import type { StoredEvent } from "../domain/events.js";
 import { OrgStateNum } from "../domain/org.js";
@@ -37,31 +38,6 @@ async function listMeta(deps: Deps, total: number): Promise<ListMeta> {
 const paging = (list: ListInput) =>
   `${list.limit > 0 ? ` LIMIT ${Math.min(list.limit, 1_000_000)}` : ""} OFFSET ${Math.max(0, Math.min(list.offset, Number.MAX_SAFE_INTEGER))}`;
 
-const escapeLike = (s: string) => s.replace(/[\\%_]/g, (c) => "\\" + c);
-
-/** SQL for a zitadel.v1.TextQueryMethod on a column (odd methods ignore case). */
-function textCondition(column: string, method: number, value: string, params: unknown[]): string {
-  const ci = method % 2 === 1;
-  const col = ci ? `lower(${column})` : column;
-  const p = `$${params.push(method >= 2 ? escapeLike(value) : value)}`;
-  const v = ci ? `lower(${p})` : p;
-  switch (method) {
-    case 0:
-    case 1:
-      return `${col} = ${v}`;
-    case 2:
-    case 3:
-      return `${col} LIKE ${v} || '%' ESCAPE '\\'`;
-    case 4:
-    case 5:
-      return `${col} LIKE '%' || ${v} || '%' ESCAPE '\\'`;
-    case 6:
-    case 7:
-      return `${col} LIKE '%' || ${v} ESCAPE '\\'`;
-    default:
-      throw invalidArgument("QUERY-SDG3g", "Errors.Query.InvalidRequest");
-  }
-}
 
 /**
  * OrgByID. A removed org is gone (ZITADEL's org projection deletes its row), so it is not found

@@ -1,3 +1,4 @@
+import { textCondition } from "./text-query.js";
 import { invalidArgument, notFound } from "../domain/errors.js";
 import type { StoredEvent } from "../domain/events.js";
 import { EVENT_COLUMNS } from "../store/event-store.js";
@@ -63,30 +64,7 @@ export interface ListInput {
 
 const MAX_NESTING = 20;
 
-export const escapeLike = (s: string) => s.replace(/[\\%_]/g, (c) => "\\" + c);
 
-/** SQL for a text query method (zitadel.v1.TextQueryMethod). */
-export function textCondition(column: string, method: number, param: string): string {
-  const ci = method % 2 === 1;
-  const col = ci ? `lower(${column})` : column;
-  const p = ci ? `lower(${param})` : param;
-  switch (method) {
-    case 0:
-    case 1:
-      return `${col} = ${p}`;
-    case 2:
-    case 3:
-      return `${col} LIKE ${p} || '%' ESCAPE '\\'`;
-    case 4:
-    case 5:
-      return `${col} LIKE '%' || ${p} || '%' ESCAPE '\\'`;
-    case 6:
-    case 7:
-      return `${col} LIKE '%' || ${p} ESCAPE '\\'`;
-    default:
-      throw invalidArgument("USER-0Jfsh", "invalid text query method");
-  }
-}
 
 function toSql(q: UserQuery, params: unknown[], depth: number): string {
   if (depth > MAX_NESTING) throw invalidArgument("USER-zsQ97", "Too many query nesting levels (Max 20)");
@@ -95,8 +73,7 @@ function toSql(q: UserQuery, params: unknown[], depth: number): string {
     case "text": {
       if (q.field === "humanOnly") return "false"; // first/last/nick name and email: machines have none
       const column = q.field === "displayName" ? "name" : "username";
-      const value = q.method >= 2 ? escapeLike(q.value) : q.value;
-      return textCondition(column, q.method, add(value));
+      return textCondition(column, q.method, q.value, params);
     }
     case "state":
       return `state = ${add(q.state)}`;

@@ -20,6 +20,7 @@ import * as path from "node:path";
 import { PGlite, type Transaction } from "@electric-sql/pglite";
 import { unavailable } from "../domain/errors.js";
 import type { Queryable, Row, SqlError, SqlPort } from "./sql.js";
+import { Mutex } from "./mutex.js";
 
 // ---------------------------------------------------------------------------------------------
 // Data directory lock
@@ -372,17 +373,6 @@ function mapError(e: unknown): unknown {
   return out;
 }
 
-class Mutex {
-  private tail: Promise<unknown> = Promise.resolve();
-  run<T>(fn: () => Promise<T>): Promise<T> {
-    const p = this.tail.then(fn);
-    this.tail = p.then(
-      () => undefined,
-      () => undefined,
-    );
-    return p;
-  }
-}
 
 const noParams = (params?: readonly unknown[]) => params === undefined || params.length === 0;
 

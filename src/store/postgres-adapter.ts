@@ -14,6 +14,7 @@
 import pg from "pg";
 import { unavailable } from "../domain/errors.js";
 import type { Queryable, Row, SqlPort } from "./sql.js";
+import { Mutex } from "./mutex.js";
 
 export interface PostgresOptions {
   /** Pool size. Default 10. */
@@ -113,17 +114,6 @@ const types = {
 // Helpers
 // ---------------------------------------------------------------------------------------------
 
-class Mutex {
-  private tail: Promise<unknown> = Promise.resolve();
-  run<T>(fn: () => Promise<T>): Promise<T> {
-    const p = this.tail.then(fn);
-    this.tail = p.then(
-      () => undefined,
-      () => undefined,
-    );
-    return p;
-  }
-}
 
 function withTimeout<T>(p: Promise<T>, ms: number, onTimeout: T): Promise<T> {
   let timer: NodeJS.Timeout | undefined;

@@ -6,7 +6,6 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import pg from "pg";
-import ts from "typescript";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { DomainError } from "../domain/errors.js";
 import { describeSelf, LOCK_FILE_NAME, lockDataDir, openPglite } from "./pglite-adapter.js";
@@ -321,24 +320,15 @@ describe("pglite across processes", () => {
     for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
   });
 
-  /** Transpiles the adapter (and what it imports) so a plain `node` child runs the real code. */
+  /** The child runs the built adapter (`npm test` builds dist/ first), so it is the real code. */
   beforeAll(() => {
     childDir = mkTmp("portcullis-child-");
-    const pgliteEntry = pathToFileURL(path.join(repoRoot, "node_modules/@electric-sql/pglite/dist/index.js")).href;
-    for (const rel of ["src/domain/errors.ts", "src/store/sql.ts", "src/store/pglite-adapter.ts"]) {
-      const source = fs.readFileSync(path.join(repoRoot, rel), "utf8");
-      let out = ts.transpileModule(source, {
-        compilerOptions: { module: ts.ModuleKind.ES2022, target: ts.ScriptTarget.ES2022, verbatimModuleSyntax: false },
-      }).outputText;
-      out = out.replaceAll(`"@electric-sql/pglite"`, JSON.stringify(pgliteEntry));
-      const dest = path.join(childDir, rel.replace(/\.ts$/, ".js"));
-      fs.mkdirSync(path.dirname(dest), { recursive: true });
-      fs.writeFileSync(dest, out);
-    }
+    const built = path.join(repoRoot, "dist/store/pglite-adapter.js");
+    if (!fs.existsSync(built)) throw new Error(`${built} is missing: run npm run build first`);
     fs.writeFileSync(path.join(childDir, "package.json"), JSON.stringify({ type: "module" }));
     fs.writeFileSync(
       path.join(childDir, "child.js"),
-      `import { lockDataDir, openPglite } from "./src/store/pglite-adapter.js";
+      `import { lockDataDir, openPglite } from ${JSON.stringify(pathToFileURL(built).href)};
 const [mode, dataDir, arg] = process.argv.slice(2);
 try {
   if (mode === "lock") {

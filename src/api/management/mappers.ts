@@ -2,6 +2,7 @@ import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { Details } from "../../app/details.js";
 import type { ListMeta, UserRow } from "../../app/user-queries.js";
 import type { StoredEvent } from "../../domain/events.js";
+import type { Deps } from "../../app/context.js";
 import { UserType } from "../../domain/user.js";
 
 export const ts = (d: Date | undefined) => (d ? timestampFromDate(d) : undefined);
@@ -71,7 +72,7 @@ const eventTexts: Record<string, string> = {
   "org.member.cascade.removed": "Organization member cascade removed",
 };
 
-export const changeMessage = (e: StoredEvent, editorName: string | undefined) => ({
+const changeMessage = (e: StoredEvent, editorName: string | undefined) => ({
   changeDate: ts(e.createdAt),
   eventType: { key: `EventTypes.${e.type}`, localizedMessage: eventTexts[e.type] ?? e.type },
   sequence: BigInt(e.sequence),
@@ -80,3 +81,13 @@ export const changeMessage = (e: StoredEvent, editorName: string | undefined) =>
   editorPreferredLoginName: editorName ?? "",
   resourceOwnerId: e.resourceOwner,
 });
+
+/** zitadel.change.v1.Change list, with each editor's login name (from the aggregate cache). */
+export async function changeMessages(deps: Deps, events: StoredEvent[]) {
+  const names = new Map<string, string>();
+  for (const id of new Set(events.map((e) => e.editor))) {
+    const u = await deps.cache.get(deps.instanceId, "user", id);
+    if (u.userName) names.set(id, u.userName);
+  }
+  return events.map((e) => changeMessage(e, names.get(e.editor)));
+}

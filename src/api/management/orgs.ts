@@ -12,17 +12,9 @@ import * as queries from "../../app/org-queries.js";
 import * as orgs from "../../app/orgs.js";
 import { ORG_ROLES, SELF_MANAGEMENT_GLOBAL } from "../../domain/roles.js";
 import type { CallContext, ServiceHandlers } from "../pipeline.js";
-import { changeMessage, listDetails, objectDetails } from "./mappers.js";
+import { changeMessages, listDetails, objectDetails } from "./mappers.js";
 import { listInput, memberMessage, orgMessage, toMemberQueries } from "./org-mappers.js";
 
-const editorNames = async (ctx: CallContext, ids: string[]) => {
-  const names = new Map<string, string>();
-  for (const id of new Set(ids)) {
-    const u = await ctx.deps.cache.get(ctx.deps.instanceId, "user", id);
-    if (u.userName) names.set(id, u.userName);
-  }
-  return names;
-};
 
 /** The org part of zitadel.management.v1.ManagementService; every RPC acts on the org chosen by authorization. */
 export const orgHandlers: ServiceHandlers = {
@@ -55,8 +47,7 @@ export const orgHandlers: ServiceHandlers = {
       limit: req.query?.limit ?? 0,
       asc: req.query?.asc ?? false,
     });
-    const names = await editorNames(ctx, events.map((e) => e.editor));
-    return { result: events.map((e) => changeMessage(e, names.get(e.editor))) };
+    return { result: await changeMessages(ctx.deps, events) };
   },
 
   /** The configured ORG_* roles, plus SELF_MANAGEMENT_GLOBAL in the instance's default org (query/member_roles.go). */

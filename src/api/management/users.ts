@@ -15,7 +15,7 @@ import type { SearchQuery } from "@zitadel/proto/zitadel/user_pb.js";
 import * as users from "../../app/users.js";
 import * as queries from "../../app/user-queries.js";
 import type { CallContext, ServiceHandlers } from "../pipeline.js";
-import { changeMessage, listDetails, objectDetails, userMessage } from "./mappers.js";
+import { changeMessages, listDetails, objectDetails, userMessage } from "./mappers.js";
 
 function toUserQuery(q: SearchQuery): queries.UserQuery {
   const c = q.query;
@@ -50,14 +50,6 @@ function toUserQuery(q: SearchQuery): queries.UserQuery {
   }
 }
 
-const editorNames = async (ctx: CallContext, ids: string[]) => {
-  const names = new Map<string, string>();
-  for (const id of new Set(ids)) {
-    const u = await ctx.deps.cache.get(ctx.deps.instanceId, "user", id);
-    if (u.userName) names.set(id, u.userName);
-  }
-  return names;
-};
 
 export const userHandlers: ServiceHandlers = {
   async addMachineUser(ctx, req: AddMachineUserRequest) {
@@ -103,8 +95,7 @@ export const userHandlers: ServiceHandlers = {
       limit: req.query?.limit ?? 0,
       asc: req.query?.asc ?? false,
     });
-    const names = await editorNames(ctx, events.map((e) => e.editor));
-    return { result: events.map((e) => changeMessage(e, names.get(e.editor))) };
+    return { result: await changeMessages(ctx.deps, events) };
   },
   async updateUserName(ctx, req: UpdateUserNameRequest) {
     return { details: objectDetails(await users.updateUserName(ctx.deps, ctx.caller, req.userId, req.userName)) };
