@@ -2,6 +2,7 @@ import { createClient, type Client, type Interceptor, type Transport } from "@co
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import { createManagementServiceClient } from "@zitadel/client/v1";
 import { createServerTransport } from "@zitadel/client/node";
+import { createClientTransport } from "@zitadel/client/web";
 import { ManagementService } from "@zitadel/proto/zitadel/management_pb.js";
 
 export type Protocol = "grpc" | "grpc-web" | "connect";
@@ -12,13 +13,20 @@ const withHeaders = (token: string | undefined, orgId?: string): Interceptor => 
   return next(req);
 };
 
-/** The official ZITADEL client over gRPC (what ZITADEL users run), or connect-node's gRPC-web / Connect transports. */
+/**
+ * The official ZITADEL client over gRPC (its node transport) and gRPC-web (its web transport, fetch
+ * based), or a Connect transport.
+ */
 export function managementClient(baseUrl: string, protocol: Protocol, token?: string, orgId?: string): Client<typeof ManagementService> {
   let transport: Transport;
   if (protocol === "grpc") {
     transport = token
       ? createServerTransport(token, { baseUrl, interceptors: orgId ? [withHeaders(undefined, orgId)] : [] })
       : createGrpcTransport({ baseUrl });
+    return createManagementServiceClient(transport) as unknown as Client<typeof ManagementService>;
+  }
+  if (protocol === "grpc-web" && token) {
+    transport = createClientTransport(token, { baseUrl, interceptors: orgId ? [withHeaders(undefined, orgId)] : [] } as never);
     return createManagementServiceClient(transport) as unknown as Client<typeof ManagementService>;
   }
   const opts = { baseUrl, httpVersion: "1.1" as const, interceptors: [withHeaders(token, orgId)] };
