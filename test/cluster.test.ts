@@ -74,4 +74,29 @@ describe("two processes on one PostgreSQL", () => {
     const after = await fetch(`${b.url}/oidc/v1/userinfo`, { headers: { authorization: `Bearer ${access}` } });
     expect(after.status).toBe(401);
   });
+
+  it("PAT removal, user lock and membership removal through one process are refused by the other at once", async () => {
+    const add = await rest(a.url, "POST", "/management/v1/users/machine", { token: pat, body: { userName: "cluster-pat", name: "P" } });
+    const userId = add.json.userId as string;
+    expect((await rest(a.url, "POST", "/management/v1/orgs/me/members", { token: pat, body: { userId, roles: ["ORG_OWNER"] } })).status).toBe(200);
+    let stale = 0;
+    for (let i = 0; i < 20; i++) {
+      const [writer, reader] = i % 2 === 0 ? [a, b] : [b, a];
+      const created = await rest(writer.url, "POST", `/management/v1/users/${userId}/pats`, { token: pat, body: {} });
+      const token = created.json.token as string;
+      expect((await rest(reader.url, "GET", "/management/v1/orgs/me", { token })).status).toBe(200);
+      expect((await rest(writer.url, "DELETE", `/management/v1/users/${userId}/pats/${created.json.tokenId}`, { token: pat })).status).toBe(200);
+      if ((await rest(reader.url, "GET", "/management/v1/orgs/me", { token })).status !== 401) stale++;
+    }
+    expect(stale).toBe(0);
+
+    const live = (await rest(a.url, "POST", `/management/v1/users/${userId}/pats`, { token: pat, body: {} })).json.token as string;
+    expect((await rest(b.url, "GET", `/management/v1/users/${userId}`, { token: live })).status).toBe(200);
+    // Membership removed on A: B denies the next call (no membership left: 404 AUTHZ-cdgFk).
+    expect((await rest(a.url, "DELETE", `/management/v1/orgs/me/members/${userId}`, { token: pat })).status).toBe(200);
+    expect((await rest(b.url, "GET", `/management/v1/users/${userId}`, { token: live })).json.message).toBe("membership not found (AUTHZ-cdgFk)");
+    // Locked on B: A refuses the PAT on the next call.
+    expect((await rest(b.url, "POST", `/management/v1/users/${userId}/_lock`, { token: pat, body: {} })).status).toBe(200);
+    expect((await rest(a.url, "GET", "/management/v1/orgs/me", { token: live })).status).toBe(401);
+  });
 });
