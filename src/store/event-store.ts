@@ -1,7 +1,7 @@
 import { DomainError, alreadyExists } from "../domain/errors.js";
 import type { AggregateType, NewEvent, StoredEvent, UniqueClaim } from "../domain/events.js";
 import { project } from "./projections.js";
-import { isUniqueViolation, type Queryable, type Row, type SqlPort } from "./sql.js";
+import { isUniqueViolation, type Queryable, type Row, type SqlError, type SqlPort } from "./sql.js";
 
 export const EVENTS_CHANNEL = "portcullis_events";
 
@@ -23,6 +23,9 @@ export interface PushRequest {
 export class ConcurrencyConflict extends Error {
   override readonly name = "ConcurrencyConflict";
 }
+
+const isDiskFull = (e: unknown) =>
+  typeof e === "object" && e !== null && ((e as SqlError).code === "53100" || /No space left on device/.test(String((e as Error).message)));
 
 export const aggregateKey = (type: AggregateType, id: string) => `${type}:${id}`;
 
@@ -156,6 +159,8 @@ export function createEventStore(sql: SqlPort, node = 0): EventStore {
       } catch (e) {
         if (e instanceof DomainError) throw e;
         if (isUniqueViolation(e) && e.constraint === "events_aggregate_sequence") throw new ConcurrencyConflict("aggregate changed concurrently");
+        // disk_full / ENOSPC: the transaction rolled back, nothing was written; reads go on working.
+        if (isDiskFull(e)) throw new DomainError("Unavailable", "STORE-full", "storage is full; writes are refused until space is freed");
         throw e;
       }
       for (const l of listeners) l(stored);

@@ -24,6 +24,7 @@ export function registerServices(router: ConnectRouter, services: DescService[],
         } catch (e) {
           const err = toDomainError(e);
           if (err.kind === "Internal" || err.kind === "Unknown") log.error({ err: e, method: method.name }, "request failed");
+          else if (err.kind === "Unavailable") log.warn({ id: err.id, method: method.name }, err.message);
           throw toConnectError(err);
         }
       };

@@ -48,6 +48,7 @@ export function createRestHandler(
       }
       const err = toDomainError(e);
       if (err.kind === "Internal" || err.kind === "Unknown") log.error({ err: e, method: method.name }, "request failed");
+      else if (err.kind === "Unavailable") log.warn({ id: err.id, method: method.name }, err.message);
       const { status, body } = toRestError(err);
       // grpc-gateway sets WWW-Authenticate to the status message on 401.
       const extra: Record<string, string> = {};
