@@ -135,6 +135,19 @@ describe("the API edge", () => {
     expect(iam.json.iamProjectId).toMatch(/^\d+$/);
   });
 
+  it("closes a connection that never sends a byte (slowloris) after the sniff timeout", async () => {
+    const net = await import("node:net");
+    const started = Date.now();
+    await new Promise<void>((resolve, reject) => {
+      const socket = net.connect(s.port, "127.0.0.1");
+      socket.on("error", reject);
+      socket.on("close", () => resolve());
+    });
+    const waited = Date.now() - started;
+    expect(waited).toBeGreaterThanOrEqual(9_000);
+    expect(waited).toBeLessThan(15_000);
+  }, 20_000);
+
   it("speaks gRPC-web and Connect over HTTP/2 too", async () => {
     const t = createConnectTransport({ baseUrl: s.url, httpVersion: "2", interceptors: [(next) => (req) => (req.header.set("authorization", `Bearer ${s.pat}`), next(req))] });
     const { org } = await createClient(ManagementService, t).getMyOrg({});

@@ -4,12 +4,12 @@ import http2 from "node:http2";
 import net from "node:net";
 import { randomUUID } from "node:crypto";
 import { performance } from "node:perf_hooks";
-import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { ManagementService } from "@zitadel/proto/zitadel/management_pb.js";
 import { AdminService } from "@zitadel/proto/zitadel/admin_pb.js";
 import type { Logger } from "pino";
 import type { Deps } from "../app/context.js";
-import { peerContext, registerServices } from "./connect/routes.js";
+import { registerServices } from "./connect/routes.js";
+import { createConnectHandler } from "./connect/adapter.js";
 import { sendJson, type Req, type Res } from "./http-util.js";
 import { managementHandlers } from "./management/service.js";
 import { adminHandlers } from "./admin/service.js";
@@ -24,6 +24,11 @@ export interface RunningServer {
 
 /** HTTP/2 connection preface; on a cleartext port it tells gRPC (prior knowledge) from HTTP/1.1. */
 const H2_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
+/** How long a new connection may take to send its first bytes, and HTTP/1.1 its headers and request. */
+const SNIFF_TIMEOUT_MS = 10_000;
+const HEADERS_TIMEOUT_MS = 20_000;
+const REQUEST_TIMEOUT_MS = 60_000;
+const H2_IDLE_MS = 5 * 60_000;
 
 export async function startServer(deps: Deps, log: Logger, ready: () => Promise<boolean>): Promise<RunningServer> {
   const { config } = deps;
@@ -32,10 +37,10 @@ export async function startServer(deps: Deps, log: Logger, ready: () => Promise<
     { service: AdminService, handlers: adminHandlers, prefix: "/admin/v1" },
   ];
   const pipeline = createPipeline(deps, services);
-  const connect = connectNodeAdapter({
+  const connect = createConnectHandler({
     routes: (router) => registerServices(router, services.map((s) => s.service), pipeline, log),
     readMaxBytes: config.maxBodyBytes,
-    contextValues: peerContext,
+    log,
   });
   const rest = createRestHandler(services, pipeline, config.maxBodyBytes, log);
   const oauth = createOAuthRoutes(deps, log);
@@ -56,7 +61,7 @@ export async function startServer(deps: Deps, log: Logger, ready: () => Promise<
       );
     }
     try {
-      if (path.startsWith("/zitadel.")) return connect(req as never, res as never);
+      if (path.startsWith("/zitadel.")) return await connect(req, res, path);
       if (await oauth.handle(req, res, path)) return;
       if (path === "/debug/healthz") return sendJson(res, 200, '{"status":"ok"}');
       if (path === "/debug/ready") {
@@ -70,11 +75,13 @@ export async function startServer(deps: Deps, log: Logger, ready: () => Promise<
     }
   };
 
-  const h1 = http.createServer({ keepAliveTimeout: 65_000 }, (req, res) => void handle(req, res));
+  const h1 = http.createServer({ keepAliveTimeout: 65_000, headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS, connectionsCheckingInterval: 5_000 }, (req, res) => void handle(req, res));
   const h2 = config.tls
     ? http2.createSecureServer({ allowHTTP1: true, cert: readFileSync(config.tls.cert), key: readFileSync(config.tls.key) }, (req, res) => void handle(req, res))
     : http2.createServer({}, (req, res) => void handle(req, res));
   h2.on("sessionError", (err) => log.debug({ err }, "http2 session error"));
+  // An HTTP/2 connection that carries nothing for this long is closed (GOAWAY); clients reconnect.
+  h2.on("session", (session) => session.setTimeout(H2_IDLE_MS, () => session.close()));
 
   const sockets = new Set<net.Socket>();
   const front = config.tls
@@ -83,13 +90,22 @@ export async function startServer(deps: Deps, log: Logger, ready: () => Promise<
         sockets.add(socket);
         socket.once("close", () => sockets.delete(socket));
         socket.once("error", () => socket.destroy());
-        socket.once("readable", () => {
-          const head: Buffer | null = socket.read(Math.min(socket.readableLength, H2_PREFACE.length)) ?? socket.read();
-          if (!head) return void socket.destroy();
+        // A connection that never says which protocol it speaks is closed (slowloris).
+        socket.setTimeout(SNIFF_TIMEOUT_MS, () => socket.destroy());
+        let head = Buffer.alloc(0);
+        const onReadable = () => {
+          let chunk: Buffer | null;
+          while ((chunk = socket.read() as Buffer | null) !== null) head = Buffer.concat([head, chunk]);
+          const n = Math.min(head.length, H2_PREFACE.length);
+          const h2Prefix = n > 0 && head.subarray(0, n).equals(H2_PREFACE.subarray(0, n));
+          // "P" could be POST or the preface: wait until the bytes decide.
+          if (n === 0 || (h2Prefix && n < H2_PREFACE.length)) return;
+          socket.off("readable", onReadable);
+          socket.setTimeout(0);
           socket.unshift(head);
-          const isH2 = H2_PREFACE.subarray(0, Math.min(head.length, H2_PREFACE.length)).equals(head.subarray(0, Math.min(head.length, H2_PREFACE.length)));
-          (isH2 ? h2 : h1).emit("connection", socket);
-        });
+          (h2Prefix ? h2 : h1).emit("connection", socket);
+        };
+        socket.on("readable", onReadable);
       });
 
   await new Promise<void>((resolve, reject) => {
@@ -97,6 +113,8 @@ export async function startServer(deps: Deps, log: Logger, ready: () => Promise<
     front.listen(config.port, config.host, () => resolve());
   });
   const address = front.address() as net.AddressInfo;
+  // h1 never listens itself; Node starts enforcing headersTimeout/requestTimeout on "listening".
+  if (!config.tls) h1.emit("listening");
 
   return {
     port: address.port,

@@ -92,6 +92,8 @@ export function createAggregateCache(store: EventStore, opts: CacheOptions = {})
 
   return {
     async get(instanceId, type, id) {
+      // No stored id holds a NUL (PostgreSQL text cannot): an id from a forged token is nobody, without a query.
+      if (id.includes("\0")) return reducers[type](id, []) as never;
       const key = `${instanceId}/${type}:${id}`;
       if (!trusted()) return (await load(instanceId, type, id, key, false)) as never;
       const hit = entries.get(key);
@@ -106,6 +108,7 @@ export function createAggregateCache(store: EventStore, opts: CacheOptions = {})
       return (await p) as never;
     },
     async userIdByLoginName(instanceId, loginName) {
+      if (loginName.includes("\0")) return undefined;
       const k = `${instanceId}/${loginName.toLowerCase()}`;
       const ok = trusted();
       const hit = ok ? logins.get(k) : undefined;

@@ -18,8 +18,8 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { PGlite, type Transaction } from "@electric-sql/pglite";
-import { unavailable } from "../domain/errors.js";
-import type { Queryable, Row, SqlError, SqlPort } from "./sql.js";
+import { DomainError, unavailable } from "../domain/errors.js";
+import { isUnstorableText, type Queryable, type Row, type SqlError, type SqlPort } from "./sql.js";
 import { Mutex } from "./mutex.js";
 
 // ---------------------------------------------------------------------------------------------
@@ -364,6 +364,7 @@ function mapError(e: unknown): unknown {
     if (/pglite is closed/i.test(e.message)) return unavailable("STORE-unavail", "database unavailable");
     return e;
   }
+  if (isUnstorableText(src)) return new DomainError("InvalidArgument", "STORE-text", "text contains characters that cannot be stored");
   // Copy the SQLSTATE fields; drop `params`, which PGlite attaches and which may hold secrets.
   const out = new PgliteSqlError(e.message);
   for (const f of FIELDS) {

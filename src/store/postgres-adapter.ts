@@ -12,8 +12,8 @@
  *   exceeds Number.MAX_SAFE_INTEGER (node-postgres would return a string).
  */
 import pg from "pg";
-import { unavailable } from "../domain/errors.js";
-import type { Queryable, Row, SqlPort } from "./sql.js";
+import { DomainError, unavailable } from "../domain/errors.js";
+import { isUnstorableText, type Queryable, type Row, type SqlPort } from "./sql.js";
 import { Mutex } from "./mutex.js";
 
 export interface PostgresOptions {
@@ -77,6 +77,7 @@ export function isConnectionError(e: unknown): boolean {
 }
 
 function mapError(e: unknown): unknown {
+  if (isUnstorableText(e)) return new DomainError("InvalidArgument", "STORE-text", "text contains characters that cannot be stored");
   if (!isConnectionError(e)) return e;
   const err = unavailable("STORE-unavail", "database unavailable");
   (err as Error).cause = e;

@@ -35,5 +35,14 @@ export interface SqlError extends Error {
   constraint?: string;
 }
 
+/**
+ * Text PostgreSQL cannot store (a NUL character, an invalid byte sequence): the caller's input is
+ * bad, so the edges answer InvalidArgument, not Internal.
+ */
+export const isUnstorableText = (e: unknown): boolean => {
+  const code = typeof e === "object" && e !== null ? (e as SqlError).code : undefined;
+  return code === "22021" || code === "22P05";
+};
+
 export const isUniqueViolation = (e: unknown): e is SqlError =>
   typeof e === "object" && e !== null && (e as SqlError).code === "23505";

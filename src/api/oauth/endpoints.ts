@@ -177,6 +177,7 @@ export function createOAuthRoutes(deps: Deps, log: Logger): OAuthRoutes {
       if (e instanceof BodyTooLarge) return sendJson(res, 413, JSON.stringify({ error: "invalid_request", error_description: "request body too large" }));
       if (e instanceof DomainError && e.kind === "Unavailable")
         return sendJson(res, 503, JSON.stringify({ error: "temporarily_unavailable", error_description: "the server cannot serve this request now" }), { "retry-after": "1" });
+      if (e instanceof DomainError && e.kind === "InvalidArgument") return sendJson(res, 400, JSON.stringify({ error: "invalid_request", error_description: e.message }));
       log.error({ err: e }, "oauth endpoint failed");
       sendJson(res, 500, JSON.stringify({ error: "server_error", error_description: "Errors.Internal" }));
     }
@@ -241,6 +242,7 @@ export function createOAuthRoutes(deps: Deps, log: Logger): OAuthRoutes {
       sendJson(res, 200, JSON.stringify({ sub: p.userId, ...userClaims(p.user, org, p.scopes) }));
     } catch (e) {
       if (e instanceof OAuthError) return deny(400, e.error, e.description);
+      if (e instanceof BodyTooLarge) return sendJson(res, 413, JSON.stringify({ error: "invalid_request", error_description: "request body too large" }));
       if (e instanceof DomainError && e.kind === "Unavailable") return sendJson(res, 503, JSON.stringify({ error: "temporarily_unavailable" }), { "retry-after": "1" });
       log.error({ err: e }, "userinfo failed");
       sendJson(res, 500, JSON.stringify({ error: "server_error" }));

@@ -44,7 +44,8 @@ export function createRestHandler(
       if (e instanceof BodyTooLarge) {
         const err = new DomainError("ResourceExhausted", "", `request body larger than ${maxBodyBytes} bytes`);
         const { body } = toRestError(err);
-        return sendJson(res, 413, body, { connection: "close" });
+        // HTTP/1.1: close, the rest of the body is not read; HTTP/2 has no such header (and needs none).
+        return sendJson(res, 413, body, req.httpVersionMajor === 1 ? { connection: "close" } : {});
       }
       const err = toDomainError(e);
       if (err.kind === "Internal" || err.kind === "Unknown") log.error({ err: e, method: method.name }, "request failed");
