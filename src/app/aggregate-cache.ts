@@ -83,7 +83,9 @@ export function createAggregateCache(store: EventStore, opts: CacheOptions = {})
     const state = reducers[type](id, await store.load(instanceId, type, id));
     const ev = evictedAt.get(key);
     const stale = (ev !== undefined && ev > startEpoch) || clearedAt > startEpoch;
-    if (keep && !stale && trusted()) {
+    // An aggregate without events (an id from a forged or stale token) is not kept: a flood of
+    // made-up ids must not push real entries out. Such lookups are rare and rate-limited.
+    if (keep && !stale && state.sequence > 0 && trusted()) {
       if (entries.size >= maxEntries) entries.delete(entries.keys().next().value!);
       entries.set(key, state);
     }
