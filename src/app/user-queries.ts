@@ -1,3 +1,4 @@
+import { userExists } from "../domain/user.js";
 import { textCondition } from "./text-query.js";
 import { invalidArgument, notFound } from "../domain/errors.js";
 import type { StoredEvent } from "../domain/events.js";
@@ -37,13 +38,30 @@ const toUserRow = (r: Row): UserRow => ({
   sequence: Number(r.sequence),
 });
 
+/**
+ * GetUserByID, answered from the aggregate cache: the same state the projection row holds
+ * (sequence and dates of the user's last event), kept exact by the cache's invalidation.
+ */
 export async function getUserById(deps: Deps, caller: Caller, id: string): Promise<UserRow> {
-  const rows = await deps.store.sql.query(`SELECT ${USER_COLUMNS} FROM proj_users WHERE instance_id = $1 AND id = $2`, [deps.instanceId, id]);
-  const row = rows[0];
-  if (!row) throw notFound("QUERY-Dfbg2", "User could not be found");
-  const user = toUserRow(row);
-  if (user.orgId !== caller.orgId) throw notFound("MANAG-fpo4B", "User could not be found");
-  return user;
+  const u = await deps.cache.get(deps.instanceId, "user", id);
+  const org = userExists(u) ? await deps.cache.get(deps.instanceId, "org", u.orgId) : undefined;
+  // A removed org takes its users along (as its projection rows go).
+  if (!org?.exists || !u.createdAt) throw notFound("QUERY-Dfbg2", "User could not be found");
+  if (u.orgId !== caller.orgId) throw notFound("MANAG-fpo4B", "User could not be found");
+  return {
+    id: u.id,
+    orgId: u.orgId,
+    type: u.type,
+    userName: u.userName,
+    state: u.state,
+    name: u.name,
+    description: u.description,
+    accessTokenType: u.accessTokenType,
+    hasSecret: u.secret !== undefined,
+    createdAt: u.createdAt,
+    changedAt: u.changedAt ?? u.createdAt,
+    sequence: u.sequence,
+  };
 }
 
 /** A user search query (zitadel.user.v1.SearchQuery) reduced to what the store can answer. */

@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes, randomInt, timingSafeEqual } from "node:crypto";
+import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomFillSync, randomInt, timingSafeEqual } from "node:crypto";
 
 /**
  * Key material derived from the master key. One master key, several purposes, each its own
@@ -44,8 +44,24 @@ export function generateSecret(length = 64): string {
   return s;
 }
 
+/**
+ * Random IVs drawn from a pool refilled 4 KiB at a time: one CSPRNG call per 340 tokens instead of
+ * one per token (it showed up at 9 µs per request in the token endpoint's profile).
+ */
+const ivPool = Buffer.alloc(4096);
+let ivOffset = ivPool.length;
+function nextIv(): Buffer {
+  if (ivOffset + 12 > ivPool.length) {
+    randomFillSync(ivPool);
+    ivOffset = 0;
+  }
+  const iv = Buffer.from(ivPool.subarray(ivOffset, ivOffset + 12));
+  ivOffset += 12;
+  return iv;
+}
+
 export function seal(key: Buffer, plaintext: Buffer, aad?: Buffer): Buffer {
-  const iv = randomBytes(12);
+  const iv = nextIv();
   const c = createCipheriv("aes-256-gcm", key, iv);
   if (aad) c.setAAD(aad);
   const body = Buffer.concat([c.update(plaintext), c.final()]);

@@ -12,7 +12,6 @@
  *   of this process (tested). PGlite runs postgres with `-F` (fsync off) and its NodeFS has no
  *   fsync, so a power loss / kernel crash right after commit can still lose it.
  */
-import { AsyncLocalStorage } from "node:async_hooks";
 import { randomUUID } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -416,13 +415,13 @@ export async function openPglite(dataDir: string): Promise<SqlPort> {
   }
 
   const mutex = new Mutex();
-  const inTx = new AsyncLocalStorage<{ active: boolean }>();
   let closed = false;
 
   const enter = () => {
+    // Note: calling the port (not the tx argument) inside transaction() waits for the transaction
+    // forever: PGlite has one connection. An AsyncLocalStorage guard would catch it, but would put
+    // promise hooks on every await of the process; the store's code uses the tx argument.
     if (closed || lockLost) throw unavailable("STORE-unavail", "database unavailable");
-    if (inTx.getStore()?.active)
-      throw new Error("the SQL port was called inside transaction(): use the tx argument (PGlite has one connection; this would deadlock)");
   };
 
   const port: SqlPort = {
@@ -442,7 +441,6 @@ export async function openPglite(dataDir: string): Promise<SqlPort> {
     async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
       enter();
       return mutex.run(async () => {
-        const state = { active: true };
         let done = false;
         let firstError: unknown;
         try {
@@ -459,14 +457,13 @@ export async function openPglite(dataDir: string): Promise<SqlPort> {
                 }
               },
             };
-            return await inTx.run(state, () => fn(tx));
+            return await fn(tx);
           });
         } catch (e) {
           // COMMIT of a transaction that a swallowed error had aborted rolls back: surface that error.
           if (firstError !== undefined && e instanceof Error && /rolled back instead of committed/i.test(e.message)) throw firstError;
           throw mapError(e);
         } finally {
-          state.active = false;
           done = true;
         }
       });
