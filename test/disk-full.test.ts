@@ -7,6 +7,7 @@ import { PROJECTION_TABLES } from "../src/store/migrations.js";
 import { rebuildProjections } from "../src/store/projections.js";
 import { startTestServer } from "./helpers/server.js";
 import { rest } from "./helpers/clients.js";
+import { runCli } from "./helpers/process.js";
 
 /** A small tmpfs for the embedded store; needs root (as CI runs). */
 function mountSmallDisk(): string | undefined {
@@ -74,6 +75,24 @@ describe.skipIf(!disk)("embedded store on a full disk", () => {
       }
     } finally {
       await s.stop();
+    }
+  });
+});
+
+describe.skipIf(!disk)("embedded store on a read-only file system", () => {
+  it("refuses to start on a read-only data directory with one clear line", async () => {
+    const dir = path.join(disk!, "ro-start");
+    execFileSync("mkdir", ["-p", dir]);
+    execFileSync("mount", ["-o", "remount,ro", disk!]);
+    try {
+      const p = runCli(["start"], { PORTCULLIS_DATA_DIR: dir, PORTCULLIS_PORT: "0" });
+      let stderr = "";
+      p.stderr!.on("data", (d: Buffer) => (stderr += d));
+      const code = await new Promise((r) => p.once("exit", r));
+      expect(code).toBe(1);
+      expect(stderr.trim()).toBe(`portcullis: data directory ${dir} is not writable (EROFS); give Portcullis a writable PORTCULLIS_DATA_DIR`);
+    } finally {
+      execFileSync("mount", ["-o", "remount,rw", disk!]);
     }
   });
 });

@@ -128,7 +128,7 @@ async function main() {
 
 main().catch((e: unknown) => {
   // Expected start-up problems are one line naming the problem; anything else keeps its stack.
-  if (e instanceof ConfigError || e instanceof StartupError || (e instanceof Error && /data directory .* in use/.test(e.message)))
+  if (e instanceof ConfigError || e instanceof StartupError || (e instanceof Error && /^data directory /.test(e.message)))
     process.stderr.write(`portcullis: ${e.message}\n`);
   else process.stderr.write(`portcullis: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
   process.exit(1);

@@ -24,8 +24,13 @@ export class ConcurrencyConflict extends Error {
   override readonly name = "ConcurrencyConflict";
 }
 
-const isDiskFull = (e: unknown) =>
-  typeof e === "object" && e !== null && ((e as SqlError).code === "53100" || /No space left on device/.test(String((e as Error).message)));
+function storageUnwritable(e: unknown): "full" | "readonly" | undefined {
+  if (typeof e !== "object" || e === null) return undefined;
+  const message = String((e as Error).message);
+  if ((e as SqlError).code === "53100" || /No space left on device/.test(message)) return "full";
+  if (/Read-only file system/.test(message)) return "readonly";
+  return undefined;
+}
 
 export const aggregateKey = (type: AggregateType, id: string) => `${type}:${id}`;
 
@@ -159,8 +164,11 @@ export function createEventStore(sql: SqlPort, node = 0): EventStore {
       } catch (e) {
         if (e instanceof DomainError) throw e;
         if (isUniqueViolation(e) && e.constraint === "events_aggregate_sequence") throw new ConcurrencyConflict("aggregate changed concurrently");
-        // disk_full / ENOSPC: the transaction rolled back, nothing was written; reads go on working.
-        if (isDiskFull(e)) throw new DomainError("Unavailable", "STORE-full", "storage is full; writes are refused until space is freed");
+        // disk_full / ENOSPC / a read-only file system: the transaction rolled back, nothing was
+        // written; reads go on working.
+        const unwritable = storageUnwritable(e);
+        if (unwritable === "full") throw new DomainError("Unavailable", "STORE-full", "storage is full; writes are refused until space is freed");
+        if (unwritable === "readonly") throw new DomainError("Unavailable", "STORE-readonly", "storage is read-only; writes are refused");
         throw e;
       }
       for (const l of listeners) l(stored);

@@ -402,6 +402,11 @@ export async function openPglite(dataDir: string): Promise<SqlPort> {
       process.emitWarning(`lock ${path.join(root, LOCK_FILE_NAME)} was replaced or removed by someone else; the store stops answering`);
     },
     onWait: (msg) => process.emitWarning(msg),
+  }).catch((e: unknown) => {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "EROFS" || code === "EACCES" || code === "EPERM" || code === "ENOSPC")
+      throw new Error(`data directory ${root} is not writable (${code}); give Portcullis a writable PORTCULLIS_DATA_DIR`);
+    throw e;
   });
   let db: PGlite;
   try {
