@@ -1,6 +1,6 @@
 import type { AggregateType, StoredEvent } from "../domain/events.js";
-import { reduceInstance, reduceOrg, type InstanceState, type OrgState } from "../domain/org.js";
-import { reduceUser, type UserState } from "../domain/user.js";
+import { evolveInstance, evolveOrg, reduceInstance, reduceOrg, type InstanceState, type OrgState } from "../domain/org.js";
+import { UserEvents, evolveUser, reduceUser, type UserState } from "../domain/user.js";
 import { aggregateKey, type CommitNotice, type EventStore } from "../store/event-store.js";
 
 export type StateOf<T extends AggregateType> = T extends "user" ? UserState : T extends "org" ? OrgState : InstanceState;
@@ -10,6 +10,15 @@ const reducers = {
   org: reduceOrg,
   instance: reduceInstance,
 } as const;
+
+const evolvers = {
+  user: evolveUser,
+  org: evolveOrg,
+  instance: evolveInstance,
+} as const;
+
+/** User events that can add, rename or release a login name. */
+const LOGIN_EVENTS = new Set<string>([UserEvents.machineAdded, UserEvents.humanAdded, UserEvents.usernameChanged, UserEvents.removed]);
 
 /**
  * Reduced aggregates held in memory, so that authenticating a token or a secret needs no database
@@ -76,7 +85,29 @@ export function createAggregateCache(store: EventStore, opts: CacheOptions = {})
     clearedAt = ++epoch;
   };
 
-  store.onCommitted((events: StoredEvent[]) => evictAll(events.map((e) => `${e.instanceId}/${aggregateKey(e.aggregateType, e.aggregateId)}`)));
+  /**
+   * This process's own commits: the cached state is brought forward with the same reducer instead
+   * of being dropped, so the next command on a busy aggregate does not replay its whole history.
+   * Anything not exactly one step behind is evicted. The epoch still moves, so a load that started
+   * before the commit cannot put older state back.
+   */
+  store.onCommitted((events: StoredEvent[]) => {
+    let loginsChanged = false;
+    for (const e of events) {
+      const key = `${e.instanceId}/${aggregateKey(e.aggregateType, e.aggregateId)}`;
+      const cached = entries.get(key) as { sequence: number } | undefined;
+      loading.delete(key);
+      evictedAt.set(key, ++epoch);
+      if (cached && cached.sequence === e.sequence - 1) evolvers[e.aggregateType](cached as never, e);
+      else entries.delete(key);
+      if (e.aggregateType === "user" && LOGIN_EVENTS.has(e.type)) loginsChanged = true;
+    }
+    if (evictedAt.size > 10_000) {
+      evictedAt.clear();
+      clearedAt = epoch;
+    }
+    if (loginsChanged) logins.clear();
+  });
 
   async function load(instanceId: string, type: AggregateType, id: string, key: string, keep: boolean) {
     const startEpoch = epoch;

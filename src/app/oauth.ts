@@ -150,7 +150,7 @@ export async function issueTokens(deps: Deps, client: AuthenticatedClient, scope
   const key = deps.signingKeys[0]!;
   const accessToken =
     u.accessTokenType === 1
-      ? signRs256(key.privateKey, jwtHeader(key.id, "at+jwt"), {
+      ? await signRs256(key.privateKey, jwtHeader(key.id, "at+jwt"), {
           iss: deps.config.externalUrl,
           sub: u.id,
           aud: aud.length > 0 ? aud : [u.userName],
@@ -178,7 +178,7 @@ export async function issueTokens(deps: Deps, client: AuthenticatedClient, scope
       ...(amr ? { amr } : {}),
       ...userClaims(u, client.org, scopes),
     };
-    res.id_token = signRs256(key.privateKey, jwtHeader(key.id, "JWT"), idClaims);
+    res.id_token = await signRs256(key.privateKey, jwtHeader(key.id, "JWT"), idClaims);
   }
   return res;
 }

@@ -1,12 +1,17 @@
-import { createSign, createVerify, type KeyObject } from "node:crypto";
+import { createVerify, sign, type KeyObject } from "node:crypto";
 
 const b64url = (s: string | Buffer) => Buffer.from(s).toString("base64url");
 
-/** A compact RS256 JWS. The header is encoded once per key and type. */
-export function signRs256(privateKey: KeyObject, encodedHeader: string, claims: object): string {
+/**
+ * A compact RS256 JWS. The header is encoded once per key and type. The RSA operation runs on
+ * libuv's thread pool (crypto.sign with a callback), so signing uses the other cores while the
+ * event loop serves the next requests.
+ */
+export function signRs256(privateKey: KeyObject, encodedHeader: string, claims: object): Promise<string> {
   const input = `${encodedHeader}.${b64url(JSON.stringify(claims))}`;
-  const sig = createSign("RSA-SHA256").update(input).sign(privateKey);
-  return `${input}.${sig.toString("base64url")}`;
+  return new Promise((resolve, reject) =>
+    sign("sha256", Buffer.from(input), privateKey, (err, sig) => (err ? reject(err) : resolve(`${input}.${sig.toString("base64url")}`))),
+  );
 }
 
 export const encodeHeader = (kid: string, typ: string) => b64url(JSON.stringify({ alg: "RS256", kid, typ }));

@@ -157,8 +157,11 @@ export function createEventStore(sql: SqlPort, node = 0): EventStore {
           for (const e of events) await project(tx, e);
           const touched = [...new Set(events.map((e) => aggregateKey(e.aggregateType, e.aggregateId)))];
           // Delivered to other processes at commit; they evict what they cached of these aggregates.
-          const notice: CommitNotice = { i: req.instanceId, a: touched, p: events.at(-1)!.position, c: commitId };
-          await tx.query("SELECT pg_notify($1, $2)", [EVENTS_CHANNEL, JSON.stringify(notice)]);
+          // Embedded mode is one process: nobody to tell.
+          if (sql.dialect === "postgres") {
+            const notice: CommitNotice = { i: req.instanceId, a: touched, p: events.at(-1)!.position, c: commitId };
+            await tx.query("SELECT pg_notify($1, $2)", [EVENTS_CHANNEL, JSON.stringify(notice)]);
+          }
           return events;
         });
       } catch (e) {

@@ -185,12 +185,6 @@ describe("pglite adapter", () => {
     expect(await port.ping()).toBe(true); // the first instance is untouched
   });
 
-  it("rejects using the port itself inside transaction() instead of deadlocking", async () => {
-    const err = await port.transaction(() => port.query("SELECT 1")).catch((e: unknown) => e);
-    expect(String(err)).toMatch(/use the tx argument/);
-    expect(await port.query("SELECT 1 AS one")).toEqual([{ one: 1 }]);
-  });
-
   it("releases the lock on close and answers Unavailable afterwards", async () => {
     const d = mkTmp("portcullis-pglite-close-");
     const p = await openPglite(d);

@@ -72,11 +72,10 @@ async function requireClient(deps: Deps, replay: ReplayCache, req: Req, form: Ma
   return authenticateClientSecret(deps, creds.clientId, creds.secret);
 }
 
-async function token(deps: Deps, replay: ReplayCache, req: Req, form: Map<string, string>) {
+async function token(deps: Deps, replay: ReplayCache, form: Map<string, string>, creds: ClientCredentials | undefined) {
   const grantType = form.get("grant_type");
   if (!grantType) throw new OAuthError("invalid_request", "grant_type missing");
   if (grantType === "client_credentials") {
-    const creds = clientCredentials(req, form);
     if (!creds || !creds.clientId) throw new OAuthError("invalid_request", "client_id or client_assertion must be provided");
     const client = await authenticateClientSecret(deps, creds.clientId, creds.secret);
     return issueTokens(deps, client, requireScope(form.get("scope")), ["pwd"]);
@@ -194,7 +193,8 @@ export function createOAuthRoutes(deps: Deps, log: Logger): OAuthRoutes {
           return true;
         case "/oauth/v2/token":
           await withForm(req, res, async (form) => {
-            const tokens = await limited(req, clientIdOf(req, form), true, () => token(deps, replay, req, form));
+            const creds = clientCredentials(req, form);
+            const tokens = await limited(req, creds?.clientId ?? form.get("client_id"), true, () => token(deps, replay, form, creds));
             sendJson(res, 200, JSON.stringify(tokens), { pragma: "no-cache" });
           });
           return true;
