@@ -109,6 +109,7 @@ export async function isOrgUnique(deps: Deps, name: string, domain: string): Pro
 
 /** ListOrgChanges: the events of the org aggregate (newest first unless asc), as ListUserChanges does for users. */
 export async function listOrgChanges(deps: Deps, caller: Caller, q: ChangeInput): Promise<StoredEvent[]> {
+  if (!Number.isSafeInteger(q.sequence)) return []; // no aggregate has that many events
   const limit = q.limit > 0 ? ` LIMIT ${Math.min(q.limit, 1_000_000)}` : "";
   const rows = await deps.store.sql.query(
     `SELECT ${EVENT_COLUMNS} FROM events WHERE instance_id = $1 AND aggregate_type = 'org' AND aggregate_id = $2 AND resource_owner = $2 AND sequence > $3

@@ -156,6 +156,7 @@ export interface ChangeInput {
 
 /** The user's events in the org (newest first unless asc); an unknown or other-org user has none. */
 export async function listUserChanges(deps: Deps, caller: Caller, userId: string, q: ChangeInput): Promise<StoredEvent[]> {
+  if (!Number.isSafeInteger(q.sequence)) return []; // no aggregate has that many events
   const params: unknown[] = [deps.instanceId, userId, caller.orgId, q.sequence];
   const limit = q.limit > 0 ? ` LIMIT ${Math.min(q.limit, 1_000_000)}` : "";
   const rows = await deps.store.sql.query(

@@ -18,7 +18,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { PGlite, type Transaction } from "@electric-sql/pglite";
 import { DomainError, unavailable } from "../domain/errors.js";
-import { isUnstorableText, type Queryable, type Row, type SqlError, type SqlPort } from "./sql.js";
+import { isBadInputValue, type Queryable, type Row, type SqlError, type SqlPort } from "./sql.js";
 import { Mutex } from "./mutex.js";
 
 // ---------------------------------------------------------------------------------------------
@@ -363,7 +363,7 @@ function mapError(e: unknown): unknown {
     if (/pglite is closed/i.test(e.message)) return unavailable("STORE-unavail", "database unavailable");
     return e;
   }
-  if (isUnstorableText(src)) return new DomainError("InvalidArgument", "STORE-text", "text contains characters that cannot be stored");
+  if (isBadInputValue(src)) return new DomainError("InvalidArgument", "STORE-value", "a value in the request cannot be stored or compared (NUL character, invalid text or a number out of range)");
   // Copy the SQLSTATE fields; drop `params`, which PGlite attaches and which may hold secrets.
   const out = new PgliteSqlError(e.message);
   for (const f of FIELDS) {

@@ -13,7 +13,7 @@
  */
 import pg from "pg";
 import { DomainError, unavailable } from "../domain/errors.js";
-import { isUnstorableText, type Queryable, type Row, type SqlPort } from "./sql.js";
+import { isBadInputValue, type Queryable, type Row, type SqlPort } from "./sql.js";
 import { Mutex } from "./mutex.js";
 
 export interface PostgresOptions {
@@ -77,7 +77,7 @@ export function isConnectionError(e: unknown): boolean {
 }
 
 function mapError(e: unknown): unknown {
-  if (isUnstorableText(e)) return new DomainError("InvalidArgument", "STORE-text", "text contains characters that cannot be stored");
+  if (isBadInputValue(e)) return new DomainError("InvalidArgument", "STORE-value", "a value in the request cannot be stored or compared (NUL character, invalid text or a number out of range)");
   if (!isConnectionError(e)) return e;
   const err = unavailable("STORE-unavail", "database unavailable");
   (err as Error).cause = e;

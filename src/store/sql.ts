@@ -36,12 +36,12 @@ export interface SqlError extends Error {
 }
 
 /**
- * Text PostgreSQL cannot store (a NUL character, an invalid byte sequence): the caller's input is
- * bad, so the edges answer InvalidArgument, not Internal.
+ * Input PostgreSQL cannot take (a NUL character or invalid byte sequence in text, a uint64 beyond
+ * bigint): the caller's input is bad, so the edges answer InvalidArgument, not Internal.
  */
-export const isUnstorableText = (e: unknown): boolean => {
+export const isBadInputValue = (e: unknown): boolean => {
   const code = typeof e === "object" && e !== null ? (e as SqlError).code : undefined;
-  return code === "22021" || code === "22P05";
+  return code === "22021" || code === "22P05" || code === "22003";
 };
 
 export const isUniqueViolation = (e: unknown): e is SqlError =>

@@ -135,4 +135,17 @@ describe("fuzz findings (regressions)", () => {
       expect(ok.status).toBe(200);
     });
   });
+
+  it("a change query with a uint64 sequence beyond bigint answers an empty list, not 500", async () => {
+    for (const target of ["/management/v1/orgs/me/changes/_search", `/management/v1/users/${t.fuzzer.userId}/changes/_search`]) {
+      const r = await send({
+        method: "POST",
+        target,
+        headers: [["Content-Type", "application/json"], bearer(t.fuzzer.pat)],
+        body: Buffer.from(JSON.stringify({ query: { sequence: "18446744073709551615" } })),
+      });
+      expectRestAnswer(r);
+      expect(r.status, target).toBe(200);
+    }
+  });
 });
