@@ -4,18 +4,13 @@ import https from "node:https";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { Code, createClient } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
 import { ManagementService } from "@zitadel/proto/zitadel/management_pb.js";
 import { managementHandlers } from "../src/api/management/service.js";
 import { startTestServer, type TestServer } from "./helpers/server.js";
-import { managementClient, rest, tokenRequest } from "./helpers/clients.js";
+import { managementClient, rest, tokenRequest, errorOf } from "./helpers/clients.js";
 
-const errorOf = (p: Promise<unknown>) =>
-  p.then(
-    () => undefined,
-    (e: unknown) => ConnectError.from(e),
-  );
 
 describe("the API edge", () => {
   let s: TestServer;

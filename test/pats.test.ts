@@ -1,19 +1,14 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code } from "@connectrpc/connect";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { ErrorDetailSchema } from "@zitadel/proto/zitadel/message_pb.js";
 import { startTestServer, type Storage, type TestServer } from "./helpers/server.js";
-import { managementClient, rest } from "./helpers/clients.js";
+import { managementClient, rest, errorOf } from "./helpers/clients.js";
 import { ISO, NO_EXPIRY, addMachine, adminUserId, myOrgId, seedHumanAndForeignMachine, zitadelError } from "./helpers/fixtures.js";
 
 const PAT_SCOPES = ["openid", "profile", "urn:zitadel:iam:user:metadata", "urn:zitadel:iam:user:resourceowner"];
 const TOKEN_INVALID = zitadelError(16, "AUTH-7fs1e", "Errors.Token.Invalid");
 
-const rejected = (p: Promise<unknown>) =>
-  p.then(
-    () => undefined,
-    (e: unknown) => ConnectError.from(e),
-  );
 
 describe.each<Storage>(["pglite", "postgres"])("personal access tokens over REST (%s)", (storage) => {
   let s: TestServer;
@@ -161,14 +156,14 @@ describe("personal access tokens over gRPC", () => {
     // The new PAT removes the bootstrap PAT; the bootstrap PAT is refused on its next call, on every protocol.
     const removed = await fresh.removePersonalAccessToken({ userId: admin, tokenId: bootstrapPat.id });
     expect(removed.details?.changeDate).toBeDefined();
-    const err = await rejected(bootstrapClient.getMyOrg({}));
+    const err = await errorOf(bootstrapClient.getMyOrg({}));
     expect(err?.code).toBe(Code.Unauthenticated);
     expect(err?.rawMessage).toBe("Errors.Token.Invalid (AUTH-7fs1e)");
     expect(err?.findDetails(ErrorDetailSchema)).toEqual([expect.objectContaining({ id: "AUTH-7fs1e", message: "Errors.Token.Invalid" })]);
-    for (const protocol of ["grpc-web", "connect"] as const) expect((await rejected(managementClient(s.url, protocol, s.pat).getMyOrg({})))?.code).toBe(Code.Unauthenticated);
+    for (const protocol of ["grpc-web", "connect"] as const) expect((await errorOf(managementClient(s.url, protocol, s.pat).getMyOrg({})))?.code).toBe(Code.Unauthenticated);
     expect((await fresh.getMyOrg({})).org?.id).toBeTruthy();
 
-    const notFound = await rejected(fresh.removePersonalAccessToken({ userId: admin, tokenId: bootstrapPat.id }));
+    const notFound = await errorOf(fresh.removePersonalAccessToken({ userId: admin, tokenId: bootstrapPat.id }));
     expect(notFound?.code).toBe(Code.NotFound);
     expect(notFound?.rawMessage).toBe("Personal Access Token not found (COMMAND-4m77G)");
   });
@@ -181,7 +176,7 @@ describe("personal access tokens over gRPC", () => {
     expect((await machine.getIAM({})).defaultOrgId).toBeTruthy();
 
     offsetMs = 3600_000 + 1000;
-    const err = await rejected(machine.getIAM({}));
+    const err = await errorOf(machine.getIAM({}));
     expect(err?.code).toBe(Code.Unauthenticated);
     expect(err?.rawMessage).toBe("Errors.Token.Invalid (AUTH-7fs1e)");
     const info = await fetch(`${s.url}/oidc/v1/userinfo`, { headers: { authorization: `Bearer ${pat.token}` } });
@@ -191,7 +186,7 @@ describe("personal access tokens over gRPC", () => {
     expect(listed.result.map((t) => t.id)).toEqual([pat.tokenId]);
 
     // A PAT may not be created already expired, by the server's clock.
-    const past = await rejected(issuer.addPersonalAccessToken({ userId, expirationDate: timestampFromDate(new Date(Date.now() + 60_000)) }));
+    const past = await errorOf(issuer.addPersonalAccessToken({ userId, expirationDate: timestampFromDate(new Date(Date.now() + 60_000)) }));
     expect(past?.code).toBe(Code.InvalidArgument);
     expect(past?.rawMessage).toBe("Errors.AuthNKey.ExpireBeforeNow (DOMAIN-dv3t5)");
   });

@@ -1,4 +1,4 @@
-import { createClient, type Client, type Interceptor, type Transport } from "@connectrpc/connect";
+import { ConnectError, createClient, type Client, type Interceptor, type Transport } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import { createManagementServiceClient } from "@zitadel/client/v1";
 import { createServerTransport } from "@zitadel/client/node";
@@ -63,3 +63,10 @@ export async function tokenRequest(baseUrl: string, form: Record<string, string>
   const text = await res.text();
   return { status: res.status, headers: res.headers, json: JSON.parse(text) as Record<string, any> }; // eslint-disable-line @typescript-eslint/no-explicit-any
 }
+
+/** The ConnectError a call ends with, or undefined when it succeeds. */
+export const errorOf = (p: Promise<unknown>): Promise<ConnectError | undefined> =>
+  p.then(
+    () => undefined,
+    (e: unknown) => ConnectError.from(e),
+  );
