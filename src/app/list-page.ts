@@ -1,6 +1,22 @@
 import type { Row } from "../store/sql.js";
 import type { Deps } from "./context.js";
-import { listMeta, type ListInput, type ListMeta } from "./user-queries.js";
+
+export interface ListInput {
+  offset: number;
+  limit: number;
+  asc: boolean;
+}
+
+/** zitadel.v1.ListDetails: processedSequence is the store's last position, viewTimestamp "now" (read-your-writes). */
+export interface ListMeta {
+  totalResult: number;
+  processedSequence: number;
+  viewTimestamp: Date;
+}
+
+export async function listMeta(deps: Deps, total: number): Promise<ListMeta> {
+  return { totalResult: total, processedSequence: await deps.store.lastPosition(), viewTimestamp: deps.clock() };
+}
 
 /**
  * One page of a projection query with ZITADEL's ListDetails: `totalResult` counts every match

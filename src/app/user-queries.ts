@@ -1,3 +1,5 @@
+import { listPage, type ListInput } from "./list-page.js";
+export { listMeta, type ListInput, type ListMeta } from "./list-page.js";
 import { userExists } from "../domain/user.js";
 import { textCondition } from "./text-query.js";
 import { invalidArgument, notFound } from "../domain/errors.js";
@@ -74,11 +76,6 @@ export type UserQuery =
   | { kind: "or" | "and"; queries: UserQuery[] }
   | { kind: "not"; query: UserQuery };
 
-export interface ListInput {
-  offset: number;
-  limit: number;
-  asc: boolean;
-}
 
 const MAX_NESTING = 20;
 
@@ -115,28 +112,13 @@ function toSql(q: UserQuery, params: unknown[], depth: number): string {
 /** zitadel.user.v1.UserFieldName → column; unspecified sorts by id (ZITADEL's default). */
 const sortColumns: Record<number, string> = { 0: "id", 1: "username", 2: "id", 3: "id", 4: "id", 5: "name", 6: "id", 7: "state", 8: "user_type", 9: "created_at" };
 
-export interface ListMeta {
-  totalResult: number;
-  processedSequence: number;
-  viewTimestamp: Date;
-}
-
-export async function listMeta(deps: Deps, total: number): Promise<ListMeta> {
-  return { totalResult: total, processedSequence: await deps.store.lastPosition(), viewTimestamp: deps.clock() };
-}
 
 export async function listUsers(deps: Deps, caller: Caller, list: ListInput, sortingColumn: number, queries: UserQuery[]) {
   const params: unknown[] = [deps.instanceId, caller.orgId];
   const where = ["instance_id = $1", "org_id = $2", ...queries.map((q) => `(${toSql(q, params, 1)})`)].join(" AND ");
   const order = `${sortColumns[sortingColumn] ?? "id"} ${list.asc ? "ASC" : "DESC"}, id ${list.asc ? "ASC" : "DESC"}`;
-  const paging = `${list.limit > 0 ? ` LIMIT ${Math.min(list.limit, 1_000_000)}` : ""} OFFSET ${Math.max(0, Math.min(list.offset, Number.MAX_SAFE_INTEGER))}`;
-  const rows = await deps.store.sql.query(`SELECT ${USER_COLUMNS}, count(*) OVER () AS total FROM proj_users WHERE ${where} ORDER BY ${order}${paging}`, params);
-  let total = rows[0] ? Number(rows[0].total) : 0;
-  if (rows.length === 0 && list.offset > 0) {
-    const c = await deps.store.sql.query<{ n: string | number }>(`SELECT count(*) AS n FROM proj_users WHERE ${where}`, params);
-    total = Number(c[0]?.n ?? 0);
-  }
-  return { users: rows.map(toUserRow), meta: await listMeta(deps, total) };
+  const page = await listPage(deps, { columns: USER_COLUMNS, from: "proj_users", where, order, params }, list);
+  return { users: page.rows.map(toUserRow), meta: page.meta };
 }
 
 /** IsUserUnique: the given filters are AND-ed; both empty matches any user (ZITADEL's behaviour). */

@@ -9,14 +9,11 @@ import type {
   RemoveMachineKeyRequest,
   RemovePersonalAccessTokenRequest,
 } from "@zitadel/proto/zitadel/management_pb.js";
-import type { ListQuery } from "@zitadel/proto/zitadel/object_pb.js";
 import * as keys from "../../app/machine-keys.js";
 import * as pats from "../../app/pats.js";
-import type { ListInput } from "../../app/user-queries.js";
 import type { ServiceHandlers } from "../pipeline.js";
-import { listDetails, objectDetails, readDetails, ts } from "./mappers.js";
+import { listDetails, listInput, objectDetails, readDetails, ts } from "./mappers.js";
 
-export const listInput = (q: ListQuery | undefined): ListInput => ({ offset: Number(q?.offset ?? 0n), limit: q?.limit ?? 0, asc: q?.asc ?? false });
 
 /** zitadel.authn.v1.Key; details.changeDate is the creation date (a key never changes). */
 const keyMessage = (k: keys.MachineKeyRow) => ({

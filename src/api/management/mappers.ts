@@ -14,6 +14,13 @@ export const objectDetails = (d: Details) => ({
   resourceOwner: d.resourceOwner,
 });
 
+/** zitadel.v1.ListQuery → paging (limit 0 = all). */
+export const listInput = (q: { offset: bigint; limit: number; asc: boolean } | undefined) => ({
+  offset: Number(q?.offset ?? 0n),
+  limit: q?.limit ?? 0,
+  asc: q?.asc ?? false,
+});
+
 export const listDetails = (m: ListMeta) => ({
   totalResult: BigInt(m.totalResult),
   processedSequence: BigInt(m.processedSequence),

@@ -9,7 +9,7 @@ import type {
 import type { MetadataQuery } from "@zitadel/proto/zitadel/metadata_pb.js";
 import * as md from "../../app/metadata.js";
 import type { ServiceHandlers } from "../pipeline.js";
-import { listInput } from "./credentials.js";
+import { listInput } from "./mappers.js";
 import { listDetails, objectDetails, readDetails } from "./mappers.js";
 
 /** zitadel.metadata.v1.Metadata. */

@@ -44,8 +44,4 @@ export function toMemberQueries(queries: SearchQuery[]): MemberQuery[] {
 }
 
 /** zitadel.v1.ListQuery → paging input (limit 0 = no limit). */
-export const listInput = (q: { offset: bigint; limit: number; asc: boolean } | undefined) => ({
-  offset: Number(q?.offset ?? 0n),
-  limit: q?.limit ?? 0,
-  asc: q?.asc ?? false,
-});
+export { listInput } from "./mappers.js";

@@ -15,7 +15,7 @@ import type { SearchQuery } from "@zitadel/proto/zitadel/user_pb.js";
 import * as users from "../../app/users.js";
 import * as queries from "../../app/user-queries.js";
 import type { CallContext, ServiceHandlers } from "../pipeline.js";
-import { changeMessages, listDetails, objectDetails, userMessage } from "./mappers.js";
+import { changeMessages, listDetails, listInput, objectDetails, userMessage } from "./mappers.js";
 
 function toUserQuery(q: SearchQuery): queries.UserQuery {
   const c = q.query;
@@ -82,8 +82,7 @@ export const userHandlers: ServiceHandlers = {
     return { user: userMessage(await queries.getUserById(ctx.deps, ctx.caller, req.id)) };
   },
   async listUsers(ctx, req: ListUsersRequest) {
-    const list = { offset: Number(req.query?.offset ?? 0n), limit: req.query?.limit ?? 0, asc: req.query?.asc ?? false };
-    const r = await queries.listUsers(ctx.deps, ctx.caller, list, req.sortingColumn, req.queries.map(toUserQuery));
+    const r = await queries.listUsers(ctx.deps, ctx.caller, listInput(req.query), req.sortingColumn, req.queries.map(toUserQuery));
     return { details: listDetails(r.meta), sortingColumn: req.sortingColumn, result: r.users.map(userMessage) };
   },
   async isUserUnique(ctx, req: IsUserUniqueRequest) {
