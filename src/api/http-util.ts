@@ -9,40 +9,65 @@ export class BodyTooLarge extends Error {
 }
 
 /**
- * Reads a request body up to `limit` bytes. A larger body is refused as soon as it is known to be
- * too large (Content-Length, or the first chunk past the limit), without buffering the rest.
+ * Reads a request body up to `limit` bytes and calls `done` once, with the body or an error. A larger
+ * body is refused as soon as it is known to be too large (Content-Length, or the first chunk past the
+ * limit), without buffering the rest. Callback style: the token endpoint answers from inside `done`
+ * without a promise in between.
  */
-export function readBody(req: Req, limit: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const declared = Number(req.headers["content-length"]);
-    if (Number.isFinite(declared) && declared > limit) {
-      reject(new BodyTooLarge());
-      return;
+export function collectBody(req: Req, limit: number, done: (err: Error | undefined, body: Buffer) => void): void {
+  const declared = Number(req.headers["content-length"]);
+  if (declared > limit) return done(new BodyTooLarge(), EMPTY);
+  let first: Buffer | undefined;
+  let chunks: Buffer[] | undefined;
+  let size = 0;
+  let finished = false;
+  const finish = (err: Error | undefined, body: Buffer) => {
+    if (finished) return;
+    finished = true;
+    done(err, body);
+  };
+  const onData = (c: Buffer) => {
+    size += c.length;
+    if (size > limit) {
+      req.off("data", onData);
+      req.resume(); // drain and discard the rest
+      return finish(new BodyTooLarge(), EMPTY);
     }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const onData = (c: Buffer) => {
-      size += c.length;
-      if (size > limit) {
-        req.off("data", onData);
-        req.resume(); // drain and discard the rest
-        reject(new BodyTooLarge());
-        return;
-      }
-      chunks.push(c);
-    };
-    req.on("data", onData);
-    req.once("end", () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
-    req.once("error", reject);
-    req.once("aborted", () => reject(new Error("request aborted")));
+    if (!first) first = c;
+    else (chunks ??= [first]).push(c);
+  };
+  req.on("data", onData);
+  req.on("end", () => finish(undefined, chunks ? Buffer.concat(chunks) : (first ?? EMPTY)));
+  // An aborted request ends in "error" (ECONNRESET "aborted"), or at least in "close" before "end".
+  req.on("error", (e: Error) => finish(e, EMPTY));
+  req.on("close", () => {
+    if (!finished) finish(new Error("request aborted"), EMPTY); // no Error (and its stack) per normal request
   });
 }
 
-export function sendJson(res: Res, status: number, body: string, headers: Record<string, string> = {}) {
+const EMPTY = Buffer.alloc(0);
+
+export function readBody(req: Req, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => collectBody(req, limit, (err, body) => (err ? reject(err) : resolve(body))));
+}
+
+const JSON_HEADERS = { "content-type": "application/json", "cache-control": "no-store" };
+
+/** Sends a JSON body with Content-Type and Cache-Control: no-store; `headers` adds or overrides. */
+export function sendJson(res: Res, status: number, body: string, headers?: Record<string, string>) {
   if (res.headersSent) return;
-  (res as ServerResponse).writeHead(status, { "content-type": "application/json", "cache-control": "no-store", ...headers });
+  (res as ServerResponse).writeHead(status, headers ? { ...JSON_HEADERS, ...headers } : JSON_HEADERS);
   res.end(body);
 }
+
+/** The same for a fixed set of headers built once with jsonHeaders(): no object built per response. */
+export function sendJsonWith(res: Res, status: number, body: string, headers: Readonly<Record<string, string>>) {
+  if (res.headersSent) return;
+  (res as ServerResponse).writeHead(status, headers);
+  res.end(body);
+}
+
+export const jsonHeaders = (extra: Record<string, string>): Readonly<Record<string, string>> => Object.freeze({ ...JSON_HEADERS, ...extra });
 
 export const header = (req: Req, name: string): string | undefined => {
   const v = req.headers[name];

@@ -62,7 +62,8 @@ export async function startServer(deps: Deps, log: Logger, ready: () => Promise<
     }
     try {
       if (path.startsWith("/zitadel.")) return await connect(req, res, path);
-      if (await oauth.handle(req, res, path)) return;
+      const o = oauth.handle(req, res, path);
+      if (o === true || (o !== false && (await o))) return;
       if (path === "/debug/healthz") return sendJson(res, 200, '{"status":"ok"}');
       if (path === "/debug/ready") {
         const ok = !draining && (await ready());

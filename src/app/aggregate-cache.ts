@@ -31,8 +31,12 @@ const LOGIN_EVENTS = new Set<string>([UserEvents.machineAdded, UserEvents.humanA
  */
 export interface AggregateCache {
   get<T extends AggregateType>(instanceId: string, type: T, id: string): Promise<StateOf<T>>;
+  /** The cached state if there is one and the cache may be trusted now; never reads the database. */
+  peek<T extends AggregateType>(instanceId: string, type: T, id: string): StateOf<T> | undefined;
   /** Username → user id (case-insensitive), cached with the same invalidation. */
   userIdByLoginName(instanceId: string, loginName: string): Promise<string | undefined>;
+  /** As userIdByLoginName from the cache only: null = known to be nobody, undefined = not cached. */
+  peekUserIdByLoginName(instanceId: string, loginName: string): string | null | undefined;
   evict(instanceId: string, type: AggregateType, id: string): void;
   /** Another process committed. */
   applyNotice(notice: CommitNotice): void;
@@ -139,6 +143,12 @@ export function createAggregateCache(store: EventStore, opts: CacheOptions = {})
         loading.set(key, p);
       }
       return (await p) as never;
+    },
+    peek(instanceId, type, id) {
+      return trusted() ? (entries.get(`${instanceId}/${type}:${id}`) as never) : undefined;
+    },
+    peekUserIdByLoginName(instanceId, loginName) {
+      return trusted() ? logins.get(`${instanceId}/${loginName.toLowerCase()}`) : undefined;
     },
     async userIdByLoginName(instanceId, loginName) {
       if (loginName.includes("\0")) return undefined;

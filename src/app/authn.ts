@@ -79,7 +79,7 @@ export async function authenticateBearer(deps: Deps, token: string): Promise<Pri
     };
   }
 
-  const claims = openAccessToken(deps.keys.token, raw);
+  const claims = openAccessToken(deps.keys, raw);
   if (!claims || claims.exp <= nowSec) return undefined;
   const live = await activeMachine(deps, claims.sub);
   if (!live || live.user.revokedTokens.has(claims.tid) || !credentialAlive(live.user, claims.cred, nowMs)) return undefined;

@@ -1,8 +1,8 @@
 import { createHash } from "node:crypto";
 import { encodeHeader, signRs256 } from "../crypto/jwt.js";
 import { hashesEqual, keyedHash } from "../crypto/keys.js";
-import { sealAccessToken, type AccessClaims } from "../crypto/tokens.js";
-import { OrgStateNum, type OrgState } from "../domain/org.js";
+import { mintAccessToken, type AccessClaims } from "../crypto/tokens.js";
+import { OrgStateNum, type InstanceState, type OrgState } from "../domain/org.js";
 import { UserEvents, UserStateNum, UserType, type UserState } from "../domain/user.js";
 import type { Principal } from "./authn.js";
 import type { Deps } from "./context.js";
@@ -59,15 +59,19 @@ export interface AuthenticatedClient {
  * the secret is compared as a keyed hash in constant time. Every failure is the same invalid_client.
  */
 export async function authenticateClientSecret(deps: Deps, clientId: string, secret: string): Promise<AuthenticatedClient> {
-  const fail = () => new OAuthError("invalid_client", "client authentication failed", 401);
-  const presented = keyedHash(deps.keys.hmac, secret);
   const userId = clientId ? await deps.cache.userIdByLoginName(deps.instanceId, clientId) : undefined;
-  const user = userId ? await deps.cache.get(deps.instanceId, "user", userId) : undefined;
+  const user = verifySecret(deps, userId ? await deps.cache.get(deps.instanceId, "user", userId) : undefined, secret);
+  return activeClient(deps, user, `secret:${user.secret!.sequence}`);
+}
+
+/** The user whose secret this is, or invalid_client; unknown clients are compared against a dummy hash. */
+function verifySecret(deps: Deps, user: UserState | undefined, secret: string): UserState {
+  const presented = keyedHash(deps.keys.hmac, secret);
   dummyHash ??= keyedHash(deps.keys.hmac, "portcullis-no-such-client");
   const stored = user?.type === UserType.machine && user.secret ? user.secret.hash : dummyHash;
   const match = hashesEqual(presented, stored) && stored !== dummyHash;
-  if (!user || !match) throw fail();
-  return activeClient(deps, user, `secret:${user.secret!.sequence}`);
+  if (!user || !match) throw new OAuthError("invalid_client", "client authentication failed", 401);
+  return user;
 }
 
 /**
@@ -75,9 +79,52 @@ export async function authenticateClientSecret(deps: Deps, clientId: string, sec
  * ZITADEL checks this after the credential (command/oidc_session.go) and answers NotActive.
  */
 async function activeClient(deps: Deps, user: UserState, cred: string): Promise<AuthenticatedClient> {
-  const org = await deps.cache.get(deps.instanceId, "org", user.orgId);
+  return checkActive(user, await deps.cache.get(deps.instanceId, "org", user.orgId), cred);
+}
+
+function checkActive(user: UserState, org: OrgState, cred: string): AuthenticatedClient {
   if (user.state !== UserStateNum.active || org.state !== OrgStateNum.active) throw new OAuthError("invalid_request", "Errors.User.NotActive");
   return { user, org, cred };
+}
+
+/**
+ * client_credentials with a secret for an opaque token, when everything it needs (the login name,
+ * the user, its org, the instance) is in the aggregate cache: the same checks in the same order as
+ * authenticateClientSecret + issueTokens, without a single await. Returns undefined when the cache
+ * cannot decide or the answer is not a plain opaque token (JWT users, openid); the caller then takes
+ * the general path. Throws the same OAuthErrors.
+ */
+export function issueOpaqueFromCache(deps: Deps, clientId: string, secret: string, scopes: string[]): TokenResponse | undefined {
+  const { cache, instanceId } = deps;
+  if (!clientId) return undefined;
+  const instance = cache.peek(instanceId, "instance", instanceId);
+  const userId = cache.peekUserIdByLoginName(instanceId, clientId);
+  if (!instance || userId === undefined) return undefined;
+  let user: UserState | undefined;
+  let org: OrgState | undefined;
+  if (userId !== null) {
+    user = cache.peek(instanceId, "user", userId);
+    org = user && cache.peek(instanceId, "org", user.orgId);
+    if (!user || !org || user.accessTokenType === 1 || scopes.includes("openid")) return undefined;
+  }
+  const verified = verifySecret(deps, user, secret);
+  const client = checkActive(verified, org!, `secret:${verified.secret!.sequence}`);
+  const claims = accessClaims(deps, instance, client, scopes);
+  return { access_token: mintAccessToken(deps.keys.tokenMac, claims), token_type: "Bearer", expires_in: claims.exp - claims.iat };
+}
+
+function accessClaims(deps: Deps, instance: InstanceState, client: AuthenticatedClient, scopes: string[]): AccessClaims {
+  const iat = Math.floor(deps.clock().getTime() / 1000);
+  const aud: string[] = [];
+  for (const s of scopes) {
+    const m = PROJECT_AUD.exec(s);
+    if (m) {
+      const id = m[1] === "zitadel" ? instance.projectId : m[1]!;
+      if (!aud.includes(id)) aud.push(id);
+    }
+  }
+  const u = client.user;
+  return { tid: deps.newId(), sub: u.id, org: u.orgId, iat, exp: iat + deps.config.accessTokenLifetime, aud, scope: scopes, cred: client.cred, clientId: u.userName };
 }
 
 /** ZITADEL requires a scope (oidc op.ValidateAuthReqScopes) and answers invalid_request without one. */
@@ -134,19 +181,9 @@ export interface TokenResponse {
 /** Issues an access token (opaque or JWT per the user's accessTokenType) without writing anything. */
 export async function issueTokens(deps: Deps, client: AuthenticatedClient, scopes: string[], amr: string[] | undefined): Promise<TokenResponse> {
   const instance = await deps.cache.get(deps.instanceId, "instance", deps.instanceId);
-  const now = deps.clock().getTime();
-  const iat = Math.floor(now / 1000);
-  const exp = iat + deps.config.accessTokenLifetime;
-  const aud: string[] = [];
-  for (const s of scopes) {
-    const m = PROJECT_AUD.exec(s);
-    if (m) {
-      const id = m[1] === "zitadel" ? instance.projectId : m[1]!;
-      if (!aud.includes(id)) aud.push(id);
-    }
-  }
+  const claims = accessClaims(deps, instance, client, scopes);
+  const { iat, exp, aud } = claims;
   const u = client.user;
-  const claims: AccessClaims = { tid: deps.newId(), sub: u.id, org: u.orgId, iat, exp, aud, scope: scopes, cred: client.cred, clientId: u.userName };
   const key = deps.signingKeys[0]!;
   const accessToken =
     u.accessTokenType === 1
@@ -162,7 +199,7 @@ export async function issueTokens(deps: Deps, client: AuthenticatedClient, scope
           scope: scopes.join(" "),
           cred: claims.cred,
         })
-      : sealAccessToken(deps.keys.token, claims);
+      : mintAccessToken(deps.keys.tokenMac, claims);
   const res: TokenResponse = { access_token: accessToken, token_type: "Bearer", expires_in: exp - iat };
   if (scopes.includes("openid")) {
     const idClaims: Record<string, unknown> = {

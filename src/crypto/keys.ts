@@ -1,4 +1,5 @@
-import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomFillSync, randomInt, timingSafeEqual } from "node:crypto";
+import * as nodeCrypto from "node:crypto";
+import { createCipheriv, createDecipheriv, createHash, createHmac, hkdfSync, randomFillSync, randomInt, timingSafeEqual } from "node:crypto";
 
 /**
  * Key material derived from the master key. One master key, several purposes, each its own
@@ -7,8 +8,10 @@ import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomFillSync,
 export interface ServerKeys {
   /** HMAC-SHA256 key for client secrets and PATs (keyed hashes, never the clear value). */
   hmac: Buffer;
-  /** AES-256-GCM key for self-contained opaque access tokens. */
+  /** AES-256-GCM key of the first opaque access-token format (still accepted, no longer issued). */
   token: Buffer;
+  /** HMAC-SHA256 key authenticating self-contained opaque access tokens. */
+  tokenMac: Buffer;
   /** AES-256-GCM key wrapping private keys stored in the database (the OIDC signing key). */
   wrap: Buffer;
   /** A public fingerprint of the master key, stored to detect a wrong PORTCULLIS_MASTERKEY. */
@@ -21,12 +24,63 @@ export function deriveKeys(masterkey: string | Buffer): ServerKeys {
   return {
     hmac: sub("secret-hmac-v1"),
     token: sub("access-token-v1"),
+    tokenMac: sub("access-token-mac-v2"),
     wrap: sub("key-wrap-v1"),
     check: sub("check-v1").toString("base64url"),
   };
 }
 
-export const keyedHash = (key: Buffer, value: string): string => createHmac("sha256", key).update(value).digest("base64url");
+/**
+ * HMAC-SHA256 (RFC 2104) computed with two one-shot hashes over precomputed pads: byte for byte the
+ * same as `createHmac("sha256", key)`, without creating an Hmac object per call (which cost more than
+ * the hashing on the token path). Falls back to createHmac where `crypto.hash` is missing (Node < 20.12).
+ */
+type OneShotHash = (algorithm: string, data: Buffer, outputEncoding: "buffer" | "base64url") => Buffer | string;
+const oneShot = (nodeCrypto as unknown as { hash?: OneShotHash }).hash;
+
+interface Pads {
+  ipad: Buffer;
+  /** opad ‖ room for the inner digest. */
+  outer: Buffer;
+}
+const padsByKey = new WeakMap<Buffer, Pads>();
+/** Reused for the inner hash's input (values up to 4 KiB); larger values get their own buffer. */
+const scratch = Buffer.allocUnsafe(64 + 4096);
+
+function padsOf(key: Buffer): Pads {
+  let p = padsByKey.get(key);
+  if (!p) {
+    const k = key.length > 64 ? createHash("sha256").update(key).digest() : key;
+    const ipad = Buffer.alloc(64, 0x36);
+    const outer = Buffer.alloc(96, 0x5c);
+    for (let i = 0; i < k.length; i++) {
+      ipad[i]! ^= k[i]!;
+      outer[i]! ^= k[i]!;
+    }
+    padsByKey.set(key, (p = { ipad, outer }));
+  }
+  return p;
+}
+
+/** HMAC-SHA256 of `value` (a string, UTF-8 encoded, or bytes). */
+export function hmacSha256(key: Buffer, value: string | Buffer, encoding: "buffer"): Buffer;
+export function hmacSha256(key: Buffer, value: string | Buffer, encoding: "base64url"): string;
+export function hmacSha256(key: Buffer, value: string | Buffer, encoding: "buffer" | "base64url"): Buffer | string {
+  if (!oneShot) {
+    const h = createHmac("sha256", key).update(value);
+    return encoding === "buffer" ? h.digest() : h.digest("base64url");
+  }
+  const { ipad, outer } = padsOf(key);
+  const n = typeof value === "string" ? Buffer.byteLength(value) : value.length;
+  const inner = 64 + n <= scratch.length ? scratch : Buffer.allocUnsafe(64 + n);
+  ipad.copy(inner, 0);
+  if (typeof value === "string") inner.write(value, 64, "utf8");
+  else value.copy(inner, 64);
+  (oneShot("sha256", inner.subarray(0, 64 + n), "buffer") as Buffer).copy(outer, 64);
+  return oneShot("sha256", outer, encoding);
+}
+
+export const keyedHash = (key: Buffer, value: string): string => hmacSha256(key, value, "base64url");
 
 /** Constant-time comparison of two keyed hashes (equal length by construction). */
 export function hashesEqual(a: string, b: string): boolean {

@@ -1,17 +1,25 @@
-import { randomBytes } from "node:crypto";
-import { keyedHash, open, seal } from "./keys.js";
+import { randomBytes, timingSafeEqual } from "node:crypto";
+import { hmacSha256, keyedHash, open, seal } from "./keys.js";
 
 /**
  * Token formats. Every token this server issues is opaque to clients; the first decoded byte tells
  * the server which kind it is.
  *
- * - Opaque access token: base64url(0x01 ‖ AES-256-GCM(tokenKey, claims)). Self-contained: issuing one
- *   writes nothing; checking one needs the key, the clock and the user's in-memory state.
+ * - Opaque access token: base64url(0x03 ‖ claims ‖ tag), claims a positional JSON array, tag the first
+ *   16 bytes of HMAC-SHA256(tokenMacKey, 0x03 ‖ claims). Self-contained: issuing one writes nothing;
+ *   checking one needs the key, the clock and the user's in-memory state. The claims are
+ *   authenticated, not encrypted: they are what introspection tells any resource server holding the
+ *   token (ids, scopes, expiry), and clients must treat the token as opaque all the same.
+ * - Opaque access token, first format: base64url(0x01 ‖ AES-256-GCM(tokenKey, JSON claims)). No longer
+ *   issued (an AES-GCM cipher per token cost more than the rest of the token request); still accepted
+ *   so that tokens issued before an upgrade stay valid until they expire.
  * - Personal access token: base64url(0x02 ‖ len ‖ tokenId ‖ len ‖ userId ‖ 32 random bytes). The ids
  *   only locate the record; the 256 random bits are the secret, and only HMAC(hmacKey, token) is stored.
  */
-const KIND_ACCESS = 0x01;
+const KIND_ACCESS_SEALED = 0x01;
 const KIND_PAT = 0x02;
+const KIND_ACCESS = 0x03;
+const TAG_BYTES = 16;
 
 /** What an access token asserts; `cred` binds it to the credential that obtained it. */
 export interface AccessClaims {
@@ -29,16 +37,47 @@ export interface AccessClaims {
   clientId: string;
 }
 
+/** Issues an opaque access token (format 0x03). */
+export function mintAccessToken(macKey: Buffer, c: AccessClaims): string {
+  const payload = JSON.stringify([c.tid, c.sub, c.org, c.iat, c.exp, c.aud, c.scope, c.cred, c.clientId]);
+  const n = Buffer.byteLength(payload);
+  const buf = Buffer.allocUnsafe(1 + n + TAG_BYTES);
+  buf[0] = KIND_ACCESS;
+  buf.write(payload, 1, "utf8");
+  hmacSha256(macKey, buf.subarray(0, 1 + n), "buffer").copy(buf, 1 + n, 0, TAG_BYTES);
+  return buf.toString("base64url");
+}
+
+/** The first format, kept for tests of the upgrade path; the server no longer issues it. */
 export function sealAccessToken(key: Buffer, claims: AccessClaims): string {
   const box = seal(key, Buffer.from(JSON.stringify(claims)), ACCESS_AAD);
-  return Buffer.concat([Buffer.of(KIND_ACCESS), box]).toString("base64url");
+  return Buffer.concat([Buffer.of(KIND_ACCESS_SEALED), box]).toString("base64url");
 }
 
 const ACCESS_AAD = Buffer.from("portcullis-at-v1");
 
-export function openAccessToken(key: Buffer, raw: Buffer): AccessClaims | undefined {
-  if (raw[0] !== KIND_ACCESS) return undefined;
-  const plain = open(key, raw.subarray(1), ACCESS_AAD);
+const isStrings = (v: unknown): v is string[] => Array.isArray(v) && v.every((x) => typeof x === "string");
+
+/** The claims of a valid opaque access token of either format, or undefined (never throws). */
+export function openAccessToken(keys: { token: Buffer; tokenMac: Buffer }, raw: Buffer): AccessClaims | undefined {
+  if (raw[0] === KIND_ACCESS) {
+    if (raw.length < 1 + 2 + TAG_BYTES) return undefined;
+    const body = raw.subarray(0, raw.length - TAG_BYTES);
+    const tag = hmacSha256(keys.tokenMac, body, "buffer").subarray(0, TAG_BYTES);
+    if (!timingSafeEqual(tag, raw.subarray(raw.length - TAG_BYTES))) return undefined;
+    try {
+      const a = JSON.parse(body.toString("utf8", 1)) as unknown[];
+      if (!Array.isArray(a) || a.length !== 9) return undefined;
+      const [tid, sub, org, iat, exp, aud, scope, cred, clientId] = a;
+      if (typeof tid !== "string" || typeof sub !== "string" || typeof org !== "string" || typeof iat !== "number" || typeof exp !== "number") return undefined;
+      if (!isStrings(aud) || !isStrings(scope) || typeof cred !== "string" || typeof clientId !== "string") return undefined;
+      return { tid, sub, org, iat, exp, aud, scope, cred, clientId };
+    } catch {
+      return undefined;
+    }
+  }
+  if (raw[0] !== KIND_ACCESS_SEALED) return undefined;
+  const plain = open(keys.token, raw.subarray(1), ACCESS_AAD);
   if (!plain) return undefined;
   try {
     const c = JSON.parse(plain.toString()) as AccessClaims;

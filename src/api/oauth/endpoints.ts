@@ -9,26 +9,81 @@ import {
   authenticateClientAssertion,
   authenticateClientSecret,
   introspectionResponse,
+  filterScopes,
+  issueOpaqueFromCache,
   issueTokens,
   jwtBearerGrant,
   requireScope,
   revokeAccessToken,
   userClaims,
   type AuthenticatedClient,
+  type TokenResponse,
 } from "../../app/oauth.js";
 import { DomainError } from "../../domain/errors.js";
-import { BodyTooLarge, header, readBody, sendJson, type Req, type Res } from "../http-util.js";
+import { BodyTooLarge, collectBody, header, jsonHeaders, readBody, sendJson, sendJsonWith, type Req, type Res } from "../http-util.js";
 
 const FORM_LIMIT = 64 * 1024;
+/** RFC 6749 §5.1: token responses are not cached. */
+const TOKEN_HEADERS = jsonHeaders({ pragma: "no-cache" });
 
-/** Parses a form body; RFC 6749 §3.2: parameters must not be included more than once. */
-function parseForm(body: Buffer): Map<string, string> {
+/** The token response; the common shape without JSON.stringify (a base64url token needs no escaping). */
+const tokenJson = (t: TokenResponse) =>
+  t.id_token === undefined && /^[A-Za-z0-9_.-]*$/.test(t.access_token)
+    ? `{"access_token":"${t.access_token}","token_type":"Bearer","expires_in":${t.expires_in}}`
+    : JSON.stringify(t);
+
+/**
+ * Parses an application/x-www-form-urlencoded body as URLSearchParams does (WHATWG URL §5.1: "+" is
+ * a space, invalid percent escapes stay as they are, bytes are UTF-8 with replacement), without its
+ * per-call cost. RFC 6749 §3.2: parameters must not be included more than once.
+ */
+export function parseForm(body: Buffer): Map<string, string> {
   const form = new Map<string, string>();
-  for (const [k, v] of new URLSearchParams(body.toString("utf8"))) {
-    if (form.has(k)) throw new OAuthError("invalid_request", `parameter ${k} must not be included more than once`);
-    form.set(k, v);
+  const text = body.toString("utf8");
+  let start = 0;
+  while (start <= text.length) {
+    let end = text.indexOf("&", start);
+    if (end < 0) end = text.length;
+    if (end > start) {
+      const eq = text.indexOf("=", start);
+      const hasValue = eq >= 0 && eq < end;
+      const k = decodeFormComponent(text.slice(start, hasValue ? eq : end));
+      const v = hasValue ? decodeFormComponent(text.slice(eq + 1, end)) : "";
+      if (form.has(k)) throw new OAuthError("invalid_request", `parameter ${k} must not be included more than once`);
+      form.set(k, v);
+    }
+    start = end + 1;
   }
   return form;
+}
+
+function decodeFormComponent(s: string): string {
+  const plus = s.indexOf("+") >= 0 ? s.replace(/\+/g, " ") : s;
+  if (plus.indexOf("%") < 0) return plus;
+  try {
+    return decodeURIComponent(plus);
+  } catch {
+    return percentDecodeLenient(plus);
+  }
+}
+
+const hexValue = (c: number) => (c >= 48 && c <= 57 ? c - 48 : c >= 65 && c <= 70 ? c - 55 : c >= 97 && c <= 102 ? c - 87 : -1);
+
+/** Percent-decodes the UTF-8 bytes of `s`, keeping invalid escapes as they are; then UTF-8 with replacement. */
+function percentDecodeLenient(s: string): string {
+  const src = Buffer.from(s, "utf8");
+  const out = Buffer.allocUnsafe(src.length);
+  let n = 0;
+  for (let i = 0; i < src.length; i++) {
+    const c = src[i]!;
+    const hi = c === 37 && i + 2 < src.length ? hexValue(src[i + 1]!) : -1;
+    const lo = hi >= 0 ? hexValue(src[i + 2]!) : -1;
+    if (lo >= 0) {
+      out[n++] = hi * 16 + lo;
+      i += 2;
+    } else out[n++] = c;
+  }
+  return out.toString("utf8", 0, n);
 }
 
 interface ClientCredentials {
@@ -37,6 +92,9 @@ interface ClientCredentials {
 }
 
 /** client_secret_basic wins over client_secret_post (as ZITADEL's library). Basic values are form-url-decoded (RFC 6749 §2.3.1). */
+/** Basic credentials are form-url-encoded; strict: a bad escape is a malformed header (throws). */
+const formUnescape = (s: string) => (s.indexOf("%") < 0 && s.indexOf("+") < 0 ? s : decodeURIComponent(s.replace(/\+/g, " ")));
+
 function clientCredentials(req: Req, form: Map<string, string>): ClientCredentials | undefined {
   const auth = header(req, "authorization");
   if (auth && /^basic /i.test(auth)) {
@@ -44,7 +102,7 @@ function clientCredentials(req: Req, form: Map<string, string>): ClientCredentia
     const i = decoded.indexOf(":");
     if (i < 0) throw new OAuthError("invalid_client", "malformed basic authorization", 401);
     try {
-      return { clientId: decodeURIComponent(decoded.slice(0, i).replace(/\+/g, " ")), secret: decodeURIComponent(decoded.slice(i + 1).replace(/\+/g, " ")) };
+      return { clientId: formUnescape(decoded.slice(0, i)), secret: formUnescape(decoded.slice(i + 1)) };
     } catch {
       throw new OAuthError("invalid_client", "malformed basic authorization", 401);
     }
@@ -72,16 +130,24 @@ async function requireClient(deps: Deps, replay: ReplayCache, req: Req, form: Ma
   return authenticateClientSecret(deps, creds.clientId, creds.secret);
 }
 
-async function token(deps: Deps, replay: ReplayCache, form: Map<string, string>, creds: ClientCredentials | undefined) {
+function token(deps: Deps, replay: ReplayCache, form: Map<string, string>, creds: ClientCredentials | undefined): TokenResponse | Promise<TokenResponse> {
   const grantType = form.get("grant_type");
   if (!grantType) throw new OAuthError("invalid_request", "grant_type missing");
   if (grantType === "client_credentials") {
     if (!creds || !creds.clientId) throw new OAuthError("invalid_request", "client_id or client_assertion must be provided");
-    const client = await authenticateClientSecret(deps, creds.clientId, creds.secret);
-    return issueTokens(deps, client, requireScope(form.get("scope")), ["pwd"]);
+    // The common case answers from the cache without an await; a missing scope keeps the general
+    // path, which checks the client before the scope (so a bad secret stays invalid_client).
+    const scope = form.get("scope");
+    const cached = scope?.trim() ? issueOpaqueFromCache(deps, creds.clientId, creds.secret, filterScopes(scope)) : undefined;
+    return cached ?? clientCredentialsGrant(deps, creds, form.get("scope"));
   }
   if (grantType === JWT_BEARER_GRANT) return jwtBearerGrant(deps, replay, form.get("assertion"), form.get("scope"));
   throw new OAuthError("unsupported_grant_type", `${grantType} is not supported`);
+}
+
+async function clientCredentialsGrant(deps: Deps, creds: ClientCredentials, scope: string | undefined): Promise<TokenResponse> {
+  const client = await authenticateClientSecret(deps, creds.clientId, creds.secret);
+  return issueTokens(deps, client, requireScope(scope), ["pwd"]);
 }
 
 function bearerFrom(req: Req, form?: Map<string, string>): string | undefined {
@@ -91,7 +157,8 @@ function bearerFrom(req: Req, form?: Map<string, string>): string | undefined {
 }
 
 export interface OAuthRoutes {
-  handle(req: Req, res: Res, path: string): Promise<boolean>;
+  /** true: the path is an OAuth endpoint and is answered (now or later); false: not an OAuth path. */
+  handle(req: Req, res: Res, path: string): boolean | Promise<boolean>;
 }
 
 export function createOAuthRoutes(deps: Deps, log: Logger): OAuthRoutes {
@@ -127,7 +194,7 @@ export function createOAuthRoutes(deps: Deps, log: Logger): OAuthRoutes {
    * address; past the limit (and past the token-request limits) the answer is 429 with Retry-After
    * before any credential is checked.
    */
-  const limited = async <T>(req: Req, clientId: string | undefined, countRequest: boolean, fn: () => Promise<T>): Promise<T> => {
+  const limited = <T>(req: Req, clientId: string | undefined, countRequest: boolean, fn: () => T | Promise<T>): T | Promise<T> => {
     const { limits } = deps;
     const addr = req.socket?.remoteAddress ?? "";
     const client = clientId?.toLowerCase();
@@ -140,14 +207,18 @@ export function createOAuthRoutes(deps: Deps, log: Logger): OAuthRoutes {
       const wait = limits.tokenAddress.take(addr) || (client ? limits.tokenClient.take(client) : 0);
       if (wait > 0) refuse(wait);
     }
-    try {
-      return await fn();
-    } catch (e) {
+    const failed = (e: unknown): never => {
       if (e instanceof OAuthError && (e.error === "invalid_client" || e.error === "invalid_grant")) {
         limits.failAddress.take(addr);
         if (client) limits.failClient.take(client);
       }
       throw e;
+    };
+    try {
+      const r = fn();
+      return r instanceof Promise ? r.catch(failed) : r;
+    } catch (e) {
+      return failed(e);
     }
   };
   const clientIdOf = (req: Req, form: Map<string, string>) => {
@@ -165,25 +236,47 @@ export function createOAuthRoutes(deps: Deps, log: Logger): OAuthRoutes {
     sendJson(res, e.status, JSON.stringify({ error: e.error, error_description: e.description }), headers);
   };
 
-  async function withForm(req: Req, res: Res, fn: (form: Map<string, string>) => Promise<void>) {
+  const formError = (req: Req, res: Res, e: unknown) => {
+    const basic = /^basic /i.test(header(req, "authorization") ?? "");
+    if (e instanceof OAuthError) return oauthError(res, e, basic);
+    if (e instanceof BodyTooLarge) return sendJson(res, 413, JSON.stringify({ error: "invalid_request", error_description: "request body too large" }));
+    if (e instanceof DomainError && e.kind === "Unavailable")
+      return sendJson(res, 503, JSON.stringify({ error: "temporarily_unavailable", error_description: "the server cannot serve this request now" }), { "retry-after": "1" });
+    if (e instanceof DomainError && e.kind === "InvalidArgument") return sendJson(res, 400, JSON.stringify({ error: "invalid_request", error_description: e.message }));
+    if (e instanceof Error && e.message === "request aborted") return;
+    log.error({ err: e }, "oauth endpoint failed");
+    sendJson(res, 500, JSON.stringify({ error: "server_error", error_description: "Errors.Internal" }));
+  };
+
+  const answerError = (req: Req, res: Res, e: unknown) => {
     try {
-      if (req.method !== "POST") throw new OAuthError("invalid_request", "method must be POST");
-      const form = parseForm(await readBody(req, FORM_LIMIT));
-      await fn(form);
-    } catch (e) {
-      const basic = /^basic /i.test(header(req, "authorization") ?? "");
-      if (e instanceof OAuthError) return oauthError(res, e, basic);
-      if (e instanceof BodyTooLarge) return sendJson(res, 413, JSON.stringify({ error: "invalid_request", error_description: "request body too large" }));
-      if (e instanceof DomainError && e.kind === "Unavailable")
-        return sendJson(res, 503, JSON.stringify({ error: "temporarily_unavailable", error_description: "the server cannot serve this request now" }), { "retry-after": "1" });
-      if (e instanceof DomainError && e.kind === "InvalidArgument") return sendJson(res, 400, JSON.stringify({ error: "invalid_request", error_description: e.message }));
-      log.error({ err: e }, "oauth endpoint failed");
-      sendJson(res, 500, JSON.stringify({ error: "server_error", error_description: "Errors.Internal" }));
+      formError(req, res, e);
+    } catch (e2) {
+      log.error({ err: e2 }, "oauth endpoint failed to answer");
+      res.destroy();
     }
+  };
+
+  /**
+   * Reads the form and runs `fn`, answering any error (thrown, or from a returned promise) in the
+   * OAuth format. Nothing to await: the token endpoint's common case answers from inside the body
+   * callback, without a promise in between.
+   */
+  function withForm(req: Req, res: Res, fn: (form: Map<string, string>) => void | Promise<void>): void {
+    if (req.method !== "POST") return answerError(req, res, new OAuthError("invalid_request", "method must be POST"));
+    collectBody(req, FORM_LIMIT, (err, body) => {
+      try {
+        if (err) throw err;
+        const r = fn(parseForm(body));
+        if (r instanceof Promise) r.catch((e: unknown) => answerError(req, res, e));
+      } catch (e) {
+        answerError(req, res, e);
+      }
+    });
   }
 
   return {
-    async handle(req, res, path) {
+    handle(req, res, path) {
       switch (path) {
         case "/.well-known/openid-configuration":
           sendJson(res, 200, discovery, { "cache-control": "public, max-age=300" });
@@ -192,14 +285,15 @@ export function createOAuthRoutes(deps: Deps, log: Logger): OAuthRoutes {
           sendJson(res, 200, jwks, { "cache-control": "max-age=300, must-revalidate" });
           return true;
         case "/oauth/v2/token":
-          await withForm(req, res, async (form) => {
+          withForm(req, res, (form) => {
             const creds = clientCredentials(req, form);
-            const tokens = await limited(req, creds?.clientId ?? form.get("client_id"), true, () => token(deps, replay, form, creds));
-            sendJson(res, 200, JSON.stringify(tokens), { pragma: "no-cache" });
+            const tokens = limited(req, creds?.clientId ?? form.get("client_id"), true, () => token(deps, replay, form, creds));
+            if (!(tokens instanceof Promise)) return sendJsonWith(res, 200, tokenJson(tokens), TOKEN_HEADERS);
+            return tokens.then((t) => sendJsonWith(res, 200, tokenJson(t), TOKEN_HEADERS));
           });
           return true;
         case "/oauth/v2/introspect":
-          await withForm(req, res, async (form) => {
+          withForm(req, res, async (form) => {
             await limited(req, clientIdOf(req, form), false, () => requireClient(deps, replay, req, form));
             const t = form.get("token");
             if (!t) throw new OAuthError("invalid_request", "token missing");
@@ -208,7 +302,7 @@ export function createOAuthRoutes(deps: Deps, log: Logger): OAuthRoutes {
           });
           return true;
         case "/oauth/v2/revoke":
-          await withForm(req, res, async (form) => {
+          withForm(req, res, async (form) => {
             const client = await limited(req, clientIdOf(req, form), false, () => requireClient(deps, replay, req, form));
             const t = form.get("token");
             if (!t) throw new OAuthError("invalid_request", "token missing");
@@ -219,8 +313,7 @@ export function createOAuthRoutes(deps: Deps, log: Logger): OAuthRoutes {
           });
           return true;
         case "/oidc/v1/userinfo":
-          await userinfo(req, res);
-          return true;
+          return userinfo(req, res).then(() => true);
         default:
           return false;
       }
