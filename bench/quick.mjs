@@ -91,7 +91,7 @@ async function main() {
   console.log("\ntarget      req/s    p50 ms  p99 ms  server µs/req");
   for (const [name, r] of rows) {
     const per = r.cpu ? `${r.cpu.serverUsPerRequest} (${r.cpu.serverUserUsPerRequest}+${r.cpu.serverSysUsPerRequest})` : "";
-    console.log(`${name.padEnd(10)} ${String(Math.round(r.rps)).padStart(7)}  ${String(r.latencyMs.p50).padStart(6)}  ${String(r.latencyMs.p99).padStart(6)}  ${per}`);
+    console.log(`${name.padEnd(10)} ${String(Math.round(r.rps)).padStart(7)}  ${r.latencyMs.p50.toFixed(2).padStart(6)}  ${r.latencyMs.p99.toFixed(2).padStart(6)}  ${per}`);
   }
 }
 

@@ -68,7 +68,7 @@ export function createPipeline(deps: Deps, services: { service: DescService; han
     const principal = await authenticateBearer(deps, parts[1]);
     if (!principal) throw unauthenticated("AUTH-7fs1e", "Errors.Token.Invalid");
     if (principal.kind !== "pat") {
-      const instance = await deps.cache.get(deps.instanceId, "instance", deps.instanceId);
+      const instance = deps.cache.peek(deps.instanceId, "instance", deps.instanceId) ?? (await deps.cache.get(deps.instanceId, "instance", deps.instanceId));
       if (!principal.aud.includes(instance.projectId)) throw unauthenticated("AUTH-7fs1e", "Errors.Token.Invalid");
     }
     return principal;

@@ -27,9 +27,9 @@ export interface Principal {
  * INITIAL, which machines never are), and its org is active.
  */
 export async function activeMachine(deps: Deps, userId: string): Promise<{ user: UserState; org: OrgState } | undefined> {
-  const user = await deps.cache.get(deps.instanceId, "user", userId);
+  const user = deps.cache.peek(deps.instanceId, "user", userId) ?? (await deps.cache.get(deps.instanceId, "user", userId));
   if (user.type !== UserType.machine || user.state !== UserStateNum.active) return undefined;
-  const org = await deps.cache.get(deps.instanceId, "org", user.orgId);
+  const org = deps.cache.peek(deps.instanceId, "org", user.orgId) ?? (await deps.cache.get(deps.instanceId, "org", user.orgId));
   if (org.state !== OrgStateNum.active) return undefined;
   return { user, org };
 }

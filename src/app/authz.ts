@@ -10,11 +10,11 @@ import type { Caller, Deps } from "./context.js";
  */
 export async function authorize(deps: Deps, principal: Principal, requestedOrgId: string | undefined, permission: string): Promise<Caller> {
   const orgId = requestedOrgId || principal.orgId;
-  const org = await deps.cache.get(deps.instanceId, "org", orgId);
+  const org = deps.cache.peek(deps.instanceId, "org", orgId) ?? (await deps.cache.get(deps.instanceId, "org", orgId));
   if (!org.exists) throw permissionDenied("AUTH-Bs7Ds", "Organisation doesn't exist");
   const caller: Caller = { userId: principal.userId, resourceOwner: principal.orgId, orgId };
   if (permission === "authenticated") return caller;
-  const instance = await deps.cache.get(deps.instanceId, "instance", deps.instanceId);
+  const instance = deps.cache.peek(deps.instanceId, "instance", deps.instanceId) ?? (await deps.cache.get(deps.instanceId, "instance", deps.instanceId));
   const iam = instance.members.get(principal.userId);
   const inOrg = org.members.get(principal.userId);
   if (!iam && !inOrg) throw notFound("AUTHZ-cdgFk", "membership not found");

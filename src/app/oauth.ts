@@ -60,7 +60,7 @@ export interface AuthenticatedClient {
  */
 export async function authenticateClientSecret(deps: Deps, clientId: string, secret: string): Promise<AuthenticatedClient> {
   const userId = clientId ? await deps.cache.userIdByLoginName(deps.instanceId, clientId) : undefined;
-  const user = verifySecret(deps, userId ? await deps.cache.get(deps.instanceId, "user", userId) : undefined, secret);
+  const user = verifySecret(deps, userId ? (deps.cache.peek(deps.instanceId, "user", userId) ?? (await deps.cache.get(deps.instanceId, "user", userId))) : undefined, secret);
   return activeClient(deps, user, `secret:${user.secret!.sequence}`);
 }
 
@@ -79,7 +79,7 @@ function verifySecret(deps: Deps, user: UserState | undefined, secret: string): 
  * ZITADEL checks this after the credential (command/oidc_session.go) and answers NotActive.
  */
 async function activeClient(deps: Deps, user: UserState, cred: string): Promise<AuthenticatedClient> {
-  return checkActive(user, await deps.cache.get(deps.instanceId, "org", user.orgId), cred);
+  return checkActive(user, (deps.cache.peek(deps.instanceId, "org", user.orgId) ?? (await deps.cache.get(deps.instanceId, "org", user.orgId))), cred);
 }
 
 function checkActive(user: UserState, org: OrgState, cred: string): AuthenticatedClient {
@@ -180,7 +180,7 @@ export interface TokenResponse {
 
 /** Issues an access token (opaque or JWT per the user's accessTokenType) without writing anything. */
 export async function issueTokens(deps: Deps, client: AuthenticatedClient, scopes: string[], amr: string[] | undefined): Promise<TokenResponse> {
-  const instance = await deps.cache.get(deps.instanceId, "instance", deps.instanceId);
+  const instance = deps.cache.peek(deps.instanceId, "instance", deps.instanceId) ?? (await deps.cache.get(deps.instanceId, "instance", deps.instanceId));
   const claims = accessClaims(deps, instance, client, scopes);
   const { iat, exp, aud } = claims;
   const u = client.user;
@@ -254,7 +254,7 @@ export function userClaims(u: UserState, org: OrgState, scopes: string[]): Recor
 
 /** RFC 7662 active response for a valid token. */
 export async function introspectionResponse(deps: Deps, p: Principal): Promise<Record<string, unknown>> {
-  const org = await deps.cache.get(deps.instanceId, "org", p.orgId);
+  const org = deps.cache.peek(deps.instanceId, "org", p.orgId) ?? (await deps.cache.get(deps.instanceId, "org", p.orgId));
   return {
     active: true,
     scope: p.scopes.join(" "),

@@ -1,6 +1,6 @@
 import { listPage, type ListInput } from "./list-page.js";
 export { listMeta, type ListInput, type ListMeta } from "./list-page.js";
-import { userExists } from "../domain/user.js";
+import { userExists, type UserState } from "../domain/user.js";
 import { textCondition } from "./text-query.js";
 import { invalidArgument, notFound } from "../domain/errors.js";
 import type { StoredEvent } from "../domain/events.js";
@@ -45,12 +45,24 @@ const toUserRow = (r: Row): UserRow => ({
  * (sequence and dates of the user's last event), kept exact by the cache's invalidation.
  */
 export async function getUserById(deps: Deps, caller: Caller, id: string): Promise<UserRow> {
-  const u = await deps.cache.get(deps.instanceId, "user", id);
-  const org = userExists(u) ? await deps.cache.get(deps.instanceId, "org", u.orgId) : undefined;
+  const u = deps.cache.peek(deps.instanceId, "user", id) ?? (await deps.cache.get(deps.instanceId, "user", id));
+  const org = userExists(u) ? (deps.cache.peek(deps.instanceId, "org", u.orgId) ?? (await deps.cache.get(deps.instanceId, "org", u.orgId))) : undefined;
   // A removed org takes its users along (as its projection rows go).
   if (!org?.exists || !u.createdAt) throw notFound("QUERY-Dfbg2", "User could not be found");
   if (u.orgId !== caller.orgId) throw notFound("MANAG-fpo4B", "User could not be found");
-  return {
+  return rowOf(u);
+}
+
+/**
+ * The row of a user state, the same object as long as the state has not moved on (cached states
+ * are brought forward in place, so the sequence tells): a repeated GetUserByID reuses its encoded
+ * response (src/api/response-memo.ts).
+ */
+const rows = new WeakMap<UserState, UserRow>();
+function rowOf(u: UserState): UserRow {
+  const kept = rows.get(u);
+  if (kept && kept.sequence === u.sequence) return kept;
+  const row: UserRow = Object.freeze({
     id: u.id,
     orgId: u.orgId,
     type: u.type,
@@ -60,10 +72,12 @@ export async function getUserById(deps: Deps, caller: Caller, id: string): Promi
     description: u.description,
     accessTokenType: u.accessTokenType,
     hasSecret: u.secret !== undefined,
-    createdAt: u.createdAt,
-    changedAt: u.changedAt ?? u.createdAt,
+    createdAt: u.createdAt!,
+    changedAt: u.changedAt ?? u.createdAt!,
     sequence: u.sequence,
-  };
+  });
+  rows.set(u, row);
+  return row;
 }
 
 /** A user search query (zitadel.user.v1.SearchQuery) reduced to what the store can answer. */

@@ -16,6 +16,10 @@ import * as users from "../../app/users.js";
 import * as queries from "../../app/user-queries.js";
 import type { CallContext, ServiceHandlers } from "../pipeline.js";
 import { changeMessages, listDetails, listInput, objectDetails, userMessage } from "./mappers.js";
+import { reusable } from "../response-memo.js";
+
+/** GetUserByID answers per user row (one row object per user state, see rowOf): built and encoded once. */
+const userResponses = new WeakMap<queries.UserRow, { user: ReturnType<typeof userMessage> }>();
 
 function toUserQuery(q: SearchQuery): queries.UserQuery {
   const c = q.query;
@@ -79,7 +83,10 @@ export const userHandlers: ServiceHandlers = {
     return { details: objectDetails(await users.removeMachineSecret(ctx.deps, ctx.caller, req.userId)) };
   },
   async getUserByID(ctx, req: GetUserByIDRequest) {
-    return { user: userMessage(await queries.getUserById(ctx.deps, ctx.caller, req.id)) };
+    const row = await queries.getUserById(ctx.deps, ctx.caller, req.id);
+    let r = userResponses.get(row);
+    if (!r) userResponses.set(row, (r = reusable({ user: userMessage(row) })));
+    return r;
   },
   async listUsers(ctx, req: ListUsersRequest) {
     const r = await queries.listUsers(ctx.deps, ctx.caller, listInput(req.query), req.sortingColumn, req.queries.map(toUserQuery));

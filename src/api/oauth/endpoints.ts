@@ -331,7 +331,7 @@ export function createOAuthRoutes(deps: Deps, log: Logger): OAuthRoutes {
       if (!t) return deny(401, "invalid_request", "access token missing");
       const p = await authenticateBearer(deps, t);
       if (!p) return deny(401, "invalid_token", "access token invalid");
-      const org = await deps.cache.get(deps.instanceId, "org", p.orgId);
+      const org = deps.cache.peek(deps.instanceId, "org", p.orgId) ?? (await deps.cache.get(deps.instanceId, "org", p.orgId));
       sendJson(res, 200, JSON.stringify({ sub: p.userId, ...userClaims(p.user, org, p.scopes) }));
     } catch (e) {
       if (e instanceof OAuthError) return deny(400, e.error, e.description);

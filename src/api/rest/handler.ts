@@ -6,6 +6,7 @@ import { BodyTooLarge, header, readBody, sendJson, type Req, type Res } from "..
 import type { Pipeline, ServiceHandlers } from "../pipeline.js";
 import { compileRoutes, type RestRouter } from "./routes.js";
 import { decodeRequest, encodeResponse } from "./transcode.js";
+import { jsonOf } from "../response-memo.js";
 
 const NOT_FOUND = JSON.stringify({ code: 5, message: "Not Found" });
 const METHOD_NOT_ALLOWED = JSON.stringify({ code: 12, message: "Method Not Allowed" });
@@ -39,7 +40,7 @@ export function createRestHandler(
       if (!hasBody) req.resume();
       const input = decodeRequest(match.route, match.pathParams, new URLSearchParams(query), body);
       const output = await pipeline.invoke(method, input, (name) => header(req, name), req.socket?.remoteAddress);
-      sendJson(res, 200, encodeResponse(method.output, create(method.output, output as never)));
+      sendJson(res, 200, jsonOf(output, () => encodeResponse(method.output, create(method.output, output as never))));
     } catch (e) {
       if (e instanceof BodyTooLarge) {
         const err = new DomainError("ResourceExhausted", "", `request body larger than ${maxBodyBytes} bytes`);
