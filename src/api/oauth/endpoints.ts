@@ -26,11 +26,14 @@ const FORM_LIMIT = 64 * 1024;
 /** RFC 6749 §5.1: token responses are not cached. */
 const TOKEN_HEADERS = jsonHeaders({ pragma: "no-cache" });
 
-/** The token response; the common shape without JSON.stringify (a base64url token needs no escaping). */
+/**
+ * The token response; the common shape without JSON.stringify. Access tokens are base64url (opaque)
+ * or JWS compact serialization (base64url and dots) by construction: nothing to escape.
+ */
 const tokenJson = (t: TokenResponse) =>
-  t.id_token === undefined && /^[A-Za-z0-9_.-]*$/.test(t.access_token)
-    ? `{"access_token":"${t.access_token}","token_type":"Bearer","expires_in":${t.expires_in}}`
-    : JSON.stringify(t);
+  t.id_token === undefined ? `{"access_token":"${t.access_token}","token_type":"Bearer","expires_in":${t.expires_in}}` : JSON.stringify(t);
+
+const tooManyRequests = (wait: number) => new OAuthError("too_many_requests", `too many requests; retry after ${wait} s`, 429, wait);
 
 /**
  * Parses an application/x-www-form-urlencoded body as URLSearchParams does (WHATWG URL §5.1: "+" is
@@ -198,27 +201,29 @@ export function createOAuthRoutes(deps: Deps, log: Logger): OAuthRoutes {
     const { limits } = deps;
     const addr = req.socket?.remoteAddress ?? "";
     const client = clientId?.toLowerCase();
-    const refuse = (wait: number) => {
-      throw new OAuthError("too_many_requests", `too many requests; retry after ${wait} s`, 429, wait);
-    };
     const blocked = Math.max(limits.failAddress.wait(addr), client ? limits.failClient.wait(client) : 0);
-    if (blocked > 0) refuse(blocked);
+    if (blocked > 0) throw tooManyRequests(blocked);
     if (countRequest) {
       const wait = limits.tokenAddress.take(addr) || (client ? limits.tokenClient.take(client) : 0);
-      if (wait > 0) refuse(wait);
+      if (wait > 0) throw tooManyRequests(wait);
     }
-    const failed = (e: unknown): never => {
-      if (e instanceof OAuthError && (e.error === "invalid_client" || e.error === "invalid_grant")) {
-        limits.failAddress.take(addr);
-        if (client) limits.failClient.take(client);
-      }
-      throw e;
-    };
+    let r: T | Promise<T>;
     try {
-      const r = fn();
-      return r instanceof Promise ? r.catch(failed) : r;
+      r = fn();
     } catch (e) {
-      return failed(e);
+      countFailure(addr, client, e);
+      throw e;
+    }
+    if (!(r instanceof Promise)) return r;
+    return r.catch((e: unknown) => {
+      countFailure(addr, client, e);
+      throw e;
+    });
+  };
+  const countFailure = (addr: string, client: string | undefined, e: unknown) => {
+    if (e instanceof OAuthError && (e.error === "invalid_client" || e.error === "invalid_grant")) {
+      deps.limits.failAddress.take(addr);
+      if (client) deps.limits.failClient.take(client);
     }
   };
   const clientIdOf = (req: Req, form: Map<string, string>) => {
