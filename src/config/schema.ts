@@ -36,7 +36,7 @@ export const keys: KeySpec[] = [
     path: "masterkey",
     secret: true,
     schema: z.string().min(32, "must be at least 32 characters"),
-    description: "Key material for token encryption, secret HMAC and key wrapping. Generated and kept in the database when not given.",
+    description: "Key material for opaque-token MACs, secret HMAC and key wrapping. Generated and kept in the database when not given.",
   },
   { path: "tls.cert", schema: z.string().min(1), description: "PEM certificate file; with tls.key, serve TLS (HTTP/2 + HTTP/1.1 via ALPN)." },
   { path: "tls.key", schema: z.string().min(1), description: "PEM private key file for tls.cert." },
