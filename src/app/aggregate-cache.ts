@@ -54,7 +54,7 @@ export interface CacheOptions {
 export function createAggregateCache(store: EventStore, opts: CacheOptions = {}): AggregateCache {
   const maxEntries = opts.maxEntries ?? 200_000;
   const trusted = opts.trusted ?? (() => true);
-  const entries = new Map<string, unknown>();
+  const entries = createEntries();
   const loading = new Map<string, Promise<unknown>>();
   const logins = new Map<string, string | null>();
   /**
@@ -121,7 +121,7 @@ export function createAggregateCache(store: EventStore, opts: CacheOptions = {})
     // An aggregate without events (an id from a forged or stale token) is not kept: a flood of
     // made-up ids must not push real entries out. Such lookups are rare and rate-limited.
     if (keep && !stale && state.sequence > 0 && trusted()) {
-      if (entries.size >= maxEntries) entries.delete(entries.keys().next().value!);
+      if (entries.size >= maxEntries) entries.deleteOldest();
       entries.set(key, state);
     }
     return state;
@@ -145,7 +145,7 @@ export function createAggregateCache(store: EventStore, opts: CacheOptions = {})
       return (await p) as never;
     },
     peek(instanceId, type, id) {
-      return trusted() ? (entries.get(`${instanceId}/${type}:${id}`) as never) : undefined;
+      return trusted() ? (entries.peek(instanceId, type, id) as never) : undefined;
     },
     peekUserIdByLoginName(instanceId, loginName) {
       return trusted() ? logins.get(`${instanceId}/${loginName.toLowerCase()}`) : undefined;
@@ -174,6 +174,54 @@ export function createAggregateCache(store: EventStore, opts: CacheOptions = {})
     clear,
     get size() {
       return entries.size;
+    },
+  };
+}
+
+/**
+ * The cached states, by "instance/type:id" key (the form notices and evictions use), with an index
+ * by instance, type and id for peek(): the hot paths look a state up several times per request, and
+ * building and hashing the joined key each time showed in their profiles.
+ */
+function createEntries() {
+  const byKey = new Map<string, unknown>();
+  const index = new Map<string, Map<string, Map<string, unknown>>>();
+  const split = (key: string) => {
+    const slash = key.indexOf("/");
+    const colon = key.indexOf(":", slash + 1);
+    return { instanceId: key.slice(0, slash), type: key.slice(slash + 1, colon), id: key.slice(colon + 1) };
+  };
+  const unindex = (key: string) => {
+    const k = split(key);
+    const byId = index.get(k.instanceId)?.get(k.type);
+    byId?.delete(k.id);
+  };
+  return {
+    get: (key: string) => byKey.get(key),
+    peek: (instanceId: string, type: string, id: string) => index.get(instanceId)?.get(type)?.get(id),
+    set(key: string, value: unknown) {
+      byKey.set(key, value);
+      const k = split(key);
+      let byType = index.get(k.instanceId);
+      if (!byType) index.set(k.instanceId, (byType = new Map()));
+      let byId = byType.get(k.type);
+      if (!byId) byType.set(k.type, (byId = new Map()));
+      byId.set(k.id, value);
+    },
+    delete(key: string) {
+      if (byKey.delete(key)) unindex(key);
+    },
+    /** Drops the entry cached longest ago (insertion order). */
+    deleteOldest() {
+      const oldest = byKey.keys().next();
+      if (!oldest.done) this.delete(oldest.value);
+    },
+    clear() {
+      byKey.clear();
+      index.clear();
+    },
+    get size() {
+      return byKey.size;
     },
   };
 }
