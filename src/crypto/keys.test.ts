@@ -1,7 +1,7 @@
 import { createHmac } from "node:crypto";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { deriveKeys, hmacSha256, keyedHash } from "./keys.js";
+import { deriveKeys, hashesEqual, hmacSha256, keyedHash } from "./keys.js";
 import { mintAccessToken, openAccessToken, sealAccessToken, type AccessClaims } from "./tokens.js";
 
 describe("hmacSha256", () => {
@@ -24,6 +24,18 @@ describe("hmacSha256", () => {
     // A value longer than the reused scratch buffer.
     const long = "x".repeat(10_000);
     expect(keyedHash(key, long)).toBe(createHmac("sha256", key).update(long).digest("base64url"));
+  });
+});
+
+describe("hashesEqual", () => {
+  it("is true exactly for equal strings", () => {
+    const key = deriveKeys("a-master-key-of-at-least-32-characters!!").hmac;
+    const h = keyedHash(key, "secret");
+    expect(hashesEqual(h, keyedHash(key, "secret"))).toBe(true);
+    expect(hashesEqual(h, keyedHash(key, "secreT"))).toBe(false);
+    for (let i = 0; i < h.length; i++) expect(hashesEqual(h, h.slice(0, i) + (h[i] === "A" ? "B" : "A") + h.slice(i + 1))).toBe(false);
+    expect(hashesEqual(h, h.slice(1))).toBe(false);
+    expect(hashesEqual("", "")).toBe(true);
   });
 });
 
