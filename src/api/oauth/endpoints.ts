@@ -94,10 +94,10 @@ interface ClientCredentials {
   secret: string;
 }
 
-/** client_secret_basic wins over client_secret_post (as ZITADEL's library). Basic values are form-url-decoded (RFC 6749 §2.3.1). */
 /** Basic credentials are form-url-encoded; strict: a bad escape is a malformed header (throws). */
 const formUnescape = (s: string) => (s.indexOf("%") < 0 && s.indexOf("+") < 0 ? s : decodeURIComponent(s.replace(/\+/g, " ")));
 
+/** client_secret_basic wins over client_secret_post (as ZITADEL's library). Basic values are form-url-decoded (RFC 6749 §2.3.1). */
 function clientCredentials(req: Req, form: Map<string, string>): ClientCredentials | undefined {
   const auth = header(req, "authorization");
   if (auth && /^basic /i.test(auth)) {
