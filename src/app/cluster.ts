@@ -12,7 +12,22 @@ const FENCE_MS = 1_500;
 /** A writer waits at most this long for acknowledgements; longer than FENCE_MS, so silent peers have fenced themselves. */
 const ACK_TIMEOUT_MS = 2_000;
 /** A node that has not heartbeaten for this long is no longer waited for. */
-const PEER_ALIVE = "3 seconds";
+const PEER_ALIVE_MS = 3_000;
+const PEER_ALIVE = `${PEER_ALIVE_MS / 1000} seconds`;
+/**
+ * A writer uses the peer list read by its heartbeat only while that read was sent less than this
+ * ago; otherwise (the refresh failed or stalls) it waits the full ACK_TIMEOUT_MS.
+ */
+const PEERS_MAX_AGE_MS = 2 * HEARTBEAT_MS;
+/**
+ * A process trusts its cache only once its nodes row has been visible without a break for this long:
+ * every writer whose peer list was read before the row became visible has used that list (at most
+ * PEERS_MAX_AGE_MS) and its commit notice precedes the echo that makes this process trusted (a
+ * further FENCE_MS). 500 ms margin.
+ */
+const VISIBLE_BEFORE_TRUST_MS = PEERS_MAX_AGE_MS + FENCE_MS + 500;
+/** Consecutive row updates at most this far apart keep the row visible to every peer query (margin 500 ms). */
+const VISIBLE_GAP_MS = PEER_ALIVE_MS - 500;
 
 export interface Cluster {
   readonly node: number;
@@ -45,6 +60,13 @@ export async function joinCluster(sql: SqlPort, store: EventStore, node: number,
   if (sql.dialect === "pglite") return { node, trusted: () => true, close: async () => undefined };
 
   let lastEchoSentAt = -Infinity;
+  /** Since when (local time) this process's row has been visible to other writers without a break. */
+  let visibleSince = Infinity;
+  /** When the latest successful row update was sent. */
+  let lastUpdateSentAt = -Infinity;
+  /** The live peers, as read by the heartbeat, and when that read was sent. */
+  let livePeers: number[] = [];
+  let peersReadAt = -Infinity;
   const acks = new Map<string, Set<number>>();
   const waiters = new Map<string, () => void>();
   const ackTimes = new Map<string, number>();
@@ -94,7 +116,29 @@ export async function joinCluster(sql: SqlPort, store: EventStore, node: number,
   const heartbeat = async () => {
     const sentAt = performance.now();
     try {
-      await sql.query("UPDATE nodes SET last_seen = now() WHERE node_id = $1", [node]);
+      const updated = await sql.query("UPDATE nodes SET last_seen = now() WHERE node_id = $1 RETURNING node_id", [node]);
+      if (updated.length === 0) {
+        // The row is gone (deleted as abandoned): writers cannot see this process, so it must not
+        // trust until the row is back and has been visible long enough.
+        visibleSince = Infinity;
+        log.warn({ node }, "cluster: this process's nodes row was gone; registering again");
+        await sql.query("INSERT INTO nodes (node_id) VALUES ($1) ON CONFLICT (node_id) DO NOTHING", [node]);
+      } else if (sentAt > lastUpdateSentAt) {
+        // Committed by now. The row stays visible to peer queries without a break if the previous
+        // update (live for PEER_ALIVE after it was sent) was recent enough; else it is visible from now.
+        const doneAt = performance.now();
+        if (visibleSince === Infinity || doneAt - lastUpdateSentAt > VISIBLE_GAP_MS) visibleSince = doneAt;
+        lastUpdateSentAt = sentAt;
+      }
+      const readAt = performance.now();
+      const rows = await sql.query<{ node_id: string | number }>(
+        `SELECT node_id FROM nodes WHERE node_id <> $1 AND last_seen > now() - interval '${PEER_ALIVE}'`,
+        [node],
+      );
+      if (readAt > peersReadAt) {
+        livePeers = rows.map((r) => Number(r.node_id));
+        peersReadAt = readAt;
+      }
       await sql.query("SELECT pg_notify($1, $2)", [EVENTS_CHANNEL, JSON.stringify({ hb: node, t: sentAt })]);
     } catch (e) {
       log.debug({ err: e }, "cluster heartbeat failed");
@@ -106,17 +150,10 @@ export async function joinCluster(sql: SqlPort, store: EventStore, node: number,
   timer.unref();
 
   store.setBarrier(async (commitId) => {
-    let peers: number[];
-    try {
-      const rows = await sql.query<{ node_id: string | number }>(
-        `SELECT node_id FROM nodes WHERE node_id <> $1 AND last_seen > now() - interval '${PEER_ALIVE}'`,
-        [node],
-      );
-      peers = rows.map((r) => Number(r.node_id));
-    } catch {
-      // Cannot see the peers: wait the full window, after which any peer that missed the commit is fenced.
-      peers = [-1];
-    }
+    // The peer list of the latest heartbeat. Too old (the refresh fails or stalls): wait the full
+    // window, after which any peer that missed the commit is fenced. A peer that joined after the
+    // list was read does not trust its cache until this write's wait is over (VISIBLE_BEFORE_TRUST_MS).
+    const peers = performance.now() - peersReadAt < PEERS_MAX_AGE_MS ? livePeers : [-1];
     if (peers.length === 0) return;
     const done = () => peers.every((p) => acks.get(commitId)?.has(p));
     if (done()) return;
@@ -135,7 +172,10 @@ export async function joinCluster(sql: SqlPort, store: EventStore, node: number,
 
   return {
     node,
-    trusted: () => performance.now() - lastEchoSentAt < FENCE_MS,
+    trusted: () => {
+      const now = performance.now();
+      return now - lastEchoSentAt < FENCE_MS && now - visibleSince > VISIBLE_BEFORE_TRUST_MS;
+    },
     async close() {
       clearInterval(timer);
       await unlistenEvents();
