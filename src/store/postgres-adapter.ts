@@ -420,6 +420,47 @@ export async function openPostgres(url: string, opts: PostgresOptions = {}): Pro
       }
     },
 
+    async script(statements: readonly string[]): Promise<Row[][]> {
+      ensureOpen();
+      let client: pg.PoolClient;
+      try {
+        client = await pool.connect();
+      } catch (e) {
+        throw mapError(e);
+      }
+      let broken: unknown;
+      const onError = (e: Error) => {
+        broken ??= e;
+      };
+      client.on("error", onError);
+      try {
+        const text = ["BEGIN ISOLATION LEVEL READ COMMITTED", ...statements, "COMMIT"].join(";\n");
+        const res = (await client.query(text)) as unknown as pg.QueryResult[];
+        // An error stops the script before COMMIT (the transaction stays open, aborted); so a result
+        // per statement and a COMMIT that committed are the only way here.
+        const results = Array.isArray(res) ? res : [res];
+        const committed = results.at(-1)?.command === "COMMIT";
+        if (!committed) throw new Error("transaction script was rolled back instead of committed");
+        client.off("error", onError);
+        client.release();
+        // A statement that held several would shift the results: a bug, and the script did commit.
+        if (results.length !== statements.length + 2) throw new Error("transaction script committed, but its results do not match its statements");
+        return results.slice(1, -1).map((r) => r.rows ?? []);
+      } catch (e) {
+        if (broken === undefined && !isConnectionError(e)) {
+          try {
+            await client.query("ROLLBACK");
+          } catch (rollbackError) {
+            broken = rollbackError;
+          }
+        }
+        client.off("error", onError);
+        const discard = broken ?? (isConnectionError(e) ? e : undefined);
+        client.release(discard === undefined ? undefined : discard instanceof Error ? discard : true);
+        throw mapError(e);
+      }
+    },
+
     async listen(channel, onMessage, onReconnect) {
       ensureOpen();
       return listener.subscribe(channel, onMessage, onReconnect);

@@ -20,6 +20,12 @@ export interface SqlPort extends Queryable {
   /** Runs fn in one transaction (READ COMMITTED); commits when it resolves, rolls back when it throws. */
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
   /**
+   * PostgreSQL only: runs the statements (no parameters; values inlined as literals, one statement
+   * each) as one READ COMMITTED transaction in a single round trip (simple protocol) and returns
+   * each statement's rows. An error rolls back everything and is thrown as transaction() would throw it.
+   */
+  script?(statements: readonly string[]): Promise<Row[][]>;
+  /**
    * Subscribe to a notification channel (LISTEN). PostgreSQL only; PGlite is one process, so
    * it invokes nothing and returns a no-op unsubscribe. The adapter re-listens after reconnects
    * and calls `onReconnect` so caches can be dropped (notifications may have been missed).
