@@ -171,8 +171,9 @@ const MAX_BATCH_PUSHES = 64;
  * Group commit: every PostgreSQL commit that notifies holds a database-wide lock until its WAL is
  * flushed, so notifying transactions commit one at a time. Pushes that arrive while MAX_BATCHES
  * scripts are in flight wait and then go together, in one transaction (one lock, one flush). A
- * failed batch is run again push by push, so one push's conflict never fails another; a batch whose
- * outcome is unknown (the connection broke) fails every push in it, as a single push would.
+ * batch that failed before committing is run again in halves until the failing push is alone, so
+ * one push's conflict never fails another; a batch whose outcome is unknown (the connection broke)
+ * fails every push in it, as a single push would.
  */
 function createCommitter(script: (statements: readonly string[]) => Promise<Row[][]>) {
   interface Job {
@@ -211,7 +212,10 @@ function createCommitter(script: (statements: readonly string[]) => Promise<Row[
         for (const j of batch) j.reject(e);
         return;
       }
-      await Promise.all(batch.map(runOne));
+      // Nothing was written. Halve until the failing push is alone (it then fails with its own error).
+      const half = Math.ceil(batch.length / 2);
+      await run(batch.slice(0, half));
+      await run(batch.slice(half));
       return;
     }
     let at = 0;
