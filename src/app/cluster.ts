@@ -113,6 +113,21 @@ export async function joinCluster(sql: SqlPort, store: EventStore, node: number,
     () => hooks.onGap(),
   );
 
+  /** Reads the live peers; the list is used while less than PEERS_MAX_AGE_MS old, counted from before the read. */
+  const readPeers = async (): Promise<number[]> => {
+    const readAt = performance.now();
+    const rows = await sql.query<{ node_id: string | number }>(
+      `SELECT node_id FROM nodes WHERE node_id <> $1 AND last_seen > now() - interval '${PEER_ALIVE}'`,
+      [node],
+    );
+    const peers = rows.map((r) => Number(r.node_id));
+    if (readAt > peersReadAt) {
+      livePeers = peers;
+      peersReadAt = readAt;
+    }
+    return peers;
+  };
+
   const heartbeat = async () => {
     const sentAt = performance.now();
     try {
@@ -130,15 +145,7 @@ export async function joinCluster(sql: SqlPort, store: EventStore, node: number,
         if (visibleSince === Infinity || doneAt - lastUpdateSentAt > VISIBLE_GAP_MS) visibleSince = doneAt;
         lastUpdateSentAt = sentAt;
       }
-      const readAt = performance.now();
-      const rows = await sql.query<{ node_id: string | number }>(
-        `SELECT node_id FROM nodes WHERE node_id <> $1 AND last_seen > now() - interval '${PEER_ALIVE}'`,
-        [node],
-      );
-      if (readAt > peersReadAt) {
-        livePeers = rows.map((r) => Number(r.node_id));
-        peersReadAt = readAt;
-      }
+      await readPeers();
       await sql.query("SELECT pg_notify($1, $2)", [EVENTS_CHANNEL, JSON.stringify({ hb: node, t: sentAt })]);
     } catch (e) {
       log.debug({ err: e }, "cluster heartbeat failed");
@@ -150,10 +157,19 @@ export async function joinCluster(sql: SqlPort, store: EventStore, node: number,
   timer.unref();
 
   store.setBarrier(async (commitId) => {
-    // The peer list of the latest heartbeat. Too old (the refresh fails or stalls): wait the full
-    // window, after which any peer that missed the commit is fenced. A peer that joined after the
-    // list was read does not trust its cache until this write's wait is over (VISIBLE_BEFORE_TRUST_MS).
-    const peers = performance.now() - peersReadAt < PEERS_MAX_AGE_MS ? livePeers : [-1];
+    // The peer list of the latest heartbeat. A peer that joined after the list was read does not
+    // trust its cache until this write's wait is over (VISIBLE_BEFORE_TRUST_MS). Too old (the
+    // heartbeat is late or failing): read it now, after the commit; if that fails too, wait the full
+    // window, after which any peer that missed the commit is fenced.
+    let peers: number[];
+    if (performance.now() - peersReadAt < PEERS_MAX_AGE_MS) peers = livePeers;
+    else {
+      try {
+        peers = await readPeers();
+      } catch {
+        peers = [-1];
+      }
+    }
     if (peers.length === 0) return;
     const done = () => peers.every((p) => acks.get(commitId)?.has(p));
     if (done()) return;
