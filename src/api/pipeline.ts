@@ -5,6 +5,7 @@ import { authorize } from "../app/authz.js";
 import type { Caller, Deps } from "../app/context.js";
 import { DomainError, unauthenticated } from "../domain/errors.js";
 import { validateMessage } from "./validate.js";
+import type { InstanceState } from "../domain/org.js";
 
 /** What a handler gets besides its request. */
 export interface CallContext {
@@ -48,30 +49,43 @@ export function createPipeline(deps: Deps, services: { service: DescService; han
   const tooManyFailures = (wait: number) =>
     new DomainError("ResourceExhausted", "AUTH-rate", "too many failed authentications from this address", wait);
 
-  async function authenticate(header: HeaderGetter, peer: string | undefined): Promise<Principal> {
+  /** Sync when the token's user and org are cached (the common case), a promise otherwise. */
+  function authenticate(header: HeaderGetter, peer: string | undefined): Principal | Promise<Principal> {
     const wait = peer ? deps.limits.failAddress.wait(peer) : 0;
     if (wait > 0) throw tooManyFailures(wait);
-    try {
-      return await verify(header);
-    } catch (e) {
+    const failed = (e: unknown): never => {
       if (peer && e instanceof DomainError && e.kind === "Unauthenticated") deps.limits.failAddress.take(peer);
       throw e;
+    };
+    let r: Principal | Promise<Principal>;
+    try {
+      r = verify(header);
+    } catch (e) {
+      return failed(e);
     }
+    return r instanceof Promise ? r.catch(failed) : r;
   }
 
-  async function verify(header: HeaderGetter): Promise<Principal> {
+  function verify(header: HeaderGetter): Principal | Promise<Principal> {
     const authz = header("authorization");
     if (!authz) throw new DomainError("Unauthenticated", "", "auth header missing");
     // ZITADEL splits on the exact, case-sensitive "Bearer ".
     const parts = authz.split("Bearer ");
     if (parts.length !== 2 || parts[0] !== "" || !parts[1]) throw unauthenticated("AUTH-toLo1", "invalid auth header");
-    const principal = await authenticateBearer(deps, parts[1]);
+    const p = authenticateBearer(deps, parts[1]);
+    return p instanceof Promise ? p.then(checkAudience) : checkAudience(p);
+  }
+
+  /** Access tokens must be meant for this API (the instance's project); PATs have no audience (as ZITADEL). */
+  function checkAudience(principal: Principal | undefined): Principal | Promise<Principal> {
     if (!principal) throw unauthenticated("AUTH-7fs1e", "Errors.Token.Invalid");
-    if (principal.kind !== "pat") {
-      const instance = deps.cache.peek(deps.instanceId, "instance", deps.instanceId) ?? (await deps.cache.get(deps.instanceId, "instance", deps.instanceId));
+    if (principal.kind === "pat") return principal;
+    const check = (instance: InstanceState) => {
       if (!principal.aud.includes(instance.projectId)) throw unauthenticated("AUTH-7fs1e", "Errors.Token.Invalid");
-    }
-    return principal;
+      return principal;
+    };
+    const instance = deps.cache.peek(deps.instanceId, "instance", deps.instanceId);
+    return instance ? check(instance) : deps.cache.get(deps.instanceId, "instance", deps.instanceId).then(check);
   }
 
   return {
@@ -80,8 +94,11 @@ export function createPipeline(deps: Deps, services: { service: DescService; han
       if (!m) throw new DomainError("Unimplemented", "", `unknown method ${method.name}`);
       let ctx: CallContext | undefined;
       if (m.permission) {
-        const principal = await authenticate(header, peer);
-        const caller = await authorize(deps, principal, header("x-zitadel-orgid")?.trim() || undefined, m.permission);
+        // Awaited only when something had to be loaded: the common, cached case stays synchronous.
+        const a = authenticate(header, peer);
+        const principal = a instanceof Promise ? await a : a;
+        const z = authorize(deps, principal, header("x-zitadel-orgid")?.trim() || undefined, m.permission);
+        const caller = z instanceof Promise ? await z : z;
         ctx = { deps, caller, principal };
       }
       const violation = validateMessage(method.input, input);

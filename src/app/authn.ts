@@ -3,6 +3,7 @@ import { decodeJwt, verifyRs256 } from "../crypto/jwt.js";
 import { decodeOpaque, openAccessToken, parsePersonalAccessToken } from "../crypto/tokens.js";
 import { OrgStateNum, type OrgState } from "../domain/org.js";
 import { UserStateNum, UserType, type UserState } from "../domain/user.js";
+import type { StateOf } from "./aggregate-cache.js";
 import type { Deps } from "./context.js";
 
 /** Who a valid bearer token speaks for. */
@@ -34,6 +35,23 @@ export async function activeMachine(deps: Deps, userId: string): Promise<{ user:
   return { user, org };
 }
 
+/** A state the decision needs that is not at hand yet. */
+const MISS = Symbol("miss");
+type Miss = typeof MISS;
+/** The current state of a user or an org, or MISS when it has to be loaded first. */
+type Lookup = <T extends "user" | "org">(type: T, id: string) => StateOf<T> | Miss;
+
+/** activeMachine on states at hand. */
+function activeMachineFrom(lookup: Lookup, userId: string): { user: UserState; org: OrgState } | undefined | Miss {
+  const user = lookup("user", userId);
+  if (user === MISS) return MISS;
+  if (user.type !== UserType.machine || user.state !== UserStateNum.active) return undefined;
+  const org = lookup("org", user.orgId);
+  if (org === MISS) return MISS;
+  if (org.state !== OrgStateNum.active) return undefined;
+  return { user, org };
+}
+
 /** Whether the credential that obtained a token still exists (removing a secret or key ends its tokens). */
 function credentialAlive(user: UserState, cred: string, nowMs: number): boolean {
   const i = cred.indexOf(":");
@@ -51,17 +69,42 @@ function credentialAlive(user: UserState, cred: string, nowMs: number): boolean 
 /**
  * Resolves a bearer token (PAT, opaque access token or JWT access token issued here) to its principal,
  * or undefined for anything that is not valid right now. Callers collapse undefined into one error.
+ * Answers without a promise when the user and org are in the aggregate cache (the common case);
+ * otherwise loads what is missing and decides again on the loaded states.
  */
-export async function authenticateBearer(deps: Deps, token: string): Promise<Principal | undefined> {
+export function authenticateBearer(deps: Deps, token: string): Principal | undefined | Promise<Principal | undefined> {
+  const { cache, instanceId } = deps;
+  const r = decideBearer(deps, token, (type, id) => cache.peek(instanceId, type, id) ?? MISS);
+  if (r !== MISS) return r;
+  return (async () => {
+    const loaded = new Map<string, UserState | OrgState>();
+    // Each round loads the state the previous one missed: at most the user, then its org.
+    for (let round = 0; ; round++) {
+      let missing: { type: "user" | "org"; id: string } | undefined;
+      const d = decideBearer(deps, token, (type, id) => {
+        const s = loaded.get(`${type}:${id}`) ?? cache.peek(instanceId, type, id);
+        if (s) return s as never;
+        missing ??= { type, id };
+        return MISS;
+      });
+      if (d !== MISS) return d;
+      if (!missing || round > 2) throw new Error("authenticateBearer: a state stayed missing after loading it");
+      loaded.set(`${missing.type}:${missing.id}`, await cache.get(instanceId, missing.type, missing.id));
+    }
+  })();
+}
+
+function decideBearer(deps: Deps, token: string, lookup: Lookup): Principal | undefined | Miss {
   const nowMs = deps.clock().getTime();
   const nowSec = Math.floor(nowMs / 1000);
-  if (token.startsWith("eyJ")) return verifyJwtAccessToken(deps, token, nowMs);
+  if (token.startsWith("eyJ")) return verifyJwtAccessToken(deps, token, nowMs, lookup);
   const raw = decodeOpaque(token);
   if (!raw) return undefined;
 
   const pat = parsePersonalAccessToken(raw);
   if (pat) {
-    const live = await activeMachine(deps, pat.userId);
+    const live = activeMachineFrom(lookup, pat.userId);
+    if (live === MISS) return MISS;
     const record = live?.user.pats.get(pat.tokenId);
     if (!live || !record || record.expiration.getTime() <= nowMs) return undefined;
     if (!hashesEqual(keyedHash(deps.keys.hmac, token), record.tokenHash)) return undefined;
@@ -81,7 +124,8 @@ export async function authenticateBearer(deps: Deps, token: string): Promise<Pri
 
   const claims = openAccessToken(deps.keys, raw);
   if (!claims || claims.exp <= nowSec) return undefined;
-  const live = await activeMachine(deps, claims.sub);
+  const live = activeMachineFrom(lookup, claims.sub);
+  if (live === MISS) return MISS;
   if (!live || live.user.revokedTokens.has(claims.tid) || !credentialAlive(live.user, claims.cred, nowMs)) return undefined;
   return {
     userId: claims.sub,
@@ -97,7 +141,7 @@ export async function authenticateBearer(deps: Deps, token: string): Promise<Pri
   };
 }
 
-async function verifyJwtAccessToken(deps: Deps, token: string, nowMs: number): Promise<Principal | undefined> {
+function verifyJwtAccessToken(deps: Deps, token: string, nowMs: number, lookup: Lookup): Principal | undefined | Miss {
   const jwt = decodeJwt(token);
   if (!jwt) return undefined;
   const key = deps.signingKeys.find((k) => k.id === jwt.header.kid);
@@ -105,7 +149,8 @@ async function verifyJwtAccessToken(deps: Deps, token: string, nowMs: number): P
   const p = jwt.payload;
   if (p.iss !== deps.config.externalUrl || typeof p.exp !== "number" || p.exp * 1000 <= nowMs) return undefined;
   if (typeof p.sub !== "string" || typeof p.jti !== "string" || typeof p.cred !== "string") return undefined;
-  const live = await activeMachine(deps, p.sub);
+  const live = activeMachineFrom(lookup, p.sub);
+  if (live === MISS) return MISS;
   if (!live || live.user.revokedTokens.has(p.jti) || !credentialAlive(live.user, p.cred, nowMs)) return undefined;
   const aud = Array.isArray(p.aud) ? p.aud.map(String) : typeof p.aud === "string" ? [p.aud] : [];
   return {

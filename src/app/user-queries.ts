@@ -1,6 +1,7 @@
 import { listPage, type ListInput } from "./list-page.js";
 export { listMeta, type ListInput, type ListMeta } from "./list-page.js";
 import { userExists, type UserState } from "../domain/user.js";
+import type { OrgState } from "../domain/org.js";
 import { textCondition } from "./text-query.js";
 import { invalidArgument, notFound } from "../domain/errors.js";
 import type { StoredEvent } from "../domain/events.js";
@@ -44,9 +45,18 @@ const toUserRow = (r: Row): UserRow => ({
  * GetUserByID, answered from the aggregate cache: the same state the projection row holds
  * (sequence and dates of the user's last event), kept exact by the cache's invalidation.
  */
-export async function getUserById(deps: Deps, caller: Caller, id: string): Promise<UserRow> {
-  const u = deps.cache.peek(deps.instanceId, "user", id) ?? (await deps.cache.get(deps.instanceId, "user", id));
-  const org = userExists(u) ? (deps.cache.peek(deps.instanceId, "org", u.orgId) ?? (await deps.cache.get(deps.instanceId, "org", u.orgId))) : undefined;
+export function getUserById(deps: Deps, caller: Caller, id: string): UserRow | Promise<UserRow> {
+  const u = deps.cache.peek(deps.instanceId, "user", id);
+  const org = u && userExists(u) ? deps.cache.peek(deps.instanceId, "org", u.orgId) : undefined;
+  if (u && org) return visibleRow(u, org, caller);
+  return (async () => {
+    const user = u ?? (await deps.cache.get(deps.instanceId, "user", id));
+    const userOrg = userExists(user) ? (deps.cache.peek(deps.instanceId, "org", user.orgId) ?? (await deps.cache.get(deps.instanceId, "org", user.orgId))) : undefined;
+    return visibleRow(user, userOrg, caller);
+  })();
+}
+
+function visibleRow(u: UserState, org: OrgState | undefined, caller: Caller): UserRow {
   // A removed org takes its users along (as its projection rows go).
   if (!org?.exists || !u.createdAt) throw notFound("QUERY-Dfbg2", "User could not be found");
   if (u.orgId !== caller.orgId) throw notFound("MANAG-fpo4B", "User could not be found");

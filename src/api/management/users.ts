@@ -20,6 +20,11 @@ import { reusable } from "../response-memo.js";
 
 /** GetUserByID answers per user row (one row object per user state, see rowOf): built and encoded once. */
 const userResponses = new WeakMap<queries.UserRow, { user: ReturnType<typeof userMessage> }>();
+function userResponse(row: queries.UserRow) {
+  let r = userResponses.get(row);
+  if (!r) userResponses.set(row, (r = reusable({ user: userMessage(row) })));
+  return r;
+}
 
 function toUserQuery(q: SearchQuery): queries.UserQuery {
   const c = q.query;
@@ -82,11 +87,9 @@ export const userHandlers: ServiceHandlers = {
   async removeMachineSecret(ctx, req: RemoveMachineSecretRequest) {
     return { details: objectDetails(await users.removeMachineSecret(ctx.deps, ctx.caller, req.userId)) };
   },
-  async getUserByID(ctx, req: GetUserByIDRequest) {
-    const row = await queries.getUserById(ctx.deps, ctx.caller, req.id);
-    let r = userResponses.get(row);
-    if (!r) userResponses.set(row, (r = reusable({ user: userMessage(row) })));
-    return r;
+  getUserByID(ctx, req: GetUserByIDRequest) {
+    const row = queries.getUserById(ctx.deps, ctx.caller, req.id);
+    return row instanceof Promise ? row.then(userResponse) : userResponse(row);
   },
   async listUsers(ctx, req: ListUsersRequest) {
     const r = await queries.listUsers(ctx.deps, ctx.caller, listInput(req.query), req.sortingColumn, req.queries.map(toUserQuery));
