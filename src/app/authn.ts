@@ -15,7 +15,7 @@ export interface Principal {
   tokenId: string;
   /** Audience of an access token; a PAT has none and skips the audience check (as ZITADEL). */
   aud: string[];
-  scopes: string[];
+  scopes: readonly string[];
   clientId: string;
   /** Seconds since the epoch. */
   exp: number;

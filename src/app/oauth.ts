@@ -35,8 +35,22 @@ const KEPT_PREFIXES = [
   "urn:zitadel:iam:org:project:role:",
 ];
 
-/** ZITADEL keeps known scopes and prefixes for machine users and drops the rest silently (client.go). */
-export function filterScopes(scope: string): string[] {
+/**
+ * ZITADEL keeps known scopes and prefixes for machine users and drops the rest silently (client.go).
+ * Clients send the same scope string request after request: the answer is kept (frozen, shared) for
+ * up to 1,024 distinct strings.
+ */
+export function filterScopes(scope: string): readonly string[] {
+  let kept = scopeCache.get(scope);
+  if (!kept) {
+    if (scopeCache.size >= 1024) scopeCache.clear();
+    scopeCache.set(scope, (kept = Object.freeze(computeScopes(scope))));
+  }
+  return kept;
+}
+const scopeCache = new Map<string, readonly string[]>();
+
+function computeScopes(scope: string): string[] {
   const out: string[] = [];
   for (const s of scope.split(" ")) {
     if (!s || out.includes(s)) continue;
@@ -94,7 +108,7 @@ function checkActive(user: UserState, org: OrgState, cred: string): Authenticate
  * cannot decide or the answer is not a plain opaque token (JWT users, openid); the caller then takes
  * the general path. Throws the same OAuthErrors.
  */
-export function issueOpaqueFromCache(deps: Deps, clientId: string, secret: string, scopes: string[]): TokenResponse | undefined {
+export function issueOpaqueFromCache(deps: Deps, clientId: string, secret: string, scopes: readonly string[]): TokenResponse | undefined {
   const { cache, instanceId } = deps;
   if (!clientId) return undefined;
   const instance = cache.peek(instanceId, "instance", instanceId);
@@ -113,7 +127,7 @@ export function issueOpaqueFromCache(deps: Deps, clientId: string, secret: strin
   return { access_token: mintAccessToken(deps.keys.tokenMac, claims), token_type: "Bearer", expires_in: claims.exp - claims.iat };
 }
 
-function accessClaims(deps: Deps, instance: InstanceState, client: AuthenticatedClient, scopes: string[]): AccessClaims {
+function accessClaims(deps: Deps, instance: InstanceState, client: AuthenticatedClient, scopes: readonly string[]): AccessClaims {
   const iat = Math.floor(deps.clock().getTime() / 1000);
   const aud: string[] = [];
   for (const s of scopes) {
@@ -128,7 +142,7 @@ function accessClaims(deps: Deps, instance: InstanceState, client: Authenticated
 }
 
 /** ZITADEL requires a scope (oidc op.ValidateAuthReqScopes) and answers invalid_request without one. */
-export function requireScope(scope: string | undefined): string[] {
+export function requireScope(scope: string | undefined): readonly string[] {
   if (!scope?.trim())
     throw new OAuthError(
       "invalid_request",
@@ -179,7 +193,7 @@ export interface TokenResponse {
 }
 
 /** Issues an access token (opaque or JWT per the user's accessTokenType) without writing anything. */
-export async function issueTokens(deps: Deps, client: AuthenticatedClient, scopes: string[], amr: string[] | undefined): Promise<TokenResponse> {
+export async function issueTokens(deps: Deps, client: AuthenticatedClient, scopes: readonly string[], amr: string[] | undefined): Promise<TokenResponse> {
   const instance = deps.cache.peek(deps.instanceId, "instance", deps.instanceId) ?? (await deps.cache.get(deps.instanceId, "instance", deps.instanceId));
   const claims = accessClaims(deps, instance, client, scopes);
   const { iat, exp, aud } = claims;
@@ -232,7 +246,7 @@ const jwtHeader = (kid: string, typ: string) => {
 const atHash = (token: string) => createHash("sha256").update(token).digest().subarray(0, 16).toString("base64url");
 
 /** Claims the scopes allow for a machine user (userinfo.go): profile gives name, preferred_username, updated_at. */
-export function userClaims(u: UserState, org: OrgState, scopes: string[]): Record<string, unknown> {
+export function userClaims(u: UserState, org: OrgState, scopes: readonly string[]): Record<string, unknown> {
   const c: Record<string, unknown> = {};
   if (scopes.includes("profile")) {
     c.name = u.name;

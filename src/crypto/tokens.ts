@@ -31,7 +31,7 @@ export interface AccessClaims {
   iat: number;
   exp: number;
   aud: string[];
-  scope: string[];
+  scope: readonly string[];
   /** The credential: "secret:<sequence of the secret.set event>" or "key:<keyId>". */
   cred: string;
   clientId: string;
