@@ -8,7 +8,7 @@
 // --profile, each Portcullis target runs again under --cpu-prof and the top functions are printed.
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { api, basicAuth, fetchToken, startPortcullis, TOKEN_BODY } from "./lib/portcullis.mjs";
+import { api, bearerGet, fetchToken, startPortcullis, tokenRequest } from "./lib/portcullis.mjs";
 import { latestProfile, summarizeProfile } from "./lib/profile.mjs";
 import { measure, settings, summary } from "./lib/runner.mjs";
 import { cleanupAll, freePort, log, spawnNode, stopChild, tempDir, waitHttp } from "./lib/util.mjs";
@@ -26,14 +26,6 @@ settings.warmup = 2;
 const targets = args.filter((a, i) => !a.startsWith("--") && args[i - 1] !== "--duration");
 const wanted = new Set(targets.length ? targets : ["raw", "opaque", "userinfo", "getuser"]);
 
-const tokenRequest = (clientId, secret) => ({
-  kind: "static",
-  method: "POST",
-  path: "/oauth/v2/token",
-  headers: { authorization: basicAuth(clientId, secret), "content-type": "application/x-www-form-urlencoded" },
-  body: TOKEN_BODY,
-});
-const bearerGet = (p, token) => ({ kind: "static", method: "GET", path: p, headers: { authorization: `Bearer ${token}` } });
 
 async function main() {
   const dataDir = tempDir("quick");

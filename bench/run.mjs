@@ -19,7 +19,7 @@
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { execFileSync } from "node:child_process";
-import { api, basicAuth, createDatabase, fetchToken, snapshotDist, startPortcullis, TOKEN_BODY } from "./lib/portcullis.mjs";
+import { api, basicAuth, bearerGet, createDatabase, fetchToken, snapshotDist, startPortcullis, TOKEN_BODY, tokenRequest } from "./lib/portcullis.mjs";
 import { latestProfile, summarizeProfile } from "./lib/profile.mjs";
 import { startWaitSampler } from "./lib/pg-waits.mjs";
 import { evaluateTargets, writeReport } from "./lib/report.mjs";
@@ -96,14 +96,6 @@ async function record(name, url, request, opts) {
   return r;
 }
 
-const tokenRequest = (clientId, secret) => ({
-  kind: "static",
-  method: "POST",
-  path: "/oauth/v2/token",
-  headers: { authorization: basicAuth(clientId, secret), "content-type": "application/x-www-form-urlencoded" },
-  body: TOKEN_BODY,
-});
-const bearerGet = (p, token) => ({ kind: "static", method: "GET", path: p, headers: { authorization: `Bearer ${token}` } });
 
 async function inChunks(items, size, fn) {
   const out = [];

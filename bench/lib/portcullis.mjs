@@ -119,6 +119,16 @@ export const basicAuth = (clientId, secret) =>
 export const TOKEN_SCOPE = "urn:zitadel:iam:org:project:id:zitadel:aud";
 export const TOKEN_BODY = `grant_type=client_credentials&scope=${encodeURIComponent(TOKEN_SCOPE)}`;
 
+/** The load generator's request specs (bench/lib/load.mjs) for a token request and a bearer GET. */
+export const tokenRequest = (clientId, secret) => ({
+  kind: "static",
+  method: "POST",
+  path: "/oauth/v2/token",
+  headers: { authorization: basicAuth(clientId, secret), "content-type": "application/x-www-form-urlencoded" },
+  body: TOKEN_BODY,
+});
+export const bearerGet = (p, token) => ({ kind: "static", method: "GET", path: p, headers: { authorization: `Bearer ${token}` } });
+
 export async function fetchToken(base, clientId, secret) {
   const r = await fetch(`${base}/oauth/v2/token`, {
     method: "POST",

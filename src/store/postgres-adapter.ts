@@ -349,6 +349,43 @@ export async function openPostgres(url: string, opts: PostgresOptions = {}): Pro
   pool.on("error", () => undefined);
 
   const listener = new Listener({ ...base, query_timeout: 5_000, application_name: "portcullis-listen" });
+
+  /**
+   * Runs `work` on a pooled client that opens and closes its own transaction. When `work` fails,
+   * the transaction is rolled back unless the connection broke, and a broken connection is
+   * discarded instead of going back to the pool.
+   */
+  async function onClient<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    let client: pg.PoolClient;
+    try {
+      client = await pool.connect();
+    } catch (e) {
+      throw mapError(e);
+    }
+    let broken: unknown;
+    const onError = (e: Error) => {
+      broken ??= e;
+    };
+    client.on("error", onError);
+    try {
+      const result = await work(client);
+      client.off("error", onError);
+      client.release();
+      return result;
+    } catch (e) {
+      if (broken === undefined && !isConnectionError(e)) {
+        try {
+          await client.query("ROLLBACK");
+        } catch (rollbackError) {
+          broken = rollbackError;
+        }
+      }
+      client.off("error", onError);
+      const discard = broken ?? (isConnectionError(e) ? e : undefined);
+      client.release(discard === undefined ? undefined : discard instanceof Error ? discard : true);
+      throw mapError(e);
+    }
+  }
   let closed = false;
   const ensureOpen = () => {
     if (closed) throw unavailable("STORE-unavail", "database unavailable");
@@ -368,97 +405,50 @@ export async function openPostgres(url: string, opts: PostgresOptions = {}): Pro
 
     async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
       ensureOpen();
-      let client: pg.PoolClient;
-      try {
-        client = await pool.connect();
-      } catch (e) {
-        throw mapError(e);
-      }
-      let broken: unknown;
-      const onError = (e: Error) => {
-        broken ??= e;
-      };
-      client.on("error", onError);
-      let done = false;
-      let firstError: unknown;
-      const tx: Queryable = {
-        query: async <R extends Row = Row>(sql: string, params?: readonly unknown[]): Promise<R[]> => {
-          if (done) throw new Error("transaction is already finished");
-          try {
-            return rowsOf(await client.query<R>(sql, valuesOf(params)));
-          } catch (e) {
-            const mapped = mapError(e);
-            firstError ??= mapped;
-            throw mapped;
-          }
-        },
-      };
-      try {
-        await client.query("BEGIN ISOLATION LEVEL READ COMMITTED");
-        const result = await fn(tx);
-        done = true;
-        const commit = await client.query("COMMIT");
-        // COMMIT of a transaction aborted by an error that fn swallowed answers ROLLBACK.
-        if (commit.command === "ROLLBACK") throw firstError ?? new Error("transaction was rolled back instead of committed");
-        client.off("error", onError);
-        client.release();
-        return result;
-      } catch (e) {
-        done = true;
-        if (broken === undefined && !isConnectionError(e)) {
-          try {
-            await client.query("ROLLBACK");
-          } catch (rollbackError) {
-            broken = rollbackError;
-          }
+      return onClient(async (client) => {
+        let done = false;
+        let firstError: unknown;
+        const tx: Queryable = {
+          query: async <R extends Row = Row>(sql: string, params?: readonly unknown[]): Promise<R[]> => {
+            if (done) throw new Error("transaction is already finished");
+            try {
+              return rowsOf(await client.query<R>(sql, valuesOf(params)));
+            } catch (e) {
+              const mapped = mapError(e);
+              firstError ??= mapped;
+              throw mapped;
+            }
+          },
+        };
+        try {
+          await client.query("BEGIN ISOLATION LEVEL READ COMMITTED");
+          const result = await fn(tx);
+          done = true;
+          const commit = await client.query("COMMIT");
+          // COMMIT of a transaction aborted by an error that fn swallowed answers ROLLBACK.
+          if (commit.command === "ROLLBACK") throw firstError ?? new Error("transaction was rolled back instead of committed");
+          return result;
+        } catch (e) {
+          done = true;
+          throw e;
         }
-        client.off("error", onError);
-        // With an error the pool discards the client instead of reusing a broken connection.
-        const discard = broken ?? (isConnectionError(e) ? e : undefined);
-        client.release(discard === undefined ? undefined : discard instanceof Error ? discard : true);
-        throw mapError(e);
-      }
+      });
     },
 
     async script(statements: readonly string[]): Promise<Row[][]> {
       ensureOpen();
-      let client: pg.PoolClient;
-      try {
-        client = await pool.connect();
-      } catch (e) {
-        throw mapError(e);
-      }
-      let broken: unknown;
-      const onError = (e: Error) => {
-        broken ??= e;
-      };
-      client.on("error", onError);
-      try {
+      const results = await onClient(async (client) => {
         const text = ["BEGIN ISOLATION LEVEL READ COMMITTED", ...statements, "COMMIT"].join(";\n");
         const res = (await client.query(text)) as unknown as pg.QueryResult[];
         // An error stops the script before COMMIT (the transaction stays open, aborted); so a result
         // per statement and a COMMIT that committed are the only way here.
-        const results = Array.isArray(res) ? res : [res];
-        const committed = results.at(-1)?.command === "COMMIT";
-        if (!committed) throw new Error("transaction script was rolled back instead of committed");
-        client.off("error", onError);
-        client.release();
-        // A statement that held several would shift the results: a bug, and the script did commit.
-        if (results.length !== statements.length + 2) throw new Error("transaction script committed, but its results do not match its statements");
-        return results.slice(1, -1).map((r) => r.rows ?? []);
-      } catch (e) {
-        if (broken === undefined && !isConnectionError(e)) {
-          try {
-            await client.query("ROLLBACK");
-          } catch (rollbackError) {
-            broken = rollbackError;
-          }
-        }
-        client.off("error", onError);
-        const discard = broken ?? (isConnectionError(e) ? e : undefined);
-        client.release(discard === undefined ? undefined : discard instanceof Error ? discard : true);
-        throw mapError(e);
-      }
+        const all = Array.isArray(res) ? res : [res];
+        if (all.at(-1)?.command !== "COMMIT") throw new Error("transaction script was rolled back instead of committed");
+        return all;
+      });
+      // A statement that held several would shift the results: a bug, and the script did commit.
+      if (results.length !== statements.length + 2) throw new Error("transaction script committed, but its results do not match its statements");
+      return results.slice(1, -1).map((r) => r.rows ?? []);
     },
 
     async listen(channel, onMessage, onReconnect) {
