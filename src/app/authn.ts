@@ -82,7 +82,8 @@ export function authenticateBearer(deps: Deps, token: string): Principal | undef
     for (let round = 0; ; round++) {
       let missing: { type: "user" | "org"; id: string } | undefined;
       const d = decideBearer(deps, token, (type, id) => {
-        const s = loaded.get(`${type}:${id}`) ?? cache.peek(instanceId, type, id);
+        // The cache first: if it holds the state now, that is at least as new as what was loaded.
+        const s = cache.peek(instanceId, type, id) ?? loaded.get(`${type}:${id}`);
         if (s) return s as never;
         missing ??= { type, id };
         return MISS;
