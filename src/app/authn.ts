@@ -23,25 +23,16 @@ export interface Principal {
   user: UserState;
 }
 
-/**
- * A machine user that may authenticate now: exists, is a machine, is active (ZITADEL also accepts
- * INITIAL, which machines never are), and its org is active.
- */
-export async function activeMachine(deps: Deps, userId: string): Promise<{ user: UserState; org: OrgState } | undefined> {
-  const user = deps.cache.peek(deps.instanceId, "user", userId) ?? (await deps.cache.get(deps.instanceId, "user", userId));
-  if (user.type !== UserType.machine || user.state !== UserStateNum.active) return undefined;
-  const org = deps.cache.peek(deps.instanceId, "org", user.orgId) ?? (await deps.cache.get(deps.instanceId, "org", user.orgId));
-  if (org.state !== OrgStateNum.active) return undefined;
-  return { user, org };
-}
-
 /** A state the decision needs that is not at hand yet. */
 const MISS = Symbol("miss");
 type Miss = typeof MISS;
 /** The current state of a user or an org, or MISS when it has to be loaded first. */
 type Lookup = <T extends "user" | "org">(type: T, id: string) => StateOf<T> | Miss;
 
-/** activeMachine on states at hand. */
+/**
+ * A machine user that may authenticate now: exists, is a machine, is active (ZITADEL also accepts
+ * INITIAL, which machines never are), and its org is active.
+ */
 function activeMachineFrom(lookup: Lookup, userId: string): { user: UserState; org: OrgState } | undefined | Miss {
   const user = lookup("user", userId);
   if (user === MISS) return MISS;

@@ -11,24 +11,22 @@ import type { InstanceState, OrgState } from "../domain/org.js";
  */
 export function authorize(deps: Deps, principal: Principal, requestedOrgId: string | undefined, permission: string): Caller | Promise<Caller> {
   const orgId = requestedOrgId || principal.orgId;
-  const org = deps.cache.peek(deps.instanceId, "org", orgId);
-  if (org) {
-    // From the cache, without a promise; the same checks as authorizeLoaded, in the same order.
+  const needsRoles = permission !== "authenticated";
+  const decide = (org: OrgState, instance: InstanceState | undefined): Caller => {
     if (!org.exists) throw permissionDenied("AUTH-Bs7Ds", "Organisation doesn't exist");
     const caller: Caller = { userId: principal.userId, resourceOwner: principal.orgId, orgId };
-    if (permission === "authenticated") return caller;
-    const instance = deps.cache.peek(deps.instanceId, "instance", deps.instanceId);
-    if (instance) return checkRoles(instance, org, caller, permission);
-  }
-  return authorizeLoaded(deps, principal, orgId, permission);
-}
-
-async function authorizeLoaded(deps: Deps, principal: Principal, orgId: string, permission: string): Promise<Caller> {
-  const org = await deps.cache.get(deps.instanceId, "org", orgId);
-  if (!org.exists) throw permissionDenied("AUTH-Bs7Ds", "Organisation doesn't exist");
-  const caller: Caller = { userId: principal.userId, resourceOwner: principal.orgId, orgId };
-  if (permission === "authenticated") return caller;
-  return checkRoles(await deps.cache.get(deps.instanceId, "instance", deps.instanceId), org, caller, permission);
+    return needsRoles ? checkRoles(instance!, org, caller, permission) : caller;
+  };
+  // From the cache without a promise when it holds what the decision needs (the common case).
+  const org = deps.cache.peek(deps.instanceId, "org", orgId);
+  const instance = needsRoles ? deps.cache.peek(deps.instanceId, "instance", deps.instanceId) : undefined;
+  if (org && (!needsRoles || instance)) return decide(org, instance);
+  return (async () => {
+    const o = org ?? (await deps.cache.get(deps.instanceId, "org", orgId));
+    // The instance is read only when the org exists and roles matter (the order of ZITADEL's checks).
+    const i = needsRoles && o.exists ? (instance ?? (await deps.cache.get(deps.instanceId, "instance", deps.instanceId))) : undefined;
+    return decide(o, i);
+  })();
 }
 
 /** The caller's permissions: its instance membership's roles plus its membership in the target org. */
