@@ -126,7 +126,21 @@ export function serialiseRequest(r: RawRequest): Buffer {
  * if the server closes without one, with `closed`; rejects only on a hang (no answer and no close in time).
  */
 export function rawExchange(port: number, bytes: Uint8Array, opts: { head?: boolean; timeoutMs?: number } = {}): Promise<RawResponse | ConnectionClosed> {
-  const timeoutMs = opts.timeoutMs ?? ANSWER_MS;
+  return exchange(port, [bytes], 0, opts.head ?? false, opts.timeoutMs ?? ANSWER_MS);
+}
+
+/**
+ * Like rawExchange, but the bytes go out in several writes with a pause between them, as a slow or
+ * fragmenting client (or a proxy) would deliver them.
+ */
+export function rawExchangeSegmented(port: number, bytes: Uint8Array, cuts: readonly number[], pauseMs: number, opts: { head?: boolean } = {}): Promise<RawResponse | ConnectionClosed> {
+  const at = [...new Set(cuts.map((c) => Math.min(Math.max(1, c), bytes.length - 1)))].sort((a, b) => a - b);
+  const pieces = [0, ...at].map((start, i) => bytes.subarray(start, at[i] ?? bytes.length)).filter((p) => p.length > 0);
+  return exchange(port, pieces, pauseMs, opts.head ?? false, ANSWER_MS);
+}
+
+/** Writes `pieces` (pausing between them) on a fresh connection and reads one response; `timeoutMs` counts after the last piece. */
+function exchange(port: number, pieces: readonly Uint8Array[], pauseMs: number, head: boolean, timeoutMs: number): Promise<RawResponse | ConnectionClosed> {
   return new Promise((resolve, reject) => {
     const socket = net.connect(port, "127.0.0.1");
     let buf = Buffer.alloc(0);
@@ -139,53 +153,18 @@ export function rawExchange(port: number, bytes: Uint8Array, opts: { head?: bool
       fn();
     };
     const timer = setTimeout(
-      () => finish(() => reject(new Error(`hang: no answer within ${timeoutMs} ms (received ${buf.length} bytes: ${JSON.stringify(buf.subarray(0, 200).toString("latin1"))})`))),
-      timeoutMs,
+      () => finish(() => reject(new Error(`hang: no answer within ${timeoutMs} ms after the last write (received ${buf.length} bytes: ${JSON.stringify(buf.subarray(0, 200).toString("latin1"))})`))),
+      timeoutMs + Math.max(0, pieces.length - 1) * pauseMs,
     );
     socket.on("data", (d: Buffer) => {
       buf = Buffer.concat([buf, d]);
-      const parsed = parseResponse(buf, opts.head ?? false, false);
+      const parsed = parseResponse(buf, head, false);
       if (parsed) finish(() => resolve(parsed));
     });
-    const onEnd = () => {
-      const parsed = parseResponse(buf, opts.head ?? false, true);
-      finish(() => resolve(parsed ?? { kind: "closed", received: buf }));
-    };
+    const onEnd = () => finish(() => resolve(parseResponse(buf, head, true) ?? { kind: "closed", received: buf }));
     socket.on("end", onEnd);
     socket.on("close", onEnd);
     // ECONNRESET after the server answered and closed is normal; the data handler has what came.
-    socket.on("error", onEnd);
-    socket.write(bytes);
-  });
-}
-
-/**
- * Like rawExchange, but the bytes go out in several writes with a pause between them, as a slow or
- * fragmenting client (or a proxy) would deliver them.
- */
-export function rawExchangeSegmented(port: number, bytes: Uint8Array, cuts: readonly number[], pauseMs: number, opts: { head?: boolean } = {}): Promise<RawResponse | ConnectionClosed> {
-  const at = [...new Set(cuts.map((c) => Math.min(Math.max(1, c), bytes.length - 1)))].sort((a, b) => a - b);
-  const pieces = [0, ...at].map((start, i) => bytes.subarray(start, at[i] ?? bytes.length)).filter((p) => p.length > 0);
-  return new Promise((resolve, reject) => {
-    const socket = net.connect(port, "127.0.0.1");
-    let buf = Buffer.alloc(0);
-    let done = false;
-    const finish = (fn: () => void) => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      socket.destroy();
-      fn();
-    };
-    const timer = setTimeout(() => finish(() => reject(new Error(`hang: no answer within ${ANSWER_MS} ms after the last segment`))), ANSWER_MS + pieces.length * pauseMs);
-    socket.on("data", (d: Buffer) => {
-      buf = Buffer.concat([buf, d]);
-      const parsed = parseResponse(buf, opts.head ?? false, false);
-      if (parsed) finish(() => resolve(parsed));
-    });
-    const onEnd = () => finish(() => resolve(parseResponse(buf, opts.head ?? false, true) ?? { kind: "closed", received: buf }));
-    socket.on("end", onEnd);
-    socket.on("close", onEnd);
     socket.on("error", onEnd);
     socket.once("connect", async () => {
       for (const [i, p] of pieces.entries()) {
