@@ -18,35 +18,17 @@ const mib = (b) => `${r0(b / 2 ** 20)} MiB`;
 /** A run is valid when every response was 2xx and nothing errored. */
 const validity = (run) => (!run ? "not run" : run.non2xx > 0 || run.errors > 0 ? `${run.non2xx} non-2xx, ${run.errors} errors` : undefined);
 
-function atLeast(id, text, value, threshold, extra) {
+/** A target's row: `met` decides, `missed` words the shortfall; an invalid run never counts as met. */
+function target(id, text, value, threshold, extra, met, metText, missedText) {
   if (!Number.isFinite(value)) return { id, text, met: undefined, status: "not measured", ...extra };
-  const met = value >= threshold;
   const invalid = extra.invalid;
-  return {
-    id,
-    text,
-    value,
-    threshold,
-    met: invalid ? false : met,
-    status: invalid ? `invalid run (${invalid})` : met ? `met (${r2(value / threshold)}× the goal)` : `missed: ${pct(1 - value / threshold)} short (needs ${r2(threshold / value)}×)`,
-    ...extra,
-  };
+  return { id, text, value, threshold, met: invalid ? false : met, status: invalid ? `invalid run (${invalid})` : met ? metText : missedText, ...extra };
 }
 
-function atMost(id, text, value, threshold, extra) {
-  if (!Number.isFinite(value)) return { id, text, met: undefined, status: "not measured", ...extra };
-  const met = value <= threshold;
-  const invalid = extra.invalid;
-  return {
-    id,
-    text,
-    value,
-    threshold,
-    met: invalid ? false : met,
-    status: invalid ? `invalid run (${invalid})` : met ? "met" : `missed: ${pct(value / threshold - 1)} over`,
-    ...extra,
-  };
-}
+const atLeast = (id, text, value, threshold, extra) =>
+  target(id, text, value, threshold, extra, value >= threshold, `met (${r2(value / threshold)}× the goal)`, `missed: ${pct(1 - value / threshold)} short (needs ${r2(threshold / value)}×)`);
+
+const atMost = (id, text, value, threshold, extra) => target(id, text, value, threshold, extra, value <= threshold, "met", `missed: ${pct(value / threshold - 1)} over`);
 
 export function evaluateTargets(res) {
   const runs = res.runs;

@@ -146,13 +146,7 @@ const PG_SHARED = /^postgres: (?:[^:]+: )?(?:checkpointer|background writer|walw
  */
 export function postgresBackendsCpu(dbName) {
   const out = new Map();
-  let pids;
-  try {
-    pids = readdirSync("/proc").filter((d) => /^\d+$/.test(d));
-  } catch {
-    return out;
-  }
-  for (const pid of pids) {
+  for (const pid of processIds()) {
     try {
       const cmd = readFileSync(`/proc/${pid}/cmdline`, "utf8");
       if (cmd.startsWith("postgres: ") && (cmd.includes(` ${dbName} `) || cmd.includes(` ${dbName}\0`) || PG_SHARED.test(cmd))) out.set(pid, procCpuSeconds(pid));
@@ -161,16 +155,19 @@ export function postgresBackendsCpu(dbName) {
   return out;
 }
 
+/** The ids of the processes on this machine ([] where /proc cannot be read). */
+function processIds() {
+  try {
+    return readdirSync("/proc").filter((d) => /^\d+$/.test(d));
+  } catch {
+    return [];
+  }
+}
+
 /** CPU seconds of every process on the machine, with a short name (for naming interference). */
 export function allProcessesCpu() {
   const out = new Map();
-  let pids;
-  try {
-    pids = readdirSync("/proc").filter((d) => /^\d+$/.test(d));
-  } catch {
-    return out;
-  }
-  for (const pid of pids) {
+  for (const pid of processIds()) {
     try {
       const st = readFileSync(`/proc/${pid}/stat`, "utf8");
       const comm = st.slice(st.indexOf("(") + 1, st.lastIndexOf(")"));
