@@ -3,13 +3,13 @@ import { getOption, type DescMethod, type DescService } from "@bufbuild/protobuf
 import { auth_option } from "@zitadel/proto/zitadel/options_pb.js";
 import { AdminService } from "@zitadel/proto/zitadel/admin_pb.js";
 import { ManagementService } from "@zitadel/proto/zitadel/management_pb.js";
-import { adminHandlers } from "../src/api/admin/service.js";
-import { managementHandlers } from "../src/api/management/service.js";
+import { adminHandlers } from "../src/api/services/admin.js";
+import { managementHandlers } from "../src/api/services/management.js";
 import type { ServiceHandlers } from "../src/api/pipeline.js";
 import { compileRoutes, type RestRoute } from "../src/api/rest/routes.js";
-import { addOrgMember } from "../src/app/org-members.js";
-import { reactivateOrg, removeOrg } from "../src/app/orgs.js";
-import { rolesGrant } from "../src/domain/roles.js";
+import { addOrgMember } from "../src/app/orgs/org-members.js";
+import { reactivateOrg, removeOrg } from "../src/app/orgs/orgs.js";
+import { rolesGrant } from "../src/domain/orgs/roles.js";
 import { startTestServer, type TestServer } from "./helpers/server.js";
 import { rest } from "./helpers/clients.js";
 import { zitadelError } from "./helpers/fixtures.js";

@@ -1,7 +1,7 @@
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { joinCluster, type Cluster } from "../src/app/cluster.js";
-import { allocateNode } from "../src/app/system.js";
+import { joinCluster, type Cluster } from "../src/server/cluster.js";
+import { allocateNode } from "../src/server/system.js";
 import type { CommitNotice } from "../src/store/event-store.js";
 import { createEventStore } from "../src/store/event-store.js";
 import { migrate } from "../src/store/migrations.js";

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Code, createClient } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
 import { ManagementService } from "@zitadel/proto/zitadel/management_pb.js";
-import { managementHandlers } from "../src/api/management/service.js";
+import { managementHandlers } from "../src/api/services/management.js";
 import { startTestServer, type TestServer } from "./helpers/server.js";
 import { managementClient, rest, tokenRequest, errorOf } from "./helpers/clients.js";
 

@@ -6,7 +6,7 @@ import { createTestDatabase } from "./helpers/pg.js";
 import { runCli, startServerProcess } from "./helpers/process.js";
 import { rest } from "./helpers/clients.js";
 import { loadConfig } from "../src/config/load.js";
-import { openStorage } from "../src/app/runtime.js";
+import { openStorage } from "../src/server/runtime.js";
 import { PROJECTION_TABLES } from "../src/store/migrations.js";
 import { rebuildProjections } from "../src/store/projections.js";
 

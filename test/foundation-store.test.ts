@@ -2,8 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DomainError } from "../src/domain/errors.js";
 import { PROJECTION_TABLES } from "../src/store/migrations.js";
 import { rebuildProjections } from "../src/store/projections.js";
-import * as users from "../src/app/users.js";
-import type { Caller } from "../src/app/context.js";
+import * as users from "../src/app/users/users.js";
+import type { Caller } from "../src/app/core/context.js";
 import { startTestServer, type Storage, type TestServer } from "./helpers/server.js";
 
 async function snapshot(s: TestServer) {

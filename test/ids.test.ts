@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { createIdGenerator } from "../src/app/ids.js";
-import { allocateNode } from "../src/app/system.js";
+import { createIdGenerator } from "../src/app/core/ids.js";
+import { allocateNode } from "../src/server/system.js";
 import { migrate } from "../src/store/migrations.js";
 import { openPostgres } from "../src/store/postgres-adapter.js";
 import { createTestDatabase } from "./helpers/pg.js";

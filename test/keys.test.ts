@@ -494,7 +494,7 @@ describe("private_key_jwt client authentication", () => {
 
 describe("assertion replay cache", () => {
   it("refuses a live id, forgets it after its expiry, and stays within its bound", async () => {
-    const { createReplayCache } = await import("../src/app/jwt-assertion.js");
+    const { createReplayCache } = await import("../src/app/oauth/jwt-assertion.js");
     let overflows = 0;
     const cache = createReplayCache({ maxEntries: 3, onOverflow: () => overflows++ });
     expect(cache.use("a", 2000, 1000)).toBe(true);

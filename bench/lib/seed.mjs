@@ -13,9 +13,9 @@
 import { createHash } from "node:crypto";
 import pg from "pg";
 import { deriveKeys } from "../../dist/crypto/keys.js";
-import { PAT_SCOPES } from "../../dist/app/bootstrap.js";
+import { PAT_SCOPES } from "../../dist/app/instance/bootstrap.js";
 import { NO_EXPIRY } from "../../dist/domain/expiration.js";
-import { UserEvents } from "../../dist/domain/user.js";
+import { UserEvents } from "../../dist/domain/users/user.js";
 import { MASTERKEY } from "./portcullis.mjs";
 
 export const userId = (i) => "9" + String(i).padStart(17, "0");

@@ -1,11 +1,11 @@
 import { getOption, type DescMessage, type DescMethod, type DescService, type Message, type MessageInitShape } from "@bufbuild/protobuf";
 import { auth_option } from "@zitadel/proto/zitadel/options_pb.js";
-import { authenticateBearer, type Principal } from "../app/authn.js";
-import { authorize } from "../app/authz.js";
-import type { Caller, Deps } from "../app/context.js";
+import { authenticateBearer, type Principal } from "../app/core/authn.js";
+import { authorize } from "../app/core/authz.js";
+import type { Caller, Deps } from "../app/core/context.js";
 import { DomainError, unauthenticated } from "../domain/errors.js";
 import { validateMessage } from "./validate.js";
-import type { InstanceState } from "../domain/org.js";
+import type { InstanceState } from "../domain/orgs/org.js";
 
 /** What a handler gets besides its request. */
 export interface CallContext {

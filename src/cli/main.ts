@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 import { ConfigError, loadConfig, redactedConfig } from "../config/load.js";
 import { envName, flagName, keys } from "../config/schema.js";
-import { createLogger, openStorage, startRuntime } from "../app/runtime.js";
-import { StartupError } from "../app/system.js";
-import { startServer } from "../api/server.js";
+import { createLogger, openStorage, startRuntime } from "../server/runtime.js";
+import { StartupError } from "../server/system.js";
+import { startServer } from "../server/http.js";
 import { migrate } from "../store/migrations.js";
 import { rebuildProjections } from "../store/projections.js";
 

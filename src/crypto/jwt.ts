@@ -14,6 +14,14 @@ export function signRs256(privateKey: KeyObject, encodedHeader: string, claims: 
   );
 }
 
+/** An RS256 key pair of the server, for JWT access tokens and id tokens; the JWKS publishes `publicJwk`. */
+export interface SigningKey {
+  id: string;
+  privateKey: KeyObject;
+  publicKey: KeyObject;
+  publicJwk: Record<string, unknown>;
+}
+
 export const encodeHeader = (kid: string, typ: string) => b64url(JSON.stringify({ alg: "RS256", kid, typ }));
 
 export interface DecodedJwt {

@@ -1,6 +1,6 @@
 import type { StoredEvent } from "../domain/events.js";
-import { InstanceEvents, OrgEvents, OrgStateNum } from "../domain/org.js";
-import { UserEvents, UserStateNum, UserType } from "../domain/user.js";
+import { InstanceEvents, OrgEvents, OrgStateNum } from "../domain/orgs/org.js";
+import { UserEvents, UserStateNum, UserType } from "../domain/users/user.js";
 import { PROJECTION_TABLES } from "./migrations.js";
 import { readAllEvents } from "./event-store.js";
 import type { Queryable, SqlPort } from "./sql.js";

@@ -13,8 +13,8 @@ import { AdminService } from "@zitadel/proto/zitadel/admin_pb.js";
 import { ManagementService } from "@zitadel/proto/zitadel/management_pb.js";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { adminHandlers } from "../../src/api/admin/service.js";
-import { managementHandlers } from "../../src/api/management/service.js";
+import { adminHandlers } from "../../src/api/services/admin.js";
+import { managementHandlers } from "../../src/api/services/management.js";
 import { binaryFor, messageJson, messageOf } from "./proto-arbitraries.js";
 import {
   ANSWER_MS,

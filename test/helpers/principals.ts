@@ -1,10 +1,10 @@
-import type { Caller, Deps } from "../../src/app/context.js";
-import { addInstanceMember } from "../../src/app/instance-members.js";
-import { addOrgMember } from "../../src/app/org-members.js";
-import { addOrg } from "../../src/app/orgs.js";
-import { addMachineUser } from "../../src/app/users.js";
+import type { Caller, Deps } from "../../src/app/core/context.js";
+import { addInstanceMember } from "../../src/app/orgs/instance-members.js";
+import { addOrgMember } from "../../src/app/orgs/org-members.js";
+import { addOrg } from "../../src/app/orgs/orgs.js";
+import { addMachineUser } from "../../src/app/users/users.js";
 import { newPersonalAccessToken } from "../../src/crypto/tokens.js";
-import { UserEvents } from "../../src/domain/user.js";
+import { UserEvents } from "../../src/domain/users/user.js";
 
 /**
  * Test principals: machine users with a PAT and chosen memberships, made through the app layer

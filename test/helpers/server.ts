@@ -3,8 +3,8 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { loadConfig } from "../../src/config/load.js";
-import { createLogger, startRuntime, type Runtime } from "../../src/app/runtime.js";
-import { startServer, type RunningServer } from "../../src/api/server.js";
+import { createLogger, startRuntime, type Runtime } from "../../src/server/runtime.js";
+import { startServer, type RunningServer } from "../../src/server/http.js";
 import { createTestDatabase } from "./pg.js";
 
 export type Storage = "pglite" | "postgres";

@@ -1,7 +1,7 @@
 import type { Logger } from "pino";
-import { authenticateBearer } from "../../app/authn.js";
-import type { Deps } from "../../app/context.js";
-import { createReplayCache, type ReplayCache } from "../../app/jwt-assertion.js";
+import { authenticateBearer } from "../../app/core/authn.js";
+import type { Deps } from "../../app/core/context.js";
+import { createReplayCache, type ReplayCache } from "../../app/oauth/jwt-assertion.js";
 import {
   JWT_BEARER_GRANT,
   JWT_CLIENT_ASSERTION_TYPE,
@@ -18,7 +18,7 @@ import {
   userClaims,
   type AuthenticatedClient,
   type TokenResponse,
-} from "../../app/oauth.js";
+} from "../../app/oauth/oauth.js";
 import { DomainError } from "../../domain/errors.js";
 import { BodyTooLarge, collectBody, header, jsonHeaders, readBody, sendJson, sendJsonWith, type Req, type Res } from "../http-util.js";
 
@@ -336,7 +336,7 @@ export function createOAuthRoutes(deps: Deps, log: Logger): OAuthRoutes {
       if (!t) return deny(401, "invalid_request", "access token missing");
       const p = await authenticateBearer(deps, t);
       if (!p) return deny(401, "invalid_token", "access token invalid");
-      const org = deps.cache.peek(deps.instanceId, "org", p.orgId) ?? (await deps.cache.get(deps.instanceId, "org", p.orgId));
+      const org = await deps.cache.current(deps.instanceId, "org", p.orgId);
       sendJson(res, 200, JSON.stringify({ sub: p.userId, ...userClaims(p.user, org, p.scopes) }));
     } catch (e) {
       if (e instanceof OAuthError) return deny(400, e.error, e.description);

@@ -1,0 +1,14 @@
+import type { ServiceHandlers } from "../pipeline.js";
+import { credentialHandlers } from "../users/management-credentials.js";
+import { metadataHandlers } from "../users/management-metadata.js";
+import { orgHandlers } from "../orgs/management-orgs.js";
+import { userHandlers } from "../users/management-users.js";
+
+/** zitadel.management.v1.ManagementService: what Portcullis implements; every other method answers Unimplemented. */
+export const managementHandlers: ServiceHandlers = {
+  healthz: () => ({}),
+  ...orgHandlers,
+  ...userHandlers,
+  ...credentialHandlers,
+  ...metadataHandlers,
+};

@@ -1,0 +1,100 @@
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import type { Details } from "../../app/core/details.js";
+import type { ListMeta, UserRow } from "../../app/users/user-queries.js";
+import type { StoredEvent } from "../../domain/events.js";
+import type { Deps } from "../../app/core/context.js";
+import { UserType } from "../../domain/users/user.js";
+
+export const ts = (d: Date | undefined) => (d ? timestampFromDate(d) : undefined);
+
+export const objectDetails = (d: Details) => ({
+  sequence: BigInt(d.sequence),
+  creationDate: ts(d.creationDate),
+  changeDate: ts(d.changeDate),
+  resourceOwner: d.resourceOwner,
+});
+
+/** zitadel.v1.ListQuery → paging (limit 0 = all). */
+export const listInput = (q: { offset: bigint; limit: number; asc: boolean } | undefined) => ({
+  offset: Number(q?.offset ?? 0n),
+  limit: q?.limit ?? 0,
+  asc: q?.asc ?? false,
+});
+
+export const listDetails = (m: ListMeta) => ({
+  totalResult: BigInt(m.totalResult),
+  processedSequence: BigInt(m.processedSequence),
+  viewTimestamp: ts(m.viewTimestamp),
+});
+
+export const readDetails = (sequence: number, created: Date, changed: Date, resourceOwner: string) =>
+  objectDetails({ sequence, creationDate: created, changeDate: changed, resourceOwner });
+
+/** zitadel.user.v1.User. Login names: the plain username (userLoginMustBeDomain is off, ZITADEL's default). */
+export const userMessage = (u: UserRow) => ({
+  id: u.id,
+  details: readDetails(u.sequence, u.createdAt, u.changedAt, u.orgId),
+  state: u.state,
+  userName: u.userName,
+  loginNames: [u.userName],
+  preferredLoginName: u.userName,
+  type:
+    u.type === UserType.machine
+      ? { case: "machine" as const, value: { name: u.name, description: u.description, hasSecret: u.hasSecret, accessTokenType: u.accessTokenType } }
+      : { case: "human" as const, value: { profile: { displayName: u.name } } },
+});
+
+/** English texts of the event types shown by ListUserChanges (ZITADEL's en.yaml EventTypes). */
+const eventTexts: Record<string, string> = {
+  "user.machine.added": "Technical user added",
+  "user.machine.changed": "Technical user changed",
+  "user.machine.key.added": "Key added",
+  "user.machine.key.removed": "Key removed",
+  "user.machine.secret.set": "Secret set",
+  "user.machine.secret.updated": "Secret hash updated",
+  "user.machine.secret.removed": "Secret removed",
+  "user.username.changed": "Username changed",
+  "user.pat.added": "Personal Access Token added",
+  "user.pat.removed": "Personal Access Token removed",
+  "user.metadata.set": "User metadata set",
+  "user.metadata.removed": "User metadata removed",
+  "user.locked": "User locked",
+  "user.unlocked": "User unlocked",
+  "user.deactivated": "User deactivated",
+  "user.reactivated": "User reactivated",
+  "user.removed": "User deleted",
+  "user.token.removed": "Token removed",
+  "org.added": "Organization added",
+  "org.domain.added": "Domain added",
+  "org.domain.verified": "Domain verified",
+  "org.domain.removed": "Domain removed",
+  "org.domain.primary.set": "Primary domain set",
+  "org.changed": "Organization changed",
+  "org.deactivated": "Organization deactivated",
+  "org.reactivated": "Organization reactivated",
+  "org.removed": "Organization removed",
+  "org.member.added": "Organization member added",
+  "org.member.changed": "Organization member changed",
+  "org.member.removed": "Organization member removed",
+  "org.member.cascade.removed": "Organization member cascade removed",
+};
+
+const changeMessage = (e: StoredEvent, editorName: string | undefined) => ({
+  changeDate: ts(e.createdAt),
+  eventType: { key: `EventTypes.${e.type}`, localizedMessage: eventTexts[e.type] ?? e.type },
+  sequence: BigInt(e.sequence),
+  editorId: e.editor,
+  editorDisplayName: editorName ?? "",
+  editorPreferredLoginName: editorName ?? "",
+  resourceOwnerId: e.resourceOwner,
+});
+
+/** zitadel.change.v1.Change list, with each editor's login name (from the aggregate cache). */
+export async function changeMessages(deps: Deps, events: StoredEvent[]) {
+  const names = new Map<string, string>();
+  for (const id of new Set(events.map((e) => e.editor))) {
+    const u = await deps.cache.get(deps.instanceId, "user", id);
+    if (u.userName) names.set(id, u.userName);
+  }
+  return events.map((e) => changeMessage(e, names.get(e.editor)));
+}

@@ -1,0 +1,233 @@
+import type { AggregateType, StoredEvent } from "../../domain/events.js";
+import { evolveInstance, evolveOrg, reduceInstance, reduceOrg, type InstanceState, type OrgState } from "../../domain/orgs/org.js";
+import { UserEvents, evolveUser, reduceUser, type UserState } from "../../domain/users/user.js";
+import { aggregateKey, type CommitNotice, type EventStore } from "../../store/event-store.js";
+
+export type StateOf<T extends AggregateType> = T extends "user" ? UserState : T extends "org" ? OrgState : InstanceState;
+
+const reducers = {
+  user: reduceUser,
+  org: reduceOrg,
+  instance: reduceInstance,
+} as const;
+
+const evolvers = {
+  user: evolveUser,
+  org: evolveOrg,
+  instance: evolveInstance,
+} as const;
+
+/** User events that can add, rename or release a login name. */
+const LOGIN_EVENTS = new Set<string>([UserEvents.machineAdded, UserEvents.humanAdded, UserEvents.usernameChanged, UserEvents.removed]);
+
+/**
+ * Reduced aggregates held in memory, so that authenticating a token or a secret needs no database
+ * read in the common case. Invalidation is precise: every committed push evicts the aggregates it
+ * touched — in this process synchronously before the write is acknowledged, in other processes
+ * through the cluster's notifications (src/app/cluster.ts), which also decides whether the cache
+ * may be trusted at all (`trusted`); an untrusted cache reads through to the database.
+ *
+ * Entries are loaded by replaying the aggregate's events: the same reducer the commands use.
+ */
+export interface AggregateCache {
+  get<T extends AggregateType>(instanceId: string, type: T, id: string): Promise<StateOf<T>>;
+  /** The cached state if there is one and the cache may be trusted now; never reads the database. */
+  peek<T extends AggregateType>(instanceId: string, type: T, id: string): StateOf<T> | undefined;
+  /** The cached state without a promise when there is one (peek), otherwise a promise of the loaded state (get). */
+  current<T extends AggregateType>(instanceId: string, type: T, id: string): StateOf<T> | Promise<StateOf<T>>;
+  /** Username → user id (case-insensitive), cached with the same invalidation. */
+  userIdByLoginName(instanceId: string, loginName: string): Promise<string | undefined>;
+  /** As userIdByLoginName from the cache only: null = known to be nobody, undefined = not cached. */
+  peekUserIdByLoginName(instanceId: string, loginName: string): string | null | undefined;
+  evict(instanceId: string, type: AggregateType, id: string): void;
+  /** Another process committed. */
+  applyNotice(notice: CommitNotice): void;
+  /** Drop everything (notifications may have been missed). */
+  clear(): void;
+  readonly size: number;
+}
+
+export interface CacheOptions {
+  maxEntries?: number;
+  /** While false, every lookup reads the database and nothing is kept. */
+  trusted?: () => boolean;
+}
+
+export function createAggregateCache(store: EventStore, opts: CacheOptions = {}): AggregateCache {
+  const maxEntries = opts.maxEntries ?? 200_000;
+  const trusted = opts.trusted ?? (() => true);
+  const entries = createEntries();
+  const loading = new Map<string, Promise<unknown>>();
+  const logins = new Map<string, string | null>();
+  /**
+   * Bumped on every eviction. A load that started before an eviction of its key (or a clear) must
+   * not be kept: it may hold the state from before the write.
+   */
+  let epoch = 0;
+  let clearedAt = 0;
+  const evictedAt = new Map<string, number>();
+
+  const evictKey = (key: string) => {
+    entries.delete(key);
+    loading.delete(key);
+    evictedAt.set(key, ++epoch);
+    if (evictedAt.size > 10_000) {
+      evictedAt.clear();
+      clearedAt = epoch;
+    }
+  };
+
+  const evictAll = (keys: string[]) => {
+    for (const k of keys) evictKey(k);
+    // Usernames can appear, change or be released by any user event: forget the name index.
+    if (keys.some((k) => k.includes("/user:"))) logins.clear();
+  };
+
+  const clear = () => {
+    entries.clear();
+    loading.clear();
+    logins.clear();
+    evictedAt.clear();
+    clearedAt = ++epoch;
+  };
+
+  /**
+   * This process's own commits: the cached state is brought forward with the same reducer instead
+   * of being dropped, so the next command on a busy aggregate does not replay its whole history.
+   * Anything not exactly one step behind is evicted. The epoch still moves, so a load that started
+   * before the commit cannot put older state back.
+   */
+  store.onCommitted((events: StoredEvent[]) => {
+    let loginsChanged = false;
+    for (const e of events) {
+      const key = `${e.instanceId}/${aggregateKey(e.aggregateType, e.aggregateId)}`;
+      const cached = entries.get(key) as { sequence: number } | undefined;
+      loading.delete(key);
+      evictedAt.set(key, ++epoch);
+      if (cached && cached.sequence === e.sequence - 1) evolvers[e.aggregateType](cached as never, e);
+      else entries.delete(key);
+      if (e.aggregateType === "user" && LOGIN_EVENTS.has(e.type)) loginsChanged = true;
+    }
+    if (evictedAt.size > 10_000) {
+      evictedAt.clear();
+      clearedAt = epoch;
+    }
+    if (loginsChanged) logins.clear();
+  });
+
+  async function load(instanceId: string, type: AggregateType, id: string, key: string, keep: boolean) {
+    const startEpoch = epoch;
+    const state = reducers[type](id, await store.load(instanceId, type, id));
+    const ev = evictedAt.get(key);
+    const stale = (ev !== undefined && ev > startEpoch) || clearedAt > startEpoch;
+    // An aggregate without events (an id from a forged or stale token) is not kept: a flood of
+    // made-up ids must not push real entries out. Such lookups are rare and rate-limited.
+    if (keep && !stale && state.sequence > 0 && trusted()) {
+      if (entries.size >= maxEntries) entries.deleteOldest();
+      entries.set(key, state);
+    }
+    return state;
+  }
+
+  const cache: AggregateCache = {
+    async get(instanceId, type, id) {
+      // No stored id holds a NUL (PostgreSQL text cannot): an id from a forged token is nobody, without a query.
+      if (id.includes("\0")) return reducers[type](id, []) as never;
+      const key = `${instanceId}/${type}:${id}`;
+      if (!trusted()) return (await load(instanceId, type, id, key, false)) as never;
+      const hit = entries.get(key);
+      if (hit) return hit as never;
+      let p = loading.get(key);
+      if (!p) {
+        p = load(instanceId, type, id, key, true).finally(() => {
+          if (loading.get(key) === p) loading.delete(key);
+        });
+        loading.set(key, p);
+      }
+      return (await p) as never;
+    },
+    peek(instanceId, type, id) {
+      return trusted() ? (entries.peek(instanceId, type, id) as never) : undefined;
+    },
+    current(instanceId, type, id) {
+      return cache.peek(instanceId, type, id) ?? cache.get(instanceId, type, id);
+    },
+    peekUserIdByLoginName(instanceId, loginName) {
+      return trusted() ? logins.get(`${instanceId}/${loginName.toLowerCase()}`) : undefined;
+    },
+    async userIdByLoginName(instanceId, loginName) {
+      if (loginName.includes("\0")) return undefined;
+      const k = `${instanceId}/${loginName.toLowerCase()}`;
+      const ok = trusted();
+      const hit = ok ? logins.get(k) : undefined;
+      if (hit !== undefined) return hit ?? undefined;
+      const startEpoch = epoch;
+      const rows = await store.sql.query<{ id: string }>("SELECT id FROM proj_users WHERE instance_id = $1 AND lower(username) = lower($2) LIMIT 2", [
+        instanceId,
+        loginName,
+      ]);
+      // A login name matching more than one user identifies no one (ZITADEL: "client not found").
+      const id = rows.length === 1 ? rows[0]!.id : null;
+      if (ok && epoch === startEpoch && trusted()) {
+        if (logins.size >= maxEntries) logins.clear();
+        logins.set(k, id);
+      }
+      return id ?? undefined;
+    },
+    evict: (instanceId, type, id) => evictKey(`${instanceId}/${type}:${id}`),
+    applyNotice: (n) => evictAll(n.a.map((a) => `${n.i}/${a}`)),
+    clear,
+    get size() {
+      return entries.size;
+    },
+  };
+  return cache;
+}
+
+/**
+ * The cached states, by "instance/type:id" key (the form notices and evictions use), with an index
+ * by instance, type and id for peek(): the hot paths look a state up several times per request, and
+ * building and hashing the joined key each time showed in their profiles.
+ */
+function createEntries() {
+  const byKey = new Map<string, unknown>();
+  const index = new Map<string, Map<string, Map<string, unknown>>>();
+  const split = (key: string) => {
+    const slash = key.indexOf("/");
+    const colon = key.indexOf(":", slash + 1);
+    return { instanceId: key.slice(0, slash), type: key.slice(slash + 1, colon), id: key.slice(colon + 1) };
+  };
+  const unindex = (key: string) => {
+    const k = split(key);
+    const byId = index.get(k.instanceId)?.get(k.type);
+    byId?.delete(k.id);
+  };
+  return {
+    get: (key: string) => byKey.get(key),
+    peek: (instanceId: string, type: string, id: string) => index.get(instanceId)?.get(type)?.get(id),
+    set(key: string, value: unknown) {
+      byKey.set(key, value);
+      const k = split(key);
+      let byType = index.get(k.instanceId);
+      if (!byType) index.set(k.instanceId, (byType = new Map()));
+      let byId = byType.get(k.type);
+      if (!byId) byType.set(k.type, (byId = new Map()));
+      byId.set(k.id, value);
+    },
+    delete(key: string) {
+      if (byKey.delete(key)) unindex(key);
+    },
+    /** Drops the entry cached longest ago (insertion order). */
+    deleteOldest() {
+      const oldest = byKey.keys().next();
+      if (!oldest.done) this.delete(oldest.value);
+    },
+    clear() {
+      byKey.clear();
+      index.clear();
+    },
+    get size() {
+      return byKey.size;
+    },
+  };
+}

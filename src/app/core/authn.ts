@@ -1,0 +1,160 @@
+import { hashesEqual, keyedHash } from "../../crypto/keys.js";
+import { decodeJwt, verifyRs256 } from "../../crypto/jwt.js";
+import { decodeOpaque, openAccessToken, parsePersonalAccessToken } from "../../crypto/tokens.js";
+import { OrgStateNum, type OrgState } from "../../domain/orgs/org.js";
+import { UserStateNum, UserType, type UserState } from "../../domain/users/user.js";
+import type { StateOf } from "./aggregate-cache.js";
+import type { Deps } from "./context.js";
+
+/** Who a valid bearer token speaks for. */
+export interface Principal {
+  userId: string;
+  /** The user's own org. */
+  orgId: string;
+  kind: "pat" | "access_token";
+  tokenId: string;
+  /** Audience of an access token; a PAT has none and skips the audience check (as ZITADEL). */
+  aud: string[];
+  scopes: readonly string[];
+  clientId: string;
+  /** Seconds since the epoch. */
+  exp: number;
+  iat: number;
+  user: UserState;
+}
+
+/** A state the decision needs that is not at hand yet. */
+const MISS = Symbol("miss");
+type Miss = typeof MISS;
+/** The current state of a user or an org, or MISS when it has to be loaded first. */
+type Lookup = <T extends "user" | "org">(type: T, id: string) => StateOf<T> | Miss;
+
+/**
+ * A machine user that may authenticate now: exists, is a machine, is active (ZITADEL also accepts
+ * INITIAL, which machines never are), and its org is active.
+ */
+function activeMachineFrom(lookup: Lookup, userId: string): { user: UserState; org: OrgState } | undefined | Miss {
+  const user = lookup("user", userId);
+  if (user === MISS) return MISS;
+  if (user.type !== UserType.machine || user.state !== UserStateNum.active) return undefined;
+  const org = lookup("org", user.orgId);
+  if (org === MISS) return MISS;
+  if (org.state !== OrgStateNum.active) return undefined;
+  return { user, org };
+}
+
+/** Whether the credential that obtained a token still exists (removing a secret or key ends its tokens). */
+function credentialAlive(user: UserState, cred: string, nowMs: number): boolean {
+  const i = cred.indexOf(":");
+  const kind = cred.slice(0, i);
+  const ref = cred.slice(i + 1);
+  if (kind === "secret") return user.secret !== undefined && String(user.secret.sequence) === ref;
+  if (kind === "key") {
+    const k = user.keys.get(ref);
+    return k !== undefined && k.expiration.getTime() > nowMs;
+  }
+  if (kind === "pat") return user.pats.has(ref);
+  return false;
+}
+
+/**
+ * Resolves a bearer token (PAT, opaque access token or JWT access token issued here) to its principal,
+ * or undefined for anything that is not valid right now. Callers collapse undefined into one error.
+ * Answers without a promise when the user and org are in the aggregate cache (the common case);
+ * otherwise loads what is missing and decides again on the loaded states.
+ */
+export function authenticateBearer(deps: Deps, token: string): Principal | undefined | Promise<Principal | undefined> {
+  const { cache, instanceId } = deps;
+  const r = decideBearer(deps, token, (type, id) => cache.peek(instanceId, type, id) ?? MISS);
+  if (r !== MISS) return r;
+  return (async () => {
+    const loaded = new Map<string, UserState | OrgState>();
+    // Each round loads the state the previous one missed: at most the user, then its org.
+    for (let round = 0; ; round++) {
+      let missing: { type: "user" | "org"; id: string } | undefined;
+      const d = decideBearer(deps, token, (type, id) => {
+        // The cache first: if it holds the state now, that is at least as new as what was loaded.
+        const s = cache.peek(instanceId, type, id) ?? loaded.get(`${type}:${id}`);
+        if (s) return s as never;
+        missing ??= { type, id };
+        return MISS;
+      });
+      if (d !== MISS) return d;
+      if (!missing || round > 2) throw new Error("authenticateBearer: a state stayed missing after loading it");
+      loaded.set(`${missing.type}:${missing.id}`, await cache.get(instanceId, missing.type, missing.id));
+    }
+  })();
+}
+
+function decideBearer(deps: Deps, token: string, lookup: Lookup): Principal | undefined | Miss {
+  const nowMs = deps.clock().getTime();
+  const nowSec = Math.floor(nowMs / 1000);
+  if (token.startsWith("eyJ")) return verifyJwtAccessToken(deps, token, nowMs, lookup);
+  const raw = decodeOpaque(token);
+  if (!raw) return undefined;
+
+  const pat = parsePersonalAccessToken(raw);
+  if (pat) {
+    const live = activeMachineFrom(lookup, pat.userId);
+    if (live === MISS) return MISS;
+    const record = live?.user.pats.get(pat.tokenId);
+    if (!live || !record || record.expiration.getTime() <= nowMs) return undefined;
+    if (!hashesEqual(keyedHash(deps.keys.hmac, token), record.tokenHash)) return undefined;
+    return {
+      userId: pat.userId,
+      orgId: live.user.orgId,
+      kind: "pat",
+      tokenId: pat.tokenId,
+      aud: [],
+      scopes: record.scopes,
+      clientId: live.user.userName,
+      exp: Math.floor(record.expiration.getTime() / 1000),
+      iat: Math.floor(record.createdAt.getTime() / 1000),
+      user: live.user,
+    };
+  }
+
+  const claims = openAccessToken(deps.keys, raw);
+  if (!claims || claims.exp <= nowSec) return undefined;
+  const live = activeMachineFrom(lookup, claims.sub);
+  if (live === MISS) return MISS;
+  if (!live || live.user.revokedTokens.has(claims.tid) || !credentialAlive(live.user, claims.cred, nowMs)) return undefined;
+  return {
+    userId: claims.sub,
+    orgId: live.user.orgId,
+    kind: "access_token",
+    tokenId: claims.tid,
+    aud: claims.aud,
+    scopes: claims.scope,
+    clientId: claims.clientId,
+    exp: claims.exp,
+    iat: claims.iat,
+    user: live.user,
+  };
+}
+
+function verifyJwtAccessToken(deps: Deps, token: string, nowMs: number, lookup: Lookup): Principal | undefined | Miss {
+  const jwt = decodeJwt(token);
+  if (!jwt) return undefined;
+  const key = deps.signingKeys.find((k) => k.id === jwt.header.kid);
+  if (!key || !verifyRs256(jwt, key.publicKey)) return undefined;
+  const p = jwt.payload;
+  if (p.iss !== deps.config.externalUrl || typeof p.exp !== "number" || p.exp * 1000 <= nowMs) return undefined;
+  if (typeof p.sub !== "string" || typeof p.jti !== "string" || typeof p.cred !== "string") return undefined;
+  const live = activeMachineFrom(lookup, p.sub);
+  if (live === MISS) return MISS;
+  if (!live || live.user.revokedTokens.has(p.jti) || !credentialAlive(live.user, p.cred, nowMs)) return undefined;
+  const aud = Array.isArray(p.aud) ? p.aud.map(String) : typeof p.aud === "string" ? [p.aud] : [];
+  return {
+    userId: p.sub,
+    orgId: live.user.orgId,
+    kind: "access_token",
+    tokenId: p.jti,
+    aud,
+    scopes: typeof p.scope === "string" ? p.scope.split(" ") : [],
+    clientId: String(p.client_id ?? ""),
+    exp: p.exp,
+    iat: Number(p.iat ?? 0),
+    user: live.user,
+  };
+}

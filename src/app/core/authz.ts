@@ -1,0 +1,40 @@
+import { notFound, permissionDenied } from "../../domain/errors.js";
+import { rolesGrant } from "../../domain/orgs/roles.js";
+import type { Principal } from "./authn.js";
+import type { Caller, Deps } from "./context.js";
+import type { InstanceState, OrgState } from "../../domain/orgs/org.js";
+
+/**
+ * ZITADEL's v1 authorization (internal/api/authz/authorization.go): the target org is the
+ * x-zitadel-orgid header or the caller's own org and must exist; the caller's permissions are the
+ * roles of its instance membership plus its membership in the target org.
+ */
+export function authorize(deps: Deps, principal: Principal, requestedOrgId: string | undefined, permission: string): Caller | Promise<Caller> {
+  const orgId = requestedOrgId || principal.orgId;
+  const needsRoles = permission !== "authenticated";
+  const decide = (org: OrgState, instance: InstanceState | undefined): Caller => {
+    if (!org.exists) throw permissionDenied("AUTH-Bs7Ds", "Organisation doesn't exist");
+    const caller: Caller = { userId: principal.userId, resourceOwner: principal.orgId, orgId };
+    return needsRoles ? checkRoles(instance!, org, caller, permission) : caller;
+  };
+  // From the cache without a promise when it holds what the decision needs (the common case).
+  const org = deps.cache.peek(deps.instanceId, "org", orgId);
+  const instance = needsRoles ? deps.cache.peek(deps.instanceId, "instance", deps.instanceId) : undefined;
+  if (org && (!needsRoles || instance)) return decide(org, instance);
+  return (async () => {
+    const o = org ?? (await deps.cache.get(deps.instanceId, "org", orgId));
+    // The instance is read only when the org exists and roles matter (the order of ZITADEL's checks).
+    const i = needsRoles && o.exists ? (instance ?? (await deps.cache.get(deps.instanceId, "instance", deps.instanceId))) : undefined;
+    return decide(o, i);
+  })();
+}
+
+/** The caller's permissions: its instance membership's roles plus its membership in the target org. */
+function checkRoles(instance: InstanceState, org: OrgState, caller: Caller, permission: string): Caller {
+  const iam = instance.members.get(caller.userId);
+  const inOrg = org.members.get(caller.userId);
+  if (!iam && !inOrg) throw notFound("AUTHZ-cdgFk", "membership not found");
+  const granted = (iam && rolesGrant(iam.roles, permission)) || (inOrg && rolesGrant(inOrg.roles, permission));
+  if (!granted) throw permissionDenied("AUTH-5mWD2", "No matching permissions found");
+  return caller;
+}

@@ -1,0 +1,56 @@
+import type { AggregateType, NewEvent, StoredEvent, UniqueClaim } from "../../domain/events.js";
+import { DomainError } from "../../domain/errors.js";
+import { ConcurrencyConflict, aggregateKey } from "../../store/event-store.js";
+import type { StateOf } from "./aggregate-cache.js";
+import type { Deps } from "./context.js";
+
+export interface Decision<R> {
+  events: NewEvent[];
+  uniques?: UniqueClaim[];
+  /** Builds the answer from the stored events (sequence, timestamps); [] when nothing was written. */
+  result: (stored: StoredEvent[]) => R;
+}
+
+export type Loader = <T extends AggregateType>(type: T, id: string) => Promise<StateOf<T>>;
+
+const MAX_ATTEMPTS = 30;
+
+/** Jittered backoff between attempts, so a crowd of writers on one aggregate drains instead of colliding again. */
+const backoff = (attempt: number) => new Promise((r) => setTimeout(r, Math.random() * Math.min(50, 2 ** attempt)));
+
+/**
+ * load → decide → append, with optimistic concurrency: the append expects every loaded aggregate
+ * to still be at the sequence the decision saw; if another writer got there first, the command
+ * evicts what it loaded and decides again on fresh state.
+ */
+export async function runCommand<R>(deps: Deps, editor: string, decide: (load: Loader) => Promise<Decision<R>> | Decision<R>): Promise<R> {
+  for (let attempt = 1; ; attempt++) {
+    const expected = new Map<string, number>();
+    const load: Loader = async (type, id) => {
+      const state = await deps.cache.get(deps.instanceId, type, id);
+      expected.set(aggregateKey(type, id), state.sequence);
+      return state;
+    };
+    const decision = await decide(load);
+    if (decision.events.length === 0) return decision.result([]);
+    try {
+      const stored = await deps.store.push({
+        instanceId: deps.instanceId,
+        editor,
+        events: decision.events,
+        uniques: decision.uniques,
+        expected,
+        now: deps.clock(),
+      });
+      return decision.result(stored);
+    } catch (e) {
+      if (!(e instanceof ConcurrencyConflict)) throw e;
+      if (attempt >= MAX_ATTEMPTS) throw new DomainError("Aborted", "COMMAND-conflict", "the object was changed concurrently too often; retry");
+      for (const key of expected.keys()) {
+        const i = key.indexOf(":");
+        deps.cache.evict(deps.instanceId, key.slice(0, i) as AggregateType, key.slice(i + 1));
+      }
+      await backoff(attempt);
+    }
+  }
+}

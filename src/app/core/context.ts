@@ -1,0 +1,32 @@
+import type { Config } from "../../config/schema.js";
+import type { ServerKeys } from "../../crypto/keys.js";
+import type { EventStore } from "../../store/event-store.js";
+import type { AggregateCache } from "./aggregate-cache.js";
+import type { IdGenerator } from "./ids.js";
+import type { Logger } from "pino";
+import type { SigningKey } from "../../crypto/jwt.js";
+import type { RateLimits } from "./rate-limit.js";
+
+/** Everything commands and queries need, passed as one object. Clock and ids are injected for tests. */
+export interface Deps {
+  config: Config;
+  store: EventStore;
+  cache: AggregateCache;
+  keys: ServerKeys;
+  clock: () => Date;
+  newId: IdGenerator;
+  instanceId: string;
+  /** RS256 keys; the first signs. */
+  signingKeys: SigningKey[];
+  log: Logger;
+  limits: RateLimits;
+}
+
+/** Who is asking, and for which org (§4 of the management API notes: x-zitadel-orgid or the caller's org). */
+export interface Caller {
+  userId: string;
+  /** The caller's own org. */
+  resourceOwner: string;
+  /** The org the request acts on. */
+  orgId: string;
+}

@@ -1,9 +1,0 @@
-import type { UniqueClaim } from "../domain/events.js";
-
-/** ZITADEL's `member` unique constraint: one membership per scope and user. */
-export const memberClaim = (scopeId: string, userId: string, action: "add" | "remove"): UniqueClaim => ({
-  action,
-  type: "member",
-  field: `${scopeId}:${userId}`,
-  error: { kind: "AlreadyExists", id: "ORG-poWwe", message: "Errors.Org.Member.AlreadyExists" },
-});

@@ -1,0 +1,132 @@
+import { createPublicKey, type KeyObject } from "node:crypto";
+import { decodeJwt, verifyRs256 } from "../../crypto/jwt.js";
+import { UserType, userExists, type UserState } from "../../domain/users/user.js";
+import type { Deps } from "../core/context.js";
+
+/**
+ * JWTs signed with a machine key (RFC 7523): the assertion of the jwt-bearer grant (§2.1) and the
+ * client assertion of private_key_jwt client authentication (§2.2). One function verifies both, so
+ * the two paths cannot drift apart (ZITADEL's CVE-2025-31123 accepted expired keys on one path only).
+ */
+
+/** Tolerated clock difference between the machine and this server, in seconds. */
+export const CLOCK_SKEW_S = 60;
+/** An assertion issued longer ago than this is refused, whatever its exp says (ZITADEL: 1 h). */
+export const MAX_ASSERTION_AGE_S = 3600;
+
+const MAX_ID_LENGTH = 200;
+const MAX_JTI_LENGTH = 256;
+
+export type AssertionResult = { ok: true; user: UserState; keyId: string } | { ok: false; reason: string };
+
+/**
+ * Remembers the `jti`s of accepted assertions until they could no longer be accepted anyway
+ * (min(exp, iat + max age) + skew), so that each assertion is used once (RFC 7523 §3 item 7).
+ *
+ * In memory and per process: with several Portcullis processes behind one address, an assertion
+ * replayed to another process within its lifetime is not detected. Bounded: when full, expired
+ * entries are pruned, and if every entry is still live the oldest is dropped (logged) rather than
+ * refusing service.
+ */
+export interface ReplayCache {
+  /** Records the id; false if it was already recorded and has not expired. */
+  use(id: string, untilMs: number, nowMs: number): boolean;
+  readonly size: number;
+}
+
+export function createReplayCache(opts: { maxEntries?: number; onOverflow?: () => void } = {}): ReplayCache {
+  const max = opts.maxEntries ?? 200_000;
+  const seen = new Map<string, number>();
+  let lastPrune = 0;
+  const prune = (nowMs: number) => {
+    lastPrune = nowMs;
+    for (const [id, until] of seen) if (until <= nowMs) seen.delete(id);
+  };
+  return {
+    use(id, untilMs, nowMs) {
+      const until = seen.get(id);
+      if (until !== undefined) {
+        if (until > nowMs) return false;
+        seen.delete(id);
+      }
+      if (seen.size >= max) {
+        // A full scan at most once a second; in between, make room by dropping the oldest entry.
+        if (nowMs - lastPrune >= 1000) prune(nowMs);
+        if (seen.size >= max) {
+          seen.delete(seen.keys().next().value!);
+          opts.onOverflow?.();
+        }
+      }
+      seen.set(id, untilMs);
+      return true;
+    },
+    get size() {
+      return seen.size;
+    },
+  };
+}
+
+const isNumericDate = (v: unknown): v is number => typeof v === "number" && Number.isFinite(v);
+const isId = (v: unknown): v is string => typeof v === "string" && v.length > 0 && v.length <= MAX_ID_LENGTH;
+
+/** Parsed public keys by PEM; stored keys never change, so entries never go stale, only cold. */
+const keyObjects = new Map<string, KeyObject>();
+function publicKeyOf(pem: string): KeyObject | undefined {
+  let k = keyObjects.get(pem);
+  if (!k) {
+    try {
+      k = createPublicKey(pem);
+    } catch {
+      return undefined;
+    }
+    if (keyObjects.size >= 10_000) keyObjects.clear();
+    keyObjects.set(pem, k);
+  }
+  return k;
+}
+
+/**
+ * Verifies a machine-key assertion. The rules, cheapest first:
+ * - a compact JWS whose header says RS256 (the only algorithm machine keys have; `none`, HS256 and
+ *   others are refused before any key is looked at) and names the key in `kid`;
+ * - `iss` = `sub` = the machine user's id (no delegation), `aud` containing this issuer exactly;
+ * - `exp` not passed, `iat` present, not in the future and at most MAX_ASSERTION_AGE_S old, `nbf`
+ *   (if present) reached — each with CLOCK_SKEW_S of tolerance;
+ * - the key exists on that machine user and has not expired; the signature verifies with it;
+ * - a `jti`, when present, was not used before (optional, because ZITADEL's SDKs do not send one).
+ * Every failure is reported the same way to the caller; `reason` is for the debug log only.
+ */
+export async function verifyKeyAssertion(deps: Deps, replay: ReplayCache, assertion: string): Promise<AssertionResult> {
+  const fail = (reason: string): AssertionResult => ({ ok: false, reason });
+  const jwt = decodeJwt(assertion);
+  if (!jwt) return fail("not a compact JWS");
+  if (jwt.header.alg !== "RS256") return fail("algorithm not allowed");
+  const kid = jwt.header.kid;
+  if (!isId(kid)) return fail("kid missing");
+  const p = jwt.payload;
+  if (!isId(p.iss) || !isId(p.sub)) return fail("iss or sub missing");
+  if (p.iss !== p.sub) return fail("delegation not allowed (iss != sub)");
+  const aud = typeof p.aud === "string" ? [p.aud] : Array.isArray(p.aud) ? p.aud : [];
+  if (!aud.includes(deps.config.externalUrl)) return fail("audience does not contain the issuer");
+
+  const nowMs = deps.clock().getTime();
+  const now = nowMs / 1000;
+  if (!isNumericDate(p.exp) || p.exp + CLOCK_SKEW_S <= now) return fail("expired");
+  if (!isNumericDate(p.iat) || p.iat - CLOCK_SKEW_S > now) return fail("iat missing or in the future");
+  if (p.iat + MAX_ASSERTION_AGE_S + CLOCK_SKEW_S < now) return fail("issued too long ago");
+  if (p.nbf !== undefined && (!isNumericDate(p.nbf) || p.nbf - CLOCK_SKEW_S > now)) return fail("not yet valid");
+  if (p.jti !== undefined && (typeof p.jti !== "string" || !p.jti || p.jti.length > MAX_JTI_LENGTH)) return fail("malformed jti");
+
+  const user = await deps.cache.get(deps.instanceId, "user", p.iss);
+  const key = userExists(user) && user.type === UserType.machine ? user.keys.get(kid) : undefined;
+  if (!key) return fail("unknown key");
+  if (key.expiration.getTime() <= nowMs) return fail("key expired");
+  const publicKey = publicKeyOf(key.publicKey);
+  if (!publicKey || !verifyRs256(jwt, publicKey)) return fail("bad signature");
+
+  if (typeof p.jti === "string") {
+    const untilMs = (Math.min(p.exp, p.iat + MAX_ASSERTION_AGE_S) + CLOCK_SKEW_S) * 1000;
+    if (!replay.use(`${p.iss}\u0000${p.jti}`, untilMs, nowMs)) return fail("jti replayed");
+  }
+  return { ok: true, user, keyId: kid };
+}

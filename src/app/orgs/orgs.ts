@@ -1,0 +1,180 @@
+import { alreadyExists, invalidArgument, notFound, preconditionFailed } from "../../domain/errors.js";
+import type { NewEvent, UniqueClaim } from "../../domain/events.js";
+import { OrgEvents, OrgStateNum, orgDomainFromName } from "../../domain/orgs/org.js";
+import { runCommand } from "../core/command.js";
+import type { Caller, Deps } from "../core/context.js";
+import { changedDetails, createdDetails, lastOf, type Details } from "../core/details.js";
+import { memberClaim } from "./members.js";
+
+/**
+ * Org lifecycle (ZITADEL's command/org.go behind the management API's AddOrg, UpdateOrg,
+ * Deactivate/Reactivate/RemoveOrg). Every org has one domain, derived from its name and verified
+ * and primary from the start; renaming the org moves that domain with it.
+ */
+
+const NAME_TAKEN = { kind: "AlreadyExists" as const, id: "V3-DKcYh", message: "Organisation's name or id already taken" };
+const DOMAIN_TAKEN = { kind: "AlreadyExists" as const, id: "V3-DKcYh", message: "Domain already exists" };
+
+/** Same claim type and field as bootstrap's: names are unique per instance, case-insensitively. */
+const orgNameClaim = (name: string, action: "add" | "remove"): UniqueClaim => ({ action, type: "org_name", field: name.toLowerCase(), error: NAME_TAKEN });
+const orgDomainClaim = (domain: string, action: "add" | "remove"): UniqueClaim => ({ action, type: "org_domain", field: domain.toLowerCase(), error: DOMAIN_TAKEN });
+
+const instanceDomain = (deps: Deps) => new URL(deps.config.externalUrl).hostname;
+
+/** ZITADEL's domain.NewIAMDomainName: a name without a single letter or digit has no domain. */
+function defaultDomain(deps: Deps, name: string): string {
+  const domain = orgDomainFromName(name, instanceDomain(deps));
+  if (domain.startsWith(".")) {
+    throw invalidArgument(
+      "ORG-RrfXY",
+      "Invalid non numeric and alphabetical characters were replaced with empty spaces and resulting domain is an empty string",
+    );
+  }
+  return domain;
+}
+
+/**
+ * Checked against the orgs that exist before the claims are made, so that a taken name is reported
+ * before a taken domain (the order of ZITADEL's constraints); the claims alone decide races. The
+ * first org's domain predates domain claims and is only found this way.
+ */
+async function assertNameFree(deps: Deps, name: string, exceptOrgId = "") {
+  const rows = await deps.store.sql.query(
+    "SELECT 1 FROM proj_orgs WHERE instance_id = $1 AND lower(name) = lower($2) AND state <> $3 AND id <> $4 LIMIT 1",
+    [deps.instanceId, name, OrgStateNum.removed, exceptOrgId],
+  );
+  if (rows.length > 0) throw alreadyExists(NAME_TAKEN.id, NAME_TAKEN.message);
+}
+
+async function assertDomainFree(deps: Deps, domain: string) {
+  const rows = await deps.store.sql.query(
+    "SELECT 1 FROM proj_orgs WHERE instance_id = $1 AND lower(primary_domain) = lower($2) AND state <> $3 LIMIT 1",
+    [deps.instanceId, domain, OrgStateNum.removed],
+  );
+  if (rows.length > 0) throw alreadyExists(DOMAIN_TAKEN.id, DOMAIN_TAKEN.message);
+}
+
+const orgEvent = (orgId: string, type: string, payload?: Record<string, unknown>): NewEvent => ({
+  aggregateType: "org",
+  aggregateId: orgId,
+  resourceOwner: orgId,
+  type,
+  payload,
+});
+
+const trimmedName = (name: string) => {
+  const n = name.trim();
+  if (!n) throw invalidArgument("EVENT-Mf9sd", "Organisation is invalid");
+  return n;
+};
+
+/** AddOrg: a new org whatever the caller's org; the caller becomes its ORG_OWNER in the same transaction. */
+export function addOrg(deps: Deps, caller: Caller, rawName: string): Promise<{ id: string; details: Details }> {
+  const name = trimmedName(rawName);
+  const domain = defaultDomain(deps, name);
+  const id = deps.newId();
+  return runCommand(deps, caller.userId, async (load) => {
+    await load("org", id); // a fresh id: loading it makes a (theoretical) collision a concurrency conflict
+    await assertNameFree(deps, name);
+    await assertDomainFree(deps, domain);
+    return {
+      events: [
+        orgEvent(id, OrgEvents.added, { name }),
+        orgEvent(id, OrgEvents.domainAdded, { domain }),
+        orgEvent(id, OrgEvents.domainVerified, { domain }),
+        orgEvent(id, OrgEvents.domainPrimarySet, { domain }),
+        orgEvent(id, OrgEvents.memberAdded, { userId: caller.userId, roles: ["ORG_OWNER"] }),
+      ],
+      uniques: [orgNameClaim(name, "add"), orgDomainClaim(domain, "add"), memberClaim(id, caller.userId, "add")],
+      result: (stored) => ({ id, details: createdDetails(lastOf(stored)) }),
+    };
+  });
+}
+
+/**
+ * UpdateOrg (ChangeOrg + changeDefaultDomain): when the org's primary domain is the one derived from
+ * its old name, the domain derived from the new name replaces it.
+ * ZITADEL answers with `creationDate` set to the change's time (AddToDetailsPb); so does this.
+ */
+export function updateOrg(deps: Deps, caller: Caller, rawName: string): Promise<Details> {
+  const name = trimmedName(rawName);
+  return runCommand(deps, caller.userId, async (load) => {
+    const org = await load("org", caller.orgId);
+    if (!org.exists) throw notFound("ORG-1MRds", "Organisation not found");
+    if (org.name === name) throw preconditionFailed("ORG-4VSdf", "Organisation not changed");
+    await assertNameFree(deps, name, org.id);
+    const events = [orgEvent(org.id, OrgEvents.changed, { name })];
+    const uniques: UniqueClaim[] = org.name.toLowerCase() === name.toLowerCase() ? [] : [orgNameClaim(org.name, "remove"), orgNameClaim(name, "add")];
+    const oldDomain = orgDomainFromName(org.name, instanceDomain(deps));
+    if (oldDomain === org.primaryDomain) {
+      const newDomain = defaultDomain(deps, name);
+      // Same domain (e.g. only the case changed): ZITADEL would re-add it and fail on its own claim.
+      if (newDomain !== oldDomain) {
+        await assertDomainFree(deps, newDomain);
+        events.push(
+          orgEvent(org.id, OrgEvents.domainAdded, { domain: newDomain }),
+          orgEvent(org.id, OrgEvents.domainVerified, { domain: newDomain }),
+          orgEvent(org.id, OrgEvents.domainPrimarySet, { domain: newDomain }),
+          orgEvent(org.id, OrgEvents.domainRemoved, { domain: oldDomain, isVerified: true }),
+        );
+        uniques.push(orgDomainClaim(oldDomain, "remove"), orgDomainClaim(newDomain, "add"));
+      }
+    }
+    return {
+      events,
+      uniques,
+      result: (stored) => {
+        const last = lastOf(stored);
+        return { sequence: last.sequence, creationDate: last.createdAt, resourceOwner: org.id };
+      },
+    };
+  });
+}
+
+export function deactivateOrg(deps: Deps, caller: Caller): Promise<Details> {
+  return runCommand(deps, caller.userId, async (load) => {
+    const org = await load("org", caller.orgId);
+    if (!org.exists) throw notFound("ORG-oL9nT", "Organisation not found");
+    if (org.state === OrgStateNum.inactive) throw preconditionFailed("EVENT-Dbs2g", "Organisation is already deactivated");
+    return { events: [orgEvent(org.id, OrgEvents.deactivated)], result: (stored) => changedDetails(lastOf(stored)) };
+  });
+}
+
+export function reactivateOrg(deps: Deps, caller: Caller): Promise<Details> {
+  return runCommand(deps, caller.userId, async (load) => {
+    const org = await load("org", caller.orgId);
+    if (!org.exists) throw notFound("ORG-Dgf3g", "Organisation not found");
+    if (org.state === OrgStateNum.active) throw preconditionFailed("EVENT-bfnrh", "Organisation is already active");
+    return { events: [orgEvent(org.id, OrgEvents.reactivated)], result: (stored) => changedDetails(lastOf(stored)) };
+  });
+}
+
+/**
+ * RemoveOrg (prepareRemoveOrg): not the instance's default org. One `org.removed` event releases the
+ * org's name, its domain and the usernames of its users (as ZITADEL's event does); the users and
+ * their credentials stop working with the org (authn refuses users whose org is not active, and
+ * x-zitadel-orgid naming a removed org is AUTH-Bs7Ds).
+ * ZITADEL reports the instance as the resource owner of this write; so does this.
+ */
+export function removeOrg(deps: Deps, caller: Caller): Promise<Details> {
+  return runCommand(deps, caller.userId, async (load) => {
+    const instance = await load("instance", deps.instanceId);
+    if (caller.orgId === instance.defaultOrgId) throw preconditionFailed("COMMA-wG9p1", "Default Organisation must not be deleted");
+    const org = await load("org", caller.orgId);
+    if (!org.exists) throw notFound("COMMA-aps2n", "Organisation not found");
+    const users = await deps.store.sql.query<{ username: string }>("SELECT username FROM proj_users WHERE instance_id = $1 AND org_id = $2", [
+      deps.instanceId,
+      org.id,
+    ]);
+    const uniques: UniqueClaim[] = [
+      orgNameClaim(org.name, "remove"),
+      ...(org.primaryDomain ? [orgDomainClaim(org.primaryDomain, "remove")] : []),
+      ...users.map((u): UniqueClaim => ({ action: "remove", type: "usernames", field: u.username.toLowerCase() })),
+    ];
+    return {
+      events: [orgEvent(org.id, OrgEvents.removed, { name: org.name })],
+      uniques,
+      result: (stored) => ({ ...changedDetails(lastOf(stored)), resourceOwner: deps.instanceId }),
+    };
+  });
+}

@@ -1,0 +1,132 @@
+import { invalidArgument, notFound, preconditionFailed } from "../../domain/errors.js";
+import type { NewEvent } from "../../domain/events.js";
+import { UserEvents, type UserState } from "../../domain/users/user.js";
+import { runCommand } from "../core/command.js";
+import type { Caller, Deps } from "../core/context.js";
+import { changedDetails, createdDetails, lastOf, type Details } from "../core/details.js";
+import { asDate, listPage } from "../core/list-page.js";
+import type { ListInput, ListMeta } from "./user-queries.js";
+import { textCondition } from "../core/text-query.js";
+import { inOrg, userEvent } from "./users.js";
+
+/**
+ * User metadata (ZITADEL command/user_metadata.go). Values are bytes; events carry them base64
+ * encoded (`user.metadata.set {key, value}`), as ZITADEL's JSON payloads do for []byte.
+ */
+
+const requireUser = (u: UserState, caller: Caller) => {
+  if (!inOrg(u, caller)) throw preconditionFailed("COMMAND-uXHNj", "User could not be found");
+};
+
+const noData = () => preconditionFailed("META-9mm2d", "Metadata list is empty");
+
+const b64 = (v: Uint8Array) => Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString("base64");
+
+function setEvent(u: UserState, key: string, value: Uint8Array): NewEvent {
+  if (!key || value.length === 0) throw invalidArgument("META-2ml0f", "Metadata is invalid");
+  return userEvent(u, UserEvents.metadataSet, { key, value: b64(value) });
+}
+
+/** SetUserMetadata: setting the value a key already has writes nothing and answers that entry's details. */
+export function setUserMetadata(deps: Deps, caller: Caller, userId: string, key: string, value: Uint8Array): Promise<Details> {
+  return runCommand<Details>(deps, caller.userId, async (load) => {
+    const u = await load("user", userId);
+    requireUser(u, caller);
+    const event = setEvent(u, key, value);
+    const current = u.metadata.get(key);
+    if (current && current.value === event.payload!.value)
+      return { events: [], result: () => ({ sequence: current.sequence, creationDate: current.changedAt, resourceOwner: u.orgId }) };
+    return { events: [event], result: (s) => createdDetails(lastOf(s)) };
+  });
+}
+
+/** BulkSetUserMetadata: one event per changed key, appended atomically; unchanged entries are skipped. */
+export function bulkSetUserMetadata(deps: Deps, caller: Caller, userId: string, entries: { key: string; value: Uint8Array }[]): Promise<Details> {
+  return runCommand<Details>(deps, caller.userId, async (load) => {
+    if (entries.length === 0) throw noData();
+    const u = await load("user", userId);
+    requireUser(u, caller);
+    const pending = new Map<string, string>();
+    const events: NewEvent[] = [];
+    for (const { key, value } of entries) {
+      const event = setEvent(u, key, value);
+      const v = event.payload!.value as string;
+      if ((pending.get(key) ?? u.metadata.get(key)?.value) === v) continue;
+      pending.set(key, v);
+      events.push(event);
+    }
+    if (events.length === 0) {
+      const last = u.lastMetadataEvent;
+      return { events, result: () => ({ sequence: last?.sequence ?? 0, changeDate: last?.at, resourceOwner: u.orgId }) };
+    }
+    return { events, result: (s) => changedDetails(lastOf(s)) };
+  });
+}
+
+export function removeUserMetadata(deps: Deps, caller: Caller, userId: string, key: string): Promise<Details> {
+  return runCommand<Details>(deps, caller.userId, async (load) => {
+    const u = await load("user", userId);
+    requireUser(u, caller);
+    if (!u.metadata.has(key)) throw notFound("META-ncnw3", "Metadata not found");
+    return { events: [userEvent(u, UserEvents.metadataRemoved, { key })], result: (s) => changedDetails(lastOf(s)) };
+  });
+}
+
+/** BulkRemoveUserMetadata: all or nothing — one missing key and no key is removed. */
+export function bulkRemoveUserMetadata(deps: Deps, caller: Caller, userId: string, keys: string[]): Promise<Details> {
+  return runCommand<Details>(deps, caller.userId, async (load) => {
+    if (keys.length === 0) throw noData();
+    const u = await load("user", userId);
+    requireUser(u, caller);
+    const unique = [...new Set(keys)];
+    for (const key of unique) {
+      if (!key) throw invalidArgument("COMMAND-m19ds", "Metadata is invalid");
+      if (!u.metadata.has(key)) throw notFound("META-2nnds", "One or more keys do not exist");
+    }
+    return { events: unique.map((key) => userEvent(u, UserEvents.metadataRemoved, { key })), result: (s) => changedDetails(lastOf(s)) };
+  });
+}
+
+export interface MetadataRow {
+  key: string;
+  value: Uint8Array;
+  orgId: string;
+  createdAt: Date;
+  changedAt: Date;
+  sequence: number;
+}
+
+const MD_COLUMNS = "key, value, org_id, created_at, changed_at, sequence";
+
+const toMetadataRow = (r: Record<string, unknown>): MetadataRow => ({
+  key: r.key as string,
+  value: new Uint8Array(r.value as Uint8Array),
+  orgId: r.org_id as string,
+  createdAt: asDate(r.created_at),
+  changedAt: asDate(r.changed_at),
+  sequence: Number(r.sequence),
+});
+
+export async function getUserMetadata(deps: Deps, caller: Caller, userId: string, key: string): Promise<MetadataRow> {
+  const rows = await deps.store.sql.query(
+    `SELECT ${MD_COLUMNS} FROM proj_user_metadata WHERE instance_id = $1 AND user_id = $2 AND key = $3 AND org_id = $4`,
+    [deps.instanceId, userId, key, caller.orgId],
+  );
+  if (!rows[0]) throw notFound("QUERY-Rgh32", "Metadata not found");
+  return toMetadataRow(rows[0]);
+}
+
+/** zitadel.metadata.v1.MetadataKeyQuery: the key compared with a TextQueryMethod. */
+export interface MetadataKeyQuery {
+  key: string;
+  method: number;
+}
+
+/** ListUserMetadata: no user check ([] for unknown or other-org users); queries are AND-ed; ordered by key bytes (the same on every database collation). */
+export async function listUserMetadata(deps: Deps, caller: Caller, userId: string, list: ListInput, queries: MetadataKeyQuery[]): Promise<{ metadata: MetadataRow[]; meta: ListMeta }> {
+  const params: unknown[] = [deps.instanceId, caller.orgId, userId];
+  const where = ["instance_id = $1", "org_id = $2", "user_id = $3"];
+  for (const q of queries) where.push(textCondition("key", q.method, q.key, params));
+  const { rows, meta } = await listPage(deps, { columns: MD_COLUMNS, from: "proj_user_metadata", where: where.join(" AND "), order: `key COLLATE "C" ASC`, params }, list);
+  return { metadata: rows.map(toMetadataRow), meta };
+}

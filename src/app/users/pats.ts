@@ -1,0 +1,94 @@
+import { newPersonalAccessToken } from "../../crypto/tokens.js";
+import { notFound, preconditionFailed } from "../../domain/errors.js";
+import { expirationOrDefault } from "../../domain/expiration.js";
+import { UserEvents, UserType } from "../../domain/users/user.js";
+import { PAT_SCOPES } from "../instance/bootstrap.js";
+import { runCommand } from "../core/command.js";
+import type { Caller, Deps } from "../core/context.js";
+import { changedDetails, createdDetails, lastOf, type Details } from "../core/details.js";
+import { asDate, listPage } from "../core/list-page.js";
+import type { ListInput, ListMeta } from "./user-queries.js";
+import { inOrg, userEvent } from "./users.js";
+
+export interface AddedPat {
+  tokenId: string;
+  /** Shown once; only its keyed hash is stored. */
+  token: string;
+  details: Details;
+}
+
+/**
+ * AddPersonalAccessToken (ZITADEL command/user_personal_access_token.go): expiration first, then the
+ * user must exist in the caller's org (COMMAND-Dggw2) and be a machine (COMMAND-Df2f1). Locked or
+ * deactivated machines may get one (it only works once they are active again). Scopes are fixed.
+ */
+export function addPersonalAccessToken(deps: Deps, caller: Caller, userId: string, expirationDate: Date | undefined): Promise<AddedPat> {
+  const expiration = expirationOrDefault(expirationDate, deps.clock());
+  const tokenId = deps.newId();
+  return runCommand(deps, caller.userId, async (load) => {
+    const u = await load("user", userId);
+    if (!inOrg(u, caller)) throw preconditionFailed("COMMAND-Dggw2", "User could not be found");
+    if (u.type !== UserType.machine) throw preconditionFailed("COMMAND-Df2f1", "Not allowed for this user type");
+    const { token, hash } = newPersonalAccessToken(deps.keys.hmac, tokenId, u.id);
+    return {
+      events: [userEvent(u, UserEvents.patAdded, { tokenId, expiration: expiration.toISOString(), scopes: PAT_SCOPES, tokenHash: hash })],
+      result: (stored) => ({ tokenId, token, details: createdDetails(lastOf(stored)) }),
+    };
+  });
+}
+
+/** RemovePersonalAccessToken: the next request carrying the PAT is refused, on every instance. */
+export function removePersonalAccessToken(deps: Deps, caller: Caller, userId: string, tokenId: string) {
+  return runCommand(deps, caller.userId, async (load) => {
+    const u = await load("user", userId);
+    if (!inOrg(u, caller) || !u.pats.has(tokenId)) throw notFound("COMMAND-4m77G", "Personal Access Token not found");
+    return { events: [userEvent(u, UserEvents.patRemoved, { tokenId })], result: (s) => changedDetails(lastOf(s)) };
+  });
+}
+
+export interface PatRow {
+  id: string;
+  userId: string;
+  orgId: string;
+  expiration: Date;
+  scopes: string[];
+  createdAt: Date;
+  sequence: number;
+}
+
+const PAT_COLUMNS = "id, user_id, org_id, expiration, scopes, created_at, sequence";
+
+const toPatRow = (r: Record<string, unknown>): PatRow => ({
+  id: r.id as string,
+  userId: r.user_id as string,
+  orgId: r.org_id as string,
+  expiration: asDate(r.expiration),
+  scopes: (typeof r.scopes === "string" ? JSON.parse(r.scopes) : r.scopes) as string[],
+  createdAt: asDate(r.created_at),
+  sequence: Number(r.sequence),
+});
+
+export async function getPersonalAccessToken(deps: Deps, caller: Caller, userId: string, tokenId: string): Promise<PatRow> {
+  const rows = await deps.store.sql.query(
+    `SELECT ${PAT_COLUMNS} FROM proj_pats WHERE instance_id = $1 AND id = $2 AND user_id = $3 AND org_id = $4`,
+    [deps.instanceId, tokenId, userId, caller.orgId],
+  );
+  if (!rows[0]) throw notFound("QUERY-fRunu", "Errors.PersonalAccessToken.NotFound");
+  return toPatRow(rows[0]);
+}
+
+/** ListPersonalAccessTokens: the user's PATs in the caller's org, oldest first; expired ones are listed too. */
+export async function listPersonalAccessTokens(deps: Deps, caller: Caller, userId: string, list: ListInput): Promise<{ pats: PatRow[]; meta: ListMeta }> {
+  const { rows, meta } = await listPage(
+    deps,
+    {
+      columns: PAT_COLUMNS,
+      from: "proj_pats",
+      where: "instance_id = $1 AND org_id = $2 AND user_id = $3",
+      order: "created_at ASC, id ASC",
+      params: [deps.instanceId, caller.orgId, userId],
+    },
+    list,
+  );
+  return { pats: rows.map(toPatRow), meta };
+}

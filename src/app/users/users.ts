@@ -1,0 +1,203 @@
+import { generateSecret, keyedHash } from "../../crypto/keys.js";
+import { invalidArgument, notFound, preconditionFailed } from "../../domain/errors.js";
+import type { NewEvent, UniqueClaim } from "../../domain/events.js";
+import { InstanceEvents, OrgEvents } from "../../domain/orgs/org.js";
+import { UserEvents, UserStateNum, UserType, userExists, type UserState } from "../../domain/users/user.js";
+import { runCommand } from "../core/command.js";
+import { memberClaim } from "../orgs/members.js";
+import type { Caller, Deps } from "../core/context.js";
+import { changedDetails, createdDetails, lastOf, type Details } from "../core/details.js";
+
+const USERNAME_UNIQUE = "usernames";
+const usernameClaim = (userName: string, action: "add" | "remove"): UniqueClaim => ({
+  action,
+  type: USERNAME_UNIQUE,
+  // Case-insensitive, because client_id lookups at the token endpoint are (as ZITADEL's).
+  field: userName.toLowerCase(),
+  error: { kind: "AlreadyExists", id: "V3-DKcYh", message: "User already exists" },
+});
+
+export const userEvent = (u: { id: string; orgId: string }, type: string, payload?: Record<string, unknown>): NewEvent => ({
+  aggregateType: "user",
+  aggregateId: u.id,
+  resourceOwner: u.orgId,
+  type,
+  payload,
+});
+
+/** The user as a write model scoped to the caller's org: another org's user does not exist here. */
+export const inOrg = (u: UserState, caller: Caller) => userExists(u) && u.orgId === caller.orgId;
+export const isMachineInOrg = (u: UserState, caller: Caller) => inOrg(u, caller) && u.type === UserType.machine;
+
+export interface AddMachineInput {
+  userName: string;
+  name: string;
+  description: string;
+  accessTokenType: number;
+  userId?: string;
+}
+
+export function addMachineUser(deps: Deps, caller: Caller, input: AddMachineInput) {
+  return runCommand(deps, caller.userId, async (load) => {
+    const org = await load("org", caller.orgId);
+    if (!org.exists) throw preconditionFailed("COMMAND-QXPGs", "Organisation not found");
+    const userName = input.userName.trim();
+    const name = input.name.trim();
+    if (!userName) throw invalidArgument("COMMAND-bm9Ds", "Userdata is invalid");
+    if (!name) throw invalidArgument("COMMAND-bs9Ds", "Userdata is invalid");
+    const id = input.userId ?? deps.newId();
+    const existing = await load("user", id);
+    if (existing.type !== 0) throw preconditionFailed("COMMAND-k2una", "Errors.User.AlreadyExisting");
+    const payload: Record<string, unknown> = { userName, name };
+    if (input.description) payload.description = input.description;
+    if (input.accessTokenType) payload.accessTokenType = input.accessTokenType;
+    return {
+      events: [userEvent({ id, orgId: caller.orgId }, UserEvents.machineAdded, payload)],
+      uniques: [usernameClaim(userName, "add")],
+      result: (stored) => ({ userId: id, details: changedDetails(lastOf(stored)) }),
+    };
+  });
+}
+
+export interface UpdateMachineInput {
+  userId: string;
+  name: string;
+  description: string;
+  accessTokenType: number;
+}
+
+/** A full replacement (ZITADEL's UpdateMachine): omitted description clears it, omitted type means BEARER. */
+export function updateMachine(deps: Deps, caller: Caller, input: UpdateMachineInput) {
+  return runCommand(deps, caller.userId, async (load) => {
+    const u = await load("user", input.userId);
+    if (!isMachineInOrg(u, caller)) throw notFound("COMMAND-5M0od", "User could not be found");
+    const changed: Record<string, unknown> = {};
+    if (u.name !== input.name) changed.name = input.name;
+    if (u.description !== input.description) changed.description = input.description;
+    if (u.accessTokenType !== input.accessTokenType) changed.accessTokenType = input.accessTokenType;
+    if (Object.keys(changed).length === 0) throw preconditionFailed("COMMAND-2n8vs", "Errors.User.NotChanged");
+    return { events: [userEvent(u, UserEvents.machineChanged, changed)], result: (s) => changedDetails(lastOf(s)) };
+  });
+}
+
+export interface GeneratedSecret {
+  clientId: string;
+  clientSecret: string;
+  details: Details;
+}
+
+/** GenerateMachineSecret: a new 64-character secret replaces any previous one; only its keyed hash is stored. */
+export async function generateMachineSecret(deps: Deps, caller: Caller, userId: string): Promise<GeneratedSecret> {
+  // ZITADEL looks the user up in the projection first (404s), then runs the command (400s).
+  const found = await deps.cache.get(deps.instanceId, "user", userId);
+  if (!userExists(found)) throw notFound("QUERY-Dfbg2", "User could not be found");
+  if (found.orgId !== caller.orgId) throw notFound("MANAG-fpo4B", "User could not be found");
+  const clientSecret = generateSecret();
+  return runCommand(deps, caller.userId, async (load) => {
+    const u = await load("user", userId);
+    if (!isMachineInOrg(u, caller)) throw preconditionFailed("COMMAND-x8910n", "Errors.User.NotExisting");
+    return {
+      events: [userEvent(u, UserEvents.secretSet, { hashedSecret: keyedHash(deps.keys.hmac, clientSecret) })],
+      result: (s) => ({ clientId: u.userName, clientSecret, details: createdDetails(lastOf(s)) }),
+    };
+  });
+}
+
+export function removeMachineSecret(deps: Deps, caller: Caller, userId: string) {
+  return runCommand(deps, caller.userId, async (load) => {
+    const u = await load("user", userId);
+    if (!isMachineInOrg(u, caller)) throw preconditionFailed("COMMAND-x7s802", "Errors.User.NotExisting");
+    if (!u.secret) throw preconditionFailed("COMMAND-coi82n", "Secret doesn't exist");
+    return { events: [userEvent(u, UserEvents.secretRemoved)], result: (s) => changedDetails(lastOf(s)) };
+  });
+}
+
+type StateTransition = {
+  event: string;
+  notFoundId: string;
+  check: (u: UserState) => void;
+};
+
+const transitions = {
+  deactivate: {
+    event: UserEvents.deactivated,
+    notFoundId: "COMMAND-3M9ds",
+    check: (u) => {
+      if (u.state === UserStateNum.initial) throw notFound("COMMAND-ke0fw", "User with state initial can only be deleted not deactivated");
+      if (u.state === UserStateNum.inactive) throw preconditionFailed("COMMAND-5M0sf", "User already inactive");
+    },
+  },
+  reactivate: {
+    event: UserEvents.reactivated,
+    notFoundId: "COMMAND-4M0sd",
+    check: (u) => {
+      if (u.state !== UserStateNum.inactive) throw preconditionFailed("COMMAND-6M0sf", "User is not inactive");
+    },
+  },
+  lock: {
+    event: UserEvents.locked,
+    notFoundId: "COMMAND-5M9fs",
+    check: (u) => {
+      if (u.state !== UserStateNum.active && u.state !== UserStateNum.initial) throw preconditionFailed("COMMAND-3NN8v", "User is not active or initial");
+    },
+  },
+  unlock: {
+    event: UserEvents.unlocked,
+    notFoundId: "COMMAND-M0dos",
+    check: (u) => {
+      if (u.state !== UserStateNum.locked) throw preconditionFailed("COMMAND-4M0ds", "User is not locked");
+    },
+  },
+} satisfies Record<string, StateTransition>;
+
+export function changeUserState(deps: Deps, caller: Caller, userId: string, action: keyof typeof transitions) {
+  const t: StateTransition = transitions[action];
+  return runCommand(deps, caller.userId, async (load) => {
+    const u = await load("user", userId);
+    if (!inOrg(u, caller)) throw notFound(t.notFoundId, "User could not be found");
+    t.check(u);
+    return { events: [userEvent(u, t.event)], result: (s) => changedDetails(lastOf(s)) };
+  });
+}
+
+export function updateUserName(deps: Deps, caller: Caller, userId: string, newName: string) {
+  return runCommand(deps, caller.userId, async (load) => {
+    const userName = newName.trim();
+    if (!userName) throw invalidArgument("COMMAND-2N9fs", "ID missing");
+    const u = await load("user", userId);
+    if (!inOrg(u, caller)) throw notFound("COMMAND-5N9ds", "User could not be found");
+    if (u.userName === userName) throw preconditionFailed("COMMAND-6m9gs", "Username not changed");
+    const uniques =
+      u.userName.toLowerCase() === userName.toLowerCase() ? [] : [usernameClaim(u.userName, "remove"), usernameClaim(userName, "add")];
+    return { events: [userEvent(u, UserEvents.usernameChanged, { userName })], uniques, result: (s) => changedDetails(lastOf(s)) };
+  });
+}
+
+/** RemoveUser: the user and its credentials end at once; its memberships are removed in the same transaction. */
+export function removeUser(deps: Deps, caller: Caller, userId: string) {
+  return runCommand(deps, caller.userId, async (load) => {
+    const u = await load("user", userId);
+    if (!inOrg(u, caller)) throw notFound("COMMAND-m9od", "User could not be found");
+    const events: NewEvent[] = [userEvent(u, UserEvents.removed)];
+    const memberships = await deps.store.sql.query<{ scope_type: string; scope_id: string }>(
+      "SELECT scope_type, scope_id FROM proj_members WHERE instance_id = $1 AND user_id = $2",
+      [deps.instanceId, userId],
+    );
+    for (const m of memberships) {
+      // Loading records the sequence, so a concurrent membership change makes this command retry.
+      if (m.scope_type === "org") {
+        await load("org", m.scope_id);
+        events.push({ aggregateType: "org", aggregateId: m.scope_id, resourceOwner: m.scope_id, type: OrgEvents.memberCascadeRemoved, payload: { userId } });
+      } else {
+        await load("instance", m.scope_id);
+        events.push({ aggregateType: "instance", aggregateId: m.scope_id, resourceOwner: m.scope_id, type: InstanceEvents.memberCascadeRemoved, payload: { userId } });
+      }
+    }
+    return {
+      events,
+      uniques: [usernameClaim(u.userName, "remove"), ...memberships.map((m) => memberClaim(m.scope_id, userId, "remove"))],
+      result: (s) => changedDetails(s[0]!),
+    };
+  });
+}
+

@@ -1,0 +1,72 @@
+import pino, { type Logger } from "pino";
+import type { Config } from "../config/schema.js";
+import { createEventStore, type EventStore } from "../store/event-store.js";
+import { migrate } from "../store/migrations.js";
+import { openPglite } from "../store/pglite-adapter.js";
+import { openPostgres } from "../store/postgres-adapter.js";
+import type { SqlPort } from "../store/sql.js";
+import { createAggregateCache } from "../app/core/aggregate-cache.js";
+import { bootstrap, type BootstrapResult } from "../app/instance/bootstrap.js";
+import type { Deps } from "../app/core/context.js";
+import { createIdGenerator } from "../app/core/ids.js";
+import { joinCluster, type Cluster } from "./cluster.js";
+import { createRateLimits } from "../app/core/rate-limit.js";
+import { allocateNode, loadServerKeys, loadSigningKeys } from "./system.js";
+
+export function createLogger(config: Pick<Config, "logLevel">): Logger {
+  return pino({
+    level: config.logLevel,
+    base: { service: "portcullis" },
+    // Defence in depth: these never belong in a log line, wherever they appear.
+    redact: {
+      paths: ["authorization", "*.authorization", "headers.authorization", "*.headers.authorization", "clientSecret", "*.clientSecret", "token", "*.token", "client_secret", "*.client_secret", "password", "*.password"],
+      censor: "[redacted]",
+    },
+  });
+}
+
+export async function openStorage(config: Config): Promise<SqlPort> {
+  return config.databaseUrl
+    ? openPostgres(config.databaseUrl, { max: config.db.poolSize, connectTimeoutMs: config.db.connectTimeoutMs })
+    : openPglite(config.dataDir);
+}
+
+export interface Runtime {
+  deps: Deps;
+  sql: SqlPort;
+  store: EventStore;
+  boot: BootstrapResult;
+  close(): Promise<void>;
+}
+
+/** Opens storage, migrates, loads keys, bootstraps the first instance and builds the shared deps. */
+export async function startRuntime(config: Config, log: Logger, clock: () => Date = () => new Date()): Promise<Runtime> {
+  const sql = await openStorage(config);
+  try {
+    await migrate(sql);
+    const keys = await loadServerKeys(sql, config);
+    const node = await allocateNode(sql);
+    const newId = createIdGenerator(node);
+    const store = createEventStore(sql, node);
+    const signingKeys = await loadSigningKeys(sql, keys, newId, clock());
+    const boot = await bootstrap(store, config, keys, newId, clock());
+    let cluster: Cluster | undefined;
+    const cache = createAggregateCache(store, { trusted: () => cluster?.trusted() ?? false });
+    cluster = await joinCluster(sql, store, node, { onNotice: (n) => cache.applyNotice(n), onGap: () => cache.clear() }, log);
+    const limits = createRateLimits(config.rateLimit);
+    const deps: Deps = { config, store, cache, keys, clock, newId, instanceId: boot.instanceId, signingKeys, log, limits };
+    return {
+      deps,
+      sql,
+      store,
+      boot,
+      async close() {
+        await cluster?.close();
+        await sql.close();
+      },
+    };
+  } catch (e) {
+    await sql.close().catch(() => undefined);
+    throw e;
+  }
+}
