@@ -1,4 +1,4 @@
-import { generateKeyPairSync, randomBytes, createPrivateKey, createPublicKey, type KeyObject } from "node:crypto";
+import { generateKeyPairSync, randomBytes, createPrivateKey, createPublicKey } from "node:crypto";
 import type { Config } from "../config/schema.js";
 import { deriveKeys, open, seal, type ServerKeys } from "../crypto/keys.js";
 import type { SigningKey } from "../crypto/jwt.js";

@@ -11,7 +11,7 @@ import * as members from "../../app/orgs/org-members.js";
 import * as queries from "../../app/orgs/org-queries.js";
 import * as orgs from "../../app/orgs/orgs.js";
 import { ORG_ROLES, SELF_MANAGEMENT_GLOBAL } from "../../domain/orgs/roles.js";
-import type { CallContext, ServiceHandlers } from "../pipeline.js";
+import type { ServiceHandlers } from "../pipeline.js";
 import { changeMessages, listDetails, objectDetails } from "../users/mappers.js";
 import { listInput, memberMessage, orgMessage, toMemberQueries } from "./mappers.js";
 

@@ -14,7 +14,7 @@ import type {
 import type { SearchQuery } from "@zitadel/proto/zitadel/user_pb.js";
 import * as users from "../../app/users/users.js";
 import * as queries from "../../app/users/user-queries.js";
-import type { CallContext, ServiceHandlers } from "../pipeline.js";
+import type { ServiceHandlers } from "../pipeline.js";
 import { changeMessages, listDetails, listInput, objectDetails, userMessage } from "./mappers.js";
 import { reusable } from "../response-memo.js";
 
