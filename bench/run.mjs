@@ -295,7 +295,7 @@ async function pgSection() {
   const db = await createDatabase("pg");
   const dataDir = tempDir("pg");
   log(`starting Portcullis on PostgreSQL (${db.name})`);
-  let srv = await startPortcullis({ dataDir, databaseUrl: db.url, name: "portcullis-pg" });
+  const srv = await startPortcullis({ dataDir, databaseUrl: db.url, name: "portcullis-pg" });
   const a = api(srv.base, srv.pat);
   const writeUsers = await inChunks(Array.from({ length: WRITE_USERS }, (_, i) => `bench-write-${i}`), 10, (n) => a.addMachine(n));
   const staleId = await a.addMachine("bench-stale");

@@ -1,6 +1,6 @@
 // Starting Portcullis servers (child processes of the built dist/) and calling its API for setup.
 import { createHash } from "node:crypto";
-import { cpSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { cpSync, readdirSync, readFileSync, symlinkSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
