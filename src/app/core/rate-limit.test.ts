@@ -17,7 +17,7 @@ describe("createLimiter", () => {
   });
 
   it("reports whole seconds for slow rates and forgets the oldest keys past its bound", () => {
-    let t = 0;
+    const t = 0;
     const l = createLimiter({ perSecond: 1 / 60, burst: 2, maxKeys: 2, now: () => t });
     expect([l.take("x"), l.take("x")]).toEqual([0, 0]);
     expect(l.take("x")).toBe(60);
