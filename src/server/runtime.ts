@@ -4,6 +4,7 @@ import { createEventStore, type EventStore } from "../store/event-store.js";
 import { migrate } from "../store/migrations.js";
 import { openPglite } from "../store/pglite-adapter.js";
 import { openPostgres } from "../store/postgres-adapter.js";
+import { createReadModels } from "../store/read-models/index.js";
 import type { SqlPort } from "../store/sql.js";
 import { createAggregateCache } from "../app/core/aggregate-cache.js";
 import { bootstrap, type BootstrapResult } from "../app/instance/bootstrap.js";
@@ -48,13 +49,14 @@ export async function startRuntime(config: Config, log: Logger, clock: () => Dat
     const node = await allocateNode(sql);
     const newId = createIdGenerator(node);
     const store = createEventStore(sql, node);
+    const reads = createReadModels(sql);
     const signingKeys = await loadSigningKeys(sql, keys, newId, clock());
-    const boot = await bootstrap(store, config, keys, newId, clock());
+    const boot = await bootstrap(store, reads.instance, config, keys, newId, clock());
     let cluster: Cluster | undefined;
-    const cache = createAggregateCache(store, { trusted: () => cluster?.trusted() ?? false });
+    const cache = createAggregateCache(store, { trusted: () => cluster?.trusted() ?? false, users: reads.users });
     cluster = await joinCluster(sql, store, node, { onNotice: (n) => cache.applyNotice(n), onGap: () => cache.clear() }, log);
     const limits = createRateLimits(config.rateLimit);
-    const deps: Deps = { config, store, cache, keys, clock, newId, instanceId: boot.instanceId, signingKeys, log, limits };
+    const deps: Deps = { config, store, reads, cache, keys, clock, newId, instanceId: boot.instanceId, signingKeys, log, limits };
     return {
       deps,
       sql,

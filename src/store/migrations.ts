@@ -148,15 +148,7 @@ CREATE TABLE nodes (
   },
 ];
 
-export const PROJECTION_TABLES = [
-  "proj_instances",
-  "proj_orgs",
-  "proj_users",
-  "proj_machine_keys",
-  "proj_pats",
-  "proj_user_metadata",
-  "proj_members",
-] as const;
+export { PROJECTION_TABLES } from "./read-models/tables.js";
 
 /** A fixed advisory-lock key for migrations and bootstrap ("portcull" in ASCII). */
 export const MIGRATION_LOCK_KEY = 0x706f7274637568;

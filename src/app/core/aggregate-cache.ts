@@ -2,6 +2,7 @@ import type { AggregateType, StoredEvent } from "../../domain/events.js";
 import { evolveInstance, evolveOrg, reduceInstance, reduceOrg, type InstanceState, type OrgState } from "../../domain/orgs/org.js";
 import { UserEvents, evolveUser, reduceUser, type UserState } from "../../domain/users/user.js";
 import { aggregateKey, type CommitNotice, type EventStore } from "../../store/event-store.js";
+import { userReads, type UserReads } from "../../store/read-models/users.js";
 
 export type StateOf<T extends AggregateType> = T extends "user" ? UserState : T extends "org" ? OrgState : InstanceState;
 
@@ -51,11 +52,14 @@ export interface CacheOptions {
   maxEntries?: number;
   /** While false, every lookup reads the database and nothing is kept. */
   trusted?: () => boolean;
+  /** Where login names are looked up (deps.reads.users); by default the user read model over the store's database. */
+  users?: Pick<UserReads, "idsByLoginName">;
 }
 
 export function createAggregateCache(store: EventStore, opts: CacheOptions = {}): AggregateCache {
   const maxEntries = opts.maxEntries ?? 200_000;
   const trusted = opts.trusted ?? (() => true);
+  const users = opts.users ?? userReads(store.sql);
   const entries = createEntries();
   const loading = new Map<string, Promise<unknown>>();
   const logins = new Map<string, string | null>();
@@ -162,12 +166,9 @@ export function createAggregateCache(store: EventStore, opts: CacheOptions = {})
       const hit = ok ? logins.get(k) : undefined;
       if (hit !== undefined) return hit ?? undefined;
       const startEpoch = epoch;
-      const rows = await store.sql.query<{ id: string }>("SELECT id FROM proj_users WHERE instance_id = $1 AND lower(username) = lower($2) LIMIT 2", [
-        instanceId,
-        loginName,
-      ]);
+      const ids = await users.idsByLoginName(instanceId, loginName);
       // A login name matching more than one user identifies no one (ZITADEL: "client not found").
-      const id = rows.length === 1 ? rows[0]!.id : null;
+      const id = ids.length === 1 ? ids[0]! : null;
       if (ok && epoch === startEpoch && trusted()) {
         if (logins.size >= maxEntries) logins.clear();
         logins.set(k, id);

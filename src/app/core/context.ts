@@ -1,6 +1,7 @@
 import type { Config } from "../../config/schema.js";
 import type { ServerKeys } from "../../crypto/keys.js";
 import type { EventStore } from "../../store/event-store.js";
+import type { ReadModels } from "../../store/read-models/index.js";
 import type { AggregateCache } from "./aggregate-cache.js";
 import type { IdGenerator } from "./ids.js";
 import type { Logger } from "pino";
@@ -11,6 +12,8 @@ import type { RateLimits } from "./rate-limit.js";
 export interface Deps {
   config: Config;
   store: EventStore;
+  /** The read models (projections and the event history), queried with typed functions. */
+  reads: ReadModels;
   cache: AggregateCache;
   keys: ServerKeys;
   clock: () => Date;

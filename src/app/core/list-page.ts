@@ -1,6 +1,7 @@
-import type { Row } from "../../store/sql.js";
+import type { Page, PageRequest } from "../../store/read-models/index.js";
 import type { Deps } from "./context.js";
 
+/** The API's list options (zitadel.v1.ListQuery). */
 export interface ListInput {
   offset: number;
   limit: number;
@@ -19,22 +20,10 @@ export async function listMeta(deps: Deps, total: number): Promise<ListMeta> {
 }
 
 /**
- * One page of a projection query with ZITADEL's ListDetails: `totalResult` counts every match
- * regardless of offset/limit (limit 0 = all).
+ * One page of a read model with ZITADEL's ListDetails: `totalResult` counts every match
+ * regardless of offset/limit (limit 0 = all). The sort direction (`asc`) is the read's own business.
  */
-export async function listPage(
-  deps: Deps,
-  q: { columns: string; from: string; where: string; order: string; params: unknown[] },
-  list: ListInput,
-): Promise<{ rows: Row[]; meta: ListMeta }> {
-  const paging = `${list.limit > 0 ? ` LIMIT ${Math.min(list.limit, 1_000_000)}` : ""} OFFSET ${Math.max(0, Math.min(list.offset, Number.MAX_SAFE_INTEGER))}`;
-  const rows = await deps.store.sql.query(`SELECT ${q.columns}, count(*) OVER () AS total FROM ${q.from} WHERE ${q.where} ORDER BY ${q.order}${paging}`, q.params);
-  let total = rows[0] ? Number(rows[0].total) : 0;
-  if (rows.length === 0 && list.offset > 0) {
-    const c = await deps.store.sql.query<{ n: string | number }>(`SELECT count(*) AS n FROM ${q.from} WHERE ${q.where}`, q.params);
-    total = Number(c[0]?.n ?? 0);
-  }
-  return { rows, meta: await listMeta(deps, total) };
+export async function listPage<T>(deps: Deps, list: ListInput, read: (page: PageRequest) => Promise<Page<T>>): Promise<{ items: T[]; meta: ListMeta }> {
+  const page = await read({ offset: list.offset, limit: list.limit });
+  return { items: page.items, meta: await listMeta(deps, page.total) };
 }
-
-export const asDate = (v: unknown) => (v instanceof Date ? v : new Date(v as string));

@@ -9,6 +9,7 @@ import type { NewEvent, UniqueClaim } from "../../domain/events.js";
 import { InstanceEvents, OrgEvents, orgDomainFromName } from "../../domain/orgs/org.js";
 import { UserEvents } from "../../domain/users/user.js";
 import type { EventStore } from "../../store/event-store.js";
+import type { InstanceReads } from "../../store/read-models/instance.js";
 import type { IdGenerator } from "../core/ids.js";
 import { memberClaim } from "../orgs/members.js";
 
@@ -22,11 +23,6 @@ export interface BootstrapResult {
   patPath?: string;
   machineKeyPath?: string;
   adminUserName?: string;
-}
-
-async function findInstance(store: EventStore): Promise<string | undefined> {
-  const rows = await store.sql.query<{ id: string }>("SELECT aggregate_id AS id FROM events WHERE aggregate_type = 'instance' ORDER BY position LIMIT 1");
-  return rows[0]?.id;
 }
 
 /** A name of this process's own, so two processes bootstrapping one database at once don't share a file. */
@@ -57,11 +53,18 @@ function writeSecretFile(file: string, content: string) {
  * The PAT is written to `<path>.pending` before the commit and renamed after it, so a crash in
  * between loses nothing: the next start finishes the rename if the pending token is the committed one.
  */
-export async function bootstrap(store: EventStore, config: Config, keys: ServerKeys, newId: IdGenerator, now: Date): Promise<BootstrapResult> {
+export async function bootstrap(
+  store: EventStore,
+  reads: InstanceReads,
+  config: Config,
+  keys: ServerKeys,
+  newId: IdGenerator,
+  now: Date,
+): Promise<BootstrapResult> {
   const fi = config.firstInstance;
-  const existing = await findInstance(store);
+  const existing = await reads.firstInstanceId();
   if (existing) {
-    await finishPendingFiles(store, existing, config, keys);
+    await finishPendingFiles(reads, existing, config, keys);
     return { instanceId: existing, created: false };
   }
 
@@ -126,7 +129,7 @@ export async function bootstrap(store: EventStore, config: Config, keys: ServerK
     if (keyFile?.file) rmSync(pending(keyFile.file), { force: true });
     // Another process bootstrapped the same database at the same moment: use its instance.
     if (e instanceof DomainError && e.kind === "AlreadyExists") {
-      const winner = await findInstance(store);
+      const winner = await reads.firstInstanceId();
       if (winner) return { instanceId: winner, created: false };
     }
     throw e;
@@ -138,17 +141,14 @@ export async function bootstrap(store: EventStore, config: Config, keys: ServerK
 }
 
 /** Completes a PAT file whose commit happened but whose rename did not (crash between the two). */
-async function finishPendingFiles(store: EventStore, instanceId: string, config: Config, keys: ServerKeys) {
+async function finishPendingFiles(reads: InstanceReads, instanceId: string, config: Config, keys: ServerKeys) {
   const file = config.firstInstance.patPath;
   const candidates = pendingFiles(file);
   if (candidates.length === 0) return;
-  const rows = await store.sql.query<{ h: string }>(
-    "SELECT payload->>'tokenHash' AS h FROM events WHERE instance_id = $1 AND event_type = $2",
-    [instanceId, UserEvents.patAdded],
-  );
+  const hashes = await reads.patHashes(instanceId);
   for (const p of candidates) {
     const hash = keyedHash(keys.hmac, readFileSync(p, "utf8").trim());
-    if (rows.some((r) => r.h && hashesEqual(r.h, hash)) && !existsSync(file)) renameSync(p, file);
+    if (hashes.some((h) => hashesEqual(h, hash)) && !existsSync(file)) renameSync(p, file);
     else rmSync(p, { force: true });
   }
 }

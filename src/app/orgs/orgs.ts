@@ -39,19 +39,11 @@ function defaultDomain(deps: Deps, name: string): string {
  * first org's domain predates domain claims and is only found this way.
  */
 async function assertNameFree(deps: Deps, name: string, exceptOrgId = "") {
-  const rows = await deps.store.sql.query(
-    "SELECT 1 FROM proj_orgs WHERE instance_id = $1 AND lower(name) = lower($2) AND state <> $3 AND id <> $4 LIMIT 1",
-    [deps.instanceId, name, OrgStateNum.removed, exceptOrgId],
-  );
-  if (rows.length > 0) throw alreadyExists(NAME_TAKEN.id, NAME_TAKEN.message);
+  if (await deps.reads.orgs.nameTaken(deps.instanceId, name, exceptOrgId)) throw alreadyExists(NAME_TAKEN.id, NAME_TAKEN.message);
 }
 
 async function assertDomainFree(deps: Deps, domain: string) {
-  const rows = await deps.store.sql.query(
-    "SELECT 1 FROM proj_orgs WHERE instance_id = $1 AND lower(primary_domain) = lower($2) AND state <> $3 LIMIT 1",
-    [deps.instanceId, domain, OrgStateNum.removed],
-  );
-  if (rows.length > 0) throw alreadyExists(DOMAIN_TAKEN.id, DOMAIN_TAKEN.message);
+  if (await deps.reads.orgs.domainTaken(deps.instanceId, domain)) throw alreadyExists(DOMAIN_TAKEN.id, DOMAIN_TAKEN.message);
 }
 
 const orgEvent = (orgId: string, type: string, payload?: Record<string, unknown>): NewEvent => ({
@@ -162,14 +154,11 @@ export function removeOrg(deps: Deps, caller: Caller): Promise<Details> {
     if (caller.orgId === instance.defaultOrgId) throw preconditionFailed("COMMA-wG9p1", "Default Organisation must not be deleted");
     const org = await load("org", caller.orgId);
     if (!org.exists) throw notFound("COMMA-aps2n", "Organisation not found");
-    const users = await deps.store.sql.query<{ username: string }>("SELECT username FROM proj_users WHERE instance_id = $1 AND org_id = $2", [
-      deps.instanceId,
-      org.id,
-    ]);
+    const userNames = await deps.reads.users.userNamesOfOrg(deps.instanceId, org.id);
     const uniques: UniqueClaim[] = [
       orgNameClaim(org.name, "remove"),
       ...(org.primaryDomain ? [orgDomainClaim(org.primaryDomain, "remove")] : []),
-      ...users.map((u): UniqueClaim => ({ action: "remove", type: "usernames", field: u.username.toLowerCase() })),
+      ...userNames.map((u): UniqueClaim => ({ action: "remove", type: "usernames", field: u.toLowerCase() })),
     ];
     return {
       events: [orgEvent(org.id, OrgEvents.removed, { name: org.name })],

@@ -5,7 +5,8 @@ import { UserEvents } from "../../domain/users/user.js";
 import { runCommand } from "../core/command.js";
 import type { Caller, Deps } from "../core/context.js";
 import { changedDetails, createdDetails, lastOf, type Details } from "../core/details.js";
-import { asDate, listPage } from "../core/list-page.js";
+import { listPage } from "../core/list-page.js";
+import type { MachineKeyRow } from "../../store/read-models/index.js";
 import type { ListInput, ListMeta } from "./user-queries.js";
 import { inOrg, isMachineInOrg, userEvent } from "./users.js";
 
@@ -80,51 +81,18 @@ export function removeMachineKey(deps: Deps, caller: Caller, userId: string, key
   });
 }
 
-export interface MachineKeyRow {
-  id: string;
-  userId: string;
-  orgId: string;
-  type: number;
-  expiration: Date;
-  createdAt: Date;
-  sequence: number;
-}
-
-const KEY_COLUMNS = "id, user_id, org_id, key_type, expiration, created_at, sequence";
-
-const toKeyRow = (r: Record<string, unknown>): MachineKeyRow => ({
-  id: r.id as string,
-  userId: r.user_id as string,
-  orgId: r.org_id as string,
-  type: Number(r.key_type),
-  expiration: asDate(r.expiration),
-  createdAt: asDate(r.created_at),
-  sequence: Number(r.sequence),
-});
+export type { MachineKeyRow } from "../../store/read-models/index.js";
 
 /** GetMachineKeyByIDs: the key of that user in the caller's org; expired keys are still returned (as ZITADEL). */
 export async function getMachineKey(deps: Deps, caller: Caller, userId: string, keyId: string): Promise<MachineKeyRow> {
-  const rows = await deps.store.sql.query(
-    `SELECT ${KEY_COLUMNS} FROM proj_machine_keys WHERE instance_id = $1 AND id = $2 AND user_id = $3 AND org_id = $4`,
-    [deps.instanceId, keyId, userId, caller.orgId],
-  );
-  if (!rows[0]) throw notFound("QUERY-Dgr3g", "Errors.AuthNKey.NotFound");
-  return toKeyRow(rows[0]);
+  const row = await deps.reads.machineKeys.byId(deps.instanceId, caller.orgId, userId, keyId);
+  if (!row) throw notFound("QUERY-Dgr3g", "Errors.AuthNKey.NotFound");
+  return row;
 }
 
 /** ListMachineKeys: the user's keys in the caller's org, oldest first ([] for an unknown or other-org user). */
 export async function listMachineKeys(deps: Deps, caller: Caller, userId: string, list: ListInput): Promise<{ keys: MachineKeyRow[]; meta: ListMeta }> {
   // ZITADEL has no sort column here (storage order, `asc` without effect); creation order is the stable equivalent.
-  const { rows, meta } = await listPage(
-    deps,
-    {
-      columns: KEY_COLUMNS,
-      from: "proj_machine_keys",
-      where: "instance_id = $1 AND org_id = $2 AND user_id = $3",
-      order: "created_at ASC, id ASC",
-      params: [deps.instanceId, caller.orgId, userId],
-    },
-    list,
-  );
-  return { keys: rows.map(toKeyRow), meta };
+  const { items, meta } = await listPage(deps, list, (p) => deps.reads.machineKeys.listOfUser(deps.instanceId, caller.orgId, userId, p));
+  return { keys: items, meta };
 }

@@ -4,9 +4,9 @@ import { UserEvents, type UserState } from "../../domain/users/user.js";
 import { runCommand } from "../core/command.js";
 import type { Caller, Deps } from "../core/context.js";
 import { changedDetails, createdDetails, lastOf, type Details } from "../core/details.js";
-import { asDate, listPage } from "../core/list-page.js";
+import { listPage } from "../core/list-page.js";
+import type { MetadataKeyQuery, MetadataRow } from "../../store/read-models/index.js";
 import type { ListInput, ListMeta } from "./user-queries.js";
-import { textCondition } from "../core/text-query.js";
 import { inOrg, userEvent } from "./users.js";
 
 /**
@@ -87,46 +87,16 @@ export function bulkRemoveUserMetadata(deps: Deps, caller: Caller, userId: strin
   });
 }
 
-export interface MetadataRow {
-  key: string;
-  value: Uint8Array;
-  orgId: string;
-  createdAt: Date;
-  changedAt: Date;
-  sequence: number;
-}
-
-const MD_COLUMNS = "key, value, org_id, created_at, changed_at, sequence";
-
-const toMetadataRow = (r: Record<string, unknown>): MetadataRow => ({
-  key: r.key as string,
-  value: new Uint8Array(r.value as Uint8Array),
-  orgId: r.org_id as string,
-  createdAt: asDate(r.created_at),
-  changedAt: asDate(r.changed_at),
-  sequence: Number(r.sequence),
-});
+export type { MetadataKeyQuery, MetadataRow } from "../../store/read-models/index.js";
 
 export async function getUserMetadata(deps: Deps, caller: Caller, userId: string, key: string): Promise<MetadataRow> {
-  const rows = await deps.store.sql.query(
-    `SELECT ${MD_COLUMNS} FROM proj_user_metadata WHERE instance_id = $1 AND user_id = $2 AND key = $3 AND org_id = $4`,
-    [deps.instanceId, userId, key, caller.orgId],
-  );
-  if (!rows[0]) throw notFound("QUERY-Rgh32", "Metadata not found");
-  return toMetadataRow(rows[0]);
-}
-
-/** zitadel.metadata.v1.MetadataKeyQuery: the key compared with a TextQueryMethod. */
-export interface MetadataKeyQuery {
-  key: string;
-  method: number;
+  const row = await deps.reads.metadata.byKey(deps.instanceId, caller.orgId, userId, key);
+  if (!row) throw notFound("QUERY-Rgh32", "Metadata not found");
+  return row;
 }
 
 /** ListUserMetadata: no user check ([] for unknown or other-org users); queries are AND-ed; ordered by key bytes (the same on every database collation). */
 export async function listUserMetadata(deps: Deps, caller: Caller, userId: string, list: ListInput, queries: MetadataKeyQuery[]): Promise<{ metadata: MetadataRow[]; meta: ListMeta }> {
-  const params: unknown[] = [deps.instanceId, caller.orgId, userId];
-  const where = ["instance_id = $1", "org_id = $2", "user_id = $3"];
-  for (const q of queries) where.push(textCondition("key", q.method, q.key, params));
-  const { rows, meta } = await listPage(deps, { columns: MD_COLUMNS, from: "proj_user_metadata", where: where.join(" AND "), order: `key COLLATE "C" ASC`, params }, list);
-  return { metadata: rows.map(toMetadataRow), meta };
+  const { items, meta } = await listPage(deps, list, (p) => deps.reads.metadata.listOfUser(deps.instanceId, caller.orgId, userId, queries, p));
+  return { metadata: items, meta };
 }

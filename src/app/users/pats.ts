@@ -6,7 +6,8 @@ import { PAT_SCOPES } from "../instance/bootstrap.js";
 import { runCommand } from "../core/command.js";
 import type { Caller, Deps } from "../core/context.js";
 import { changedDetails, createdDetails, lastOf, type Details } from "../core/details.js";
-import { asDate, listPage } from "../core/list-page.js";
+import { listPage } from "../core/list-page.js";
+import type { PatRow } from "../../store/read-models/index.js";
 import type { ListInput, ListMeta } from "./user-queries.js";
 import { inOrg, userEvent } from "./users.js";
 
@@ -46,49 +47,16 @@ export function removePersonalAccessToken(deps: Deps, caller: Caller, userId: st
   });
 }
 
-export interface PatRow {
-  id: string;
-  userId: string;
-  orgId: string;
-  expiration: Date;
-  scopes: string[];
-  createdAt: Date;
-  sequence: number;
-}
-
-const PAT_COLUMNS = "id, user_id, org_id, expiration, scopes, created_at, sequence";
-
-const toPatRow = (r: Record<string, unknown>): PatRow => ({
-  id: r.id as string,
-  userId: r.user_id as string,
-  orgId: r.org_id as string,
-  expiration: asDate(r.expiration),
-  scopes: (typeof r.scopes === "string" ? JSON.parse(r.scopes) : r.scopes) as string[],
-  createdAt: asDate(r.created_at),
-  sequence: Number(r.sequence),
-});
+export type { PatRow } from "../../store/read-models/index.js";
 
 export async function getPersonalAccessToken(deps: Deps, caller: Caller, userId: string, tokenId: string): Promise<PatRow> {
-  const rows = await deps.store.sql.query(
-    `SELECT ${PAT_COLUMNS} FROM proj_pats WHERE instance_id = $1 AND id = $2 AND user_id = $3 AND org_id = $4`,
-    [deps.instanceId, tokenId, userId, caller.orgId],
-  );
-  if (!rows[0]) throw notFound("QUERY-fRunu", "Errors.PersonalAccessToken.NotFound");
-  return toPatRow(rows[0]);
+  const row = await deps.reads.pats.byId(deps.instanceId, caller.orgId, userId, tokenId);
+  if (!row) throw notFound("QUERY-fRunu", "Errors.PersonalAccessToken.NotFound");
+  return row;
 }
 
 /** ListPersonalAccessTokens: the user's PATs in the caller's org, oldest first; expired ones are listed too. */
 export async function listPersonalAccessTokens(deps: Deps, caller: Caller, userId: string, list: ListInput): Promise<{ pats: PatRow[]; meta: ListMeta }> {
-  const { rows, meta } = await listPage(
-    deps,
-    {
-      columns: PAT_COLUMNS,
-      from: "proj_pats",
-      where: "instance_id = $1 AND org_id = $2 AND user_id = $3",
-      order: "created_at ASC, id ASC",
-      params: [deps.instanceId, caller.orgId, userId],
-    },
-    list,
-  );
-  return { pats: rows.map(toPatRow), meta };
+  const { items, meta } = await listPage(deps, list, (p) => deps.reads.pats.listOfUser(deps.instanceId, caller.orgId, userId, p));
+  return { pats: items, meta };
 }

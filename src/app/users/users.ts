@@ -179,23 +179,20 @@ export function removeUser(deps: Deps, caller: Caller, userId: string) {
     const u = await load("user", userId);
     if (!inOrg(u, caller)) throw notFound("COMMAND-m9od", "User could not be found");
     const events: NewEvent[] = [userEvent(u, UserEvents.removed)];
-    const memberships = await deps.store.sql.query<{ scope_type: string; scope_id: string }>(
-      "SELECT scope_type, scope_id FROM proj_members WHERE instance_id = $1 AND user_id = $2",
-      [deps.instanceId, userId],
-    );
+    const memberships = await deps.reads.members.scopesOfUser(deps.instanceId, userId);
     for (const m of memberships) {
       // Loading records the sequence, so a concurrent membership change makes this command retry.
-      if (m.scope_type === "org") {
-        await load("org", m.scope_id);
-        events.push({ aggregateType: "org", aggregateId: m.scope_id, resourceOwner: m.scope_id, type: OrgEvents.memberCascadeRemoved, payload: { userId } });
+      if (m.type === "org") {
+        await load("org", m.id);
+        events.push({ aggregateType: "org", aggregateId: m.id, resourceOwner: m.id, type: OrgEvents.memberCascadeRemoved, payload: { userId } });
       } else {
-        await load("instance", m.scope_id);
-        events.push({ aggregateType: "instance", aggregateId: m.scope_id, resourceOwner: m.scope_id, type: InstanceEvents.memberCascadeRemoved, payload: { userId } });
+        await load("instance", m.id);
+        events.push({ aggregateType: "instance", aggregateId: m.id, resourceOwner: m.id, type: InstanceEvents.memberCascadeRemoved, payload: { userId } });
       }
     }
     return {
       events,
-      uniques: [usernameClaim(u.userName, "remove"), ...memberships.map((m) => memberClaim(m.scope_id, userId, "remove"))],
+      uniques: [usernameClaim(u.userName, "remove"), ...memberships.map((m) => memberClaim(m.id, userId, "remove"))],
       result: (s) => changedDetails(s[0]!),
     };
   });

@@ -1,0 +1,36 @@
+import type { Queryable } from "../sql.js";
+import { changeReads } from "./changes.js";
+import { instanceReads } from "./instance.js";
+import { machineKeyReads } from "./machine-keys.js";
+import { memberReads } from "./members.js";
+import { metadataReads } from "./metadata.js";
+import { orgReads } from "./orgs.js";
+import { patReads } from "./pats.js";
+import { userReads } from "./users.js";
+
+/**
+ * Every read the app layer makes, as typed functions over the SQL port: the SQL text lives here and
+ * in the projections, never in app/ (ZITADEL's internal/query over its projections).
+ */
+export function createReadModels(db: Queryable) {
+  return {
+    users: userReads(db),
+    orgs: orgReads(db),
+    members: memberReads(db),
+    pats: patReads(db),
+    machineKeys: machineKeyReads(db),
+    metadata: metadataReads(db),
+    changes: changeReads(db),
+    instance: instanceReads(db),
+  };
+}
+
+export type ReadModels = ReturnType<typeof createReadModels>;
+
+export type { Page, PageRequest } from "./page.js";
+export type { UserQuery, UserRow, UserSort } from "./users.js";
+export type { OrgQuery, OrgRow } from "./orgs.js";
+export type { MemberQuery, MemberRow, MemberScopeType, MemberSort } from "./members.js";
+export type { PatRow } from "./pats.js";
+export type { MachineKeyRow } from "./machine-keys.js";
+export type { MetadataKeyQuery, MetadataRow } from "./metadata.js";

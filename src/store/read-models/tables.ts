@@ -1,0 +1,108 @@
+/**
+ * The read models' tables and columns, named once: the migrations create them, the projections
+ * write them and the read-model queries read them (as ZITADEL's internal/query takes its table and
+ * column names from the projection package).
+ */
+
+export const Tables = {
+  instances: "proj_instances",
+  orgs: "proj_orgs",
+  users: "proj_users",
+  machineKeys: "proj_machine_keys",
+  pats: "proj_pats",
+  userMetadata: "proj_user_metadata",
+  members: "proj_members",
+} as const;
+
+export const InstanceColumns = {
+  id: "id",
+  name: "name",
+  defaultOrgId: "default_org_id",
+  createdAt: "created_at",
+  changedAt: "changed_at",
+  sequence: "sequence",
+} as const;
+
+export const OrgColumns = {
+  instanceId: "instance_id",
+  id: "id",
+  name: "name",
+  state: "state",
+  primaryDomain: "primary_domain",
+  createdAt: "created_at",
+  changedAt: "changed_at",
+  sequence: "sequence",
+} as const;
+
+export const UserColumns = {
+  instanceId: "instance_id",
+  id: "id",
+  orgId: "org_id",
+  type: "user_type",
+  userName: "username",
+  state: "state",
+  name: "name",
+  description: "description",
+  accessTokenType: "access_token_type",
+  hasSecret: "has_secret",
+  createdAt: "created_at",
+  changedAt: "changed_at",
+  sequence: "sequence",
+} as const;
+
+export const MachineKeyColumns = {
+  instanceId: "instance_id",
+  id: "id",
+  userId: "user_id",
+  orgId: "org_id",
+  type: "key_type",
+  expiration: "expiration",
+  publicKey: "public_key",
+  createdAt: "created_at",
+  sequence: "sequence",
+} as const;
+
+export const PatColumns = {
+  instanceId: "instance_id",
+  id: "id",
+  userId: "user_id",
+  orgId: "org_id",
+  expiration: "expiration",
+  scopes: "scopes",
+  createdAt: "created_at",
+  sequence: "sequence",
+} as const;
+
+export const UserMetadataColumns = {
+  instanceId: "instance_id",
+  userId: "user_id",
+  key: "key",
+  value: "value",
+  orgId: "org_id",
+  createdAt: "created_at",
+  changedAt: "changed_at",
+  sequence: "sequence",
+} as const;
+
+export const MemberColumns = {
+  instanceId: "instance_id",
+  /** "org" or "instance". */
+  scopeType: "scope_type",
+  scopeId: "scope_id",
+  userId: "user_id",
+  roles: "roles",
+  createdAt: "created_at",
+  changedAt: "changed_at",
+  sequence: "sequence",
+} as const;
+
+/** Every read-model table, in the order `projections rebuild` empties them. */
+export const PROJECTION_TABLES = [
+  Tables.instances,
+  Tables.orgs,
+  Tables.users,
+  Tables.machineKeys,
+  Tables.pats,
+  Tables.userMetadata,
+  Tables.members,
+] as const;
