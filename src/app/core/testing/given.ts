@@ -321,3 +321,9 @@ export const instanceEvent = (type: string, payload?: Record<string, unknown>, i
   type,
   payload,
 });
+
+/**
+ * When: runs a command and returns its outcome as a promise, so that a validation that throws
+ * before the command's first await (addOrg, addPersonalAccessToken) is a rejection like any other.
+ */
+export const when = <R>(command: () => Promise<R> | R): Promise<R> => Promise.resolve().then(command);
