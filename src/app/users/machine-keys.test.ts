@@ -1,4 +1,4 @@
-import { createPublicKey, generateKeyPairSync } from "node:crypto";
+import { createPublicKey } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { NOW, callerIn, createHarness, orgEvent, userEvent } from "../core/testing/given.js";
 import { addMachineKey, removeMachineKey } from "./machine-keys.js";
@@ -7,9 +7,24 @@ const ORG = "org1";
 const caller = callerIn(ORG);
 const enc = (s: string) => new Uint8Array(Buffer.from(s));
 
-// One caller-supplied key for the file (RSA generation takes tens of milliseconds).
-const rsa = generateKeyPairSync("rsa", { modulusLength: 2048 }).publicKey;
-const SPKI_PEM = rsa.export({ type: "spki", format: "pem" }) as string;
+// Caller-supplied public keys, fixed (generating RSA keys takes time): RSA-2048 and, too small, RSA-1024.
+const SPKI_PEM = `-----BEGIN PUBLIC KEY-----
+MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAl/elXz31d1KYOGXQ73o+
+v4ZTtzT6z/MxcPAxG0DHs7hsQxyE4aACFi5zFPHBVRi7MvxD6cB1scx66yIWDTXZ
+f7k+fcbTcveaWpTFxnKGmMUtICXicjHTH7evG81Aub1QnDSCx19sMjsuuy84NPIm
+zEkccm/5jPgG4s3T1TY0LM6GrGeKyAtXOSkY8llFQaxZC4IdWlpQLcM0xSfFVpOv
+VE/OLsfN90TXiN8XCvfvM/ooLZ13k5m1IRzWpTuThe+ssWldqKLy7ioqrHGbbcJf
+FnEAXTRW+3ZpbD+SpsoDnT56uVKudfOPH/1ja8W/7iYY4D8vHSf3OMe9T9QwKqvO
+IwIDAQAB
+-----END PUBLIC KEY-----
+`;
+const SMALL_PEM = `-----BEGIN PUBLIC KEY-----
+MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQCZtn7yhb+wBFPVcpgFj/jQYIQA
+ATjj/X131nJ1D2Z1HQg6s5CYUtRo+OapwmMXvfFWOmq09Rqjf3MF8VawLpGfXEIA
+LUPzkgnBZ7798ceeo8n+FCC3QxE+o2LU1KD0Tao/ZS5oa0S6hITFFojvqWiHU1jI
+XA/m1uGwLGl6spuEqwIDAQAB
+-----END PUBLIC KEY-----
+`;
 const stored = (pem: string) => Buffer.from(pem).toString("base64");
 
 function given() {
@@ -62,10 +77,9 @@ describe("addMachineKey", () => {
   it("checks in ZITADEL's order: public key, type, expiration, then the user", async () => {
     const t = given();
     const past = new Date(NOW.getTime() - 1);
-    const small = generateKeyPairSync("rsa", { modulusLength: 1024 }).publicKey.export({ type: "spki", format: "pem" }) as string;
-    const pkcs1 = rsa.export({ type: "pkcs1", format: "pem" }) as string;
+    const pkcs1 = createPublicKey(SPKI_PEM).export({ type: "pkcs1", format: "pem" }) as string;
     const badKey = { kind: "InvalidArgument", id: "COMMAND-5F3h1", message: "Public key is not a valid RSA public key in PKIX format with PEM encoding" };
-    for (const pem of ["not a key", small, pkcs1])
+    for (const pem of ["not a key", SMALL_PEM, pkcs1])
       await expect(addMachineKey(t.deps, caller, { userId: "nobody", type: 2, expirationDate: past, publicKey: enc(pem) })).rejects.toMatchObject(badKey);
     await expect(addMachineKey(t.deps, caller, { userId: "nobody", type: 2, expirationDate: past, publicKey: enc(SPKI_PEM) })).rejects.toMatchObject({
       kind: "InvalidArgument",

@@ -17,8 +17,7 @@
  * Commands that still read projections through `deps.store.sql` need the `sql` option (a stub
  * answering those reads); without it such a read fails the test, naming the query.
  */
-import pino from "pino";
-import { loadConfig } from "../../../config/load.js";
+import type { Logger } from "pino";
 import type { Config } from "../../../config/schema.js";
 import { deriveKeys } from "../../../crypto/keys.js";
 import { alreadyExists } from "../../../domain/errors.js";
@@ -113,9 +112,29 @@ export interface Harness {
 
 const json = (payload: Record<string, unknown> | undefined): Record<string, unknown> => JSON.parse(JSON.stringify(payload ?? {})) as Record<string, unknown>;
 
+/** The configuration's defaults (src/config/schema.ts), spelled out: no config loader, no zod, no YAML to import. */
 function testConfig(overrides: Partial<Config> = {}): Config {
-  const base = loadConfig({ env: { PORTCULLIS_EXTERNAL_URL: EXTERNAL_URL, PORTCULLIS_DATA_DIR: "/nonexistent/given-when-then", PORTCULLIS_RATE_LIMIT_ENABLED: "false" } });
-  return { ...base, ...overrides };
+  return {
+    port: 8080,
+    host: "0.0.0.0",
+    externalUrl: EXTERNAL_URL,
+    dataDir: "/nonexistent/given-when-then",
+    logLevel: "silent",
+    accessTokenLifetime: 43200,
+    maxBodyBytes: 1048576,
+    db: { poolSize: 10, connectTimeoutMs: 2000 },
+    shutdownTimeoutMs: 10000,
+    rateLimit: { enabled: false, tokenPerSecond: 100, tokenPerSecondPerAddress: 1000, failuresPerMinute: 30, failuresPerMinutePerAddress: 300 },
+    firstInstance: { orgName: "Portcullis", machineUsername: "admin", machineName: "admin", patPath: "/nonexistent/given-when-then/admin.pat" },
+    ...overrides,
+  };
+}
+
+/** Commands do not log; a logger that drops everything, without loading pino. */
+function silentLogger(): Logger {
+  const noop = () => {};
+  const log = { level: "silent", fatal: noop, error: noop, warn: noop, info: noop, debug: noop, trace: noop, silent: noop, isLevelEnabled: () => false, child: () => log };
+  return log as unknown as Logger;
 }
 
 export function createHarness(opts: HarnessOptions = {}): Harness {
@@ -262,7 +281,7 @@ export function createHarness(opts: HarnessOptions = {}): Harness {
     newId: () => ids.shift() ?? `id${++generated}`,
     instanceId,
     signingKeys: [],
-    log: pino({ level: "silent" }),
+    log: silentLogger(),
     limits: createRateLimits(config.rateLimit),
   };
 
