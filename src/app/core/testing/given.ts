@@ -35,8 +35,16 @@ export const GIVEN_AT = new Date("2025-01-01T00:00:00.000Z");
 export const INSTANCE_ID = "instance1";
 export const EXTERNAL_URL = "https://auth.example.com";
 
-/** A stored event as a test states it: the event and optionally who wrote it and when. */
-export interface GivenEvent extends NewEvent {
+/**
+ * A stored event as a test states it (its type string and payload object as stored), and optionally
+ * who wrote it and when. Deliberately plain, not the commands' event constructors.
+ */
+export interface GivenEvent {
+  aggregateType: AggregateType;
+  aggregateId: string;
+  resourceOwner: string;
+  type: string;
+  payload?: Record<string, unknown>;
   createdAt?: Date;
   editor?: string;
 }
