@@ -1,0 +1,356 @@
+/**
+ * Given/when/then for commands (ZITADEL's internal/command/*_test.go with expectFilter/expectPush):
+ * given these stored events (and unique claims), when this command runs, then these events and
+ * claims were pushed — or this error, and nothing was written.
+ *
+ * Used by the `*.test.ts` files beside the commands only; nothing in the server imports it (and the
+ * build leaves `testing/` folders out). It keeps the real command path: `runCommand`, the real
+ * aggregate cache and reducers, over an in-memory event store with the semantics of
+ * `createEventStore` (src/store/event-store.ts):
+ *  - sequences per aggregate, starting at 1; a push expecting a sequence that is no longer the
+ *    aggregate's last fails with ConcurrencyConflict (the command then reloads and decides again);
+ *  - unique claims in the push's scope (instance, or "" when global): an "add" that is taken fails
+ *    with the claim's own error (AlreadyExists), a "remove" frees it; a failed push writes nothing;
+ *  - a push without events writes nothing and returns [];
+ *  - every event of a push has the clock's instant; payloads are kept as JSON would store them.
+ *
+ * Commands that still read projections through `deps.store.sql` need the `sql` option (a stub
+ * answering those reads); without it such a read fails the test, naming the query.
+ */
+import type { Logger } from "pino";
+import type { Config } from "../../../config/schema.js";
+import { deriveKeys } from "../../../crypto/keys.js";
+import { alreadyExists } from "../../../domain/errors.js";
+import type { AggregateType, NewEvent, StoredEvent, UniqueClaim } from "../../../domain/events.js";
+import { ConcurrencyConflict, aggregateKey, type EventStore, type PushRequest } from "../../../store/event-store.js";
+import type { Row, SqlPort } from "../../../store/sql.js";
+import { createAggregateCache } from "../aggregate-cache.js";
+import type { Caller, Deps } from "../context.js";
+import { createRateLimits } from "../rate-limit.js";
+
+/** The instant every command of a harness runs at (the fixed clock). */
+export const NOW = new Date("2025-06-01T12:00:00.000Z");
+/** Given events are stored at GIVEN_AT plus one second per event already in the store. */
+export const GIVEN_AT = new Date("2025-01-01T00:00:00.000Z");
+export const INSTANCE_ID = "instance1";
+export const EXTERNAL_URL = "https://auth.example.com";
+
+/**
+ * A stored event as a test states it (its type string and payload object as stored), and optionally
+ * who wrote it and when. Deliberately plain, not the commands' event constructors.
+ */
+export interface GivenEvent {
+  aggregateType: AggregateType;
+  aggregateId: string;
+  resourceOwner: string;
+  type: string;
+  payload?: Record<string, unknown>;
+  createdAt?: Date;
+  editor?: string;
+}
+
+export interface GivenClaim {
+  type: string;
+  field: string;
+  global?: boolean;
+}
+
+/** One push a command made (successful or not). */
+export interface PushRecord {
+  editor: string;
+  events: NewEvent[];
+  uniques: UniqueClaim[];
+  /** Expected sequence per aggregate key ("user:u1"), as the command loaded it. */
+  expected: Record<string, number>;
+  now: Date;
+  /** Whether it was committed. */
+  committed: boolean;
+}
+
+/** An event as the command wrote it, in the terms the tests compare (`toEqual`). */
+export interface WrittenEvent {
+  aggregateType: AggregateType;
+  aggregateId: string;
+  resourceOwner: string;
+  sequence: number;
+  type: string;
+  payload: Record<string, unknown>;
+}
+
+/** A claim as pushed, without the error it carries (claimed() shows what a collision raises). */
+export interface WrittenClaim {
+  action: "add" | "remove";
+  type: string;
+  field: string;
+  global?: boolean;
+}
+
+export interface HarnessOptions {
+  /** Ids handed out by deps.newId, in order; after them "id1", "id2", … */
+  ids?: string[];
+  /** Answers the read-model queries some commands still run through deps.store.sql. */
+  sql?: (text: string, params: readonly unknown[]) => Row[];
+  config?: Partial<Config>;
+}
+
+export interface Harness {
+  deps: Deps;
+  instanceId: string;
+  /** Appends events as already stored (the cache follows, as after this process's own commit). */
+  given(...events: GivenEvent[]): StoredEvent[];
+  /** Unique claims already taken (in this instance unless global). */
+  givenClaims(...claims: GivenClaim[]): void;
+  /**
+   * Events another process appends right before the next push is applied: that push then fails
+   * with ConcurrencyConflict if it expected an older sequence of their aggregate. This process's
+   * cache is not told (as if the notification had not arrived yet).
+   */
+  concurrently(...events: GivenEvent[]): void;
+  /** Every push the commands made, in order, with what it carried. */
+  readonly pushes: PushRecord[];
+  /** The events committed by commands (not the given ones), in order. */
+  written(): WrittenEvent[];
+  /** The claims of the committed pushes, in order. */
+  writtenClaims(): WrittenClaim[];
+  /** Whether a claim is taken now. */
+  claimed(type: string, field: string, global?: boolean): boolean;
+  /** All stored events of one aggregate (given and written). */
+  stream(type: AggregateType, id: string): StoredEvent[];
+}
+
+const json = (payload: Record<string, unknown> | undefined): Record<string, unknown> => JSON.parse(JSON.stringify(payload ?? {})) as Record<string, unknown>;
+
+/** The configuration's defaults (src/config/schema.ts), spelled out: no config loader, no zod, no YAML to import. */
+function testConfig(overrides: Partial<Config> = {}): Config {
+  return {
+    port: 8080,
+    host: "0.0.0.0",
+    externalUrl: EXTERNAL_URL,
+    dataDir: "/nonexistent/given-when-then",
+    logLevel: "silent",
+    accessTokenLifetime: 43200,
+    maxBodyBytes: 1048576,
+    db: { poolSize: 10, connectTimeoutMs: 2000 },
+    shutdownTimeoutMs: 10000,
+    rateLimit: { enabled: false, tokenPerSecond: 100, tokenPerSecondPerAddress: 1000, failuresPerMinute: 30, failuresPerMinutePerAddress: 300 },
+    firstInstance: { orgName: "Portcullis", machineUsername: "admin", machineName: "admin", patPath: "/nonexistent/given-when-then/admin.pat" },
+    ...overrides,
+  };
+}
+
+/** Commands do not log; a logger that drops everything, without loading pino. */
+function silentLogger(): Logger {
+  const noop = () => {};
+  const log = { level: "silent", fatal: noop, error: noop, warn: noop, info: noop, debug: noop, trace: noop, silent: noop, isLevelEnabled: () => false, child: () => log };
+  return log as unknown as Logger;
+}
+
+export function createHarness(opts: HarnessOptions = {}): Harness {
+  const instanceId = INSTANCE_ID;
+  const log: StoredEvent[] = [];
+  const claims = new Set<string>();
+  const pushes: PushRecord[] = [];
+  const committed: StoredEvent[][] = [];
+  const committedClaims: UniqueClaim[][] = [];
+  const listeners: ((events: StoredEvent[]) => void)[] = [];
+  let barrier: ((commitId: string) => Promise<void>) | undefined;
+  let pendingConcurrent: GivenEvent[] = [];
+  let commits = 0;
+
+  const claimKey = (instance: string, c: { type: string; field: string; global?: boolean }) => `${c.global ? "" : instance}/${c.type}/${c.field}`;
+  const lastSequence = (instance: string, type: AggregateType, id: string) =>
+    log.reduce((max, e) => (e.instanceId === instance && e.aggregateType === type && e.aggregateId === id ? Math.max(max, e.sequence) : max), 0);
+
+  /** Appends unconditionally (given and concurrent events): sequences continue each aggregate's. */
+  const append = (events: GivenEvent[]): StoredEvent[] =>
+    events.map((e) => {
+      const stored: StoredEvent = {
+        instanceId,
+        aggregateType: e.aggregateType,
+        aggregateId: e.aggregateId,
+        sequence: lastSequence(instanceId, e.aggregateType, e.aggregateId) + 1,
+        position: log.length + 1,
+        type: e.type,
+        payload: json(e.payload),
+        editor: e.editor ?? "given",
+        resourceOwner: e.resourceOwner,
+        createdAt: e.createdAt ?? new Date(GIVEN_AT.getTime() + log.length * 1000),
+      };
+      log.push(stored);
+      return stored;
+    });
+
+  const sql = {
+    dialect: "pglite",
+    async query(text: string, params: readonly unknown[] = []) {
+      if (!opts.sql) throw new Error(`given/when/then: no read model for this query (pass the sql option): ${text}`);
+      return opts.sql(text, params);
+    },
+    transaction: () => Promise.reject(new Error("given/when/then: no SQL transactions")),
+    listen: async () => async () => {},
+    ping: async () => true,
+    close: async () => {},
+  } as unknown as SqlPort;
+
+  const store: EventStore = {
+    sql,
+    async load(instance, type, id) {
+      return log.filter((e) => e.instanceId === instance && e.aggregateType === type && e.aggregateId === id).sort((a, b) => a.sequence - b.sequence);
+    },
+    async push(req: PushRequest) {
+      const record: PushRecord = {
+        editor: req.editor,
+        events: req.events,
+        uniques: req.uniques ?? [],
+        expected: Object.fromEntries(req.expected),
+        now: req.now,
+        committed: false,
+      };
+      pushes.push(record);
+      if (pendingConcurrent.length > 0) {
+        append(pendingConcurrent);
+        pendingConcurrent = [];
+      }
+      if (req.events.length === 0) return [];
+      // Claims first, as the transaction makes them; undone when anything fails.
+      const added: string[] = [];
+      const removed: string[] = [];
+      const rollback = () => {
+        for (const k of added) claims.delete(k);
+        for (const k of removed) claims.add(k);
+      };
+      for (const u of req.uniques ?? []) {
+        const k = claimKey(req.instanceId, u);
+        if (u.action === "remove") {
+          if (claims.delete(k)) removed.push(k);
+          continue;
+        }
+        if (claims.has(k)) {
+          rollback();
+          const err = u.error ?? { kind: "AlreadyExists" as const, id: "EVENT-unique", message: "Errors.Unique.AlreadyExists" };
+          throw alreadyExists(err.id, err.message);
+        }
+        claims.add(k);
+        added.push(k);
+      }
+      const next = new Map<string, number>();
+      const stored: StoredEvent[] = [];
+      for (const e of req.events) {
+        const key = aggregateKey(e.aggregateType, e.aggregateId);
+        const last = lastSequence(req.instanceId, e.aggregateType, e.aggregateId);
+        const seq = (next.get(key) ?? req.expected.get(key) ?? last) + 1;
+        // The unique key (instance, aggregate, sequence) of the events table.
+        if (seq <= last) {
+          rollback();
+          throw new ConcurrencyConflict("aggregate changed concurrently");
+        }
+        next.set(key, seq);
+        stored.push({
+          instanceId: req.instanceId,
+          aggregateType: e.aggregateType,
+          aggregateId: e.aggregateId,
+          sequence: seq,
+          position: log.length + stored.length + 1,
+          type: e.type,
+          payload: json(e.payload),
+          editor: req.editor,
+          resourceOwner: e.resourceOwner,
+          createdAt: req.now,
+        });
+      }
+      log.push(...stored);
+      record.committed = true;
+      committed.push(stored);
+      committedClaims.push(req.uniques ?? []);
+      for (const l of listeners) l(stored);
+      if (barrier) await barrier(`0:${++commits}`);
+      return stored;
+    },
+    onCommitted(listener) {
+      listeners.push(listener);
+    },
+    setBarrier(b) {
+      barrier = b;
+    },
+    async lastPosition() {
+      return log.length;
+    },
+  };
+
+  const ids = [...(opts.ids ?? [])];
+  let generated = 0;
+  const config = testConfig(opts.config);
+  const deps: Deps = {
+    config,
+    store,
+    cache: createAggregateCache(store),
+    keys: deriveKeys("given-when-then master key"),
+    clock: () => new Date(NOW),
+    newId: () => ids.shift() ?? `id${++generated}`,
+    instanceId,
+    signingKeys: [],
+    log: silentLogger(),
+    limits: createRateLimits(config.rateLimit),
+  };
+
+  return {
+    deps,
+    instanceId,
+    given(...events) {
+      const stored = append(events);
+      for (const l of listeners) l(stored);
+      return stored;
+    },
+    givenClaims(...cs) {
+      for (const c of cs) claims.add(claimKey(instanceId, c));
+    },
+    concurrently(...events) {
+      pendingConcurrent.push(...events);
+    },
+    pushes,
+    written: () =>
+      committed.flat().map((e) => ({
+        aggregateType: e.aggregateType,
+        aggregateId: e.aggregateId,
+        resourceOwner: e.resourceOwner,
+        sequence: e.sequence,
+        type: e.type,
+        payload: e.payload,
+      })),
+    writtenClaims: () => committedClaims.flat().map((u) => ({ action: u.action, type: u.type, field: u.field, ...(u.global ? { global: true } : {}) })),
+    claimed: (type, field, global) => claims.has(claimKey(instanceId, { type, field, global })),
+    stream: (type, id) => log.filter((e) => e.aggregateType === type && e.aggregateId === id),
+  };
+}
+
+/** The caller of a management request: `userId` acting on `orgId` (its own org unless given). */
+export const callerIn = (orgId: string, userId = "admin1", ownOrg = orgId): Caller => ({ userId, orgId, resourceOwner: ownOrg });
+
+/** Event builders for the given events, with ZITADEL's aggregate conventions (resource owner = org). */
+export const userEvent = (id: string, orgId: string, type: string, payload?: Record<string, unknown>): GivenEvent => ({
+  aggregateType: "user",
+  aggregateId: id,
+  resourceOwner: orgId,
+  type,
+  payload,
+});
+export const orgEvent = (id: string, type: string, payload?: Record<string, unknown>): GivenEvent => ({
+  aggregateType: "org",
+  aggregateId: id,
+  resourceOwner: id,
+  type,
+  payload,
+});
+export const instanceEvent = (type: string, payload?: Record<string, unknown>, id = INSTANCE_ID): GivenEvent => ({
+  aggregateType: "instance",
+  aggregateId: id,
+  resourceOwner: id,
+  type,
+  payload,
+});
+
+/**
+ * When: runs a command and returns its outcome as a promise, so that a validation that throws
+ * before the command's first await (addOrg, addPersonalAccessToken) is a rejection like any other.
+ */
+export const when = <R>(command: () => Promise<R> | R): Promise<R> => Promise.resolve().then(command);
