@@ -24,6 +24,7 @@ import { alreadyExists } from "../../../domain/errors.js";
 import type { AggregateType, NewEvent, StoredEvent, UniqueClaim } from "../../../domain/events.js";
 import { ConcurrencyConflict, aggregateKey, type EventStore, type PushRequest } from "../../../store/event-store.js";
 import type { Row, SqlPort } from "../../../store/sql.js";
+import { createReadModels } from "../../../store/read-models/index.js";
 import { createAggregateCache } from "../aggregate-cache.js";
 import type { Caller, Deps } from "../context.js";
 import { createRateLimits } from "../rate-limit.js";
@@ -291,6 +292,7 @@ export function createHarness(opts: HarnessOptions = {}): Harness {
     signingKeys: [],
     log: silentLogger(),
     limits: createRateLimits(config.rateLimit),
+    reads: createReadModels(sql),
   };
 
   return {
