@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import type { Config } from "../../config/schema.js";
-import { hashesEqual, keyedHash, type ServerKeys } from "../../crypto/keys.js";
+import { keyedHashMatches, type ServerKeys } from "../../crypto/keys.js";
 import { NO_EXPIRY, generateMachineKeyPair, keyFileJson } from "../../crypto/machine-keys.js";
 import { newPersonalAccessToken } from "../../crypto/tokens.js";
 import { DomainError } from "../../domain/errors.js";
@@ -147,8 +147,8 @@ async function finishPendingFiles(store: EventStore, instanceId: string, config:
     [instanceId, UserEvents.patAdded],
   );
   for (const p of candidates) {
-    const hash = keyedHash(keys.hmac, readFileSync(p, "utf8").trim());
-    if (rows.some((r) => r.h && hashesEqual(r.h, hash)) && !existsSync(file)) renameSync(p, file);
+    const token = readFileSync(p, "utf8").trim();
+    if (rows.some((r) => r.h && keyedHashMatches(keys, token, r.h)) && !existsSync(file)) renameSync(p, file);
     else rmSync(p, { force: true });
   }
 }
