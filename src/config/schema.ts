@@ -7,6 +7,11 @@ import { z } from "zod";
  */
 const port = z.coerce.number().int().min(0).max(65535);
 const positiveInt = z.coerce.number().int().positive();
+/** A comma-separated list (environment, flag) or a YAML list of master keys. */
+const masterkeyList = z
+  .union([z.string(), z.array(z.string())])
+  .transform((v) => (Array.isArray(v) ? v : v.split(",")).map((k) => k.trim()).filter((k) => k !== ""))
+  .pipe(z.array(z.string().min(32, "every key must be at least 32 characters")));
 const bool = z.union([z.boolean(), z.enum(["true", "false", "1", "0"]).transform((v) => v === "true" || v === "1")]);
 
 export interface KeySpec {
@@ -38,10 +43,42 @@ export const keys: KeySpec[] = [
     schema: z.string().min(32, "must be at least 32 characters"),
     description: "Key material for opaque-token MACs, secret HMAC and key wrapping. Generated and kept in the database when not given.",
   },
+  {
+    path: "masterkeyPrevious",
+    secret: true,
+    schema: masterkeyList,
+    description:
+      "Earlier master keys, comma-separated (a YAML list in a file), newest first: still tried for secrets, PATs and opaque tokens made before a rotation, and for unsealing keys until `portcullis masterkey rotate` re-wraps them. Needs masterkey.",
+  },
   { path: "tls.cert", schema: z.string().min(1), description: "PEM certificate file; with tls.key, serve TLS (HTTP/2 + HTTP/1.1 via ALPN)." },
   { path: "tls.key", schema: z.string().min(1), description: "PEM private key file for tls.cert." },
   { path: "logLevel", schema: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]), default: "info", description: "Log level of the JSON logs." },
   { path: "accessTokenLifetime", schema: positiveInt, default: 43200, description: "Lifetime of issued access tokens, in seconds (ZITADEL default 12 h)." },
+  {
+    path: "signingKeys.rotationInterval",
+    schema: positiveInt,
+    default: 2592000,
+    description: "Seconds a token signing key signs before the next one takes over (default 30 days).",
+  },
+  {
+    path: "signingKeys.publishAhead",
+    schema: positiveInt,
+    default: 86400,
+    description: "Seconds the next signing key is in the JWKS before it signs (default 1 day; more than signingKeys.reloadInterval).",
+  },
+  {
+    path: "signingKeys.retireMargin",
+    schema: positiveInt,
+    default: 3600,
+    description:
+      "Seconds a retired signing key stays in the JWKS beyond the longest token lifetime after it stopped signing (clock skew, processes still reloading; at least signingKeys.reloadInterval).",
+  },
+  {
+    path: "signingKeys.reloadInterval",
+    schema: positiveInt,
+    default: 60,
+    description: "Seconds between a process's checks of the signing-key schedule and reloads of the key set from the database.",
+  },
   { path: "maxBodyBytes", schema: positiveInt, default: 1048576, description: "Largest accepted request body in bytes; larger ones get 413 / ResourceExhausted." },
   { path: "db.poolSize", schema: positiveInt, default: 10, description: "PostgreSQL connection pool size." },
   { path: "db.connectTimeoutMs", schema: positiveInt, default: 2000, description: "PostgreSQL connect timeout; requests fail with Unavailable after it." },
@@ -60,9 +97,13 @@ export interface Config {
   dataDir: string;
   databaseUrl?: string;
   masterkey?: string;
+  /** Earlier master keys, newest first. */
+  masterkeyPrevious?: string[];
   tls?: { cert: string; key: string };
   logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
   accessTokenLifetime: number;
+  /** Seconds. */
+  signingKeys: { rotationInterval: number; publishAhead: number; retireMargin: number; reloadInterval: number };
   maxBodyBytes: number;
   db: { poolSize: number; connectTimeoutMs: number };
   shutdownTimeoutMs: number;
