@@ -5,7 +5,7 @@ import { createLogger, openStorage, startRuntime } from "../server/runtime.js";
 import { StartupError } from "../server/system.js";
 import { startServer } from "../server/http.js";
 import { migrate } from "../store/migrations.js";
-import { rebuildProjections } from "../store/projections.js";
+import { rebuildProjections } from "../store/rebuild.js";
 
 const commands: Record<string, { summary: string; run: (argv: string[]) => Promise<void> }> = {
   start: { summary: "Run the server (migrates and bootstraps on first start).", run: start },
