@@ -12,7 +12,7 @@ import type { SqlPort } from "../store/sql.js";
 import { randomInt } from "node:crypto";
 import { startServer } from "../server/http.js";
 import { migrate } from "../store/migrations.js";
-import { rebuildProjections } from "../store/projections.js";
+import { rebuildProjections } from "../store/rebuild.js";
 
 const commands: Record<string, { summary: string; run: (argv: string[]) => Promise<void> }> = {
   start: { summary: "Run the server (migrates and bootstraps on first start).", run: start },
