@@ -68,7 +68,7 @@ export interface OrgNamePayload {
 }
 
 export interface OrgChangedPayload {
-  /** Absent in no payload Portcullis writes; a reader keeps the current name then. */
+  /** Always written; read as absent only from a payload without it, which keeps the current name. */
   name?: string;
 }
 
