@@ -7,6 +7,8 @@ import { z } from "zod";
  */
 const port = z.coerce.number().int().min(0).max(65535);
 const positiveInt = z.coerce.number().int().positive();
+/** Node's timers hold at most 2^31-1 ms. */
+const durationMs = positiveInt.max(2_147_483_647);
 const bool = z.union([z.boolean(), z.enum(["true", "false", "1", "0"]).transform((v) => v === "true" || v === "1")]);
 
 export interface KeySpec {
@@ -43,6 +45,15 @@ export const keys: KeySpec[] = [
   { path: "logLevel", schema: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]), default: "info", description: "Log level of the JSON logs." },
   { path: "accessTokenLifetime", schema: positiveInt, default: 43200, description: "Lifetime of issued access tokens, in seconds (ZITADEL default 12 h)." },
   { path: "maxBodyBytes", schema: positiveInt, default: 1048576, description: "Largest accepted request body in bytes; larger ones get 413 / ResourceExhausted." },
+  {
+    path: "requestTimeoutMs",
+    schema: durationMs,
+    default: 60000,
+    description: "How long a client may take to send a whole request, headers and body (HTTP/1.1, and each HTTP/2 stream); slower ones get 408 (gRPC: DEADLINE_EXCEEDED).",
+  },
+  { path: "http2.maxConcurrentStreams", schema: positiveInt.max(4_294_967_295), default: 100, description: "Streams one HTTP/2 connection may have open (SETTINGS_MAX_CONCURRENT_STREAMS); more are refused with REFUSED_STREAM." },
+  { path: "http2.idleTimeoutMs", schema: durationMs, default: 300000, description: "An HTTP/2 connection without open streams, or on which nothing moves, for this long is closed (GOAWAY)." },
+  { path: "http2.maxSessionMemoryMb", schema: positiveInt, default: 10, description: "Memory one HTTP/2 connection may hold in the protocol layer (header tables, queued frames) before new streams are refused." },
   { path: "db.poolSize", schema: positiveInt, default: 10, description: "PostgreSQL connection pool size." },
   { path: "db.connectTimeoutMs", schema: positiveInt, default: 2000, description: "PostgreSQL connect timeout; requests fail with Unavailable after it." },
   { path: "shutdownTimeoutMs", schema: positiveInt, default: 10000, description: "How long a graceful shutdown waits for in-flight requests." },
@@ -64,6 +75,8 @@ export interface Config {
   logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
   accessTokenLifetime: number;
   maxBodyBytes: number;
+  requestTimeoutMs: number;
+  http2: { maxConcurrentStreams: number; idleTimeoutMs: number; maxSessionMemoryMb: number };
   db: { poolSize: number; connectTimeoutMs: number };
   shutdownTimeoutMs: number;
   rateLimit: { enabled: boolean; tokenPerSecond: number; tokenPerSecondPerAddress: number; failuresPerMinute: number; failuresPerMinutePerAddress: number };
