@@ -63,7 +63,7 @@ export async function startServer(deps: Deps, log: Logger, ready: () => Promise<
       res.once("close", () => {
         // HTTP/1.1 emits "finish" once the response is out; HTTP/2 (compat) emits it on every stream close,
         // so there what counts is whether the handler ended the response and the stream closed without a reset.
-        const answered = req.httpVersionMajor === 2 ? res.writableEnded && (res as Http2ServerResponse).stream.rstCode === NGHTTP2_NO_ERROR : finished;
+        const answered = req.httpVersionMajor === 2 ? res.writableEnded && (res as Http2ServerResponse).stream?.rstCode === NGHTTP2_NO_ERROR : finished;
         const ms = Math.round((performance.now() - started) * 10) / 10;
         if (answered) log.debug({ reqId, method: req.method, path, status: res.statusCode, ms, proto: req.httpVersion }, "request");
         // The client went away (or its stream was reset) before the answer.

@@ -34,7 +34,7 @@ export function enforceHttp2Limits(server: http2.Http2Server | http2.Http2Secure
     let open = 0;
     let idle: NodeJS.Timeout | undefined;
     const arm = () => {
-      idle = setTimeout(() => session.close(), l.idleTimeoutMs);
+      idle = setTimeout(() => session.close(), l.idleTimeoutMs).unref();
     };
     arm();
     session.setTimeout(l.idleTimeoutMs, () => (open === 0 ? session.close() : session.destroy()));
@@ -57,17 +57,22 @@ export function enforceHttp2Limits(server: http2.Http2Server | http2.Http2Secure
     // The client has sent everything (END_STREAM): the rest is the server's own work.
     if (state === NGHTTP2_STREAM_STATE_HALF_CLOSED_REMOTE || state === NGHTTP2_STREAM_STATE_CLOSED) return;
     log.debug({ path: headers[":path"], ms: l.requestTimeoutMs }, "http2 request not received in time");
-    const answered = stream.headersSent;
-    if (!answered) {
-      const type = headers["content-type"] ?? "";
-      stream.respond(
-        type.startsWith("application/grpc")
-          ? { ":status": 200, "content-type": type, "grpc-status": "4", "grpc-message": "request not received in time" }
-          : { ":status": 408 },
-        { endStream: true },
-      );
+    try {
+      const answered = stream.headersSent;
+      if (!answered) {
+        const type = headers["content-type"] ?? "";
+        stream.respond(
+          type.startsWith("application/grpc")
+            ? { ":status": 200, "content-type": type, "grpc-status": "4", "grpc-message": "request not received in time" }
+            : { ":status": 408 },
+          { endStream: true },
+        );
+      }
+      // After a complete response, RST_STREAM NO_ERROR tells the client to stop sending (RFC 9113 §8.1).
+      stream.close(!answered || stream.writableFinished ? NGHTTP2_NO_ERROR : NGHTTP2_CANCEL);
+    } catch {
+      // A timer must not throw: a stream that cannot be answered any more is simply dropped.
+      stream.destroy();
     }
-    // After a complete response, RST_STREAM NO_ERROR tells the client to stop sending (RFC 9113 §8.1).
-    stream.close(!answered || stream.writableFinished ? NGHTTP2_NO_ERROR : NGHTTP2_CANCEL);
   }
 }
