@@ -9,6 +9,17 @@ export class BodyTooLarge extends Error {
 }
 
 /**
+ * The client went away (or its HTTP/2 stream was reset) before the whole body arrived: not a server
+ * error, and there is nobody left to answer.
+ */
+export class RequestAborted extends Error {
+  override readonly name = "RequestAborted";
+  constructor() {
+    super("request aborted");
+  }
+}
+
+/**
  * Reads a request body up to `limit` bytes and calls `done` once, with the body or an error. A larger
  * body is refused as soon as it is known to be too large (Content-Length, or the first chunk past the
  * limit), without buffering the rest. Callback style: the token endpoint answers from inside `done`
@@ -39,9 +50,9 @@ export function collectBody(req: Req, limit: number, done: (err: Error | undefin
   req.on("data", onData);
   req.on("end", () => finish(undefined, chunks ? Buffer.concat(chunks) : (first ?? EMPTY)));
   // An aborted request ends in "error" (ECONNRESET "aborted"), or at least in "close" before "end".
-  req.on("error", (e: Error) => finish(e, EMPTY));
+  req.on("error", () => finish(new RequestAborted(), EMPTY));
   req.on("close", () => {
-    if (!finished) finish(new Error("request aborted"), EMPTY); // no Error (and its stack) per normal request
+    if (!finished) finish(new RequestAborted(), EMPTY); // no Error (and its stack) per normal request
   });
 }
 
@@ -49,6 +60,21 @@ const EMPTY = Buffer.alloc(0);
 
 export function readBody(req: Req, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => collectBody(req, limit, (err, body) => (err ? reject(err) : resolve(body))));
+}
+
+/** Go's net/http reads up to 256 KiB of an unread body to keep the connection; a smaller budget will do here. */
+const DISCARD_LIMIT = 64 * 1024;
+
+/**
+ * Headers for an answer sent without reading the request body. HTTP/2 needs none: Node resets the
+ * stream (NO_ERROR) once the response is out. HTTP/1.1 keeps the connection when the rest of the body
+ * is small (Node discards it after the response); a larger or unannounced (chunked) rest closes it.
+ */
+export function unreadBodyHeaders(req: Req): Record<string, string> | undefined {
+  if (req.httpVersionMajor !== 1 || req.complete) return undefined;
+  const declared = req.headers["content-length"];
+  if (declared === undefined && req.headers["transfer-encoding"] === undefined) return undefined;
+  return declared !== undefined && Number(declared) <= DISCARD_LIMIT ? undefined : { connection: "close" };
 }
 
 const JSON_HEADERS = { "content-type": "application/json", "cache-control": "no-store" };

@@ -34,8 +34,16 @@ interface CompiledMethod {
  * gets 401, and a caller without the permission gets 403/404 before validation runs.
  */
 export interface Pipeline {
-  /** `peer`: the client's address, for the failed-authentication limit. */
-  invoke(method: DescMethod, input: Message, header: HeaderGetter, peer?: string): Promise<MessageInitShape<DescMessage>>;
+  /**
+   * `peer`: the client's address, for the failed-authentication limit. `principal`: the caller, when the
+   * edge has already authenticated it with `authenticate`.
+   */
+  invoke(method: DescMethod, input: Message, header: HeaderGetter, peer?: string, principal?: Principal): Promise<MessageInitShape<DescMessage>>;
+  /**
+   * Authentication alone, from the headers, for an edge that checks the caller before it reads the
+   * body (so a caller without a valid token cannot make it buffer one). undefined: the method is public.
+   */
+  authenticate(method: DescMethod, header: HeaderGetter, peer?: string): Principal | Promise<Principal> | undefined;
 }
 
 export function createPipeline(deps: Deps, services: { service: DescService; handlers: ServiceHandlers }[]): Pipeline {
@@ -89,13 +97,14 @@ export function createPipeline(deps: Deps, services: { service: DescService; han
   }
 
   return {
-    async invoke(method, input, header, peer) {
+    authenticate: (method, header, peer) => (compiled.get(method)?.permission ? authenticate(header, peer) : undefined),
+    async invoke(method, input, header, peer, authenticated) {
       const m = compiled.get(method);
       if (!m) throw new DomainError("Unimplemented", "", `unknown method ${method.name}`);
       let ctx: CallContext | undefined;
       if (m.permission) {
         // Awaited only when something had to be loaded: the common, cached case stays synchronous.
-        const a = authenticate(header, peer);
+        const a = authenticated ?? authenticate(header, peer);
         const principal = a instanceof Promise ? await a : a;
         const z = authorize(deps, principal, header("x-zitadel-orgid")?.trim() || undefined, m.permission);
         const caller = z instanceof Promise ? await z : z;

@@ -7,6 +7,8 @@ import { z } from "zod";
  */
 const port = z.coerce.number().int().min(0).max(65535);
 const positiveInt = z.coerce.number().int().positive();
+/** Node's timers hold at most 2^31-1 ms. */
+const durationMs = positiveInt.max(2_147_483_647);
 /** A comma-separated list (environment, flag) or a YAML list of master keys. */
 const masterkeyList = z
   .union([z.string(), z.array(z.string())])
@@ -91,6 +93,21 @@ const configSchema = z.object({
     }),
   }),
   maxBodyBytes: setting(positiveInt, { default: 1048576, description: "Largest accepted request body in bytes; larger ones get 413 / ResourceExhausted." }),
+  requestTimeoutMs: setting(durationMs, {
+    default: 60000,
+    description: "How long a client may take to send a whole request, headers and body (HTTP/1.1, and each HTTP/2 stream); slower ones get 408 (gRPC: DEADLINE_EXCEEDED).",
+  }),
+  http2: z.object({
+    maxConcurrentStreams: setting(positiveInt.max(4_294_967_295), {
+      default: 100,
+      description: "Streams one HTTP/2 connection may have open (SETTINGS_MAX_CONCURRENT_STREAMS); more are refused with REFUSED_STREAM.",
+    }),
+    idleTimeoutMs: setting(durationMs, { default: 300000, description: "An HTTP/2 connection without open streams, or on which nothing moves, for this long is closed (GOAWAY)." }),
+    maxSessionMemoryMb: setting(positiveInt, {
+      default: 10,
+      description: "Memory one HTTP/2 connection may hold in the protocol layer (header tables, queued frames) before new streams are refused.",
+    }),
+  }),
   db: z.object({
     poolSize: setting(positiveInt, { default: 10, description: "PostgreSQL connection pool size." }),
     connectTimeoutMs: setting(positiveInt, { default: 2000, description: "PostgreSQL connect timeout; requests fail with Unavailable after it." }),

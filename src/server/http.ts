@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import http from "node:http";
-import http2 from "node:http2";
+import http2, { type Http2ServerResponse } from "node:http2";
 import net from "node:net";
 import { randomUUID } from "node:crypto";
 import { performance } from "node:perf_hooks";
@@ -16,19 +16,20 @@ import { adminHandlers } from "../api/services/admin.js";
 import { createOAuthRoutes } from "../api/oauth/endpoints.js";
 import { createPipeline } from "../api/pipeline.js";
 import { createRestHandler } from "../api/rest/handler.js";
+import { enforceHttp2Limits, http2ServerOptions } from "./http2-limits.js";
 
 export interface RunningServer {
   port: number;
   close(): Promise<void>;
 }
 
+const { NGHTTP2_NO_ERROR } = http2.constants;
+
 /** HTTP/2 connection preface; on a cleartext port it tells gRPC (prior knowledge) from HTTP/1.1. */
 const H2_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
-/** How long a new connection may take to send its first bytes, and HTTP/1.1 its headers and request. */
+/** How long a new connection may take to send its first bytes, and HTTP/1.1 its headers (the whole request: config.requestTimeoutMs). */
 const SNIFF_TIMEOUT_MS = 10_000;
 const HEADERS_TIMEOUT_MS = 20_000;
-const REQUEST_TIMEOUT_MS = 60_000;
-const H2_IDLE_MS = 5 * 60_000;
 
 export async function startServer(deps: Deps, log: Logger, ready: () => Promise<boolean>): Promise<RunningServer> {
   const { config } = deps;
@@ -41,6 +42,7 @@ export async function startServer(deps: Deps, log: Logger, ready: () => Promise<
     routes: (router) => registerServices(router, services.map((s) => s.service), pipeline, log),
     readMaxBytes: config.maxBodyBytes,
     log,
+    authenticate: pipeline.authenticate,
   });
   const rest = createRestHandler(services, pipeline, config.maxBodyBytes, log);
   const oauth = createOAuthRoutes(deps, log);
@@ -56,9 +58,17 @@ export async function startServer(deps: Deps, log: Logger, ready: () => Promise<
       const started = performance.now();
       const reqId = requestId(req);
       res.setHeader("x-request-id", reqId);
-      res.once("finish", () =>
-        log.debug({ reqId, method: req.method, path, status: res.statusCode, ms: Math.round((performance.now() - started) * 10) / 10, proto: req.httpVersion }, "request"),
-      );
+      let finished = false;
+      res.once("finish", () => (finished = true));
+      res.once("close", () => {
+        // HTTP/1.1 emits "finish" once the response is out; HTTP/2 (compat) emits it on every stream close,
+        // so there what counts is whether the handler ended the response and the stream closed without a reset.
+        const answered = req.httpVersionMajor === 2 ? res.writableEnded && (res as Http2ServerResponse).stream?.rstCode === NGHTTP2_NO_ERROR : finished;
+        const ms = Math.round((performance.now() - started) * 10) / 10;
+        if (answered) log.debug({ reqId, method: req.method, path, status: res.statusCode, ms, proto: req.httpVersion }, "request");
+        // The client went away (or its stream was reset) before the answer.
+        else log.debug({ reqId, method: req.method, path, ms, proto: req.httpVersion }, "request aborted");
+      });
     }
     try {
       if (path.startsWith("/zitadel.")) return await connect(req, res, path);
@@ -76,13 +86,22 @@ export async function startServer(deps: Deps, log: Logger, ready: () => Promise<
     }
   };
 
-  const h1 = http.createServer({ keepAliveTimeout: 65_000, headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS, connectionsCheckingInterval: 5_000 }, (req, res) => void handle(req, res));
+  // Node requires headersTimeout <= requestTimeout, and checks both every connectionsCheckingInterval.
+  const requestTimeout = config.requestTimeoutMs;
+  const h1Timeouts = { headersTimeout: Math.min(HEADERS_TIMEOUT_MS, requestTimeout), requestTimeout, connectionsCheckingInterval: Math.min(5_000, requestTimeout) };
+  const h1 = http.createServer({ keepAliveTimeout: 65_000, ...h1Timeouts }, (req, res) => void handle(req, res));
+  const limits = { ...config.http2, requestTimeoutMs: requestTimeout };
   const h2 = config.tls
-    ? http2.createSecureServer({ allowHTTP1: true, cert: readFileSync(config.tls.cert), key: readFileSync(config.tls.key) }, (req, res) => void handle(req, res))
-    : http2.createServer({}, (req, res) => void handle(req, res));
+    ? http2.createSecureServer({ ...http2ServerOptions(limits), allowHTTP1: true, cert: readFileSync(config.tls.cert), key: readFileSync(config.tls.key) }, (req, res) => void handle(req, res))
+    : http2.createServer(http2ServerOptions(limits), (req, res) => void handle(req, res));
+  if (config.tls) {
+    // HTTP/1.1 over TLS (ALPN) is served by the http2 server itself, with Node's defaults (300 s / 60 s,
+    // checked every 30 s) unless set here; they take effect on "listening".
+    Object.assign(h2, h1Timeouts);
+  }
   h2.on("sessionError", (err) => log.debug({ err }, "http2 session error"));
-  // An HTTP/2 connection that carries nothing for this long is closed (GOAWAY); clients reconnect.
-  h2.on("session", (session) => session.setTimeout(H2_IDLE_MS, () => session.close()));
+  // Per-stream request timeout and idle sessions; concurrent streams and session memory via the options above.
+  enforceHttp2Limits(h2, limits, log);
 
   const sockets = new Set<net.Socket>();
   const front = config.tls

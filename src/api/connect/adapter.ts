@@ -2,8 +2,9 @@ import { createConnectRouter, type ConnectRouter } from "@connectrpc/connect";
 import type { UniversalServerResponse } from "@connectrpc/connect/protocol";
 import { compressionBrotli, compressionGzip, universalRequestFromNodeRequest, universalResponseToNodeResponse } from "@connectrpc/connect-node";
 import type { Logger } from "pino";
-import { sendJson, type Req, type Res } from "../http-util.js";
-import { peerContext } from "./routes.js";
+import { header, sendJson, unreadBodyHeaders, type Req, type Res } from "../http-util.js";
+import type { Pipeline } from "../pipeline.js";
+import { peerContext, preAuthKey } from "./routes.js";
 
 /** Node's timers hold at most 2^31-1 ms; a larger deadline would be turned into 1 ms with a warning on every request. */
 const MAX_TIMEOUT_MS = 2_147_483_647;
@@ -58,11 +59,52 @@ async function reclassifyReadErrors(res: UniversalServerResponse): Promise<Unive
   };
 }
 
+const EMPTY_ENVELOPE = new Uint8Array(5);
+const EMPTY_JSON_ENVELOPE = new Uint8Array([0, 0, 0, 0, 2, 0x7b, 0x7d]);
+const EMPTY_JSON = new Uint8Array([0x7b, 0x7d]);
+
+/**
+ * A request body that decodes to an empty message in the content type's protocol and encoding
+ * (uncompressed), or undefined for a content type connect will refuse before reading a body.
+ */
+function emptyBody(contentType: string | undefined): Uint8Array | undefined {
+  switch (contentType?.split(";")[0]!.trim().toLowerCase()) {
+    case "application/grpc":
+    case "application/grpc+proto":
+    case "application/grpc-web":
+    case "application/grpc-web+proto":
+      return EMPTY_ENVELOPE;
+    case "application/grpc+json":
+    case "application/grpc-web+json":
+      return EMPTY_JSON_ENVELOPE;
+    case "application/proto":
+      return new Uint8Array(0);
+    case "application/json":
+      return EMPTY_JSON;
+    default:
+      return undefined;
+  }
+}
+
+async function* once(bytes: Uint8Array): AsyncIterable<Uint8Array> {
+  yield bytes;
+}
+
 /**
  * connect-node's adapter, plus: deadlines clamped to what Node can time, request-reading errors
  * answered as the client's, failures logged through our logger, unknown RPC paths answered with 404.
+ *
+ * With `authenticate`, a POST is authenticated from its headers before connect reads the body. The
+ * outcome goes to the service implementation in the context (preAuthKey); on a failure connect gets
+ * an empty message instead of the client's body, so the error is answered in the request's protocol
+ * without the server reading (or buffering) a body from an unauthenticated caller.
  */
-export function createConnectHandler(opts: { routes: (router: ConnectRouter) => void; readMaxBytes: number; log: Logger }) {
+export function createConnectHandler(opts: {
+  routes: (router: ConnectRouter) => void;
+  readMaxBytes: number;
+  log: Logger;
+  authenticate?: Pipeline["authenticate"];
+}) {
   const router = createConnectRouter({ readMaxBytes: opts.readMaxBytes, acceptCompression: [compressionGzip, compressionBrotli] });
   opts.routes(router);
   const paths = new Map(router.handlers.map((h) => [h.requestPath, h]));
@@ -71,7 +113,26 @@ export function createConnectHandler(opts: { routes: (router: ConnectRouter) => 
     if (!handler) return sendJson(res, 404, JSON.stringify({ code: 5, message: "Not Found" }));
     clampDeadlines(req);
     try {
-      const uReq = universalRequestFromNodeRequest(req as never, res as never, undefined, peerContext(req));
+      const values = peerContext(req);
+      let uReq = universalRequestFromNodeRequest(req as never, res as never, undefined, values);
+      if (opts.authenticate && req.method === "POST") {
+        try {
+          const a = opts.authenticate(handler.method, (name) => header(req, name), req.socket?.remoteAddress);
+          const principal = a instanceof Promise ? await a : a;
+          if (principal) values.set(preAuthKey, { principal });
+        } catch (error) {
+          values.set(preAuthKey, { error });
+          const empty = emptyBody(header(req, "content-type"));
+          if (empty) {
+            const h = new Headers(uReq.header);
+            h.delete("content-encoding");
+            h.delete("content-length");
+            uReq = { ...uReq, header: h, body: once(empty) };
+            const close = unreadBodyHeaders(req);
+            if (close) for (const [k, v] of Object.entries(close)) res.setHeader(k, v);
+          }
+        }
+      }
       const uRes = await handler(uReq);
       await universalResponseToNodeResponse(await reclassifyReadErrors(uRes), res as never);
     } catch (e) {

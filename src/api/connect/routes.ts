@@ -2,6 +2,7 @@ import type { DescService } from "@bufbuild/protobuf";
 import { createContextKey, createContextValues, type ConnectRouter, type ContextValues, type HandlerContext } from "@connectrpc/connect";
 import type { Logger } from "pino";
 import { toConnectError, toDomainError } from "../errors.js";
+import type { Principal } from "../../app/core/authn.js";
 import type { Pipeline } from "../pipeline.js";
 
 /**
@@ -13,6 +14,10 @@ const peerKey = createContextKey<string | undefined>(undefined, { description: "
 /** For connectNodeAdapter's contextValues: remembers the client's address for the pipeline. */
 export const peerContext = (req: { socket?: { remoteAddress?: string } }): ContextValues => createContextValues().set(peerKey, req.socket?.remoteAddress);
 
+/** The caller as the adapter authenticated it before connect read the body (see createConnectHandler). */
+export type PreAuthentication = { principal: Principal } | { error: unknown };
+export const preAuthKey = createContextKey<PreAuthentication | undefined>(undefined, { description: "authentication before the body" });
+
 export function registerServices(router: ConnectRouter, services: DescService[], pipeline: Pipeline, log: Logger) {
   for (const service of services) {
     const impl: Record<string, (req: never, ctx: HandlerContext) => Promise<unknown>> = {};
@@ -20,7 +25,9 @@ export function registerServices(router: ConnectRouter, services: DescService[],
       if (method.methodKind !== "unary") continue;
       impl[method.localName] = async (req, ctx) => {
         try {
-          return await pipeline.invoke(method, req, (name) => ctx.requestHeader.get(name) ?? undefined, ctx.values.get(peerKey));
+          const pre = ctx.values.get(preAuthKey);
+          if (pre && "error" in pre) throw pre.error;
+          return await pipeline.invoke(method, req, (name) => ctx.requestHeader.get(name) ?? undefined, ctx.values.get(peerKey), pre?.principal);
         } catch (e) {
           const err = toDomainError(e);
           if (err.kind === "Internal" || err.kind === "Unknown") log.error({ err: e, method: method.name }, "request failed");

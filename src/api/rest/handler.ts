@@ -2,7 +2,8 @@ import { create, type DescService } from "@bufbuild/protobuf";
 import type { Logger } from "pino";
 import { DomainError } from "../../domain/errors.js";
 import { toDomainError, toRestError } from "../errors.js";
-import { BodyTooLarge, header, readBody, sendJson, type Req, type Res } from "../http-util.js";
+import type { Principal } from "../../app/core/authn.js";
+import { BodyTooLarge, RequestAborted, header, readBody, sendJson, unreadBodyHeaders, type Req, type Res } from "../http-util.js";
 import type { Pipeline, ServiceHandlers } from "../pipeline.js";
 import { compileRoutes, type RestRouter } from "./routes.js";
 import { decodeRequest, encodeResponse } from "./transcode.js";
@@ -34,14 +35,25 @@ export function createRestHandler(
       return sendJson(res, 404, NOT_FOUND);
     }
     const method = match.route.method;
+    const get = (name: string) => header(req, name);
+    const peer = req.socket?.remoteAddress;
+    const hasBody = match.route.body !== "";
+    let bodyRead = !hasBody;
     try {
-      const hasBody = match.route.body !== "";
+      let principal: Principal | undefined;
+      if (hasBody) {
+        // The caller first: without a valid token the answer goes out before the body is read, so an
+        // unauthenticated client cannot make the server buffer maxBodyBytes.
+        const a = pipeline.authenticate(method, get, peer);
+        principal = a instanceof Promise ? await a : a;
+      } else req.resume();
       const body = hasBody ? await readBody(req, maxBodyBytes) : undefined;
-      if (!hasBody) req.resume();
+      bodyRead = true;
       const input = decodeRequest(match.route, match.pathParams, new URLSearchParams(query), body);
-      const output = await pipeline.invoke(method, input, (name) => header(req, name), req.socket?.remoteAddress);
+      const output = await pipeline.invoke(method, input, get, peer, principal);
       sendJson(res, 200, jsonOf(output, () => encodeResponse(method.output, create(method.output, output as never))));
     } catch (e) {
+      if (e instanceof RequestAborted) return log.debug({ method: method.name }, "request aborted by the client");
       if (e instanceof BodyTooLarge) {
         const err = new DomainError("ResourceExhausted", "", `request body larger than ${maxBodyBytes} bytes`);
         const { body } = toRestError(err);
@@ -53,7 +65,7 @@ export function createRestHandler(
       else if (err.kind === "Unavailable") log.warn({ id: err.id, method: method.name }, err.message);
       const { status, body } = toRestError(err);
       // grpc-gateway sets WWW-Authenticate to the status message on 401.
-      const extra: Record<string, string> = {};
+      const extra: Record<string, string> = bodyRead ? {} : { ...unreadBodyHeaders(req) };
       if (status === 401) extra["www-authenticate"] = err.id ? `${err.message} (${err.id})` : err.message;
       if (err.retryAfterSeconds) extra["retry-after"] = String(err.retryAfterSeconds);
       sendJson(res, status, body, extra);

@@ -131,6 +131,8 @@ function testConfig(overrides: Partial<Config> = {}): Config {
     logLevel: "silent",
     accessTokenLifetime: 43200,
     maxBodyBytes: 1048576,
+    requestTimeoutMs: 60000,
+    http2: { maxConcurrentStreams: 100, idleTimeoutMs: 300000, maxSessionMemoryMb: 10 },
     db: { poolSize: 10, connectTimeoutMs: 2000 },
     shutdownTimeoutMs: 10000,
     signingKeys: { rotationInterval: 30 * 86400, publishAhead: 86400, retireMargin: 3600, reloadInterval: 60 },
