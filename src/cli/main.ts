@@ -1,9 +1,11 @@
 #!/usr/bin/env node
 import { ConfigError, loadConfig, redactedConfig } from "../config/load.js";
-import { envName, flagName, keys } from "../config/schema.js";
+import { envName, flagName, keys, type Config } from "../config/schema.js";
 import { createLogger, openStorage, startRuntime } from "../server/runtime.js";
 import { StartupError } from "../server/system.js";
-import { startServer } from "../server/http.js";
+import { startServer, type RunningServer } from "../server/http.js";
+import { formatDoctorReport, runDoctor } from "../server/doctor.js";
+import { DatabaseUnreachableError } from "../store/pg-startup.js";
 import { migrate } from "../store/migrations.js";
 import { rebuildProjections } from "../store/projections.js";
 
@@ -12,6 +14,10 @@ const commands: Record<string, { summary: string; run: (argv: string[]) => Promi
   migrate: { summary: "Apply pending database migrations and exit.", run: migrateCmd },
   "projections rebuild": { summary: "Rebuild every projection table from the events and exit.", run: rebuild },
   "config print": { summary: "Print the effective configuration (secrets redacted) and exit.", run: printConfig },
+  doctor: {
+    summary: "Check configuration, database, migrations, master key and clock without changing anything; exit 1 if a check fails.",
+    run: doctor,
+  },
 };
 
 function usage(): string {
@@ -47,11 +53,26 @@ function commandHelp(name: string): string {
   return lines.join("\n");
 }
 
-async function start(argv: string[]) {
+/** Stack traces of start-up errors are for debugging: shown only with logLevel debug or trace. */
+let showStacks = /^(debug|trace)$/.test(process.env.PORTCULLIS_LOG_LEVEL ?? "");
+
+function load(argv: string[]): Config {
   const config = loadConfig({ env: process.env, argv });
+  showStacks = config.logLevel === "debug" || config.logLevel === "trace";
+  return config;
+}
+
+async function start(argv: string[]) {
+  const config = load(argv);
   const log = createLogger(config);
   const rt = await startRuntime(config, log);
-  const server = await startServer(rt.deps, log, () => rt.sql.ping());
+  let server: RunningServer;
+  try {
+    server = await startServer(rt.deps, log, () => rt.sql.ping());
+  } catch (e) {
+    await rt.close().catch(() => undefined);
+    throw listenError(e, config);
+  }
   const base = config.externalUrl;
   let stopping = false;
   const stop = async (signal: string) => {
@@ -74,9 +95,22 @@ async function start(argv: string[]) {
   log.info({ port: server.port, issuer: base, storage: config.databaseUrl ? "postgres" : `pglite:${config.dataDir}`, instanceId: rt.boot.instanceId }, "portcullis ready");
 }
 
+/** The port or address cannot be used, or a TLS file cannot be read: say which, and what to set. */
+function listenError(e: unknown, config: Config): unknown {
+  const err = e as NodeJS.ErrnoException;
+  if (err?.syscall === "listen" || err?.syscall === "bind") {
+    const where = `${config.host}:${config.port}`;
+    if (err.code === "EADDRINUSE") return new StartupError(`port ${config.port} is already in use (${where}); stop the other process or set PORTCULLIS_PORT`);
+    if (err.code === "EACCES") return new StartupError(`not allowed to listen on ${where} (ports below 1024 need privileges); set PORTCULLIS_PORT`);
+    if (err.code === "EADDRNOTAVAIL") return new StartupError(`address ${config.host} is not an address of this machine; set PORTCULLIS_HOST`);
+  }
+  if (err?.syscall === "open" && err.path) return new StartupError(`cannot read ${err.path} (${err.code}); check PORTCULLIS_TLS_CERT and PORTCULLIS_TLS_KEY`);
+  return e;
+}
+
 async function migrateCmd(argv: string[]) {
-  const config = loadConfig({ env: process.env, argv });
-  const sql = await openStorage(config);
+  const config = load(argv);
+  const sql = await openStorage(config, createLogger(config));
   try {
     const applied = await migrate(sql);
     process.stdout.write(applied.length ? `applied migrations: ${applied.join(", ")}\n` : "database is up to date\n");
@@ -86,8 +120,8 @@ async function migrateCmd(argv: string[]) {
 }
 
 async function rebuild(argv: string[]) {
-  const config = loadConfig({ env: process.env, argv });
-  const sql = await openStorage(config);
+  const config = load(argv);
+  const sql = await openStorage(config, createLogger(config));
   try {
     await migrate(sql);
     const n = await rebuildProjections(sql);
@@ -98,8 +132,23 @@ async function rebuild(argv: string[]) {
 }
 
 async function printConfig(argv: string[]) {
-  const config = loadConfig({ env: process.env, argv });
+  const config = load(argv);
   process.stdout.write(JSON.stringify(redactedConfig(config), null, 2) + "\n");
+}
+
+async function doctor(argv: string[]) {
+  let config: Config;
+  try {
+    config = load(argv);
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    process.stdout.write(formatDoctorReport([{ name: "configuration", status: "fail", detail: e.message, fix: "correct that value (`portcullis doctor --help` lists every key)" }]));
+    process.exitCode = 1;
+    return;
+  }
+  const checks = await runDoctor(config);
+  process.stdout.write(formatDoctorReport(checks));
+  if (checks.some((c) => c.status === "fail")) process.exitCode = 1;
 }
 
 async function main() {
@@ -126,11 +175,26 @@ async function main() {
   await cmd.run(rest);
 }
 
+/** Problems the operator fixes (configuration, database, data directory, port): their message says what to do. */
+const isOperatorError = (e: unknown) =>
+  e instanceof ConfigError ||
+  e instanceof StartupError ||
+  e instanceof DatabaseUnreachableError ||
+  (e instanceof Error && ((e as { code?: unknown }).code === "EDATADIRLOCKED" || /^data directory /.test(e.message)));
+
+/** One line, whatever failed: the cause's message where there is one. */
+function errorLine(e: unknown): string {
+  if (!(e instanceof Error)) return String(e);
+  if (isOperatorError(e)) return e.message;
+  const cause = (e as { cause?: unknown }).cause;
+  const message = (e.message || e.name) + (cause instanceof Error && cause.message && !e.message.includes(cause.message) ? `: ${cause.message}` : "");
+  return `${message.split("\n")[0]}${showStacks ? "" : " (PORTCULLIS_LOG_LEVEL=debug shows the stack trace)"}`;
+}
+
 main().catch((e: unknown) => {
-  // Expected start-up problems are one line naming the problem; anything else keeps its stack.
-  if (e instanceof ConfigError || e instanceof StartupError || (e instanceof Error && /^data directory /.test(e.message)))
-    process.stderr.write(`portcullis: ${e.message}\n`);
-  else process.stderr.write(`portcullis: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+  // Every start-up problem is one line; the stack trace only at log level debug.
+  process.stderr.write(`portcullis: ${errorLine(e)}\n`);
+  if (showStacks && e instanceof Error && e.stack) process.stderr.write(e.stack + "\n");
   process.exit(1);
 });
 

@@ -40,11 +40,23 @@ export const keys: KeySpec[] = [
   },
   { path: "tls.cert", schema: z.string().min(1), description: "PEM certificate file; with tls.key, serve TLS (HTTP/2 + HTTP/1.1 via ALPN)." },
   { path: "tls.key", schema: z.string().min(1), description: "PEM private key file for tls.cert." },
-  { path: "logLevel", schema: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]), default: "info", description: "Log level of the JSON logs." },
+  { path: "logLevel", schema: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]), default: "info", description: "Log level (debug adds an access log line per request)." },
+  {
+    path: "logFormat",
+    schema: z.enum(["auto", "json", "pretty"]),
+    default: "auto",
+    description: "Log format: json (one object per line), pretty (for people), or auto: pretty when stdout is a terminal, else json.",
+  },
   { path: "accessTokenLifetime", schema: positiveInt, default: 43200, description: "Lifetime of issued access tokens, in seconds (ZITADEL default 12 h)." },
   { path: "maxBodyBytes", schema: positiveInt, default: 1048576, description: "Largest accepted request body in bytes; larger ones get 413 / ResourceExhausted." },
   { path: "db.poolSize", schema: positiveInt, default: 10, description: "PostgreSQL connection pool size." },
   { path: "db.connectTimeoutMs", schema: positiveInt, default: 2000, description: "PostgreSQL connect timeout; requests fail with Unavailable after it." },
+  {
+    path: "db.startupTimeoutMs",
+    schema: z.coerce.number().int().min(0),
+    default: 60000,
+    description: "How long start-up waits for an unreachable PostgreSQL (retrying with backoff) before giving up; 0: try once.",
+  },
   { path: "shutdownTimeoutMs", schema: positiveInt, default: 10000, description: "How long a graceful shutdown waits for in-flight requests." },
   { path: "rateLimit.enabled", schema: bool, default: true, description: "Rate-limit the token endpoint and failed authentications (429 with Retry-After)." },
   { path: "rateLimit.tokenPerSecond", schema: positiveInt, default: 100, description: "Token requests per second per client id (bursts of twice as many)." },
@@ -62,9 +74,10 @@ export interface Config {
   masterkey?: string;
   tls?: { cert: string; key: string };
   logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
+  logFormat: "auto" | "json" | "pretty";
   accessTokenLifetime: number;
   maxBodyBytes: number;
-  db: { poolSize: number; connectTimeoutMs: number };
+  db: { poolSize: number; connectTimeoutMs: number; startupTimeoutMs: number };
   shutdownTimeoutMs: number;
   rateLimit: { enabled: boolean; tokenPerSecond: number; tokenPerSecondPerAddress: number; failuresPerMinute: number; failuresPerMinutePerAddress: number };
   firstInstance: FirstInstanceConfig;
