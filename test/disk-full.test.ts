@@ -4,7 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { PROJECTION_TABLES } from "../src/store/migrations.js";
-import { rebuildProjections } from "../src/store/projections.js";
+import { rebuildProjections } from "../src/store/rebuild.js";
 import { startTestServer } from "./helpers/server.js";
 import { rest } from "./helpers/clients.js";
 import { runCli } from "./helpers/process.js";

@@ -53,6 +53,13 @@ describe("portcullis doctor on PostgreSQL", () => {
     expect((await doctor(env)).code).toBe(0);
   });
 
+  it("warns while a master key rotation is under way (the fingerprint is a previous key's)", async () => {
+    const r = await doctor({ ...env, PORTCULLIS_MASTERKEY: "n".repeat(40), PORTCULLIS_MASTERKEY_PREVIOUS: MASTERKEY });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^WARN +master key +the database's fingerprint is that of PORTCULLIS_MASTERKEY_PREVIOUS key 1 /m);
+    expect(r.stdout).toMatch(/fix: .*run `portcullis masterkey rotate`/);
+  });
+
   it("fails when the database was initialised with a master key that is not set", async () => {
     const r = await doctor({ PORTCULLIS_DATABASE_URL: env.PORTCULLIS_DATABASE_URL!, PORTCULLIS_EXTERNAL_URL: "https://id.example.com" });
     expect(r.code).toBe(1);

@@ -8,7 +8,7 @@ import { rest } from "./helpers/clients.js";
 import { loadConfig } from "../src/config/load.js";
 import { openStorage } from "../src/server/runtime.js";
 import { PROJECTION_TABLES } from "../src/store/migrations.js";
-import { rebuildProjections } from "../src/store/projections.js";
+import { rebuildProjections } from "../src/store/rebuild.js";
 
 const tmp = () => mkdtempSync(path.join(os.tmpdir(), "portcullis-proc-"));
 const cleanup: (() => Promise<void> | void)[] = [];

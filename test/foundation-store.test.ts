@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DomainError } from "../src/domain/errors.js";
 import { PROJECTION_TABLES } from "../src/store/migrations.js";
-import { rebuildProjections } from "../src/store/projections.js";
+import { rebuildProjections } from "../src/store/rebuild.js";
 import * as users from "../src/app/users/users.js";
 import type { Caller } from "../src/app/core/context.js";
 import { startTestServer, type Storage, type TestServer } from "./helpers/server.js";

@@ -344,7 +344,7 @@ describe.each<Storage>(["pglite", "postgres"])("organizations (%s)", (storage) =
     });
 
     it("projections rebuilt from the events give the same tables", async () => {
-      const { rebuildProjections } = await import("../src/store/projections.js");
+      const { rebuildProjections } = await import("../src/store/rebuild.js");
       const dump = async () => {
         const out: Record<string, unknown[]> = {};
         for (const t of ["proj_orgs", "proj_users", "proj_members", "proj_pats"]) {

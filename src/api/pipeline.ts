@@ -4,7 +4,7 @@ import { authenticateBearer, type Principal } from "../app/core/authn.js";
 import { authorize } from "../app/core/authz.js";
 import type { Caller, Deps } from "../app/core/context.js";
 import { DomainError, unauthenticated } from "../domain/errors.js";
-import { validateMessage } from "./validate.js";
+import { validateMessage } from "./validate/index.js";
 import type { InstanceState } from "../domain/orgs/org.js";
 
 /** What a handler gets besides its request. */

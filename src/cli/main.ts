@@ -2,18 +2,28 @@
 import { ConfigError, loadConfig, redactedConfig } from "../config/load.js";
 import { envName, flagName, keys, type Config } from "../config/schema.js";
 import { createLogger, openStorage, startRuntime } from "../server/runtime.js";
-import { StartupError } from "../server/system.js";
+import { loadServerKeys, StartupError } from "../server/system.js";
+import { listSigningKeys, publishNextSigningKey, rotateSigningKeysNow } from "../server/signing-keys.js";
+import { formatRewrapReport, rewrapUnderCurrentKey } from "../server/masterkey-rotation.js";
+import { createIdGenerator } from "../app/core/ids.js";
+import type { ServerKeys } from "../crypto/keys.js";
+import type { SqlPort } from "../store/sql.js";
+import { randomInt } from "node:crypto";
 import { startServer, type RunningServer } from "../server/http.js";
 import { formatDoctorReport, runDoctor } from "../server/doctor.js";
 import { DatabaseUnreachableError } from "../store/pg-startup.js";
 import { migrate } from "../store/migrations.js";
-import { rebuildProjections } from "../store/projections.js";
+import { rebuildProjections } from "../store/rebuild.js";
 
 const commands: Record<string, { summary: string; run: (argv: string[]) => Promise<void> }> = {
   start: { summary: "Run the server (migrates and bootstraps on first start).", run: start },
   migrate: { summary: "Apply pending database migrations and exit.", run: migrateCmd },
   "projections rebuild": { summary: "Rebuild every projection table from the events and exit.", run: rebuild },
   "config print": { summary: "Print the effective configuration (secrets redacted) and exit.", run: printConfig },
+  "keys list": { summary: "List the token signing keys with their state (next, active, retired) and exit.", run: keysList },
+  "keys rotate": { summary: "Make a key that has not signed yet (the published next key, else a new one) sign now; the old one stays published until its tokens expired.", run: keysRotate },
+  "keys publish": { summary: "Publish a new next signing key now; it starts signing after signingKeys.publishAhead (a graceful rotation).", run: keysPublish },
+  "masterkey rotate": { summary: "Re-wrap the signing keys and the fingerprint under PORTCULLIS_MASTERKEY and report what still depends on PORTCULLIS_MASTERKEY_PREVIOUS.", run: masterkeyRotate },
   doctor: {
     summary: "Check configuration, database, migrations, master key and clock without changing anything; exit 1 if a check fails.",
     run: doctor,
@@ -134,6 +144,61 @@ async function rebuild(argv: string[]) {
 async function printConfig(argv: string[]) {
   const config = load(argv);
   process.stdout.write(JSON.stringify(redactedConfig(config), null, 2) + "\n");
+}
+
+/**
+ * Opens the database (migrated) and the master keys for an operator command. With the embedded store
+ * the server must be stopped (the data directory is locked); on PostgreSQL running processes pick the
+ * change up at their next reload (signingKeys.reloadInterval) or on the first token naming a new kid.
+ */
+async function withKeys(argv: string[], fn: (sql: SqlPort, keys: ServerKeys, config: Config) => Promise<void>) {
+  const config = load(argv);
+  const sql = await openStorage(config, createLogger(config));
+  try {
+    await migrate(sql);
+    await fn(sql, await loadServerKeys(sql, config), config);
+  } finally {
+    await sql.close();
+  }
+}
+
+/** Kids only need to be unique among the signing keys; a random node keeps the command out of the cluster's node table. */
+const operatorIds = () => createIdGenerator(randomInt(1024));
+
+async function keysList(argv: string[]) {
+  await withKeys(argv, async (sql, _keys, config) => {
+    const rows = await listSigningKeys(sql, config, new Date());
+    const lines = [`${"kid".padEnd(22)}${"state".padEnd(9)}${"signs from".padEnd(26)}published until`];
+    for (const r of rows)
+      lines.push(`${r.record.id.padEnd(22)}${r.state.padEnd(9)}${r.record.activateAt.toISOString().padEnd(26)}${r.removeAt ? r.removeAt.toISOString() : "-"}`);
+    process.stdout.write(lines.join("\n") + "\n");
+  });
+}
+
+async function keysRotate(argv: string[]) {
+  await withKeys(argv, async (sql, keys, config) => {
+    const r = await rotateSigningKeysNow(sql, keys, config, operatorIds(), new Date());
+    process.stdout.write(`signing key ${r.active} signs from now on (${r.promoted ? "it was the published next key" : "new"})\n`);
+    if (r.retired) process.stdout.write(`signing key ${r.retired.id} is retired: published until ${r.retired.removeAt.toISOString()}\n`);
+  });
+}
+
+async function keysPublish(argv: string[]) {
+  await withKeys(argv, async (sql, keys, config) => {
+    const r = await publishNextSigningKey(sql, keys, config, operatorIds(), new Date());
+    process.stdout.write(
+      r.created
+        ? `signing key ${r.id} published; it starts signing at ${r.activateAt.toISOString()}\n`
+        : `signing key ${r.id} is already published as the next key; it starts signing at ${r.activateAt.toISOString()}\n`,
+    );
+  });
+}
+
+async function masterkeyRotate(argv: string[]) {
+  await withKeys(argv, async (sql, keys, config) => {
+    const report = await rewrapUnderCurrentKey(sql, keys, config, new Date());
+    process.stdout.write(formatRewrapReport(report, keys) + "\n");
+  });
 }
 
 async function doctor(argv: string[]) {

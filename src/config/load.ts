@@ -73,11 +73,25 @@ export function loadConfig({ env, argv = [] }: ConfigSources): Config {
 
   const tls = out.tls as { cert?: string; key?: string } | undefined;
   if (tls && (!tls.cert || !tls.key)) throw new ConfigError(`invalid ${envName(tls.cert ? "tls.key" : "tls.cert")}: both tls.cert and tls.key are needed for TLS`);
+  const previous = out.masterkeyPrevious as string[] | undefined;
+  if (previous?.length === 0) delete out.masterkeyPrevious;
+  else if (previous && !out.masterkey) throw new ConfigError(`invalid ${envName("masterkeyPrevious")}: needs ${envName("masterkey")} (the new key)`);
+  checkSigningKeySchedule(out.signingKeys as Config["signingKeys"]);
   const port = out.port as number;
   out.dataDir = path.resolve(out.dataDir as string);
   out.externalUrl ??= `http://localhost:${port}`;
   out.firstInstance = loadFirstInstance(env, out.dataDir as string);
   return Object.freeze(out) as unknown as Config;
+}
+
+/** A process must see the next key before it signs, and keep the retired one until its lag is over. */
+function checkSigningKeySchedule(k: Config["signingKeys"]) {
+  if (k.publishAhead <= k.reloadInterval)
+    throw new ConfigError(`invalid ${envName("signingKeys.publishAhead")}: must be more than signingKeys.reloadInterval (${k.reloadInterval})`);
+  if (k.rotationInterval <= k.publishAhead + k.reloadInterval)
+    throw new ConfigError(`invalid ${envName("signingKeys.rotationInterval")}: must be more than signingKeys.publishAhead + signingKeys.reloadInterval`);
+  if (k.retireMargin < k.reloadInterval)
+    throw new ConfigError(`invalid ${envName("signingKeys.retireMargin")}: must be at least signingKeys.reloadInterval (${k.reloadInterval})`);
 }
 
 function parseDate(name: string, v: string | undefined): Date | undefined {

@@ -7,8 +7,14 @@ import { z } from "zod";
  */
 const port = z.coerce.number().int().min(0).max(65535);
 const positiveInt = z.coerce.number().int().positive();
+/** A comma-separated list (environment, flag) or a YAML list of master keys. */
+const masterkeyList = z
+  .union([z.string(), z.array(z.string())])
+  .transform((v) => (Array.isArray(v) ? v : v.split(",")).map((k) => k.trim()).filter((k) => k !== ""))
+  .pipe(z.array(z.string().min(32, "every key must be at least 32 characters")));
 const bool = z.union([z.boolean(), z.enum(["true", "false", "1", "0"]).transform((v) => v === "true" || v === "1")]);
 
+/** One configuration key, as `--help`, the loader and `config print` see it. */
 export interface KeySpec {
   path: string;
   description: string;
@@ -17,71 +23,114 @@ export interface KeySpec {
   default?: unknown;
 }
 
-export const keys: KeySpec[] = [
-  { path: "port", schema: port, default: 8080, description: "TCP port for every protocol (REST, gRPC, gRPC-web, Connect, OAuth)." },
-  { path: "host", schema: z.string().min(1), default: "0.0.0.0", description: "Address to listen on." },
-  {
-    path: "externalUrl",
-    schema: z.string().url().refine((u) => /^https?:\/\//.test(u), "must start with http:// or https://"),
-    description: "Public base URL; the OAuth issuer exactly as given. Default http://localhost:<port>.",
-  },
-  { path: "dataDir", schema: z.string().min(1), default: "./data", description: "Directory of the embedded (PGlite) store and of the default admin PAT file." },
-  {
-    path: "databaseUrl",
+interface Setting<S extends z.ZodType> {
+  description: string;
+  /** Applied before validation, like a value from the environment. */
+  default?: z.input<S>;
+  /** Redacted by `config print`. */
+  secret?: boolean;
+}
+
+const settings = new WeakMap<z.ZodType, Setting<z.ZodType>>();
+
+/** A leaf of the schema: a key whose value `schema` validates (a described copy, so each key has its own). */
+function setting<S extends z.ZodType>(schema: S, spec: Setting<S>): S {
+  const own = schema.describe(spec.description);
+  if (settings.has(own)) throw new Error(`config: a schema used for two keys (${spec.description})`);
+  settings.set(own, spec as Setting<z.ZodType>);
+  return own;
+}
+
+/**
+ * The configuration as loaded: a leaf wrapped in `.optional()` may be absent; every other leaf
+ * has a default, or (externalUrl, tls.cert/tls.key) is filled in or checked by the loader.
+ */
+const configSchema = z.object({
+  port: setting(port, { default: 8080, description: "TCP port for every protocol (REST, gRPC, gRPC-web, Connect, OAuth)." }),
+  host: setting(z.string().min(1), { default: "0.0.0.0", description: "Address to listen on." }),
+  externalUrl: setting(
+    z.string().url().refine((u) => /^https?:\/\//.test(u), "must start with http:// or https://"),
+    { description: "Public base URL; the OAuth issuer exactly as given. Default http://localhost:<port>." },
+  ),
+  dataDir: setting(z.string().min(1), { default: "./data", description: "Directory of the embedded (PGlite) store and of the default admin PAT file." }),
+  databaseUrl: setting(z.string().refine((u) => /^postgres(ql)?:\/\//.test(u), "must be a postgres:// or postgresql:// URL"), {
     secret: true,
-    schema: z.string().refine((u) => /^postgres(ql)?:\/\//.test(u), "must be a postgres:// or postgresql:// URL"),
     description: "Use PostgreSQL instead of the embedded store (postgres://user:pass@host:5432/db).",
-  },
-  {
-    path: "masterkey",
+  }).optional(),
+  masterkey: setting(z.string().min(32, "must be at least 32 characters"), {
     secret: true,
-    schema: z.string().min(32, "must be at least 32 characters"),
     description: "Key material for opaque-token MACs, secret HMAC and key wrapping. Generated and kept in the database when not given.",
-  },
-  { path: "tls.cert", schema: z.string().min(1), description: "PEM certificate file; with tls.key, serve TLS (HTTP/2 + HTTP/1.1 via ALPN)." },
-  { path: "tls.key", schema: z.string().min(1), description: "PEM private key file for tls.cert." },
-  { path: "logLevel", schema: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]), default: "info", description: "Log level (debug adds an access log line per request)." },
-  {
-    path: "logFormat",
-    schema: z.enum(["auto", "json", "pretty"]),
+  }).optional(),
+  masterkeyPrevious: setting(masterkeyList, {
+    secret: true,
+    description:
+      "Earlier master keys, comma-separated (a YAML list in a file), newest first: still tried for secrets, PATs and opaque tokens made before a rotation, and for unsealing keys until `portcullis masterkey rotate` re-wraps them. Needs masterkey.",
+  }).optional(),
+  tls: z
+    .object({
+      cert: setting(z.string().min(1), { description: "PEM certificate file; with tls.key, serve TLS (HTTP/2 + HTTP/1.1 via ALPN)." }),
+      key: setting(z.string().min(1), { description: "PEM private key file for tls.cert." }),
+    })
+    .optional(),
+  logLevel: setting(z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]), { default: "info", description: "Log level (debug adds an access log line per request)." }),
+  logFormat: setting(z.enum(["auto", "json", "pretty"]), {
     default: "auto",
     description: "Log format: json (one object per line), pretty (for people), or auto: pretty when stdout is a terminal, else json.",
-  },
-  { path: "accessTokenLifetime", schema: positiveInt, default: 43200, description: "Lifetime of issued access tokens, in seconds (ZITADEL default 12 h)." },
-  { path: "maxBodyBytes", schema: positiveInt, default: 1048576, description: "Largest accepted request body in bytes; larger ones get 413 / ResourceExhausted." },
-  { path: "db.poolSize", schema: positiveInt, default: 10, description: "PostgreSQL connection pool size." },
-  { path: "db.connectTimeoutMs", schema: positiveInt, default: 2000, description: "PostgreSQL connect timeout; requests fail with Unavailable after it." },
-  {
-    path: "db.startupTimeoutMs",
-    schema: z.coerce.number().int().min(0),
-    default: 60000,
-    description: "How long start-up waits for an unreachable PostgreSQL (retrying with backoff) before giving up; 0: try once.",
-  },
-  { path: "shutdownTimeoutMs", schema: positiveInt, default: 10000, description: "How long a graceful shutdown waits for in-flight requests." },
-  { path: "rateLimit.enabled", schema: bool, default: true, description: "Rate-limit the token endpoint and failed authentications (429 with Retry-After)." },
-  { path: "rateLimit.tokenPerSecond", schema: positiveInt, default: 100, description: "Token requests per second per client id (bursts of twice as many)." },
-  { path: "rateLimit.tokenPerSecondPerAddress", schema: positiveInt, default: 1000, description: "Token requests per second per source address (bursts of twice as many)." },
-  { path: "rateLimit.failuresPerMinute", schema: positiveInt, default: 30, description: "Failed client authentications per minute per client id before 429." },
-  { path: "rateLimit.failuresPerMinutePerAddress", schema: positiveInt, default: 300, description: "Failed authentications per minute per source address before 429." },
-];
+  }),
+  accessTokenLifetime: setting(positiveInt, { default: 43200, description: "Lifetime of issued access tokens, in seconds (ZITADEL default 12 h)." }),
+  signingKeys: z.object({
+    rotationInterval: setting(positiveInt, { default: 2592000, description: "Seconds a token signing key signs before the next one takes over (default 30 days)." }),
+    publishAhead: setting(positiveInt, {
+      default: 86400,
+      description: "Seconds the next signing key is in the JWKS before it signs (default 1 day; more than signingKeys.reloadInterval).",
+    }),
+    retireMargin: setting(positiveInt, {
+      default: 3600,
+      description:
+        "Seconds a retired signing key stays in the JWKS beyond the longest token lifetime after it stopped signing (clock skew, processes still reloading; at least signingKeys.reloadInterval).",
+    }),
+    reloadInterval: setting(positiveInt, {
+      default: 60,
+      description: "Seconds between a process's checks of the signing-key schedule and reloads of the key set from the database.",
+    }),
+  }),
+  maxBodyBytes: setting(positiveInt, { default: 1048576, description: "Largest accepted request body in bytes; larger ones get 413 / ResourceExhausted." }),
+  db: z.object({
+    poolSize: setting(positiveInt, { default: 10, description: "PostgreSQL connection pool size." }),
+    connectTimeoutMs: setting(positiveInt, { default: 2000, description: "PostgreSQL connect timeout; requests fail with Unavailable after it." }),
+    startupTimeoutMs: setting(z.coerce.number().int().min(0), {
+      default: 60000,
+      description: "How long start-up waits for an unreachable PostgreSQL (retrying with backoff) before giving up; 0: try once.",
+    }),
+  }),
+  shutdownTimeoutMs: setting(positiveInt, { default: 10000, description: "How long a graceful shutdown waits for in-flight requests." }),
+  rateLimit: z.object({
+    enabled: setting(bool, { default: true, description: "Rate-limit the token endpoint and failed authentications (429 with Retry-After)." }),
+    tokenPerSecond: setting(positiveInt, { default: 100, description: "Token requests per second per client id (bursts of twice as many)." }),
+    tokenPerSecondPerAddress: setting(positiveInt, { default: 1000, description: "Token requests per second per source address (bursts of twice as many)." }),
+    failuresPerMinute: setting(positiveInt, { default: 30, description: "Failed client authentications per minute per client id before 429." }),
+    failuresPerMinutePerAddress: setting(positiveInt, { default: 300, description: "Failed authentications per minute per source address before 429." }),
+  }),
+});
 
-export interface Config {
-  port: number;
-  host: string;
-  externalUrl: string;
-  dataDir: string;
-  databaseUrl?: string;
-  masterkey?: string;
-  tls?: { cert: string; key: string };
-  logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
-  logFormat: "auto" | "json" | "pretty";
-  accessTokenLifetime: number;
-  maxBodyBytes: number;
-  db: { poolSize: number; connectTimeoutMs: number; startupTimeoutMs: number };
-  shutdownTimeoutMs: number;
-  rateLimit: { enabled: boolean; tokenPerSecond: number; tokenPerSecondPerAddress: number; failuresPerMinute: number; failuresPerMinutePerAddress: number };
-  firstInstance: FirstInstanceConfig;
+/** The leaves of `shape` in declaration order, with dotted paths. */
+function keysOf(shape: Readonly<Record<string, z.ZodType>>, prefix = ""): KeySpec[] {
+  return Object.entries(shape).flatMap(([name, value]) => {
+    const path = prefix + name;
+    const inner = value instanceof z.ZodOptional ? (value.unwrap() as z.ZodType) : value;
+    if (inner instanceof z.ZodObject) return keysOf(inner.shape as Record<string, z.ZodType>, `${path}.`);
+    const spec = settings.get(inner);
+    if (spec === undefined) throw new Error(`config: ${path} is not a setting()`);
+    return [{ path, schema: inner, ...spec }];
+  });
 }
+
+export const keys: KeySpec[] = keysOf(configSchema.shape);
+
+/** The effective configuration: the schema's output, plus the first-instance bootstrap the loader reads from ZITADEL's variables. */
+export type Config = z.output<typeof configSchema> & {
+  firstInstance: FirstInstanceConfig;
+};
 
 /** ZITADEL's own bootstrap variables (`ZITADEL_FIRSTINSTANCE_*`), so existing compose files work unchanged. */
 export interface FirstInstanceConfig {

@@ -2,10 +2,10 @@ import * as nodeCrypto from "node:crypto";
 import { createCipheriv, createDecipheriv, createHash, createHmac, hkdfSync, randomFillSync, randomInt } from "node:crypto";
 
 /**
- * Key material derived from the master key. One master key, several purposes, each its own
+ * Key material derived from one master key. One master key, several purposes, each its own
  * HKDF-derived subkey so that no key is used for two things.
  */
-export interface ServerKeys {
+export interface KeySet {
   /** HMAC-SHA256 key for client secrets and PATs (keyed hashes, never the clear value). */
   hmac: Buffer;
   /** AES-256-GCM key of the first opaque access-token format (still accepted, no longer issued). */
@@ -18,7 +18,20 @@ export interface ServerKeys {
   check: string;
 }
 
-export function deriveKeys(masterkey: string | Buffer): ServerKeys {
+/**
+ * The master key ring: the current key (its subkeys at the top level, so that the hot path reads
+ * them directly) makes everything new; previous keys (PORTCULLIS_MASTERKEY_PREVIOUS) are only
+ * tried when the current key does not verify or open something made before a rotation.
+ */
+export interface ServerKeys extends KeySet {
+  previous: readonly KeySet[];
+}
+
+export function deriveKeys(masterkey: string | Buffer, previous: readonly (string | Buffer)[] = []): ServerKeys {
+  return { ...deriveKeySet(masterkey), previous: previous.map(deriveKeySet) };
+}
+
+function deriveKeySet(masterkey: string | Buffer): KeySet {
   const ikm = typeof masterkey === "string" ? Buffer.from(masterkey, "utf8") : masterkey;
   const sub = (info: string) => Buffer.from(hkdfSync("sha256", ikm, "portcullis", info, 32));
   return {
@@ -81,6 +94,29 @@ export function hmacSha256(key: Buffer, value: string | Buffer, encoding: "buffe
 }
 
 export const keyedHash = (key: Buffer, value: string): string => hmacSha256(key, value, "base64url");
+
+/**
+ * Whether `stored` is the keyed hash of `value` under the current master key or, failing that,
+ * under a previous one (hashes made before a master-key rotation cannot be re-keyed without the
+ * secret). The current key is tried first, so without a rotation this costs one HMAC; on a mismatch
+ * every previous key is tried, also after a match, so that the time does not tell which key matched.
+ */
+export function keyedHashMatches(keys: ServerKeys, value: string, stored: string): boolean {
+  if (hashesEqual(keyedHash(keys.hmac, value), stored)) return true;
+  let match = false;
+  for (const k of keys.previous) if (hashesEqual(keyedHash(k.hmac, value), stored)) match = true;
+  return match;
+}
+
+/** The sealed box opened with the current wrap key or a previous one; which one opened it (0 = current). */
+export function openWithAnyKey(keys: ServerKeys, box: Buffer, aad?: Buffer): { plain: Buffer; keyIndex: number } | undefined {
+  const wraps = [keys.wrap, ...keys.previous.map((k) => k.wrap)];
+  for (let i = 0; i < wraps.length; i++) {
+    const plain = open(wraps[i]!, box, aad);
+    if (plain) return { plain, keyIndex: i };
+  }
+  return undefined;
+}
 
 /**
  * Comparison of two keyed hashes (base64url, equal length by construction) whose time does not

@@ -58,8 +58,29 @@ const ACCESS_AAD = Buffer.from("portcullis-at-v1");
 
 const isStrings = (v: unknown): v is string[] => Array.isArray(v) && v.every((x) => typeof x === "string");
 
-/** The claims of a valid opaque access token of either format, or undefined (never throws). */
-export function openAccessToken(keys: { token: Buffer; tokenMac: Buffer }, raw: Buffer): AccessClaims | undefined {
+/** The keys an opaque access token may be authenticated with: the current ones, then previous master keys' ones. */
+export interface AccessTokenKeys {
+  token: Buffer;
+  tokenMac: Buffer;
+  previous?: readonly { token: Buffer; tokenMac: Buffer }[];
+}
+
+/**
+ * The claims of a valid opaque access token of either format, or undefined (never throws). The
+ * current key is tried first; only a token it does not authenticate is tried with previous master
+ * keys (tokens issued before a master-key rotation stay valid until they expire).
+ */
+export function openAccessToken(keys: AccessTokenKeys, raw: Buffer): AccessClaims | undefined {
+  const claims = openWith(keys, raw);
+  if (claims !== undefined || !keys.previous?.length) return claims;
+  for (const k of keys.previous) {
+    const c = openWith(k, raw);
+    if (c) return c;
+  }
+  return undefined;
+}
+
+function openWith(keys: { token: Buffer; tokenMac: Buffer }, raw: Buffer): AccessClaims | undefined {
   if (raw[0] === KIND_ACCESS) {
     if (raw.length < 1 + 2 + TAG_BYTES) return undefined;
     const body = raw.subarray(0, raw.length - TAG_BYTES);

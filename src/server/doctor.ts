@@ -165,15 +165,31 @@ async function masterKeyCheck(sql: SqlPort, config: Config): Promise<Check> {
           fix: "in production set PORTCULLIS_MASTERKEY (≥ 32 characters) from a secret store before the first start",
         };
   if (config.masterkey) {
-    const mine = deriveKeys(config.masterkey).check;
-    return mine === stored.check
-      ? { name, status: "ok", detail: `PORTCULLIS_MASTERKEY matches this database (fingerprint ${fingerprint(mine)})` }
-      : {
-          name,
-          status: "fail",
-          detail: `PORTCULLIS_MASTERKEY (fingerprint ${fingerprint(mine)}) does not match the key this database was initialised with (fingerprint ${fingerprint(stored.check)})`,
-          fix: "set PORTCULLIS_MASTERKEY to the key this database was initialised with; the server refuses to start with another one",
-        };
+    const keys = deriveKeys(config.masterkey, config.masterkeyPrevious ?? []);
+    if (keys.check === stored.check)
+      return {
+        name,
+        status: "ok",
+        detail:
+          `PORTCULLIS_MASTERKEY matches this database (fingerprint ${fingerprint(keys.check)})` +
+          (keys.previous.length > 0 ? "; PORTCULLIS_MASTERKEY_PREVIOUS is set: `portcullis masterkey rotate` reports what still needs it" : ""),
+      };
+    const previous = keys.previous.findIndex((k) => k.check === stored.check);
+    if (previous >= 0)
+      return {
+        name,
+        status: "warn",
+        detail: `the database's fingerprint is that of PORTCULLIS_MASTERKEY_PREVIOUS key ${previous + 1} (${fingerprint(stored.check)}), not PORTCULLIS_MASTERKEY's (${fingerprint(keys.check)})`,
+        fix: "a master key rotation is under way: once every process runs with the new key, run `portcullis masterkey rotate`",
+      };
+    return {
+      name,
+      status: "fail",
+      detail:
+        `${keys.previous.length > 0 ? "neither PORTCULLIS_MASTERKEY nor PORTCULLIS_MASTERKEY_PREVIOUS" : "PORTCULLIS_MASTERKEY"} (fingerprint ${fingerprint(keys.check)}) ` +
+        `${keys.previous.length > 0 ? "matches" : "does not match"} the key this database was initialised with (fingerprint ${fingerprint(stored.check)})`,
+      fix: "set PORTCULLIS_MASTERKEY to the key this database was initialised with; the server refuses to start with another one",
+    };
   }
   if (stored.masterkey === undefined)
     return {

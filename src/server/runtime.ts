@@ -13,7 +13,8 @@ import type { Deps } from "../app/core/context.js";
 import { createIdGenerator } from "../app/core/ids.js";
 import { joinCluster, type Cluster } from "./cluster.js";
 import { createRateLimits } from "../app/core/rate-limit.js";
-import { allocateNode, loadServerKeys, loadSigningKeys } from "./system.js";
+import { allocateNode, loadServerKeys } from "./system.js";
+import { openSigningKeys, type LiveSigningKeys } from "./signing-keys.js";
 
 export { createLogger } from "./logger.js";
 
@@ -40,6 +41,8 @@ export interface Runtime {
   sql: SqlPort;
   store: EventStore;
   boot: BootstrapResult;
+  /** The token signing keys (deps.signingKeys), with the schedule's upkeep. */
+  signingKeys: LiveSigningKeys;
   close(): Promise<void>;
 }
 
@@ -48,12 +51,14 @@ export async function startRuntime(config: Config, log: Logger, clock: () => Dat
   const sql = await openStorage(config, log);
   try {
     await migrate(sql);
-    const keys = await loadServerKeys(sql, config);
+    const keys = await loadServerKeys(sql, config, clock());
     const node = await allocateNode(sql);
     const newId = createIdGenerator(node);
     const store = createEventStore(sql, node);
     const reads = createReadModels(sql);
-    const signingKeys = await loadSigningKeys(sql, keys, newId, clock());
+    if (keys.previous.length > 0)
+      log.info({ previous: keys.previous.length }, "previous master keys configured: run `portcullis masterkey rotate` to re-wrap under the current key and see what still depends on them");
+    const signingKeys = await openSigningKeys({ sql, keys, config, clock, newId, log });
     const boot = await bootstrap(store, reads.instance, config, keys, newId, clock());
     let cluster: Cluster | undefined;
     const cache = createAggregateCache(store, { trusted: () => cluster?.trusted() ?? false, users: reads.users });
@@ -65,7 +70,9 @@ export async function startRuntime(config: Config, log: Logger, clock: () => Dat
       sql,
       store,
       boot,
+      signingKeys,
       async close() {
+        signingKeys.close();
         await cluster?.close();
         await sql.close();
       },

@@ -1,24 +1,12 @@
 import { DomainError, alreadyExists } from "../domain/errors.js";
-import type { AggregateType, NewEvent, StoredEvent, UniqueClaim } from "../domain/events.js";
-import { NotInlinable, inline, quoteLiteral } from "./literal.js";
+import type { AggregateType, StoredEvent, UniqueClaim } from "../domain/events.js";
+import { createCommitter } from "./group-commit.js";
 import { project } from "./projections.js";
+import { aggregateKey, claimStatement, insertEventStatement, notifyStatement, storedEvent, type PushRequest } from "./push.js";
+import { pushScript } from "./push-script.js";
 import { isUniqueViolation, type Queryable, type Row, type SqlError, type SqlPort } from "./sql.js";
 
-export const EVENTS_CHANNEL = "portcullis_events";
-
-export interface PushRequest {
-  instanceId: string;
-  editor: string;
-  events: NewEvent[];
-  uniques?: UniqueClaim[];
-  /**
-   * The sequence each aggregate had when the command decided (aggregate key "type:id").
-   * Aggregates not named here are appended after their current last sequence.
-   */
-  expected: Map<string, number>;
-  /** Timestamp of all events of the push (one command, one instant). */
-  now: Date;
-}
+export { EVENTS_CHANNEL, aggregateKey, type CommitNotice, type PushRequest } from "./push.js";
 
 /** Thrown when another writer appended to an aggregate first; the command reloads and decides again. */
 export class ConcurrencyConflict extends Error {
@@ -32,8 +20,6 @@ function storageUnwritable(e: unknown): "full" | "readonly" | undefined {
   if (/Read-only file system/.test(message)) return "readonly";
   return undefined;
 }
-
-export const aggregateKey = (type: AggregateType, id: string) => `${type}:${id}`;
 
 export interface EventStore {
   readonly sql: SqlPort;
@@ -65,183 +51,6 @@ const rowToEvent = (r: Row): StoredEvent => ({
 export const EVENT_COLUMNS =
   "instance_id, aggregate_type, aggregate_id, sequence, position, event_type, payload, editor_user, resource_owner, created_at";
 
-/** What a commit announces on EVENTS_CHANNEL: instance, touched aggregates, last position, commit id. */
-export interface CommitNotice {
-  i: string;
-  a: string[];
-  p: number;
-  c: string;
-}
-
-const INSERT_EVENT = `INSERT INTO events (instance_id, aggregate_type, aggregate_id, sequence, event_type, payload, editor_user, resource_owner, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING position`;
-
-/** A push as one transaction script (PostgreSQL): claims, events, projections, the commit notice. */
-interface PushScript {
-  statements: string[];
-  /** Index in `statements` of each event's INSERT … RETURNING position. */
-  inserts: number[];
-  /** The stored events, positions still 0. */
-  events: StoredEvent[];
-  /** Aggregates and unique claims it touches: pushes sharing one are never in one batch. */
-  keys: string[];
-}
-
-/**
- * The push with every value inlined, or undefined when it cannot be (an aggregate without an
- * expected sequence needs a read first; a value that cannot be a literal): then push() takes the
- * transaction with parameters, one statement at a time.
- */
-async function pushScript(req: PushRequest, commitId: string): Promise<PushScript | undefined> {
-  const statements: string[] = [];
-  const keys: string[] = [];
-  try {
-    for (const u of req.uniques ?? []) {
-      const scope = u.global ? "" : req.instanceId;
-      keys.push(`unique:${scope}/${u.type}/${u.field}`);
-      // No ON CONFLICT: a taken claim aborts the script; push() then runs the parameter path, which
-      // raises that claim's own error.
-      statements.push(
-        inline(
-          u.action === "remove"
-            ? "DELETE FROM unique_constraints WHERE instance_id = $1 AND unique_type = $2 AND unique_field = $3"
-            : "INSERT INTO unique_constraints (instance_id, unique_type, unique_field) VALUES ($1, $2, $3)",
-          [scope, u.type, u.field],
-        ),
-      );
-    }
-    const next = new Map<string, number>();
-    const events: StoredEvent[] = [];
-    const inserts: number[] = [];
-    for (const e of req.events) {
-      const key = aggregateKey(e.aggregateType, e.aggregateId);
-      const seq = (next.get(key) ?? req.expected.get(key) ?? NaN) + 1;
-      if (Number.isNaN(seq)) return undefined;
-      if (!next.has(key)) keys.push(`${req.instanceId}/${key}`);
-      next.set(key, seq);
-      const payload = e.payload ?? {};
-      inserts.push(statements.length);
-      statements.push(
-        inline(INSERT_EVENT, [req.instanceId, e.aggregateType, e.aggregateId, seq, e.type, JSON.stringify(payload), req.editor, e.resourceOwner, req.now]),
-      );
-      events.push({
-        instanceId: req.instanceId,
-        aggregateType: e.aggregateType,
-        aggregateId: e.aggregateId,
-        sequence: seq,
-        position: 0,
-        type: e.type,
-        payload,
-        editor: req.editor,
-        resourceOwner: e.resourceOwner,
-        createdAt: req.now,
-      });
-    }
-    // The projections only write: record their statements instead of running them.
-    const recorder: Queryable = {
-      query: async (sqlText, params) => {
-        statements.push(inline(sqlText, params));
-        return [];
-      },
-    };
-    for (const e of events) await project(recorder, e);
-    // As in the parameter path: the notice is sent at commit, in commit order; its position is the
-    // last one this transaction took.
-    const notice = JSON.stringify({ i: req.instanceId, a: [...next.keys()], c: commitId });
-    statements.push(
-      `SELECT pg_notify(${quoteLiteral(EVENTS_CHANNEL)}, ${quoteLiteral(notice.slice(0, -1) + ',"p":')} || currval('events_position_seq') || '}')`,
-    );
-    return { statements, inserts, events, keys };
-  } catch (e) {
-    if (e instanceof NotInlinable) return undefined;
-    throw e;
-  }
-}
-
-/** Whether a failed script certainly did not commit: an SQL error (SQLSTATE) or a value PostgreSQL refused. */
-const notCommitted = (e: unknown): boolean =>
-  (e instanceof DomainError && e.id === "STORE-value") ||
-  (!(e instanceof DomainError) && typeof (e as SqlError | undefined)?.code === "string" && /^[0-9A-Z]{5}$/.test((e as SqlError).code!));
-
-/** Batches in flight at once; the pool (10 by default) keeps room for reads and the heartbeat. */
-const MAX_BATCHES = 3;
-const MAX_BATCH_PUSHES = 64;
-
-/**
- * Group commit: every PostgreSQL commit that notifies holds a database-wide lock until its WAL is
- * flushed, so notifying transactions commit one at a time. Pushes that arrive while MAX_BATCHES
- * scripts are in flight wait and then go together, in one transaction (one lock, one flush). A
- * batch that failed before committing is run again in halves until the failing push is alone, so
- * one push's conflict never fails another; a batch whose outcome is unknown (the connection broke)
- * fails every push in it, as a single push would.
- */
-function createCommitter(script: (statements: readonly string[]) => Promise<Row[][]>) {
-  interface Job {
-    s: PushScript;
-    resolve: (rows: Row[][]) => void;
-    reject: (e: unknown) => void;
-  }
-  const queue: Job[] = [];
-  let inFlight = 0;
-
-  const take = (): Job[] => {
-    const batch: Job[] = [];
-    const taken = new Set<string>();
-    for (let i = 0; i < queue.length && batch.length < MAX_BATCH_PUSHES; ) {
-      const j = queue[i]!;
-      if (j.s.keys.some((k) => taken.has(k))) {
-        i++; // touches what an earlier push of this batch touches: next batch
-        continue;
-      }
-      for (const k of j.s.keys) taken.add(k);
-      batch.push(j);
-      queue.splice(i, 1);
-    }
-    return batch;
-  };
-
-  const runOne = (j: Job) => script(j.s.statements).then(j.resolve, j.reject);
-
-  async function run(batch: Job[]) {
-    if (batch.length === 1) return runOne(batch[0]!);
-    let rows: Row[][];
-    try {
-      rows = await script(batch.flatMap((j) => j.s.statements));
-    } catch (e) {
-      if (!notCommitted(e)) {
-        for (const j of batch) j.reject(e);
-        return;
-      }
-      // Nothing was written. Halve until the failing push is alone (it then fails with its own error).
-      const half = Math.ceil(batch.length / 2);
-      await run(batch.slice(0, half));
-      await run(batch.slice(half));
-      return;
-    }
-    let at = 0;
-    for (const j of batch) {
-      j.resolve(rows.slice(at, at + j.s.statements.length));
-      at += j.s.statements.length;
-    }
-  }
-
-  const pump = () => {
-    while (inFlight < MAX_BATCHES && queue.length > 0) {
-      inFlight++;
-      void run(take()).finally(() => {
-        inFlight--;
-        pump();
-      });
-    }
-  };
-
-  return (s: PushScript) =>
-    new Promise<Row[][]>((resolve, reject) => {
-      queue.push({ s, resolve, reject });
-      pump();
-    });
-}
-
 export function createEventStore(sql: SqlPort, node = 0): EventStore {
   const listeners: ((events: StoredEvent[]) => void)[] = [];
   let barrier: ((commitId: string) => Promise<void>) | undefined;
@@ -267,41 +76,19 @@ export function createEventStore(sql: SqlPort, node = 0): EventStore {
       }
       seq++;
       next.set(key, seq);
-      const payload = e.payload ?? {};
-      const rows = await tx.query<{ position: string | number }>(
-        `INSERT INTO events (instance_id, aggregate_type, aggregate_id, sequence, event_type, payload, editor_user, resource_owner, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING position`,
-        [req.instanceId, e.aggregateType, e.aggregateId, seq, e.type, JSON.stringify(payload), req.editor, e.resourceOwner, req.now],
-      );
-      stored.push({
-        instanceId: req.instanceId,
-        aggregateType: e.aggregateType,
-        aggregateId: e.aggregateId,
-        sequence: seq,
-        position: Number(rows[0]!.position),
-        type: e.type,
-        payload,
-        editor: req.editor,
-        resourceOwner: e.resourceOwner,
-        createdAt: req.now,
-      });
+      const insert = insertEventStatement(req, e, seq);
+      const rows = await tx.query<{ position: string | number }>(insert.text, insert.params);
+      stored.push(storedEvent(req, e, seq, Number(rows[0]!.position)));
     }
     return stored;
   }
 
   async function claimUniques(tx: Queryable, instanceId: string, uniques: UniqueClaim[]) {
     for (const u of uniques) {
-      const scope = u.global ? "" : instanceId;
-      if (u.action === "remove") {
-        await tx.query("DELETE FROM unique_constraints WHERE instance_id = $1 AND unique_type = $2 AND unique_field = $3", [scope, u.type, u.field]);
-        continue;
-      }
       // ON CONFLICT keeps the transaction usable and lets us raise the claim's own error.
-      const rows = await tx.query(
-        "INSERT INTO unique_constraints (instance_id, unique_type, unique_field) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING unique_field",
-        [scope, u.type, u.field],
-      );
-      if (rows.length === 0) {
+      const claim = claimStatement(instanceId, u, "skip");
+      const rows = await tx.query(claim.text, claim.params);
+      if (u.action !== "remove" && rows.length === 0) {
         const err = u.error ?? { kind: "AlreadyExists" as const, id: "EVENT-unique", message: "Errors.Unique.AlreadyExists" };
         throw alreadyExists(err.id, err.message);
       }
@@ -341,8 +128,8 @@ export function createEventStore(sql: SqlPort, node = 0): EventStore {
           // Delivered to other processes at commit; they evict what they cached of these aggregates.
           // Embedded mode is one process: nobody to tell.
           if (sql.dialect === "postgres") {
-            const notice: CommitNotice = { i: req.instanceId, a: touched, p: events.at(-1)!.position, c: commitId };
-            await tx.query("SELECT pg_notify($1, $2)", [EVENTS_CHANNEL, JSON.stringify(notice)]);
+            const notify = notifyStatement(req.instanceId, touched, commitId);
+            await tx.query(notify.text, notify.params);
           }
           return events;
         });

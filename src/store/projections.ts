@@ -1,9 +1,7 @@
 import type { StoredEvent } from "../domain/events.js";
 import { InstanceEvents, OrgEvents, OrgStateNum } from "../domain/orgs/org.js";
 import { UserEvents, UserStateNum, UserType } from "../domain/users/user.js";
-import { PROJECTION_TABLES } from "./migrations.js";
-import { readAllEvents } from "./event-store.js";
-import type { Queryable, SqlPort } from "./sql.js";
+import type { Queryable } from "./sql.js";
 
 /**
  * Inline projections: called for every event in the transaction that appends it, and by
@@ -186,16 +184,3 @@ const handlers: Record<string, Handler> = {
     return touchUser(tx, e);
   },
 };
-
-/** Replays every event into empty projection tables, in one transaction. */
-export async function rebuildProjections(sql: SqlPort): Promise<number> {
-  return sql.transaction(async (tx) => {
-    for (const t of PROJECTION_TABLES) await tx.query(`DELETE FROM ${t}`);
-    let n = 0;
-    for await (const e of readAllEvents(tx)) {
-      await project(tx, e);
-      n++;
-    }
-    return n;
-  });
-}

@@ -8,8 +8,10 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import pg from "pg";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { DomainError } from "../domain/errors.js";
-import { describeSelf, LOCK_FILE_NAME, lockDataDir, openPglite } from "./pglite-adapter.js";
-import { openPostgres, quoteChannel } from "./postgres-adapter.js";
+import { describeSelf, LOCK_FILE_NAME, lockDataDir } from "./data-dir-lock.js";
+import { openPglite } from "./pglite-adapter.js";
+import { quoteChannel } from "./pg-listener.js";
+import { openPostgres } from "./postgres-adapter.js";
 import { isUniqueViolation, type SqlPort } from "./sql.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -318,11 +320,13 @@ describe("pglite across processes", () => {
   beforeAll(() => {
     childDir = mkTmp("portcullis-child-");
     const built = path.join(repoRoot, "dist/store/pglite-adapter.js");
+    const builtLock = path.join(repoRoot, "dist/store/data-dir-lock.js");
     if (!fs.existsSync(built)) throw new Error(`${built} is missing: run npm run build first`);
     fs.writeFileSync(path.join(childDir, "package.json"), JSON.stringify({ type: "module" }));
     fs.writeFileSync(
       path.join(childDir, "child.js"),
-      `import { lockDataDir, openPglite } from ${JSON.stringify(pathToFileURL(built).href)};
+      `import { lockDataDir } from ${JSON.stringify(pathToFileURL(builtLock).href)};
+import { openPglite } from ${JSON.stringify(pathToFileURL(built).href)};
 const [mode, dataDir, arg] = process.argv.slice(2);
 try {
   if (mode === "lock") {

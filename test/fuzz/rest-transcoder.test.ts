@@ -12,7 +12,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { compileRoutes, type RestRoute, type RouteMatch } from "../../src/api/rest/routes.js";
 import { decodeRequest, encodeResponse } from "../../src/api/rest/transcode.js";
-import { validateMessage } from "../../src/api/validate.js";
+import { validateMessage } from "../../src/api/validate/index.js";
 import { DomainError } from "../../src/domain/errors.js";
 import { messageJson, messageOf } from "./proto-arbitraries.js";
 import { deepJson, fuzzParams, nastyString, pctEncode, runsScaled, timeoutFor, wellFormed } from "./support.js";

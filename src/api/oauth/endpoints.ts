@@ -191,7 +191,6 @@ export function createOAuthRoutes(deps: Deps, log: Logger): OAuthRoutes {
     claims_supported: ["sub", "aud", "exp", "iat", "iss", "auth_time", "amr", "at_hash", "client_id", "azp", "name", "preferred_username", "updated_at"],
     code_challenge_methods_supported: ["S256"],
   });
-  const jwks = JSON.stringify({ keys: deps.signingKeys.map((k) => k.publicJwk) });
   const metadata = authorizationServerMetadata(discovery);
 
   /**
@@ -292,7 +291,7 @@ export function createOAuthRoutes(deps: Deps, log: Logger): OAuthRoutes {
           sendJson(res, 200, metadata, { "cache-control": "public, max-age=300" });
           return true;
         case "/oauth/v2/keys":
-          sendJson(res, 200, jwks, { "cache-control": "max-age=300, must-revalidate" });
+          sendJson(res, 200, deps.signingKeys.jwks(), { "cache-control": "max-age=300, must-revalidate" });
           return true;
         case "/oauth/v2/token":
           withForm(req, res, (form) => {

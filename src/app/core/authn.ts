@@ -1,4 +1,4 @@
-import { hashesEqual, keyedHash } from "../../crypto/keys.js";
+import { keyedHashMatches } from "../../crypto/keys.js";
 import { decodeJwt, verifyRs256 } from "../../crypto/jwt.js";
 import { decodeOpaque, openAccessToken, parsePersonalAccessToken } from "../../crypto/tokens.js";
 import { OrgStateNum, type OrgState } from "../../domain/orgs/org.js";
@@ -28,6 +28,10 @@ const MISS = Symbol("miss");
 type Miss = typeof MISS;
 /** The current state of a user or an org, or MISS when it has to be loaded first. */
 type Lookup = <T extends "user" | "org">(type: T, id: string) => StateOf<T> | Miss;
+/** A JWT names a kid this process has not loaded (another process may have rotated): reload, then decide again. */
+class KeysReload {
+  constructor(readonly done: Promise<void>) {}
+}
 
 /**
  * A machine user that may authenticate now: exists, is a machine, is active (ZITADEL also accepts
@@ -65,9 +69,10 @@ function credentialAlive(user: UserState, cred: string, nowMs: number): boolean 
  */
 export function authenticateBearer(deps: Deps, token: string): Principal | undefined | Promise<Principal | undefined> {
   const { cache, instanceId } = deps;
-  const r = decideBearer(deps, token, (type, id) => cache.peek(instanceId, type, id) ?? MISS);
-  if (r !== MISS) return r;
+  const r = decideBearer(deps, token, (type, id) => cache.peek(instanceId, type, id) ?? MISS, true);
+  if (r !== MISS && !(r instanceof KeysReload)) return r;
   return (async () => {
+    if (r instanceof KeysReload) await r.done;
     const loaded = new Map<string, UserState | OrgState>();
     // Each round loads the state the previous one missed: at most the user, then its org.
     for (let round = 0; ; round++) {
@@ -78,7 +83,8 @@ export function authenticateBearer(deps: Deps, token: string): Principal | undef
         if (s) return s as never;
         missing ??= { type, id };
         return MISS;
-      });
+      }, false);
+      if (d instanceof KeysReload) throw new Error("authenticateBearer: a key reload without being allowed one");
       if (d !== MISS) return d;
       if (!missing || round > 2) throw new Error("authenticateBearer: a state stayed missing after loading it");
       loaded.set(`${missing.type}:${missing.id}`, await cache.get(instanceId, missing.type, missing.id));
@@ -86,10 +92,10 @@ export function authenticateBearer(deps: Deps, token: string): Principal | undef
   })();
 }
 
-function decideBearer(deps: Deps, token: string, lookup: Lookup): Principal | undefined | Miss {
+function decideBearer(deps: Deps, token: string, lookup: Lookup, mayReloadKeys: boolean): Principal | undefined | Miss | KeysReload {
   const nowMs = deps.clock().getTime();
   const nowSec = Math.floor(nowMs / 1000);
-  if (token.startsWith("eyJ")) return verifyJwtAccessToken(deps, token, nowMs, lookup);
+  if (token.startsWith("eyJ")) return verifyJwtAccessToken(deps, token, nowMs, lookup, mayReloadKeys);
   const raw = decodeOpaque(token);
   if (!raw) return undefined;
 
@@ -99,7 +105,7 @@ function decideBearer(deps: Deps, token: string, lookup: Lookup): Principal | un
     if (live === MISS) return MISS;
     const record = live?.user.pats.get(pat.tokenId);
     if (!live || !record || record.expiration.getTime() <= nowMs) return undefined;
-    if (!hashesEqual(keyedHash(deps.keys.hmac, token), record.tokenHash)) return undefined;
+    if (!keyedHashMatches(deps.keys, token, record.tokenHash)) return undefined;
     return {
       userId: pat.userId,
       orgId: live.user.orgId,
@@ -133,12 +139,18 @@ function decideBearer(deps: Deps, token: string, lookup: Lookup): Principal | un
   };
 }
 
-function verifyJwtAccessToken(deps: Deps, token: string, nowMs: number, lookup: Lookup): Principal | undefined | Miss {
+function verifyJwtAccessToken(deps: Deps, token: string, nowMs: number, lookup: Lookup, mayReloadKeys: boolean): Principal | undefined | Miss | KeysReload {
   const jwt = decodeJwt(token);
   if (!jwt) return undefined;
-  const key = deps.signingKeys.find((k) => k.id === jwt.header.kid);
-  if (!key || !verifyRs256(jwt, key.publicKey)) return undefined;
   const p = jwt.payload;
+  const key = deps.signingKeys.find(jwt.header.kid);
+  if (!key) {
+    // Only for what could be a live token of this issuer; the ring bounds how often it reloads.
+    const plausible = mayReloadKeys && p.iss === deps.config.externalUrl && typeof p.exp === "number" && p.exp * 1000 > nowMs;
+    const reload = plausible ? deps.signingKeys.reloadForUnknownKid() : undefined;
+    return reload ? new KeysReload(reload) : undefined;
+  }
+  if (!verifyRs256(jwt, key.publicKey)) return undefined;
   if (p.iss !== deps.config.externalUrl || typeof p.exp !== "number" || p.exp * 1000 <= nowMs) return undefined;
   if (typeof p.sub !== "string" || typeof p.jti !== "string" || typeof p.cred !== "string") return undefined;
   const live = activeMachineFrom(lookup, p.sub);

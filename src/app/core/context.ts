@@ -5,7 +5,7 @@ import type { ReadModels } from "../../store/read-models/index.js";
 import type { AggregateCache } from "./aggregate-cache.js";
 import type { IdGenerator } from "./ids.js";
 import type { Logger } from "pino";
-import type { SigningKey } from "../../crypto/jwt.js";
+import type { SigningKeyRing } from "../../crypto/signing-keys.js";
 import type { RateLimits } from "./rate-limit.js";
 
 /** Everything commands and queries need, passed as one object. Clock and ids are injected for tests. */
@@ -19,8 +19,8 @@ export interface Deps {
   clock: () => Date;
   newId: IdGenerator;
   instanceId: string;
-  /** RS256 keys; the first signs. */
-  signingKeys: SigningKey[];
+  /** The RS256 token signing keys: the one that signs now, the published ones (JWKS) by kid. */
+  signingKeys: SigningKeyRing;
   log: Logger;
   limits: RateLimits;
 }

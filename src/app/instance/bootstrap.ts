@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import type { Config } from "../../config/schema.js";
-import { hashesEqual, keyedHash, type ServerKeys } from "../../crypto/keys.js";
+import { keyedHashMatches, type ServerKeys } from "../../crypto/keys.js";
 import { NO_EXPIRY, generateMachineKeyPair, keyFileJson } from "../../crypto/machine-keys.js";
 import { newPersonalAccessToken } from "../../crypto/tokens.js";
 import { DomainError } from "../../domain/errors.js";
@@ -147,8 +147,8 @@ async function finishPendingFiles(reads: InstanceReads, instanceId: string, conf
   if (candidates.length === 0) return;
   const hashes = await reads.patHashes(instanceId);
   for (const p of candidates) {
-    const hash = keyedHash(keys.hmac, readFileSync(p, "utf8").trim());
-    if (hashes.some((h) => hashesEqual(h, hash)) && !existsSync(file)) renameSync(p, file);
+    const token = readFileSync(p, "utf8").trim();
+    if (hashes.some((h) => keyedHashMatches(keys, token, h)) && !existsSync(file)) renameSync(p, file);
     else rmSync(p, { force: true });
   }
 }

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { encodeHeader, signRs256 } from "../../crypto/jwt.js";
-import { hashesEqual, keyedHash } from "../../crypto/keys.js";
+import { keyedHash, keyedHashMatches } from "../../crypto/keys.js";
 import { mintAccessToken, type AccessClaims } from "../../crypto/tokens.js";
 import { OrgStateNum, type InstanceState, type OrgState } from "../../domain/orgs/org.js";
 import { UserEvents, UserStateNum, UserType, type UserState } from "../../domain/users/user.js";
@@ -80,10 +80,9 @@ export async function authenticateClientSecret(deps: Deps, clientId: string, sec
 
 /** The user whose secret this is, or invalid_client; unknown clients are compared against a dummy hash. */
 function verifySecret(deps: Deps, user: UserState | undefined, secret: string): UserState {
-  const presented = keyedHash(deps.keys.hmac, secret);
   dummyHash ??= keyedHash(deps.keys.hmac, "portcullis-no-such-client");
   const stored = user?.type === UserType.machine && user.secret ? user.secret.hash : dummyHash;
-  const match = hashesEqual(presented, stored) && stored !== dummyHash;
+  const match = keyedHashMatches(deps.keys, secret, stored) && stored !== dummyHash;
   if (!user || !match) throw new OAuthError("invalid_client", "client authentication failed", 401);
   return user;
 }
@@ -198,7 +197,7 @@ export async function issueTokens(deps: Deps, client: AuthenticatedClient, scope
   const claims = accessClaims(deps, instance, client, scopes);
   const { iat, exp, aud } = claims;
   const u = client.user;
-  const key = deps.signingKeys[0]!;
+  const key = deps.signingKeys.signer();
   const accessToken =
     u.accessTokenType === 1
       ? await signRs256(key.privateKey, jwtHeader(key.id, "at+jwt"), {

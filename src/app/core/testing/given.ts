@@ -134,11 +134,22 @@ function testConfig(overrides: Partial<Config> = {}): Config {
     maxBodyBytes: 1048576,
     db: { poolSize: 10, connectTimeoutMs: 2000, startupTimeoutMs: 60000 },
     shutdownTimeoutMs: 10000,
+    signingKeys: { rotationInterval: 30 * 86400, publishAhead: 86400, retireMargin: 3600, reloadInterval: 60 },
     rateLimit: { enabled: false, tokenPerSecond: 100, tokenPerSecondPerAddress: 1000, failuresPerMinute: 30, failuresPerMinutePerAddress: 300 },
     firstInstance: { orgName: "Portcullis", machineUsername: "admin", machineName: "admin", patPath: "/nonexistent/given-when-then/admin.pat" },
     ...overrides,
   };
 }
+
+/** Commands sign nothing; a token-issuing test would need a real ring. */
+const noSigningKeys: Deps["signingKeys"] = {
+  signer: () => {
+    throw new Error("given/when/then: no signing keys");
+  },
+  find: () => undefined,
+  jwks: () => '{"keys":[]}',
+  reloadForUnknownKid: () => undefined,
+};
 
 /** Commands do not log; a logger that drops everything, without loading pino. */
 function silentLogger(): Logger {
@@ -290,7 +301,7 @@ export function createHarness(opts: HarnessOptions = {}): Harness {
     clock: () => new Date(NOW),
     newId: () => ids.shift() ?? `id${++generated}`,
     instanceId,
-    signingKeys: [],
+    signingKeys: noSigningKeys,
     log: silentLogger(),
     limits: createRateLimits(config.rateLimit),
     reads: createReadModels(sql),

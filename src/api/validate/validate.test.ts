@@ -41,7 +41,7 @@ import { KeyType } from "@zitadel/proto/zitadel/auth_n_key_pb.js";
 import { AccessTokenType, SearchQuerySchema } from "@zitadel/proto/zitadel/user_pb.js";
 import { FieldRulesSchema, file_validate_validate, required, rules } from "@zitadel/proto/validate/validate_pb.js";
 import { describe, expect, it } from "vitest";
-import { validateMessage } from "./validate.js";
+import { validateMessage } from "./index.js";
 
 function check<Desc extends DescMessage>(schema: Desc, init: MessageInitShape<Desc>): string | undefined {
   return validateMessage(schema, create(schema, init));

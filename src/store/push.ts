@@ -1,0 +1,91 @@
+/**
+ * What a push is, and the SQL it runs. Both ways of running a push build their statements here:
+ * the parameter path (event-store.ts, one statement at a time) and the one-round-trip script
+ * (push-script.ts, the same statements with their values inlined).
+ */
+import type { AggregateType, NewEvent, StoredEvent, UniqueClaim } from "../domain/events.js";
+
+export const EVENTS_CHANNEL = "portcullis_events";
+
+export interface PushRequest {
+  instanceId: string;
+  editor: string;
+  events: NewEvent[];
+  uniques?: UniqueClaim[];
+  /**
+   * The sequence each aggregate had when the command decided (aggregate key "type:id").
+   * Aggregates not named here are appended after their current last sequence.
+   */
+  expected: Map<string, number>;
+  /** Timestamp of all events of the push (one command, one instant). */
+  now: Date;
+}
+
+export const aggregateKey = (type: AggregateType, id: string) => `${type}:${id}`;
+
+/** What a commit announces on EVENTS_CHANNEL: instance, touched aggregates, last position, commit id. */
+export interface CommitNotice {
+  i: string;
+  a: string[];
+  p: number;
+  c: string;
+}
+
+/** One SQL statement with its parameters ($1, $2, ...). */
+export interface Statement {
+  readonly text: string;
+  readonly params: readonly unknown[];
+}
+
+/** The instance a unique claim belongs to ("" for claims across instances). */
+export const claimScope = (instanceId: string, u: UniqueClaim) => (u.global ? "" : instanceId);
+
+/**
+ * Takes or releases a unique claim. A taken claim fails the statement (`onTaken: "fail"`, which
+ * aborts the transaction) or returns no row (`"skip"`: ON CONFLICT DO NOTHING RETURNING, so the
+ * caller can raise the claim's own error and the transaction stays usable).
+ */
+export function claimStatement(instanceId: string, u: UniqueClaim, onTaken: "fail" | "skip"): Statement {
+  const params = [claimScope(instanceId, u), u.type, u.field];
+  if (u.action === "remove") return { text: "DELETE FROM unique_constraints WHERE instance_id = $1 AND unique_type = $2 AND unique_field = $3", params };
+  const insert = "INSERT INTO unique_constraints (instance_id, unique_type, unique_field) VALUES ($1, $2, $3)";
+  return { text: onTaken === "skip" ? `${insert} ON CONFLICT DO NOTHING RETURNING unique_field` : insert, params };
+}
+
+/** Appends `e` as sequence `seq` of its aggregate; returns the position it took. */
+export function insertEventStatement(req: PushRequest, e: NewEvent, seq: number): Statement {
+  return {
+    text: `INSERT INTO events (instance_id, aggregate_type, aggregate_id, sequence, event_type, payload, editor_user, resource_owner, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING position`,
+    params: [req.instanceId, e.aggregateType, e.aggregateId, seq, e.type, JSON.stringify(e.payload ?? {}), req.editor, e.resourceOwner, req.now],
+  };
+}
+
+/** The event as stored by insertEventStatement (with the position it took, or 0 while unknown). */
+export function storedEvent(req: PushRequest, e: NewEvent, seq: number, position: number): StoredEvent {
+  return {
+    instanceId: req.instanceId,
+    aggregateType: e.aggregateType,
+    aggregateId: e.aggregateId,
+    sequence: seq,
+    position,
+    type: e.type,
+    payload: e.payload ?? {},
+    editor: req.editor,
+    resourceOwner: e.resourceOwner,
+    createdAt: req.now,
+  };
+}
+
+/**
+ * The CommitNotice of a push, for the end of its transaction: delivered to the listening processes
+ * at commit, in commit order. Its position is the last one this transaction took from the events'
+ * position sequence, so the statement can be written before the inserts have run.
+ */
+export function notifyStatement(instanceId: string, aggregates: string[], commitId: string): Statement {
+  const notice = JSON.stringify({ i: instanceId, a: aggregates, c: commitId } satisfies Omit<CommitNotice, "p">);
+  return {
+    text: "SELECT pg_notify($1, $2 || currval('events_position_seq') || '}')",
+    params: [EVENTS_CHANNEL, notice.slice(0, -1) + ',"p":'],
+  };
+}
