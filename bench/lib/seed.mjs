@@ -13,7 +13,7 @@
 import { createHash } from "node:crypto";
 import pg from "pg";
 import { deriveKeys } from "../../dist/crypto/keys.js";
-import { PAT_SCOPES } from "../../dist/app/instance/bootstrap.js";
+import { PAT_SCOPES } from "../../dist/domain/users/rules.js";
 import { NO_EXPIRY } from "../../dist/domain/expiration.js";
 import { UserEvents } from "../../dist/domain/users/user.js";
 import { MASTERKEY } from "./portcullis.mjs";

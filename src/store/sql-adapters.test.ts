@@ -333,7 +333,10 @@ try {
     while (Date.now() < Number(arg)) {} // start all racers at the same instant
     const lock = await lockDataDir(dataDir);
     process.stdout.write("LOCKED\\n");
-    setTimeout(() => { lock.release(); process.exit(0); }, 4000); // outlive late racers
+    // Hold until every racer has answered (the test sends SIGTERM): a winner that let go after a
+    // fixed time would let a racer that started late on a loaded machine win a second time.
+    process.on("SIGTERM", () => { lock.release(); process.exit(0); });
+    setInterval(() => {}, 1000);
   } else {
     const port = await openPglite(dataDir);
     await port.query("CREATE TABLE IF NOT EXISTS durable (id int PRIMARY KEY)");
@@ -372,6 +375,7 @@ try {
     // 16 racers: a naive "judge stale, then unlink" takeover lets two of them win in most runs.
     const racers = Array.from({ length: 16 }, () => startChild(dataDir, startAt, "lock"));
     const lines = await Promise.all(racers.map((r) => r.line));
+    for (const r of racers) if (r.child.exitCode === null) r.child.kill("SIGTERM");
     expect(lines.filter((l) => l === "LOCKED")).toHaveLength(1);
     for (const l of lines) if (l !== "LOCKED") expect(l).toMatch(/^ERROR data directory .* is in use by another Portcullis process \(pid \d+\)/);
     await Promise.all(racers.map((r) => new Promise((res) => (r.child.exitCode !== null ? res(null) : r.child.on("exit", res)))));

@@ -6,15 +6,26 @@ import { NO_EXPIRY, generateMachineKeyPair, keyFileJson } from "../../crypto/mac
 import { newPersonalAccessToken } from "../../crypto/tokens.js";
 import { DomainError } from "../../domain/errors.js";
 import type { NewEvent, UniqueClaim } from "../../domain/events.js";
-import { InstanceEvents, OrgEvents, orgDomainFromName } from "../../domain/orgs/org.js";
-import { UserEvents } from "../../domain/users/user.js";
+import {
+  newDefaultOrgSetEvent,
+  newDomainAddedEvent,
+  newDomainPrimarySetEvent,
+  newDomainVerifiedEvent,
+  newIAMProjectSetEvent,
+  newInstanceAddedEvent,
+  newInstanceMemberAddedEvent,
+  newOrgAddedEvent,
+  newOrgMemberAddedEvent,
+} from "../../domain/orgs/events.js";
+import { memberClaim } from "../../domain/orgs/members.js";
+import { orgDomainFromName } from "../../domain/orgs/org.js";
+import { newMachineAddedEvent, newMachineKeyAddedEvent, newPersonalAccessTokenAddedEvent } from "../../domain/users/events.js";
+import { PAT_SCOPES, usernameClaim } from "../../domain/users/rules.js";
 import type { EventStore } from "../../store/event-store.js";
 import type { InstanceReads } from "../../store/read-models/instance.js";
 import type { IdGenerator } from "../core/ids.js";
-import { memberClaim } from "../orgs/members.js";
 
 export const SYSTEM_EDITOR = "SYSTEM";
-export const PAT_SCOPES = ["openid", "profile", "urn:zitadel:iam:user:metadata", "urn:zitadel:iam:user:resourceowner"];
 
 export interface BootstrapResult {
   instanceId: string;
@@ -74,18 +85,16 @@ export async function bootstrap(
   const projectId = newId();
   const instanceDomain = new URL(config.externalUrl).hostname;
   const domain = orgDomainFromName(fi.orgName, instanceDomain);
-  const inst = (type: string, payload?: Record<string, unknown>): NewEvent => ({ aggregateType: "instance", aggregateId: instanceId, resourceOwner: instanceId, type, payload });
-  const org = (type: string, payload?: Record<string, unknown>): NewEvent => ({ aggregateType: "org", aggregateId: orgId, resourceOwner: orgId, type, payload });
-  const user = (type: string, payload?: Record<string, unknown>): NewEvent => ({ aggregateType: "user", aggregateId: adminId, resourceOwner: orgId, type, payload });
+  const admin = { id: adminId, orgId };
 
   const events: NewEvent[] = [
-    inst(InstanceEvents.added, { name: "Portcullis" }),
-    inst(InstanceEvents.projectSet, { iamProjectId: projectId }),
-    org(OrgEvents.added, { name: fi.orgName }),
-    org(OrgEvents.domainAdded, { domain }),
-    org(OrgEvents.domainVerified, { domain }),
-    org(OrgEvents.domainPrimarySet, { domain }),
-    inst(InstanceEvents.defaultOrgSet, { orgId }),
+    newInstanceAddedEvent(instanceId, "Portcullis"),
+    newIAMProjectSetEvent(instanceId, projectId),
+    newOrgAddedEvent(orgId, fi.orgName),
+    newDomainAddedEvent(orgId, domain),
+    newDomainVerifiedEvent(orgId, domain),
+    newDomainPrimarySetEvent(orgId, domain),
+    newDefaultOrgSetEvent(instanceId, orgId),
   ];
   const uniques: UniqueClaim[] = [
     { action: "add", type: "instance", field: "first", global: true },
@@ -96,26 +105,24 @@ export async function bootstrap(
   let keyFile: { json: string; file?: string } | undefined;
   if (fi.machineUsername) {
     events.push(
-      user(UserEvents.machineAdded, { userName: fi.machineUsername, name: fi.machineName }),
-      inst(InstanceEvents.memberAdded, { userId: adminId, roles: ["IAM_OWNER"] }),
-      org(OrgEvents.memberAdded, { userId: adminId, roles: ["ORG_OWNER"] }),
+      newMachineAddedEvent(admin, { userName: fi.machineUsername, name: fi.machineName }),
+      newInstanceMemberAddedEvent(instanceId, adminId, ["IAM_OWNER"]),
+      newOrgMemberAddedEvent(orgId, adminId, ["ORG_OWNER"]),
     );
     uniques.push(
-      { action: "add", type: "usernames", field: fi.machineUsername.toLowerCase() },
+      usernameClaim(fi.machineUsername, "add"),
       memberClaim(instanceId, adminId, "add"),
       memberClaim(orgId, adminId, "add"),
     );
     const tokenId = newId();
     const { token, hash } = newPersonalAccessToken(keys.hmac, tokenId, adminId);
-    events.push(user(UserEvents.patAdded, { tokenId, expiration: (fi.patExpirationDate ?? NO_EXPIRY).toISOString(), scopes: PAT_SCOPES, tokenHash: hash }));
+    events.push(newPersonalAccessTokenAddedEvent(admin, { tokenId, expiration: fi.patExpirationDate ?? NO_EXPIRY, scopes: PAT_SCOPES, tokenHash: hash }));
     pat = { token, file: fi.patPath };
     if (fi.machineKeyType === 1) {
       const keyId = newId();
       const pair = generateMachineKeyPair();
       const expirationDate = fi.machineKeyExpirationDate ?? NO_EXPIRY;
-      events.push(
-        user(UserEvents.keyAdded, { keyId, type: 1, expirationDate: expirationDate.toISOString(), publicKey: Buffer.from(pair.publicPem).toString("base64") }),
-      );
+      events.push(newMachineKeyAddedEvent(admin, { keyId, type: 1, expirationDate, publicKeyPem: pair.publicPem }));
       keyFile = { json: keyFileJson({ keyId, privatePkcs1Pem: pair.privatePkcs1Pem, expirationDate, userId: adminId }), file: fi.machineKeyPath };
     }
   }

@@ -3,7 +3,8 @@ import { encodeHeader, signRs256 } from "../../crypto/jwt.js";
 import { keyedHash, keyedHashMatches } from "../../crypto/keys.js";
 import { mintAccessToken, type AccessClaims } from "../../crypto/tokens.js";
 import { OrgStateNum, type InstanceState, type OrgState } from "../../domain/orgs/org.js";
-import { UserEvents, UserStateNum, UserType, type UserState } from "../../domain/users/user.js";
+import { newUserTokenRemovedEvent } from "../../domain/users/events.js";
+import { UserStateNum, UserType, type UserState } from "../../domain/users/user.js";
 import type { Principal } from "../core/authn.js";
 import type { Deps } from "../core/context.js";
 import { runCommand } from "../core/command.js";
@@ -292,7 +293,7 @@ export async function revokeAccessToken(deps: Deps, p: Principal): Promise<void>
     const u = await load("user", p.userId);
     if (u.revokedTokens.has(p.tokenId)) return { events: [], result: () => undefined };
     return {
-      events: [{ aggregateType: "user", aggregateId: u.id, resourceOwner: u.orgId, type: UserEvents.tokenRemoved, payload: { tokenId: p.tokenId, expiration: p.exp } }],
+      events: [newUserTokenRemovedEvent(u, { tokenId: p.tokenId, expiration: p.exp })],
       result: () => undefined,
     };
   });

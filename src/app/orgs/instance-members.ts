@@ -1,24 +1,17 @@
 import { alreadyExists, invalidArgument, notFound, preconditionFailed } from "../../domain/errors.js";
-import type { NewEvent, UniqueClaim } from "../../domain/events.js";
-import { InstanceEvents } from "../../domain/orgs/org.js";
+import type { UniqueClaim } from "../../domain/events.js";
+import { newInstanceMemberAddedEvent, newInstanceMemberChangedEvent, newInstanceMemberRemovedEvent } from "../../domain/orgs/events.js";
+import { memberClaim } from "../../domain/orgs/members.js";
 import { areIamRoles } from "../../domain/orgs/roles.js";
 import { runCommand } from "../core/command.js";
 import type { Caller, Deps } from "../core/context.js";
 import { changedDetails, createdDetails, lastOf } from "../core/details.js";
-import { memberClaim } from "./members.js";
 import { memberCandidateExists, sameRoles, unchangedMemberDetails } from "./org-members.js";
 
 /**
  * Instance (IAM) members, ZITADEL's command/instance_member.go behind the admin API's
  * Add/Update/RemoveIAMMember. The membership lives on the instance aggregate and applies to every org.
  */
-const instanceEvent = (instanceId: string, type: string, payload: Record<string, unknown>): NewEvent => ({
-  aggregateType: "instance",
-  aggregateId: instanceId,
-  resourceOwner: instanceId,
-  type,
-  payload,
-});
 
 /** The same `member` claim as org members and bootstrap, with the instance's error should two adds race. */
 const instanceMemberClaim = (instanceId: string, userId: string, action: "add" | "remove"): UniqueClaim => ({
@@ -35,7 +28,7 @@ export function addInstanceMember(deps: Deps, caller: Caller, userId: string, ro
     const instance = await load("instance", deps.instanceId);
     if (instance.members.has(userId)) throw alreadyExists("INSTA-pFDwe", "Errors.Instance.Member.AlreadyExists");
     return {
-      events: [instanceEvent(instance.id, InstanceEvents.memberAdded, { userId, roles })],
+      events: [newInstanceMemberAddedEvent(instance.id, userId, roles)],
       uniques: [instanceMemberClaim(instance.id, userId, "add")],
       result: (stored) => createdDetails(lastOf(stored)),
     };
@@ -51,7 +44,7 @@ export function updateInstanceMember(deps: Deps, caller: Caller, userId: string,
     if (!member) throw notFound("INSTANCE-D8JxR", "Errors.NotFound");
     if (sameRoles(member.roles, roles)) return { events: [], result: () => unchangedMemberDetails(instance, userId, instance.id) };
     return {
-      events: [instanceEvent(instance.id, InstanceEvents.memberChanged, { userId, roles })],
+      events: [newInstanceMemberChangedEvent(instance.id, userId, roles)],
       result: (stored) => changedDetails(lastOf(stored)),
     };
   });
@@ -64,7 +57,7 @@ export function removeInstanceMember(deps: Deps, caller: Caller, userId: string)
     const instance = await load("instance", deps.instanceId);
     if (!instance.members.has(userId)) return { events: [], result: () => unchangedMemberDetails(instance, userId, instance.id) };
     return {
-      events: [instanceEvent(instance.id, InstanceEvents.memberRemoved, { userId })],
+      events: [newInstanceMemberRemovedEvent(instance.id, userId)],
       uniques: [instanceMemberClaim(instance.id, userId, "remove")],
       result: (stored) => changedDetails(lastOf(stored)),
     };

@@ -1,12 +1,12 @@
 import { alreadyExists, invalidArgument, notFound, preconditionFailed } from "../../domain/errors.js";
-import type { NewEvent } from "../../domain/events.js";
-import { OrgEvents, type MemberScope } from "../../domain/orgs/org.js";
+import { newOrgMemberAddedEvent, newOrgMemberChangedEvent, newOrgMemberRemovedEvent } from "../../domain/orgs/events.js";
+import { memberClaim } from "../../domain/orgs/members.js";
+import type { MemberScope } from "../../domain/orgs/org.js";
 import { SELF_MANAGEMENT_GLOBAL, areOrgRoles } from "../../domain/orgs/roles.js";
 import { userExists } from "../../domain/users/user.js";
 import { runCommand, type Loader } from "../core/command.js";
 import type { Caller, Deps } from "../core/context.js";
 import { changedDetails, createdDetails, lastOf, type Details } from "../core/details.js";
-import { memberClaim } from "./members.js";
 
 /**
  * A user that can become a member anywhere in the instance (ZITADEL's ExistsUser with no owner):
@@ -26,14 +26,6 @@ export function unchangedMemberDetails(scope: MemberScope, userId: string, resou
 
 export const sameRoles = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((r, i) => r === b[i]);
 
-const orgEvent = (orgId: string, type: string, payload: Record<string, unknown>): NewEvent => ({
-  aggregateType: "org",
-  aggregateId: orgId,
-  resourceOwner: orgId,
-  type,
-  payload,
-});
-
 /**
  * AddOrgMember (command/org_member.go): roles must all be configured ORG_* roles, or all be
  * SELF_MANAGEMENT_GLOBAL; the user may belong to any org of the instance.
@@ -47,7 +39,7 @@ export function addOrgMember(deps: Deps, caller: Caller, userId: string, roles: 
     if (!(await memberCandidateExists(load, userId))) throw preconditionFailed("ORG-GoXOn", "User could not be found");
     if (org.members.has(userId)) throw alreadyExists("ORG-poWwe", "Errors.Org.Member.AlreadyExists");
     return {
-      events: [orgEvent(org.id, OrgEvents.memberAdded, { userId, roles })],
+      events: [newOrgMemberAddedEvent(org.id, userId, roles)],
       uniques: [memberClaim(org.id, userId, "add")],
       result: (stored) => createdDetails(lastOf(stored)),
     };
@@ -63,7 +55,7 @@ export function updateOrgMember(deps: Deps, caller: Caller, userId: string, role
     const member = org.members.get(userId);
     if (!member) throw notFound("Org-D8JxR", "Errors.NotFound");
     if (sameRoles(member.roles, roles)) return { events: [], result: () => unchangedMemberDetails(org, userId, org.id) };
-    return { events: [orgEvent(org.id, OrgEvents.memberChanged, { userId, roles })], result: (stored) => changedDetails(lastOf(stored)) };
+    return { events: [newOrgMemberChangedEvent(org.id, userId, roles)], result: (stored) => changedDetails(lastOf(stored)) };
   });
 }
 
@@ -74,7 +66,7 @@ export function removeOrgMember(deps: Deps, caller: Caller, userId: string) {
     const org = await load("org", caller.orgId);
     if (!org.members.has(userId)) return { events: [], result: () => unchangedMemberDetails(org, userId, org.id) };
     return {
-      events: [orgEvent(org.id, OrgEvents.memberRemoved, { userId })],
+      events: [newOrgMemberRemovedEvent(org.id, userId)],
       uniques: [memberClaim(org.id, userId, "remove")],
       result: (stored) => changedDetails(lastOf(stored)),
     };

@@ -1,10 +1,23 @@
 import { alreadyExists, invalidArgument, notFound, preconditionFailed } from "../../domain/errors.js";
 import type { NewEvent, UniqueClaim } from "../../domain/events.js";
-import { OrgEvents, OrgStateNum, orgDomainFromName } from "../../domain/orgs/org.js";
+import {
+  newDomainAddedEvent,
+  newDomainPrimarySetEvent,
+  newDomainRemovedEvent,
+  newDomainVerifiedEvent,
+  newOrgAddedEvent,
+  newOrgChangedEvent,
+  newOrgDeactivatedEvent,
+  newOrgMemberAddedEvent,
+  newOrgReactivatedEvent,
+  newOrgRemovedEvent,
+} from "../../domain/orgs/events.js";
+import { memberClaim } from "../../domain/orgs/members.js";
+import { OrgStateNum, orgDomainFromName } from "../../domain/orgs/org.js";
+import { usernameClaim } from "../../domain/users/rules.js";
 import { runCommand } from "../core/command.js";
 import type { Caller, Deps } from "../core/context.js";
 import { changedDetails, createdDetails, lastOf, type Details } from "../core/details.js";
-import { memberClaim } from "./members.js";
 
 /**
  * Org lifecycle (ZITADEL's command/org.go behind the management API's AddOrg, UpdateOrg,
@@ -46,14 +59,6 @@ async function assertDomainFree(deps: Deps, domain: string) {
   if (await deps.reads.orgs.domainTaken(deps.instanceId, domain)) throw alreadyExists(DOMAIN_TAKEN.id, DOMAIN_TAKEN.message);
 }
 
-const orgEvent = (orgId: string, type: string, payload?: Record<string, unknown>): NewEvent => ({
-  aggregateType: "org",
-  aggregateId: orgId,
-  resourceOwner: orgId,
-  type,
-  payload,
-});
-
 const trimmedName = (name: string) => {
   const n = name.trim();
   if (!n) throw invalidArgument("EVENT-Mf9sd", "Organisation is invalid");
@@ -71,11 +76,11 @@ export function addOrg(deps: Deps, caller: Caller, rawName: string): Promise<{ i
     await assertDomainFree(deps, domain);
     return {
       events: [
-        orgEvent(id, OrgEvents.added, { name }),
-        orgEvent(id, OrgEvents.domainAdded, { domain }),
-        orgEvent(id, OrgEvents.domainVerified, { domain }),
-        orgEvent(id, OrgEvents.domainPrimarySet, { domain }),
-        orgEvent(id, OrgEvents.memberAdded, { userId: caller.userId, roles: ["ORG_OWNER"] }),
+        newOrgAddedEvent(id, name),
+        newDomainAddedEvent(id, domain),
+        newDomainVerifiedEvent(id, domain),
+        newDomainPrimarySetEvent(id, domain),
+        newOrgMemberAddedEvent(id, caller.userId, ["ORG_OWNER"]),
       ],
       uniques: [orgNameClaim(name, "add"), orgDomainClaim(domain, "add"), memberClaim(id, caller.userId, "add")],
       result: (stored) => ({ id, details: createdDetails(lastOf(stored)) }),
@@ -95,7 +100,7 @@ export function updateOrg(deps: Deps, caller: Caller, rawName: string): Promise<
     if (!org.exists) throw notFound("ORG-1MRds", "Organisation not found");
     if (org.name === name) throw preconditionFailed("ORG-4VSdf", "Organisation not changed");
     await assertNameFree(deps, name, org.id);
-    const events = [orgEvent(org.id, OrgEvents.changed, { name })];
+    const events: NewEvent[] = [newOrgChangedEvent(org.id, name)];
     const uniques: UniqueClaim[] = org.name.toLowerCase() === name.toLowerCase() ? [] : [orgNameClaim(org.name, "remove"), orgNameClaim(name, "add")];
     const oldDomain = orgDomainFromName(org.name, instanceDomain(deps));
     if (oldDomain === org.primaryDomain) {
@@ -104,10 +109,10 @@ export function updateOrg(deps: Deps, caller: Caller, rawName: string): Promise<
       if (newDomain !== oldDomain) {
         await assertDomainFree(deps, newDomain);
         events.push(
-          orgEvent(org.id, OrgEvents.domainAdded, { domain: newDomain }),
-          orgEvent(org.id, OrgEvents.domainVerified, { domain: newDomain }),
-          orgEvent(org.id, OrgEvents.domainPrimarySet, { domain: newDomain }),
-          orgEvent(org.id, OrgEvents.domainRemoved, { domain: oldDomain, isVerified: true }),
+          newDomainAddedEvent(org.id, newDomain),
+          newDomainVerifiedEvent(org.id, newDomain),
+          newDomainPrimarySetEvent(org.id, newDomain),
+          newDomainRemovedEvent(org.id, oldDomain, true),
         );
         uniques.push(orgDomainClaim(oldDomain, "remove"), orgDomainClaim(newDomain, "add"));
       }
@@ -128,7 +133,7 @@ export function deactivateOrg(deps: Deps, caller: Caller): Promise<Details> {
     const org = await load("org", caller.orgId);
     if (!org.exists) throw notFound("ORG-oL9nT", "Organisation not found");
     if (org.state === OrgStateNum.inactive) throw preconditionFailed("EVENT-Dbs2g", "Organisation is already deactivated");
-    return { events: [orgEvent(org.id, OrgEvents.deactivated)], result: (stored) => changedDetails(lastOf(stored)) };
+    return { events: [newOrgDeactivatedEvent(org.id)], result: (stored) => changedDetails(lastOf(stored)) };
   });
 }
 
@@ -137,7 +142,7 @@ export function reactivateOrg(deps: Deps, caller: Caller): Promise<Details> {
     const org = await load("org", caller.orgId);
     if (!org.exists) throw notFound("ORG-Dgf3g", "Organisation not found");
     if (org.state === OrgStateNum.active) throw preconditionFailed("EVENT-bfnrh", "Organisation is already active");
-    return { events: [orgEvent(org.id, OrgEvents.reactivated)], result: (stored) => changedDetails(lastOf(stored)) };
+    return { events: [newOrgReactivatedEvent(org.id)], result: (stored) => changedDetails(lastOf(stored)) };
   });
 }
 
@@ -158,10 +163,10 @@ export function removeOrg(deps: Deps, caller: Caller): Promise<Details> {
     const uniques: UniqueClaim[] = [
       orgNameClaim(org.name, "remove"),
       ...(org.primaryDomain ? [orgDomainClaim(org.primaryDomain, "remove")] : []),
-      ...userNames.map((u): UniqueClaim => ({ action: "remove", type: "usernames", field: u.toLowerCase() })),
+      ...userNames.map((u) => usernameClaim(u, "remove")),
     ];
     return {
-      events: [orgEvent(org.id, OrgEvents.removed, { name: org.name })],
+      events: [newOrgRemovedEvent(org.id, org.name)],
       uniques,
       result: (stored) => ({ ...changedDetails(lastOf(stored)), resourceOwner: deps.instanceId }),
     };

@@ -1,14 +1,14 @@
 import { generateMachineKeyPairAsync, keyFileJson, parseRsaPublicKey } from "../../crypto/machine-keys.js";
 import { alreadyExists, invalidArgument, notFound, preconditionFailed } from "../../domain/errors.js";
 import { expirationOrDefault } from "../../domain/expiration.js";
-import { UserEvents } from "../../domain/users/user.js";
+import { newMachineKeyAddedEvent, newMachineKeyRemovedEvent } from "../../domain/users/events.js";
+import { inOrg, isMachineInOrg } from "../../domain/users/rules.js";
 import { runCommand } from "../core/command.js";
 import type { Caller, Deps } from "../core/context.js";
 import { changedDetails, createdDetails, lastOf, type Details } from "../core/details.js";
 import { listPage } from "../core/list-page.js";
 import type { MachineKeyRow } from "../../store/read-models/index.js";
 import type { ListInput, ListMeta } from "./user-queries.js";
-import { inOrg, isMachineInOrg, userEvent } from "./users.js";
 
 /** zitadel.authn.v1.KeyType: JSON is the only type there is. */
 export const KEY_TYPE_JSON = 1;
@@ -52,13 +52,7 @@ export async function addMachineKey(deps: Deps, caller: Caller, input: AddMachin
     if (u.keys.has(keyId)) throw alreadyExists("COMMAND-091mops", "Errors.User.Machine.Key.AlreadyExists");
     // Generated once, after the user check, and reused if the append has to be retried.
     if (!publicPem) generated ??= await generateMachineKeyPairAsync();
-    const pem = publicPem ?? generated!.publicPem;
-    const event = userEvent(u, UserEvents.keyAdded, {
-      keyId,
-      type: KEY_TYPE_JSON,
-      expirationDate: expiration.toISOString(),
-      publicKey: Buffer.from(pem).toString("base64"),
-    });
+    const event = newMachineKeyAddedEvent(u, { keyId, type: KEY_TYPE_JSON, expirationDate: expiration, publicKeyPem: publicPem ?? generated!.publicPem });
     return {
       events: [event],
       result: (stored) => ({
@@ -77,7 +71,7 @@ export function removeMachineKey(deps: Deps, caller: Caller, userId: string, key
   return runCommand(deps, caller.userId, async (load) => {
     const u = await load("user", userId);
     if (!inOrg(u, caller) || !u.keys.has(keyId)) throw notFound("COMMAND-4m77G", "Machine key not found");
-    return { events: [userEvent(u, UserEvents.keyRemoved, { keyId })], result: (s) => changedDetails(lastOf(s)) };
+    return { events: [newMachineKeyRemovedEvent(u, keyId)], result: (s) => changedDetails(lastOf(s)) };
   });
 }
 

@@ -1,13 +1,14 @@
 import { invalidArgument, notFound, preconditionFailed } from "../../domain/errors.js";
 import type { NewEvent } from "../../domain/events.js";
-import { UserEvents, type UserState } from "../../domain/users/user.js";
+import { newMetadataRemovedEvent, newMetadataSetEvent } from "../../domain/users/events.js";
+import { inOrg } from "../../domain/users/rules.js";
+import type { UserState } from "../../domain/users/user.js";
 import { runCommand } from "../core/command.js";
 import type { Caller, Deps } from "../core/context.js";
 import { changedDetails, createdDetails, lastOf, type Details } from "../core/details.js";
 import { listPage } from "../core/list-page.js";
 import type { MetadataKeyQuery, MetadataRow } from "../../store/read-models/index.js";
 import type { ListInput, ListMeta } from "./user-queries.js";
-import { inOrg, userEvent } from "./users.js";
 
 /**
  * User metadata (ZITADEL command/user_metadata.go). Values are bytes; events carry them base64
@@ -22,9 +23,10 @@ const noData = () => preconditionFailed("META-9mm2d", "Metadata list is empty");
 
 const b64 = (v: Uint8Array) => Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString("base64");
 
-function setEvent(u: UserState, key: string, value: Uint8Array): NewEvent {
+/** The value as events carry it (base64), once the entry is checked. */
+function storedValue(key: string, value: Uint8Array): string {
   if (!key || value.length === 0) throw invalidArgument("META-2ml0f", "Metadata is invalid");
-  return userEvent(u, UserEvents.metadataSet, { key, value: b64(value) });
+  return b64(value);
 }
 
 /** SetUserMetadata: setting the value a key already has writes nothing and answers that entry's details. */
@@ -32,11 +34,11 @@ export function setUserMetadata(deps: Deps, caller: Caller, userId: string, key:
   return runCommand<Details>(deps, caller.userId, async (load) => {
     const u = await load("user", userId);
     requireUser(u, caller);
-    const event = setEvent(u, key, value);
+    const v = storedValue(key, value);
     const current = u.metadata.get(key);
-    if (current && current.value === event.payload!.value)
+    if (current && current.value === v)
       return { events: [], result: () => ({ sequence: current.sequence, creationDate: current.changedAt, resourceOwner: u.orgId }) };
-    return { events: [event], result: (s) => createdDetails(lastOf(s)) };
+    return { events: [newMetadataSetEvent(u, key, v)], result: (s) => createdDetails(lastOf(s)) };
   });
 }
 
@@ -49,11 +51,10 @@ export function bulkSetUserMetadata(deps: Deps, caller: Caller, userId: string, 
     const pending = new Map<string, string>();
     const events: NewEvent[] = [];
     for (const { key, value } of entries) {
-      const event = setEvent(u, key, value);
-      const v = event.payload!.value as string;
+      const v = storedValue(key, value);
       if ((pending.get(key) ?? u.metadata.get(key)?.value) === v) continue;
       pending.set(key, v);
-      events.push(event);
+      events.push(newMetadataSetEvent(u, key, v));
     }
     if (events.length === 0) {
       const last = u.lastMetadataEvent;
@@ -68,7 +69,7 @@ export function removeUserMetadata(deps: Deps, caller: Caller, userId: string, k
     const u = await load("user", userId);
     requireUser(u, caller);
     if (!u.metadata.has(key)) throw notFound("META-ncnw3", "Metadata not found");
-    return { events: [userEvent(u, UserEvents.metadataRemoved, { key })], result: (s) => changedDetails(lastOf(s)) };
+    return { events: [newMetadataRemovedEvent(u, key)], result: (s) => changedDetails(lastOf(s)) };
   });
 }
 
@@ -83,7 +84,7 @@ export function bulkRemoveUserMetadata(deps: Deps, caller: Caller, userId: strin
       if (!key) throw invalidArgument("COMMAND-m19ds", "Metadata is invalid");
       if (!u.metadata.has(key)) throw notFound("META-2nnds", "One or more keys do not exist");
     }
-    return { events: unique.map((key) => userEvent(u, UserEvents.metadataRemoved, { key })), result: (s) => changedDetails(lastOf(s)) };
+    return { events: unique.map((key) => newMetadataRemovedEvent(u, key)), result: (s) => changedDetails(lastOf(s)) };
   });
 }
 

@@ -1,15 +1,15 @@
 import { newPersonalAccessToken } from "../../crypto/tokens.js";
 import { notFound, preconditionFailed } from "../../domain/errors.js";
 import { expirationOrDefault } from "../../domain/expiration.js";
-import { UserEvents, UserType } from "../../domain/users/user.js";
-import { PAT_SCOPES } from "../instance/bootstrap.js";
+import { newPersonalAccessTokenAddedEvent, newPersonalAccessTokenRemovedEvent } from "../../domain/users/events.js";
+import { PAT_SCOPES, inOrg } from "../../domain/users/rules.js";
+import { UserType } from "../../domain/users/user.js";
 import { runCommand } from "../core/command.js";
 import type { Caller, Deps } from "../core/context.js";
 import { changedDetails, createdDetails, lastOf, type Details } from "../core/details.js";
 import { listPage } from "../core/list-page.js";
 import type { PatRow } from "../../store/read-models/index.js";
 import type { ListInput, ListMeta } from "./user-queries.js";
-import { inOrg, userEvent } from "./users.js";
 
 export interface AddedPat {
   tokenId: string;
@@ -32,7 +32,7 @@ export function addPersonalAccessToken(deps: Deps, caller: Caller, userId: strin
     if (u.type !== UserType.machine) throw preconditionFailed("COMMAND-Df2f1", "Not allowed for this user type");
     const { token, hash } = newPersonalAccessToken(deps.keys.hmac, tokenId, u.id);
     return {
-      events: [userEvent(u, UserEvents.patAdded, { tokenId, expiration: expiration.toISOString(), scopes: PAT_SCOPES, tokenHash: hash })],
+      events: [newPersonalAccessTokenAddedEvent(u, { tokenId, expiration, scopes: PAT_SCOPES, tokenHash: hash })],
       result: (stored) => ({ tokenId, token, details: createdDetails(lastOf(stored)) }),
     };
   });
@@ -43,7 +43,7 @@ export function removePersonalAccessToken(deps: Deps, caller: Caller, userId: st
   return runCommand(deps, caller.userId, async (load) => {
     const u = await load("user", userId);
     if (!inOrg(u, caller) || !u.pats.has(tokenId)) throw notFound("COMMAND-4m77G", "Personal Access Token not found");
-    return { events: [userEvent(u, UserEvents.patRemoved, { tokenId })], result: (s) => changedDetails(lastOf(s)) };
+    return { events: [newPersonalAccessTokenRemovedEvent(u, tokenId)], result: (s) => changedDetails(lastOf(s)) };
   });
 }
 

@@ -1,33 +1,27 @@
 import { generateSecret, keyedHash } from "../../crypto/keys.js";
 import { invalidArgument, notFound, preconditionFailed } from "../../domain/errors.js";
-import type { NewEvent, UniqueClaim } from "../../domain/events.js";
-import { InstanceEvents, OrgEvents } from "../../domain/orgs/org.js";
-import { UserEvents, UserStateNum, UserType, userExists, type UserState } from "../../domain/users/user.js";
+import type { NewEvent } from "../../domain/events.js";
+import { newInstanceMemberCascadeRemovedEvent, newOrgMemberCascadeRemovedEvent } from "../../domain/orgs/events.js";
+import { memberClaim } from "../../domain/orgs/members.js";
+import {
+  newMachineAddedEvent,
+  newMachineChangedEvent,
+  newMachineSecretRemovedEvent,
+  newMachineSecretSetEvent,
+  newUserDeactivatedEvent,
+  newUserLockedEvent,
+  newUserReactivatedEvent,
+  newUserRemovedEvent,
+  newUserUnlockedEvent,
+  newUsernameChangedEvent,
+  type MachineChangedPayload,
+  type UserRef,
+} from "../../domain/users/events.js";
+import { inOrg, isMachineInOrg, usernameClaim } from "../../domain/users/rules.js";
+import { UserStateNum, userExists, type UserState } from "../../domain/users/user.js";
 import { runCommand } from "../core/command.js";
-import { memberClaim } from "../orgs/members.js";
 import type { Caller, Deps } from "../core/context.js";
 import { changedDetails, createdDetails, lastOf, type Details } from "../core/details.js";
-
-const USERNAME_UNIQUE = "usernames";
-const usernameClaim = (userName: string, action: "add" | "remove"): UniqueClaim => ({
-  action,
-  type: USERNAME_UNIQUE,
-  // Case-insensitive, because client_id lookups at the token endpoint are (as ZITADEL's).
-  field: userName.toLowerCase(),
-  error: { kind: "AlreadyExists", id: "V3-DKcYh", message: "User already exists" },
-});
-
-export const userEvent = (u: { id: string; orgId: string }, type: string, payload?: Record<string, unknown>): NewEvent => ({
-  aggregateType: "user",
-  aggregateId: u.id,
-  resourceOwner: u.orgId,
-  type,
-  payload,
-});
-
-/** The user as a write model scoped to the caller's org: another org's user does not exist here. */
-export const inOrg = (u: UserState, caller: Caller) => userExists(u) && u.orgId === caller.orgId;
-export const isMachineInOrg = (u: UserState, caller: Caller) => inOrg(u, caller) && u.type === UserType.machine;
 
 export interface AddMachineInput {
   userName: string;
@@ -48,11 +42,9 @@ export function addMachineUser(deps: Deps, caller: Caller, input: AddMachineInpu
     const id = input.userId ?? deps.newId();
     const existing = await load("user", id);
     if (existing.type !== 0) throw preconditionFailed("COMMAND-k2una", "Errors.User.AlreadyExisting");
-    const payload: Record<string, unknown> = { userName, name };
-    if (input.description) payload.description = input.description;
-    if (input.accessTokenType) payload.accessTokenType = input.accessTokenType;
+    const added = newMachineAddedEvent({ id, orgId: caller.orgId }, { userName, name, description: input.description, accessTokenType: input.accessTokenType });
     return {
-      events: [userEvent({ id, orgId: caller.orgId }, UserEvents.machineAdded, payload)],
+      events: [added],
       uniques: [usernameClaim(userName, "add")],
       result: (stored) => ({ userId: id, details: changedDetails(lastOf(stored)) }),
     };
@@ -71,12 +63,12 @@ export function updateMachine(deps: Deps, caller: Caller, input: UpdateMachineIn
   return runCommand(deps, caller.userId, async (load) => {
     const u = await load("user", input.userId);
     if (!isMachineInOrg(u, caller)) throw notFound("COMMAND-5M0od", "User could not be found");
-    const changed: Record<string, unknown> = {};
+    const changed: MachineChangedPayload = {};
     if (u.name !== input.name) changed.name = input.name;
     if (u.description !== input.description) changed.description = input.description;
     if (u.accessTokenType !== input.accessTokenType) changed.accessTokenType = input.accessTokenType;
     if (Object.keys(changed).length === 0) throw preconditionFailed("COMMAND-2n8vs", "Errors.User.NotChanged");
-    return { events: [userEvent(u, UserEvents.machineChanged, changed)], result: (s) => changedDetails(lastOf(s)) };
+    return { events: [newMachineChangedEvent(u, changed)], result: (s) => changedDetails(lastOf(s)) };
   });
 }
 
@@ -97,7 +89,7 @@ export async function generateMachineSecret(deps: Deps, caller: Caller, userId: 
     const u = await load("user", userId);
     if (!isMachineInOrg(u, caller)) throw preconditionFailed("COMMAND-x8910n", "Errors.User.NotExisting");
     return {
-      events: [userEvent(u, UserEvents.secretSet, { hashedSecret: keyedHash(deps.keys.hmac, clientSecret) })],
+      events: [newMachineSecretSetEvent(u, keyedHash(deps.keys.hmac, clientSecret))],
       result: (s) => ({ clientId: u.userName, clientSecret, details: createdDetails(lastOf(s)) }),
     };
   });
@@ -108,19 +100,19 @@ export function removeMachineSecret(deps: Deps, caller: Caller, userId: string) 
     const u = await load("user", userId);
     if (!isMachineInOrg(u, caller)) throw preconditionFailed("COMMAND-x7s802", "Errors.User.NotExisting");
     if (!u.secret) throw preconditionFailed("COMMAND-coi82n", "Secret doesn't exist");
-    return { events: [userEvent(u, UserEvents.secretRemoved)], result: (s) => changedDetails(lastOf(s)) };
+    return { events: [newMachineSecretRemovedEvent(u)], result: (s) => changedDetails(lastOf(s)) };
   });
 }
 
 type StateTransition = {
-  event: string;
+  event: (u: UserRef) => NewEvent;
   notFoundId: string;
   check: (u: UserState) => void;
 };
 
 const transitions = {
   deactivate: {
-    event: UserEvents.deactivated,
+    event: newUserDeactivatedEvent,
     notFoundId: "COMMAND-3M9ds",
     check: (u) => {
       if (u.state === UserStateNum.initial) throw notFound("COMMAND-ke0fw", "User with state initial can only be deleted not deactivated");
@@ -128,21 +120,21 @@ const transitions = {
     },
   },
   reactivate: {
-    event: UserEvents.reactivated,
+    event: newUserReactivatedEvent,
     notFoundId: "COMMAND-4M0sd",
     check: (u) => {
       if (u.state !== UserStateNum.inactive) throw preconditionFailed("COMMAND-6M0sf", "User is not inactive");
     },
   },
   lock: {
-    event: UserEvents.locked,
+    event: newUserLockedEvent,
     notFoundId: "COMMAND-5M9fs",
     check: (u) => {
       if (u.state !== UserStateNum.active && u.state !== UserStateNum.initial) throw preconditionFailed("COMMAND-3NN8v", "User is not active or initial");
     },
   },
   unlock: {
-    event: UserEvents.unlocked,
+    event: newUserUnlockedEvent,
     notFoundId: "COMMAND-M0dos",
     check: (u) => {
       if (u.state !== UserStateNum.locked) throw preconditionFailed("COMMAND-4M0ds", "User is not locked");
@@ -156,7 +148,7 @@ export function changeUserState(deps: Deps, caller: Caller, userId: string, acti
     const u = await load("user", userId);
     if (!inOrg(u, caller)) throw notFound(t.notFoundId, "User could not be found");
     t.check(u);
-    return { events: [userEvent(u, t.event)], result: (s) => changedDetails(lastOf(s)) };
+    return { events: [t.event(u)], result: (s) => changedDetails(lastOf(s)) };
   });
 }
 
@@ -169,7 +161,7 @@ export function updateUserName(deps: Deps, caller: Caller, userId: string, newNa
     if (u.userName === userName) throw preconditionFailed("COMMAND-6m9gs", "Username not changed");
     const uniques =
       u.userName.toLowerCase() === userName.toLowerCase() ? [] : [usernameClaim(u.userName, "remove"), usernameClaim(userName, "add")];
-    return { events: [userEvent(u, UserEvents.usernameChanged, { userName })], uniques, result: (s) => changedDetails(lastOf(s)) };
+    return { events: [newUsernameChangedEvent(u, userName)], uniques, result: (s) => changedDetails(lastOf(s)) };
   });
 }
 
@@ -178,16 +170,16 @@ export function removeUser(deps: Deps, caller: Caller, userId: string) {
   return runCommand(deps, caller.userId, async (load) => {
     const u = await load("user", userId);
     if (!inOrg(u, caller)) throw notFound("COMMAND-m9od", "User could not be found");
-    const events: NewEvent[] = [userEvent(u, UserEvents.removed)];
+    const events: NewEvent[] = [newUserRemovedEvent(u)];
     const memberships = await deps.reads.members.scopesOfUser(deps.instanceId, userId);
     for (const m of memberships) {
       // Loading records the sequence, so a concurrent membership change makes this command retry.
       if (m.type === "org") {
         await load("org", m.id);
-        events.push({ aggregateType: "org", aggregateId: m.id, resourceOwner: m.id, type: OrgEvents.memberCascadeRemoved, payload: { userId } });
+        events.push(newOrgMemberCascadeRemovedEvent(m.id, userId));
       } else {
         await load("instance", m.id);
-        events.push({ aggregateType: "instance", aggregateId: m.id, resourceOwner: m.id, type: InstanceEvents.memberCascadeRemoved, payload: { userId } });
+        events.push(newInstanceMemberCascadeRemovedEvent(m.id, userId));
       }
     }
     return {

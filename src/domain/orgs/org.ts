@@ -1,30 +1,8 @@
 import type { StoredEvent } from "../events.js";
+import { InstanceEvents, OrgEvents, readInstanceEvent, readOrgEvent, type MemberPayload, type MemberRemovedPayload } from "./events.js";
 
-export const OrgEvents = {
-  added: "org.added",
-  changed: "org.changed",
-  deactivated: "org.deactivated",
-  reactivated: "org.reactivated",
-  removed: "org.removed",
-  domainAdded: "org.domain.added",
-  domainVerified: "org.domain.verified",
-  domainPrimarySet: "org.domain.primary.set",
-  domainRemoved: "org.domain.removed",
-  memberAdded: "org.member.added",
-  memberChanged: "org.member.changed",
-  memberRemoved: "org.member.removed",
-  memberCascadeRemoved: "org.member.cascade.removed",
-} as const;
-
-export const InstanceEvents = {
-  added: "instance.added",
-  defaultOrgSet: "instance.default.org.set",
-  projectSet: "instance.iam.project.set",
-  memberAdded: "instance.member.added",
-  memberChanged: "instance.member.changed",
-  memberRemoved: "instance.member.removed",
-  memberCascadeRemoved: "instance.member.cascade.removed",
-} as const;
+/** Also here, beside the aggregates their events build. */
+export { InstanceEvents, OrgEvents } from "./events.js";
 
 /** zitadel.org.v1.OrgState numbers. */
 export const OrgStateNum = { unspecified: 0, active: 1, inactive: 2, removed: 3 } as const;
@@ -66,33 +44,32 @@ export interface InstanceState extends MemberScope {
 
 const emptyScope = (): MemberScope => ({ members: new Map(), lastMemberEvent: new Map() });
 
-function evolveMembers(s: MemberScope, e: StoredEvent, added: string, changed: string, removed: string[]): boolean {
-  const userId = String(e.payload.userId ?? "");
-  if (e.type === added) {
-    s.members.set(userId, { userId, roles: (e.payload.roles as string[]) ?? [], sequence: e.sequence, createdAt: e.createdAt, changedAt: e.createdAt });
-  } else if (e.type === changed) {
-    const m = s.members.get(userId);
-    if (m) s.members.set(userId, { ...m, roles: (e.payload.roles as string[]) ?? [], sequence: e.sequence, changedAt: e.createdAt });
-  } else if (removed.includes(e.type)) {
-    s.members.delete(userId);
-  } else return false;
-  s.lastMemberEvent.set(userId, { sequence: e.sequence, at: e.createdAt });
-  return true;
+/** A member added or changed (the roles are replaced), in an org or the instance. */
+function setMember(s: MemberScope, p: MemberPayload, e: StoredEvent, added: boolean) {
+  const m = s.members.get(p.userId);
+  if (added) s.members.set(p.userId, { userId: p.userId, roles: p.roles, sequence: e.sequence, createdAt: e.createdAt, changedAt: e.createdAt });
+  else if (m) s.members.set(p.userId, { ...m, roles: p.roles, sequence: e.sequence, changedAt: e.createdAt });
+  s.lastMemberEvent.set(p.userId, { sequence: e.sequence, at: e.createdAt });
 }
 
-export function evolveOrg(o: OrgState, e: StoredEvent): OrgState {
-  o.sequence = e.sequence;
-  o.changedAt = e.createdAt;
-  if (evolveMembers(o, e, OrgEvents.memberAdded, OrgEvents.memberChanged, [OrgEvents.memberRemoved, OrgEvents.memberCascadeRemoved])) return o;
-  switch (e.type) {
+function removeMember(s: MemberScope, p: MemberRemovedPayload, e: StoredEvent) {
+  s.members.delete(p.userId);
+  s.lastMemberEvent.set(p.userId, { sequence: e.sequence, at: e.createdAt });
+}
+
+export function evolveOrg(o: OrgState, stored: StoredEvent): OrgState {
+  o.sequence = stored.sequence;
+  o.changedAt = stored.createdAt;
+  const e = readOrgEvent(stored);
+  switch (e?.type) {
     case OrgEvents.added:
       o.exists = true;
       o.state = OrgStateNum.active;
-      o.name = String(e.payload.name ?? "");
+      o.name = e.payload.name;
       o.createdAt = e.createdAt;
       break;
     case OrgEvents.changed:
-      o.name = String(e.payload.name ?? o.name);
+      o.name = e.payload.name ?? o.name;
       break;
     case OrgEvents.deactivated:
       o.state = OrgStateNum.inactive;
@@ -105,7 +82,15 @@ export function evolveOrg(o: OrgState, e: StoredEvent): OrgState {
       o.exists = false;
       break;
     case OrgEvents.domainPrimarySet:
-      o.primaryDomain = String(e.payload.domain ?? "");
+      o.primaryDomain = e.payload.domain;
+      break;
+    case OrgEvents.memberAdded:
+    case OrgEvents.memberChanged:
+      setMember(o, e.payload, stored, e.type === OrgEvents.memberAdded);
+      break;
+    case OrgEvents.memberRemoved:
+    case OrgEvents.memberCascadeRemoved:
+      removeMember(o, e.payload, stored);
       break;
   }
   return o;
@@ -114,20 +99,28 @@ export function evolveOrg(o: OrgState, e: StoredEvent): OrgState {
 export const reduceOrg = (id: string, events: StoredEvent[]) =>
   events.reduce(evolveOrg, { id, exists: false, state: OrgStateNum.unspecified, name: "", primaryDomain: "", sequence: 0, ...emptyScope() } as OrgState);
 
-export function evolveInstance(i: InstanceState, e: StoredEvent): InstanceState {
-  i.sequence = e.sequence;
-  if (evolveMembers(i, e, InstanceEvents.memberAdded, InstanceEvents.memberChanged, [InstanceEvents.memberRemoved, InstanceEvents.memberCascadeRemoved])) return i;
-  switch (e.type) {
+export function evolveInstance(i: InstanceState, stored: StoredEvent): InstanceState {
+  i.sequence = stored.sequence;
+  const e = readInstanceEvent(stored);
+  switch (e?.type) {
     case InstanceEvents.added:
       i.exists = true;
-      i.name = String(e.payload.name ?? "");
+      i.name = e.payload.name;
       i.createdAt = e.createdAt;
       break;
     case InstanceEvents.defaultOrgSet:
-      i.defaultOrgId = String(e.payload.orgId ?? "");
+      i.defaultOrgId = e.payload.orgId;
       break;
     case InstanceEvents.projectSet:
-      i.projectId = String(e.payload.iamProjectId ?? "");
+      i.projectId = e.payload.iamProjectId;
+      break;
+    case InstanceEvents.memberAdded:
+    case InstanceEvents.memberChanged:
+      setMember(i, e.payload, stored, e.type === InstanceEvents.memberAdded);
+      break;
+    case InstanceEvents.memberRemoved:
+    case InstanceEvents.memberCascadeRemoved:
+      removeMember(i, e.payload, stored);
       break;
   }
   return i;

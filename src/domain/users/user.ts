@@ -1,26 +1,8 @@
 import type { StoredEvent } from "../events.js";
+import { UserEvents, readUserEvent } from "./events.js";
 
-/** ZITADEL's user event types (internal/repository/user). */
-export const UserEvents = {
-  machineAdded: "user.machine.added",
-  machineChanged: "user.machine.changed",
-  humanAdded: "user.human.added",
-  usernameChanged: "user.username.changed",
-  secretSet: "user.machine.secret.set",
-  secretRemoved: "user.machine.secret.removed",
-  keyAdded: "user.machine.key.added",
-  keyRemoved: "user.machine.key.removed",
-  patAdded: "user.pat.added",
-  patRemoved: "user.pat.removed",
-  metadataSet: "user.metadata.set",
-  metadataRemoved: "user.metadata.removed",
-  locked: "user.locked",
-  unlocked: "user.unlocked",
-  deactivated: "user.deactivated",
-  reactivated: "user.reactivated",
-  removed: "user.removed",
-  tokenRemoved: "user.token.removed",
-} as const;
+/** Also here, beside the aggregate its events build. */
+export { UserEvents } from "./events.js";
 
 /** zitadel.user.v1.UserState numbers. */
 export const UserStateNum = { unspecified: 0, active: 1, inactive: 2, deleted: 3, locked: 4, initial: 6 } as const;
@@ -96,78 +78,79 @@ export const emptyUser = (id: string): UserState => ({
 export const userExists = (u: UserState) => u.type !== 0 && u.state !== UserStateNum.deleted;
 export const isActiveMachine = (u: UserState) => u.type === UserType.machine && u.state === UserStateNum.active;
 
-export function evolveUser(u: UserState, e: StoredEvent): UserState {
-  u.sequence = e.sequence;
-  u.changedAt = e.createdAt;
-  const p = e.payload;
-  switch (e.type) {
-    case UserEvents.machineAdded:
+export function evolveUser(u: UserState, stored: StoredEvent): UserState {
+  u.sequence = stored.sequence;
+  u.changedAt = stored.createdAt;
+  const e = readUserEvent(stored);
+  switch (e?.type) {
+    case UserEvents.machineAdded: {
+      const p = e.payload;
       u.type = UserType.machine;
       u.orgId = e.resourceOwner;
       u.state = UserStateNum.active;
-      u.userName = String(p.userName ?? "");
-      u.name = String(p.name ?? "");
-      u.description = String(p.description ?? "");
-      u.accessTokenType = Number(p.accessTokenType ?? 0);
+      u.userName = p.userName;
+      u.name = p.name;
+      u.description = p.description;
+      u.accessTokenType = p.accessTokenType;
       u.createdAt = e.createdAt;
       break;
+    }
     case UserEvents.humanAdded:
       u.type = UserType.human;
       u.orgId = e.resourceOwner;
       u.state = UserStateNum.active;
-      u.userName = String(p.userName ?? "");
-      u.name = String(p.displayName ?? "");
+      u.userName = e.payload.userName;
+      u.name = e.payload.displayName;
       u.createdAt = e.createdAt;
       break;
-    case UserEvents.machineChanged:
-      if ("name" in p) u.name = String(p.name ?? "");
-      if ("description" in p) u.description = String(p.description ?? "");
-      if ("accessTokenType" in p) u.accessTokenType = Number(p.accessTokenType ?? 0);
+    case UserEvents.machineChanged: {
+      const p = e.payload;
+      if (p.name !== undefined) u.name = p.name;
+      if (p.description !== undefined) u.description = p.description;
+      if (p.accessTokenType !== undefined) u.accessTokenType = p.accessTokenType;
       break;
+    }
     case UserEvents.usernameChanged:
-      u.userName = String(p.userName ?? "");
+      u.userName = e.payload.userName;
       break;
     case UserEvents.secretSet:
-      u.secret = { hash: String(p.hashedSecret ?? ""), sequence: e.sequence };
+      u.secret = { hash: e.payload.hashedSecret, sequence: e.sequence };
       break;
     case UserEvents.secretRemoved:
       u.secret = undefined;
       break;
-    case UserEvents.keyAdded:
-      u.keys.set(String(p.keyId), {
-        id: String(p.keyId),
-        type: Number(p.type ?? 1),
-        expiration: new Date(String(p.expirationDate)),
-        publicKey: Buffer.from(String(p.publicKey ?? ""), "base64").toString("utf8"),
+    case UserEvents.keyAdded: {
+      const p = e.payload;
+      u.keys.set(p.keyId, {
+        id: p.keyId,
+        type: p.type,
+        expiration: p.expirationDate,
+        publicKey: Buffer.from(p.publicKey, "base64").toString("utf8"),
         sequence: e.sequence,
         createdAt: e.createdAt,
       });
       break;
+    }
     case UserEvents.keyRemoved:
-      u.keys.delete(String(p.keyId));
+      u.keys.delete(e.payload.keyId);
       break;
-    case UserEvents.patAdded:
-      u.pats.set(String(p.tokenId), {
-        id: String(p.tokenId),
-        expiration: new Date(String(p.expiration)),
-        scopes: (p.scopes as string[] | undefined) ?? [],
-        tokenHash: String(p.tokenHash ?? ""),
-        sequence: e.sequence,
-        createdAt: e.createdAt,
-      });
+    case UserEvents.patAdded: {
+      const p = e.payload;
+      u.pats.set(p.tokenId, { id: p.tokenId, expiration: p.expiration, scopes: p.scopes, tokenHash: p.tokenHash, sequence: e.sequence, createdAt: e.createdAt });
       break;
+    }
     case UserEvents.patRemoved:
-      u.pats.delete(String(p.tokenId));
+      u.pats.delete(e.payload.tokenId);
       break;
     case UserEvents.metadataSet: {
-      const key = String(p.key);
+      const { key, value } = e.payload;
       const prev = u.metadata.get(key);
-      u.metadata.set(key, { key, value: String(p.value ?? ""), sequence: e.sequence, createdAt: prev?.createdAt ?? e.createdAt, changedAt: e.createdAt });
+      u.metadata.set(key, { key, value, sequence: e.sequence, createdAt: prev?.createdAt ?? e.createdAt, changedAt: e.createdAt });
       u.lastMetadataEvent = { sequence: e.sequence, at: e.createdAt };
       break;
     }
     case UserEvents.metadataRemoved:
-      u.metadata.delete(String(p.key));
+      u.metadata.delete(e.payload.key);
       u.lastMetadataEvent = { sequence: e.sequence, at: e.createdAt };
       break;
     case UserEvents.locked:
@@ -190,7 +173,7 @@ export function evolveUser(u: UserState, e: StoredEvent): UserState {
       u.metadata.clear();
       break;
     case UserEvents.tokenRemoved:
-      u.revokedTokens.set(String(p.tokenId), Number(p.expiration ?? 0));
+      u.revokedTokens.set(e.payload.tokenId, e.payload.expiration);
       break;
   }
   return u;

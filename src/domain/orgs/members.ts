@@ -1,6 +1,6 @@
-import type { UniqueClaim } from "../../domain/events.js";
+import type { UniqueClaim } from "../events.js";
 
-/** ZITADEL's `member` unique constraint: one membership per scope and user. */
+/** ZITADEL's `member` unique constraint: one membership per scope (org or instance) and user. */
 export const memberClaim = (scopeId: string, userId: string, action: "add" | "remove"): UniqueClaim => ({
   action,
   type: "member",
