@@ -1,16 +1,17 @@
 #!/usr/bin/env node
 import { ConfigError, loadConfig, redactedConfig } from "../config/load.js";
-import { envName, flagName, keys } from "../config/schema.js";
+import { envName, flagName, keys, type Config } from "../config/schema.js";
 import { createLogger, openStorage, startRuntime } from "../server/runtime.js";
 import { loadServerKeys, StartupError } from "../server/system.js";
 import { listSigningKeys, publishNextSigningKey, rotateSigningKeysNow } from "../server/signing-keys.js";
 import { formatRewrapReport, rewrapUnderCurrentKey } from "../server/masterkey-rotation.js";
 import { createIdGenerator } from "../app/core/ids.js";
-import type { Config } from "../config/schema.js";
 import type { ServerKeys } from "../crypto/keys.js";
 import type { SqlPort } from "../store/sql.js";
 import { randomInt } from "node:crypto";
-import { startServer } from "../server/http.js";
+import { startServer, type RunningServer } from "../server/http.js";
+import { formatDoctorReport, runDoctor } from "../server/doctor.js";
+import { DatabaseUnreachableError } from "../store/pg-startup.js";
 import { migrate } from "../store/migrations.js";
 import { rebuildProjections } from "../store/rebuild.js";
 
@@ -23,6 +24,10 @@ const commands: Record<string, { summary: string; run: (argv: string[]) => Promi
   "keys rotate": { summary: "Make a key that has not signed yet (the published next key, else a new one) sign now; the old one stays published until its tokens expired.", run: keysRotate },
   "keys publish": { summary: "Publish a new next signing key now; it starts signing after signingKeys.publishAhead (a graceful rotation).", run: keysPublish },
   "masterkey rotate": { summary: "Re-wrap the signing keys and the fingerprint under PORTCULLIS_MASTERKEY and report what still depends on PORTCULLIS_MASTERKEY_PREVIOUS.", run: masterkeyRotate },
+  doctor: {
+    summary: "Check configuration, database, migrations, master key and clock without changing anything; exit 1 if a check fails.",
+    run: doctor,
+  },
 };
 
 function usage(): string {
@@ -58,11 +63,26 @@ function commandHelp(name: string): string {
   return lines.join("\n");
 }
 
-async function start(argv: string[]) {
+/** Stack traces of start-up errors are for debugging: shown only with logLevel debug or trace. */
+let showStacks = /^(debug|trace)$/.test(process.env.PORTCULLIS_LOG_LEVEL ?? "");
+
+function load(argv: string[]): Config {
   const config = loadConfig({ env: process.env, argv });
+  showStacks = config.logLevel === "debug" || config.logLevel === "trace";
+  return config;
+}
+
+async function start(argv: string[]) {
+  const config = load(argv);
   const log = createLogger(config);
   const rt = await startRuntime(config, log);
-  const server = await startServer(rt.deps, log, () => rt.sql.ping());
+  let server: RunningServer;
+  try {
+    server = await startServer(rt.deps, log, () => rt.sql.ping());
+  } catch (e) {
+    await rt.close().catch(() => undefined);
+    throw listenError(e, config);
+  }
   const base = config.externalUrl;
   let stopping = false;
   const stop = async (signal: string) => {
@@ -85,9 +105,22 @@ async function start(argv: string[]) {
   log.info({ port: server.port, issuer: base, storage: config.databaseUrl ? "postgres" : `pglite:${config.dataDir}`, instanceId: rt.boot.instanceId }, "portcullis ready");
 }
 
+/** The port or address cannot be used, or a TLS file cannot be read: say which, and what to set. */
+function listenError(e: unknown, config: Config): unknown {
+  const err = e as NodeJS.ErrnoException;
+  if (err?.syscall === "listen" || err?.syscall === "bind") {
+    const where = `${config.host}:${config.port}`;
+    if (err.code === "EADDRINUSE") return new StartupError(`port ${config.port} is already in use (${where}); stop the other process or set PORTCULLIS_PORT`);
+    if (err.code === "EACCES") return new StartupError(`not allowed to listen on ${where} (ports below 1024 need privileges); set PORTCULLIS_PORT`);
+    if (err.code === "EADDRNOTAVAIL") return new StartupError(`address ${config.host} is not an address of this machine; set PORTCULLIS_HOST`);
+  }
+  if (err?.syscall === "open" && err.path) return new StartupError(`cannot read ${err.path} (${err.code}); check PORTCULLIS_TLS_CERT and PORTCULLIS_TLS_KEY`);
+  return e;
+}
+
 async function migrateCmd(argv: string[]) {
-  const config = loadConfig({ env: process.env, argv });
-  const sql = await openStorage(config);
+  const config = load(argv);
+  const sql = await openStorage(config, createLogger(config));
   try {
     const applied = await migrate(sql);
     process.stdout.write(applied.length ? `applied migrations: ${applied.join(", ")}\n` : "database is up to date\n");
@@ -97,8 +130,8 @@ async function migrateCmd(argv: string[]) {
 }
 
 async function rebuild(argv: string[]) {
-  const config = loadConfig({ env: process.env, argv });
-  const sql = await openStorage(config);
+  const config = load(argv);
+  const sql = await openStorage(config, createLogger(config));
   try {
     await migrate(sql);
     const n = await rebuildProjections(sql);
@@ -109,7 +142,7 @@ async function rebuild(argv: string[]) {
 }
 
 async function printConfig(argv: string[]) {
-  const config = loadConfig({ env: process.env, argv });
+  const config = load(argv);
   process.stdout.write(JSON.stringify(redactedConfig(config), null, 2) + "\n");
 }
 
@@ -119,8 +152,8 @@ async function printConfig(argv: string[]) {
  * change up at their next reload (signingKeys.reloadInterval) or on the first token naming a new kid.
  */
 async function withKeys(argv: string[], fn: (sql: SqlPort, keys: ServerKeys, config: Config) => Promise<void>) {
-  const config = loadConfig({ env: process.env, argv });
-  const sql = await openStorage(config);
+  const config = load(argv);
+  const sql = await openStorage(config, createLogger(config));
   try {
     await migrate(sql);
     await fn(sql, await loadServerKeys(sql, config), config);
@@ -168,6 +201,21 @@ async function masterkeyRotate(argv: string[]) {
   });
 }
 
+async function doctor(argv: string[]) {
+  let config: Config;
+  try {
+    config = load(argv);
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    process.stdout.write(formatDoctorReport([{ name: "configuration", status: "fail", detail: e.message, fix: "correct that value (`portcullis doctor --help` lists every key)" }]));
+    process.exitCode = 1;
+    return;
+  }
+  const checks = await runDoctor(config);
+  process.stdout.write(formatDoctorReport(checks));
+  if (checks.some((c) => c.status === "fail")) process.exitCode = 1;
+}
+
 async function main() {
   const args = process.argv.slice(2);
   if (args.length === 0 || args[0] === "--help" || args[0] === "-h" || args[0] === "help") {
@@ -192,11 +240,26 @@ async function main() {
   await cmd.run(rest);
 }
 
+/** Problems the operator fixes (configuration, database, data directory, port): their message says what to do. */
+const isOperatorError = (e: unknown) =>
+  e instanceof ConfigError ||
+  e instanceof StartupError ||
+  e instanceof DatabaseUnreachableError ||
+  (e instanceof Error && ((e as { code?: unknown }).code === "EDATADIRLOCKED" || /^data directory /.test(e.message)));
+
+/** One line, whatever failed: the cause's message where there is one. */
+function errorLine(e: unknown): string {
+  if (!(e instanceof Error)) return String(e);
+  if (isOperatorError(e)) return e.message;
+  const cause = (e as { cause?: unknown }).cause;
+  const message = (e.message || e.name) + (cause instanceof Error && cause.message && !e.message.includes(cause.message) ? `: ${cause.message}` : "");
+  return `${message.split("\n")[0]}${showStacks ? "" : " (PORTCULLIS_LOG_LEVEL=debug shows the stack trace)"}`;
+}
+
 main().catch((e: unknown) => {
-  // Expected start-up problems are one line naming the problem; anything else keeps its stack.
-  if (e instanceof ConfigError || e instanceof StartupError || (e instanceof Error && /^data directory /.test(e.message)))
-    process.stderr.write(`portcullis: ${e.message}\n`);
-  else process.stderr.write(`portcullis: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+  // Every start-up problem is one line; the stack trace only at log level debug.
+  process.stderr.write(`portcullis: ${errorLine(e)}\n`);
+  if (showStacks && e instanceof Error && e.stack) process.stderr.write(e.stack + "\n");
   process.exit(1);
 });
 

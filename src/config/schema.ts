@@ -74,7 +74,11 @@ const configSchema = z.object({
       key: setting(z.string().min(1), { description: "PEM private key file for tls.cert." }),
     })
     .optional(),
-  logLevel: setting(z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]), { default: "info", description: "Log level of the JSON logs." }),
+  logLevel: setting(z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]), { default: "info", description: "Log level (debug adds an access log line per request)." }),
+  logFormat: setting(z.enum(["auto", "json", "pretty"]), {
+    default: "auto",
+    description: "Log format: json (one object per line), pretty (for people), or auto: pretty when stdout is a terminal, else json.",
+  }),
   accessTokenLifetime: setting(positiveInt, { default: 43200, description: "Lifetime of issued access tokens, in seconds (ZITADEL default 12 h)." }),
   signingKeys: z.object({
     rotationInterval: setting(positiveInt, { default: 2592000, description: "Seconds a token signing key signs before the next one takes over (default 30 days)." }),
@@ -111,6 +115,10 @@ const configSchema = z.object({
   db: z.object({
     poolSize: setting(positiveInt, { default: 10, description: "PostgreSQL connection pool size." }),
     connectTimeoutMs: setting(positiveInt, { default: 2000, description: "PostgreSQL connect timeout; requests fail with Unavailable after it." }),
+    startupTimeoutMs: setting(z.coerce.number().int().min(0), {
+      default: 60000,
+      description: "How long start-up waits for an unreachable PostgreSQL (retrying with backoff) before giving up; 0: try once.",
+    }),
   }),
   shutdownTimeoutMs: setting(positiveInt, { default: 10000, description: "How long a graceful shutdown waits for in-flight requests." }),
   rateLimit: z.object({

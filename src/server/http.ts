@@ -2,12 +2,12 @@ import { readFileSync } from "node:fs";
 import http from "node:http";
 import http2, { type Http2ServerResponse } from "node:http2";
 import net from "node:net";
-import { randomUUID } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import { ManagementService } from "@zitadel/proto/zitadel/management_pb.js";
 import { AdminService } from "@zitadel/proto/zitadel/admin_pb.js";
 import type { Logger } from "pino";
 import type { Deps } from "../app/core/context.js";
+import { assignRequestId } from "./request-id.js";
 import { registerServices } from "../api/connect/routes.js";
 import { createConnectHandler } from "../api/connect/adapter.js";
 import { sendJson, type Req, type Res } from "../api/http-util.js";
@@ -53,11 +53,12 @@ export async function startServer(deps: Deps, log: Logger, ready: () => Promise<
     const url = req.url ?? "/";
     const q = url.indexOf("?");
     const path = q < 0 ? url : url.slice(0, q);
+    // Every answer names its request (the caller's x-request-id or traceparent trace id, else a new one).
+    const reqId = assignRequestId(req);
+    res.setHeader("x-request-id", reqId);
     if (accessLog) {
       // Path only: query strings may carry values a log should not keep.
       const started = performance.now();
-      const reqId = requestId(req);
-      res.setHeader("x-request-id", reqId);
       let finished = false;
       res.once("finish", () => (finished = true));
       res.once("close", () => {
@@ -81,7 +82,7 @@ export async function startServer(deps: Deps, log: Logger, ready: () => Promise<
       }
       return await rest(req, res, path, q < 0 ? "" : url.slice(q + 1));
     } catch (e) {
-      log.error({ err: e, path, reqId: requestId(req) }, "request failed");
+      log.error({ err: e, path, reqId }, "request failed");
       sendJson(res, 500, JSON.stringify({ code: 13, message: "Errors.Internal (RECOVER)" }));
     }
   };
@@ -158,8 +159,3 @@ export async function startServer(deps: Deps, log: Logger, ready: () => Promise<
     },
   };
 }
-
-export const requestId = (req: Req): string => {
-  const existing = req.headers["x-request-id"];
-  return typeof existing === "string" && existing.length <= 128 ? existing : randomUUID();
-};

@@ -1,9 +1,10 @@
-import pino, { type Logger } from "pino";
+import type { Logger } from "pino";
 import type { Config } from "../config/schema.js";
 import { createEventStore, type EventStore } from "../store/event-store.js";
 import { migrate } from "../store/migrations.js";
 import { openPglite } from "../store/pglite-adapter.js";
 import { openPostgres } from "../store/postgres-adapter.js";
+import { waitForPostgres } from "../store/pg-startup.js";
 import { createReadModels } from "../store/read-models/index.js";
 import type { SqlPort } from "../store/sql.js";
 import { createAggregateCache } from "../app/core/aggregate-cache.js";
@@ -15,22 +16,24 @@ import { createRateLimits } from "../app/core/rate-limit.js";
 import { allocateNode, loadServerKeys } from "./system.js";
 import { openSigningKeys, type LiveSigningKeys } from "./signing-keys.js";
 
-export function createLogger(config: Pick<Config, "logLevel">): Logger {
-  return pino({
-    level: config.logLevel,
-    base: { service: "portcullis" },
-    // Defence in depth: these never belong in a log line, wherever they appear.
-    redact: {
-      paths: ["authorization", "*.authorization", "headers.authorization", "*.headers.authorization", "clientSecret", "*.clientSecret", "token", "*.token", "client_secret", "*.client_secret", "password", "*.password"],
-      censor: "[redacted]",
-    },
-  });
-}
+export { createLogger } from "./logger.js";
 
-export async function openStorage(config: Config): Promise<SqlPort> {
-  return config.databaseUrl
-    ? openPostgres(config.databaseUrl, { max: config.db.poolSize, connectTimeoutMs: config.db.connectTimeoutMs })
-    : openPglite(config.dataDir);
+/**
+ * The embedded store, or PostgreSQL once it answers: start-up waits for an unreachable database up
+ * to db.startupTimeoutMs, logging each failed attempt (host, port, error; never the password).
+ */
+export async function openStorage(config: Config, log?: Logger): Promise<SqlPort> {
+  if (!config.databaseUrl) return openPglite(config.dataDir);
+  await waitForPostgres(config.databaseUrl, {
+    timeoutMs: config.db.startupTimeoutMs,
+    connectTimeoutMs: config.db.connectTimeoutMs,
+    onRetry: (a) =>
+      log?.warn(
+        { host: a.host, port: a.port, attempt: a.attempt, error: a.error, retryInMs: a.retryInMs },
+        `waiting for PostgreSQL at ${a.host}:${a.port}: ${a.error} (attempt ${a.attempt}, next in ${a.retryInMs < 1000 ? `${a.retryInMs} ms` : `${Math.round(a.retryInMs / 100) / 10} s`})`,
+      ),
+  });
+  return openPostgres(config.databaseUrl, { max: config.db.poolSize, connectTimeoutMs: config.db.connectTimeoutMs });
 }
 
 export interface Runtime {
@@ -45,7 +48,7 @@ export interface Runtime {
 
 /** Opens storage, migrates, loads keys, bootstraps the first instance and builds the shared deps. */
 export async function startRuntime(config: Config, log: Logger, clock: () => Date = () => new Date()): Promise<Runtime> {
-  const sql = await openStorage(config);
+  const sql = await openStorage(config, log);
   try {
     await migrate(sql);
     const keys = await loadServerKeys(sql, config, clock());

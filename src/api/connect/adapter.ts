@@ -136,7 +136,7 @@ export function createConnectHandler(opts: {
       const uRes = await handler(uReq);
       await universalResponseToNodeResponse(await reclassifyReadErrors(uRes), res as never);
     } catch (e) {
-      opts.log.debug({ err: e, rpc: handler.method.name }, "rpc stream ended early");
+      opts.log.debug({ err: e, rpc: handler.method.name, reqId: req.headers["x-request-id"] }, "rpc stream ended early");
       if (!res.headersSent) sendJson(res, 500, JSON.stringify({ code: "internal", message: "Errors.Internal (RECOVER)" }));
       else res.destroy?.();
     }

@@ -30,8 +30,9 @@ export function registerServices(router: ConnectRouter, services: DescService[],
           return await pipeline.invoke(method, req, (name) => ctx.requestHeader.get(name) ?? undefined, ctx.values.get(peerKey), pre?.principal);
         } catch (e) {
           const err = toDomainError(e);
-          if (err.kind === "Internal" || err.kind === "Unknown") log.error({ err: e, method: method.name }, "request failed");
-          else if (err.kind === "Unavailable") log.warn({ id: err.id, method: method.name }, err.message);
+          const reqId = ctx.requestHeader.get("x-request-id") ?? undefined;
+          if (err.kind === "Internal" || err.kind === "Unknown") log.error({ err: e, method: method.name, reqId }, "request failed");
+          else if (err.kind === "Unavailable") log.warn({ id: err.id, method: method.name, reqId }, err.message);
           throw toConnectError(err);
         }
       };

@@ -21,6 +21,7 @@ import {
 } from "../../app/oauth/oauth.js";
 import { DomainError } from "../../domain/errors.js";
 import { BodyTooLarge, collectBody, header, jsonHeaders, readBody, sendJson, sendJsonWith, type Req, type Res } from "../http-util.js";
+import { authorizationServerMetadata } from "./metadata-8414.js";
 
 const FORM_LIMIT = 64 * 1024;
 /** RFC 6749 §5.1: token responses are not cached. */
@@ -190,6 +191,7 @@ export function createOAuthRoutes(deps: Deps, log: Logger): OAuthRoutes {
     claims_supported: ["sub", "aud", "exp", "iat", "iss", "auth_time", "amr", "at_hash", "client_id", "azp", "name", "preferred_username", "updated_at"],
     code_challenge_methods_supported: ["S256"],
   });
+  const metadata = authorizationServerMetadata(discovery);
 
   /**
    * Brute-force protection: failed client authentications are counted per client id and per source
@@ -248,7 +250,7 @@ export function createOAuthRoutes(deps: Deps, log: Logger): OAuthRoutes {
       return sendJson(res, 503, JSON.stringify({ error: "temporarily_unavailable", error_description: "the server cannot serve this request now" }), { "retry-after": "1" });
     if (e instanceof DomainError && e.kind === "InvalidArgument") return sendJson(res, 400, JSON.stringify({ error: "invalid_request", error_description: e.message }));
     if (e instanceof Error && e.message === "request aborted") return;
-    log.error({ err: e }, "oauth endpoint failed");
+    log.error({ err: e, reqId: header(req, "x-request-id") }, "oauth endpoint failed");
     sendJson(res, 500, JSON.stringify({ error: "server_error", error_description: "Errors.Internal" }));
   };
 
@@ -256,7 +258,7 @@ export function createOAuthRoutes(deps: Deps, log: Logger): OAuthRoutes {
     try {
       formError(req, res, e);
     } catch (e2) {
-      log.error({ err: e2 }, "oauth endpoint failed to answer");
+      log.error({ err: e2, reqId: header(req, "x-request-id") }, "oauth endpoint failed to answer");
       res.destroy();
     }
   };
@@ -284,6 +286,9 @@ export function createOAuthRoutes(deps: Deps, log: Logger): OAuthRoutes {
       switch (path) {
         case "/.well-known/openid-configuration":
           sendJson(res, 200, discovery, { "cache-control": "public, max-age=300" });
+          return true;
+        case "/.well-known/oauth-authorization-server":
+          sendJson(res, 200, metadata, { "cache-control": "public, max-age=300" });
           return true;
         case "/oauth/v2/keys":
           sendJson(res, 200, deps.signingKeys.jwks(), { "cache-control": "max-age=300, must-revalidate" });
@@ -341,7 +346,7 @@ export function createOAuthRoutes(deps: Deps, log: Logger): OAuthRoutes {
       if (e instanceof OAuthError) return deny(400, e.error, e.description);
       if (e instanceof BodyTooLarge) return sendJson(res, 413, JSON.stringify({ error: "invalid_request", error_description: "request body too large" }));
       if (e instanceof DomainError && e.kind === "Unavailable") return sendJson(res, 503, JSON.stringify({ error: "temporarily_unavailable" }), { "retry-after": "1" });
-      log.error({ err: e }, "userinfo failed");
+      log.error({ err: e, reqId: header(req, "x-request-id") }, "userinfo failed");
       sendJson(res, 500, JSON.stringify({ error: "server_error" }));
     }
   }

@@ -61,8 +61,9 @@ export function createRestHandler(
         return sendJson(res, 413, body, req.httpVersionMajor === 1 ? { connection: "close" } : {});
       }
       const err = toDomainError(e);
-      if (err.kind === "Internal" || err.kind === "Unknown") log.error({ err: e, method: method.name }, "request failed");
-      else if (err.kind === "Unavailable") log.warn({ id: err.id, method: method.name }, err.message);
+      const reqId = header(req, "x-request-id");
+      if (err.kind === "Internal" || err.kind === "Unknown") log.error({ err: e, method: method.name, reqId }, "request failed");
+      else if (err.kind === "Unavailable") log.warn({ id: err.id, method: method.name, reqId }, err.message);
       const { status, body } = toRestError(err);
       // grpc-gateway sets WWW-Authenticate to the status message on 401.
       const extra: Record<string, string> = bodyRead ? {} : { ...unreadBodyHeaders(req) };
