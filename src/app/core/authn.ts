@@ -1,10 +1,11 @@
 import { hashesEqual, keyedHash } from "../../crypto/keys.js";
 import { decodeJwt, verifyRs256 } from "../../crypto/jwt.js";
 import { decodeOpaque, openAccessToken, parsePersonalAccessToken } from "../../crypto/tokens.js";
+import { unauthenticated } from "../../domain/errors.js";
 import { OrgStateNum, type OrgState } from "../../domain/orgs/org.js";
 import { UserStateNum, UserType, type UserState } from "../../domain/users/user.js";
-import type { StateOf } from "./aggregate-cache.js";
 import type { Deps } from "./context.js";
+import { MISS, decideWithCache, type Lookup, type Miss } from "./lookup.js";
 
 /** Who a valid bearer token speaks for. */
 export interface Principal {
@@ -22,12 +23,6 @@ export interface Principal {
   iat: number;
   user: UserState;
 }
-
-/** A state the decision needs that is not at hand yet. */
-const MISS = Symbol("miss");
-type Miss = typeof MISS;
-/** The current state of a user or an org, or MISS when it has to be loaded first. */
-type Lookup = <T extends "user" | "org">(type: T, id: string) => StateOf<T> | Miss;
 
 /**
  * A machine user that may authenticate now: exists, is a machine, is active (ZITADEL also accepts
@@ -64,29 +59,34 @@ function credentialAlive(user: UserState, cred: string, nowMs: number): boolean 
  * otherwise loads what is missing and decides again on the loaded states.
  */
 export function authenticateBearer(deps: Deps, token: string): Principal | undefined | Promise<Principal | undefined> {
-  const { cache, instanceId } = deps;
-  const r = decideBearer(deps, token, (type, id) => cache.peek(instanceId, type, id) ?? MISS);
-  if (r !== MISS) return r;
-  return (async () => {
-    const loaded = new Map<string, UserState | OrgState>();
-    // Each round loads the state the previous one missed: at most the user, then its org.
-    for (let round = 0; ; round++) {
-      let missing: { type: "user" | "org"; id: string } | undefined;
-      const d = decideBearer(deps, token, (type, id) => {
-        // The cache first: if it holds the state now, that is at least as new as what was loaded.
-        const s = cache.peek(instanceId, type, id) ?? loaded.get(`${type}:${id}`);
-        if (s) return s as never;
-        missing ??= { type, id };
-        return MISS;
-      });
-      if (d !== MISS) return d;
-      if (!missing || round > 2) throw new Error("authenticateBearer: a state stayed missing after loading it");
-      loaded.set(`${missing.type}:${missing.id}`, await cache.get(instanceId, missing.type, missing.id));
-    }
-  })();
+  return decideWithCache(deps, decideBearer, token);
 }
 
-function decideBearer(deps: Deps, token: string, lookup: Lookup): Principal | undefined | Miss {
+/**
+ * A bearer token presented to the API: valid now, and meant for this API (checkAudience). Throws
+ * Unauthenticated otherwise. Without a promise when everything it needs is cached.
+ */
+export function authenticateApiCaller(deps: Deps, token: string): Principal | Promise<Principal> {
+  return decideWithCache(deps, decideApiCaller, token);
+}
+
+function decideApiCaller(deps: Deps, token: string, lookup: Lookup): Principal | Miss {
+  const p = decideBearer(deps, token, lookup);
+  return p === MISS ? MISS : checkAudience(deps, p, lookup);
+}
+
+/** Access tokens must be meant for this API (the instance's project); PATs have no audience (as ZITADEL). */
+export function checkAudience(deps: Deps, principal: Principal | undefined, lookup: Lookup): Principal | Miss {
+  if (!principal) throw unauthenticated("AUTH-7fs1e", "Errors.Token.Invalid");
+  if (principal.kind === "pat") return principal;
+  const instance = lookup("instance", deps.instanceId);
+  if (instance === MISS) return MISS;
+  if (!principal.aud.includes(instance.projectId)) throw unauthenticated("AUTH-7fs1e", "Errors.Token.Invalid");
+  return principal;
+}
+
+/** The decision behind authenticateBearer, for decisions that build on it. */
+export function decideBearer(deps: Deps, token: string, lookup: Lookup): Principal | undefined | Miss {
   const nowMs = deps.clock().getTime();
   const nowSec = Math.floor(nowMs / 1000);
   if (token.startsWith("eyJ")) return verifyJwtAccessToken(deps, token, nowMs, lookup);
