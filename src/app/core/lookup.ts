@@ -33,15 +33,29 @@ const MAX_LOADS = 8;
  * `arg` is passed through, so that the hot paths need no closure per request.
  */
 export function decideWithCache<A, R>(deps: Deps, decide: (deps: Deps, arg: A, lookup: Lookup) => R | Miss, arg: A): R | Promise<R> {
-  const r = decide(deps, arg, (type, id) => peek(deps, type, id) ?? MISS);
+  let missing: Missing | undefined;
+  const r = decide(deps, arg, (type, id) => {
+    const cached = peek(deps, type, id);
+    if (cached !== undefined) return cached;
+    missing ??= { type, id };
+    return MISS;
+  });
   if (r !== MISS) return r;
-  return decideLoading(deps, decide, arg);
+  return decideLoading(deps, decide, arg, missing);
 }
 
-async function decideLoading<A, R>(deps: Deps, decide: (deps: Deps, arg: A, lookup: Lookup) => R | Miss, arg: A): Promise<R> {
+interface Missing {
+  type: LookupType;
+  id: string;
+}
+
+async function decideLoading<A, R>(deps: Deps, decide: (deps: Deps, arg: A, lookup: Lookup) => R | Miss, arg: A, first: Missing | undefined): Promise<R> {
   const loaded = new Map<string, unknown>();
+  let missing = first;
   for (let loads = 0; ; loads++) {
-    let missing: { type: LookupType; id: string } | undefined;
+    if (!missing || loads >= MAX_LOADS) throw new Error("decideWithCache: a value stayed missing after loading it");
+    loaded.set(`${missing.type}:${missing.id}`, await load(deps, missing.type, missing.id));
+    missing = undefined;
     const d = decide(deps, arg, (type, id) => {
       const cached = peek(deps, type, id);
       if (cached !== undefined) return cached;
@@ -51,8 +65,6 @@ async function decideLoading<A, R>(deps: Deps, decide: (deps: Deps, arg: A, look
       return MISS;
     });
     if (d !== MISS) return d;
-    if (!missing || loads >= MAX_LOADS) throw new Error("decideWithCache: a value stayed missing after loading it");
-    loaded.set(`${missing.type}:${missing.id}`, await load(deps, missing.type, missing.id));
   }
 }
 
