@@ -1,11 +1,10 @@
 import { getOption, type DescMessage, type DescMethod, type DescService, type Message, type MessageInitShape } from "@bufbuild/protobuf";
 import { auth_option } from "@zitadel/proto/zitadel/options_pb.js";
-import { authenticateBearer, type Principal } from "../app/core/authn.js";
+import { authenticateApiCaller, type Principal } from "../app/core/authn.js";
 import { authorize } from "../app/core/authz.js";
 import type { Caller, Deps } from "../app/core/context.js";
 import { DomainError, unauthenticated } from "../domain/errors.js";
 import { validateMessage } from "./validate/index.js";
-import type { InstanceState } from "../domain/orgs/org.js";
 
 /** What a handler gets besides its request. */
 export interface CallContext {
@@ -80,20 +79,7 @@ export function createPipeline(deps: Deps, services: { service: DescService; han
     // ZITADEL splits on the exact, case-sensitive "Bearer ".
     const parts = authz.split("Bearer ");
     if (parts.length !== 2 || parts[0] !== "" || !parts[1]) throw unauthenticated("AUTH-toLo1", "invalid auth header");
-    const p = authenticateBearer(deps, parts[1]);
-    return p instanceof Promise ? p.then(checkAudience) : checkAudience(p);
-  }
-
-  /** Access tokens must be meant for this API (the instance's project); PATs have no audience (as ZITADEL). */
-  function checkAudience(principal: Principal | undefined): Principal | Promise<Principal> {
-    if (!principal) throw unauthenticated("AUTH-7fs1e", "Errors.Token.Invalid");
-    if (principal.kind === "pat") return principal;
-    const check = (instance: InstanceState) => {
-      if (!principal.aud.includes(instance.projectId)) throw unauthenticated("AUTH-7fs1e", "Errors.Token.Invalid");
-      return principal;
-    };
-    const instance = deps.cache.peek(deps.instanceId, "instance", deps.instanceId);
-    return instance ? check(instance) : deps.cache.get(deps.instanceId, "instance", deps.instanceId).then(check);
+    return authenticateApiCaller(deps, parts[1]);
   }
 
   return {

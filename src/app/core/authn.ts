@@ -1,10 +1,11 @@
 import { keyedHashMatches } from "../../crypto/keys.js";
 import { decodeJwt, verifyRs256 } from "../../crypto/jwt.js";
 import { decodeOpaque, openAccessToken, parsePersonalAccessToken } from "../../crypto/tokens.js";
+import { unauthenticated } from "../../domain/errors.js";
 import { OrgStateNum, type OrgState } from "../../domain/orgs/org.js";
 import { UserStateNum, UserType, type UserState } from "../../domain/users/user.js";
-import type { StateOf } from "./aggregate-cache.js";
 import type { Deps } from "./context.js";
+import { MISS, decideWithCache, type Lookup, type Miss } from "./lookup.js";
 
 /** Who a valid bearer token speaks for. */
 export interface Principal {
@@ -21,16 +22,6 @@ export interface Principal {
   exp: number;
   iat: number;
   user: UserState;
-}
-
-/** A state the decision needs that is not at hand yet. */
-const MISS = Symbol("miss");
-type Miss = typeof MISS;
-/** The current state of a user or an org, or MISS when it has to be loaded first. */
-type Lookup = <T extends "user" | "org">(type: T, id: string) => StateOf<T> | Miss;
-/** A JWT names a kid this process has not loaded (another process may have rotated): reload, then decide again. */
-class KeysReload {
-  constructor(readonly done: Promise<void>) {}
 }
 
 /**
@@ -68,34 +59,37 @@ function credentialAlive(user: UserState, cred: string, nowMs: number): boolean 
  * otherwise loads what is missing and decides again on the loaded states.
  */
 export function authenticateBearer(deps: Deps, token: string): Principal | undefined | Promise<Principal | undefined> {
-  const { cache, instanceId } = deps;
-  const r = decideBearer(deps, token, (type, id) => cache.peek(instanceId, type, id) ?? MISS, true);
-  if (r !== MISS && !(r instanceof KeysReload)) return r;
-  return (async () => {
-    if (r instanceof KeysReload) await r.done;
-    const loaded = new Map<string, UserState | OrgState>();
-    // Each round loads the state the previous one missed: at most the user, then its org.
-    for (let round = 0; ; round++) {
-      let missing: { type: "user" | "org"; id: string } | undefined;
-      const d = decideBearer(deps, token, (type, id) => {
-        // The cache first: if it holds the state now, that is at least as new as what was loaded.
-        const s = cache.peek(instanceId, type, id) ?? loaded.get(`${type}:${id}`);
-        if (s) return s as never;
-        missing ??= { type, id };
-        return MISS;
-      }, false);
-      if (d instanceof KeysReload) throw new Error("authenticateBearer: a key reload without being allowed one");
-      if (d !== MISS) return d;
-      if (!missing || round > 2) throw new Error("authenticateBearer: a state stayed missing after loading it");
-      loaded.set(`${missing.type}:${missing.id}`, await cache.get(instanceId, missing.type, missing.id));
-    }
-  })();
+  return decideWithCache(deps, decideBearer, token);
 }
 
-function decideBearer(deps: Deps, token: string, lookup: Lookup, mayReloadKeys: boolean): Principal | undefined | Miss | KeysReload {
+/**
+ * A bearer token presented to the API: valid now, and meant for this API (checkAudience). Throws
+ * Unauthenticated otherwise. Without a promise when everything it needs is cached.
+ */
+export function authenticateApiCaller(deps: Deps, token: string): Principal | Promise<Principal> {
+  return decideWithCache(deps, decideApiCaller, token);
+}
+
+function decideApiCaller(deps: Deps, token: string, lookup: Lookup): Principal | Miss {
+  const p = decideBearer(deps, token, lookup);
+  return p === MISS ? MISS : checkAudience(deps, p, lookup);
+}
+
+/** Access tokens must be meant for this API (the instance's project); PATs have no audience (as ZITADEL). */
+export function checkAudience(deps: Deps, principal: Principal | undefined, lookup: Lookup): Principal | Miss {
+  if (!principal) throw unauthenticated("AUTH-7fs1e", "Errors.Token.Invalid");
+  if (principal.kind === "pat") return principal;
+  const instance = lookup("instance", deps.instanceId);
+  if (instance === MISS) return MISS;
+  if (!principal.aud.includes(instance.projectId)) throw unauthenticated("AUTH-7fs1e", "Errors.Token.Invalid");
+  return principal;
+}
+
+/** The decision behind authenticateBearer, for decisions that build on it. */
+export function decideBearer(deps: Deps, token: string, lookup: Lookup): Principal | undefined | Miss {
   const nowMs = deps.clock().getTime();
   const nowSec = Math.floor(nowMs / 1000);
-  if (token.startsWith("eyJ")) return verifyJwtAccessToken(deps, token, nowMs, lookup, mayReloadKeys);
+  if (token.startsWith("eyJ")) return verifyJwtAccessToken(deps, token, nowMs, lookup);
   const raw = decodeOpaque(token);
   if (!raw) return undefined;
 
@@ -139,18 +133,19 @@ function decideBearer(deps: Deps, token: string, lookup: Lookup, mayReloadKeys: 
   };
 }
 
-function verifyJwtAccessToken(deps: Deps, token: string, nowMs: number, lookup: Lookup, mayReloadKeys: boolean): Principal | undefined | Miss | KeysReload {
+function verifyJwtAccessToken(deps: Deps, token: string, nowMs: number, lookup: Lookup): Principal | undefined | Miss {
   const jwt = decodeJwt(token);
   if (!jwt) return undefined;
   const p = jwt.payload;
-  const key = deps.signingKeys.find(jwt.header.kid);
-  if (!key) {
-    // Only for what could be a live token of this issuer; the ring bounds how often it reloads.
-    const plausible = mayReloadKeys && p.iss === deps.config.externalUrl && typeof p.exp === "number" && p.exp * 1000 > nowMs;
-    const reload = plausible ? deps.signingKeys.reloadForUnknownKid() : undefined;
-    return reload ? new KeysReload(reload) : undefined;
+  // A kid this process has not loaded may be another process's new key: for what could be a live
+  // token of this issuer, the lookup reloads the key set (the ring bounds how often) and decides again.
+  let key = deps.signingKeys.find(jwt.header.kid);
+  if (!key && typeof jwt.header.kid === "string" && p.iss === deps.config.externalUrl && typeof p.exp === "number" && p.exp * 1000 > nowMs) {
+    const reloaded = lookup("signingKey", jwt.header.kid);
+    if (reloaded === MISS) return MISS;
+    key = reloaded ?? undefined;
   }
-  if (!verifyRs256(jwt, key.publicKey)) return undefined;
+  if (!key || !verifyRs256(jwt, key.publicKey)) return undefined;
   if (p.iss !== deps.config.externalUrl || typeof p.exp !== "number" || p.exp * 1000 <= nowMs) return undefined;
   if (typeof p.sub !== "string" || typeof p.jti !== "string" || typeof p.cred !== "string") return undefined;
   const live = activeMachineFrom(lookup, p.sub);

@@ -2,6 +2,7 @@ import { createPublicKey, type KeyObject } from "node:crypto";
 import { decodeJwt, verifyRs256 } from "../../crypto/jwt.js";
 import { UserType, userExists, type UserState } from "../../domain/users/user.js";
 import type { Deps } from "../core/context.js";
+import { MISS, type Lookup, type Miss } from "../core/lookup.js";
 
 /**
  * JWTs signed with a machine key (RFC 7523): the assertion of the jwt-bearer grant (§2.1) and the
@@ -86,6 +87,22 @@ function publicKeyOf(pem: string): KeyObject | undefined {
 }
 
 /**
+ * What one request has spent from the replay cache. A decision runs again after a load
+ * (decideWithCache), and the assertion's jti, spent on the first run, must not count as a replay of
+ * itself on the next one.
+ */
+export interface SpentJti {
+  spentJti?: string;
+}
+
+function spendOnce(replay: ReplayCache, request: SpentJti, id: string, untilMs: number, nowMs: number): boolean {
+  if (request.spentJti === id) return true;
+  if (!replay.use(id, untilMs, nowMs)) return false;
+  request.spentJti = id;
+  return true;
+}
+
+/**
  * Verifies a machine-key assertion. The rules, cheapest first:
  * - a compact JWS whose header says RS256 (the only algorithm machine keys have; `none`, HS256 and
  *   others are refused before any key is looked at) and names the key in `kid`;
@@ -96,7 +113,7 @@ function publicKeyOf(pem: string): KeyObject | undefined {
  * - a `jti`, when present, was not used before (optional, because ZITADEL's SDKs do not send one).
  * Every failure is reported the same way to the caller; `reason` is for the debug log only.
  */
-export async function verifyKeyAssertion(deps: Deps, replay: ReplayCache, assertion: string): Promise<AssertionResult> {
+export function verifyKeyAssertion(deps: Deps, replay: ReplayCache, request: SpentJti, assertion: string, lookup: Lookup): AssertionResult | Miss {
   const fail = (reason: string): AssertionResult => ({ ok: false, reason });
   const jwt = decodeJwt(assertion);
   if (!jwt) return fail("not a compact JWS");
@@ -117,7 +134,8 @@ export async function verifyKeyAssertion(deps: Deps, replay: ReplayCache, assert
   if (p.nbf !== undefined && (!isNumericDate(p.nbf) || p.nbf - CLOCK_SKEW_S > now)) return fail("not yet valid");
   if (p.jti !== undefined && (typeof p.jti !== "string" || !p.jti || p.jti.length > MAX_JTI_LENGTH)) return fail("malformed jti");
 
-  const user = await deps.cache.get(deps.instanceId, "user", p.iss);
+  const user = lookup("user", p.iss);
+  if (user === MISS) return MISS;
   const key = userExists(user) && user.type === UserType.machine ? user.keys.get(kid) : undefined;
   if (!key) return fail("unknown key");
   if (key.expiration.getTime() <= nowMs) return fail("key expired");
@@ -126,7 +144,7 @@ export async function verifyKeyAssertion(deps: Deps, replay: ReplayCache, assert
 
   if (typeof p.jti === "string") {
     const untilMs = (Math.min(p.exp, p.iat + MAX_ASSERTION_AGE_S) + CLOCK_SKEW_S) * 1000;
-    if (!replay.use(`${p.iss}\u0000${p.jti}`, untilMs, nowMs)) return fail("jti replayed");
+    if (!spendOnce(replay, request, `${p.iss}\u0000${p.jti}`, untilMs, nowMs)) return fail("jti replayed");
   }
   return { ok: true, user, keyId: kid };
 }

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { parseForm } from "./endpoints.js";
+import { parseForm } from "./form.js";
 
 /**
  * What the WHATWG application/x-www-form-urlencoded parser makes of a body, with RFC 6749's "no

@@ -1,0 +1,58 @@
+import { OAuthError } from "../../app/oauth/errors.js";
+
+/** The largest form body the OAuth endpoints read. */
+export const FORM_LIMIT = 64 * 1024;
+
+/**
+ * Parses an application/x-www-form-urlencoded body as URLSearchParams does (WHATWG URL §5.1: "+" is
+ * a space, invalid percent escapes stay as they are, bytes are UTF-8 with replacement), without its
+ * per-call cost. RFC 6749 §3.2: parameters must not be included more than once.
+ */
+export function parseForm(body: Buffer): Map<string, string> {
+  const form = new Map<string, string>();
+  const text = body.toString("utf8");
+  let start = 0;
+  while (start <= text.length) {
+    let end = text.indexOf("&", start);
+    if (end < 0) end = text.length;
+    if (end > start) {
+      const eq = text.indexOf("=", start);
+      const hasValue = eq >= 0 && eq < end;
+      const k = decodeFormComponent(text.slice(start, hasValue ? eq : end));
+      const v = hasValue ? decodeFormComponent(text.slice(eq + 1, end)) : "";
+      if (form.has(k)) throw new OAuthError("invalid_request", `parameter ${k} must not be included more than once`);
+      form.set(k, v);
+    }
+    start = end + 1;
+  }
+  return form;
+}
+
+function decodeFormComponent(s: string): string {
+  const plus = s.indexOf("+") >= 0 ? s.replace(/\+/g, " ") : s;
+  if (plus.indexOf("%") < 0) return plus;
+  try {
+    return decodeURIComponent(plus);
+  } catch {
+    return percentDecodeLenient(plus);
+  }
+}
+
+const hexValue = (c: number) => (c >= 48 && c <= 57 ? c - 48 : c >= 65 && c <= 70 ? c - 55 : c >= 97 && c <= 102 ? c - 87 : -1);
+
+/** Percent-decodes the UTF-8 bytes of `s`, keeping invalid escapes as they are; then UTF-8 with replacement. */
+function percentDecodeLenient(s: string): string {
+  const src = Buffer.from(s, "utf8");
+  const out = Buffer.allocUnsafe(src.length);
+  let n = 0;
+  for (let i = 0; i < src.length; i++) {
+    const c = src[i]!;
+    const hi = c === 37 && i + 2 < src.length ? hexValue(src[i + 1]!) : -1;
+    const lo = hi >= 0 ? hexValue(src[i + 2]!) : -1;
+    if (lo >= 0) {
+      out[n++] = hi * 16 + lo;
+      i += 2;
+    } else out[n++] = c;
+  }
+  return out.toString("utf8", 0, n);
+}

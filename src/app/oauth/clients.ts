@@ -1,0 +1,87 @@
+import { keyedHash, keyedHashMatches } from "../../crypto/keys.js";
+import { OrgStateNum, type OrgState } from "../../domain/orgs/org.js";
+import { UserStateNum, UserType, type UserState } from "../../domain/users/user.js";
+import type { Deps } from "../core/context.js";
+import { MISS, decideWithCache, type Lookup, type Miss } from "../core/lookup.js";
+import { clientAuthFailed, notActive } from "./errors.js";
+import { verifyKeyAssertion, type ReplayCache, type SpentJti } from "./jwt-assertion.js";
+
+/**
+ * Client authentication: who is asking, proven by a secret (client_secret_basic / _post) or a
+ * machine key (private_key_jwt), as decisions over a Lookup (app/core/lookup.ts), so that the token
+ * endpoint, introspection and revocation run the same checks on cached and on loaded states.
+ */
+
+export interface AuthenticatedClient {
+  user: UserState;
+  org: OrgState;
+  /** The credential that authenticated it, as tokens carry it: "secret:<sequence>" or "key:<keyId>". */
+  cred: string;
+}
+
+/** client_id and client_secret from client_secret_basic or client_secret_post. */
+export interface ClientSecret {
+  clientId: string;
+  secret: string;
+}
+
+/** An HMAC compared against when the client is unknown, so unknown and known clients take the same path. */
+let dummyHash: string | undefined;
+
+/**
+ * client_secret_basic / client_secret_post: client_id is the machine's login name (case-insensitive),
+ * the secret is compared as a keyed hash in constant time. Every failure is the same invalid_client;
+ * then the machine must be active (activeClient).
+ */
+export function clientBySecret(deps: Deps, creds: ClientSecret, lookup: Lookup): AuthenticatedClient | Miss {
+  const userId = creds.clientId ? lookup("login", creds.clientId) : null;
+  if (userId === MISS) return MISS;
+  const user = userId !== null ? lookup("user", userId) : undefined;
+  if (user === MISS) return MISS;
+  dummyHash ??= keyedHash(deps.keys.hmac, "portcullis-no-such-client");
+  const stored = user?.type === UserType.machine && user.secret ? user.secret.hash : dummyHash;
+  // The current master key first; previous keys only on a mismatch (secrets made before a rotation).
+  const match = keyedHashMatches(deps.keys, creds.secret, stored) && stored !== dummyHash;
+  if (!user || !match) throw clientAuthFailed();
+  return activeClient(user, `secret:${user.secret!.sequence}`, lookup);
+}
+
+/**
+ * private_key_jwt client authentication (RFC 7523 §2.2, OIDC Core §9) with a machine key, verified
+ * by the same function as the jwt-bearer grant. A client_id sent alongside must name the same machine
+ * (its id or its login name). Failures are the same invalid_client as a wrong secret.
+ */
+export function clientByAssertion(
+  deps: Deps,
+  replay: ReplayCache,
+  request: SpentJti & { assertion: string; clientId: string | undefined },
+  lookup: Lookup,
+): AuthenticatedClient | Miss {
+  const v = verifyKeyAssertion(deps, replay, request, request.assertion, lookup);
+  if (v === MISS) return MISS;
+  if (!v.ok) deps.log.debug({ reason: v.reason }, "client assertion rejected");
+  const { clientId } = request;
+  if (!v.ok || (clientId !== undefined && clientId !== v.user.id && clientId.toLowerCase() !== v.user.userName.toLowerCase())) throw clientAuthFailed();
+  return activeClient(v.user, `key:${v.keyId}`, lookup);
+}
+
+/**
+ * The machine behind a verified credential may get a token only while it and its org are active.
+ * ZITADEL checks this after the credential (command/oidc_session.go) and answers NotActive.
+ */
+export function activeClient(user: UserState, cred: string, lookup: Lookup): AuthenticatedClient | Miss {
+  const org = lookup("org", user.orgId);
+  if (org === MISS) return MISS;
+  if (user.state !== UserStateNum.active || org.state !== OrgStateNum.active) throw notActive();
+  return { user, org, cred };
+}
+
+/** How a client authenticates at introspection and revocation (the edge reads which one it used). */
+export type ClientAuthentication = { method: "secret"; creds: ClientSecret } | { method: "private_key_jwt"; assertion: string; clientId: string | undefined };
+
+/** Authenticates the client of an introspection or revocation request; sync when everything is cached. */
+export function authenticateClient(deps: Deps, replay: ReplayCache, auth: ClientAuthentication): AuthenticatedClient | Promise<AuthenticatedClient> {
+  if (auth.method === "secret") return decideWithCache(deps, (d, creds: ClientSecret, lookup) => clientBySecret(d, creds, lookup), auth.creds);
+  const request = { assertion: auth.assertion, clientId: auth.clientId, spentJti: undefined };
+  return decideWithCache(deps, (d, r: typeof request, lookup) => clientByAssertion(d, replay, r, lookup), request);
+}
