@@ -3,7 +3,6 @@ import {
   CEILING_ERROR_ID,
   CEILING_GRANT_MESSAGE,
   CEILING_TARGET_MESSAGE,
-  effectiveRoles,
   rolesCover,
   scopeAboveCaller,
   type CeilingScope,
@@ -20,8 +19,6 @@ import type { Caller, Deps } from "../core/context.js";
  * model (updated in the transaction that changes it). Only management writes run this; the token
  * path never does.
  */
-
-const EMPTY: ReadonlyMap<string, readonly string[]> = new Map();
 
 /**
  * Before a command acts on an existing user (credentials, state, name, metadata, removal): the
@@ -66,12 +63,11 @@ export async function requireMayChangeMembership(
   if (caller.system) return;
   const instance = await load("instance", deps.instanceId);
   const org = scope.type === "org" ? await load("org", scope.id) : undefined;
-  const rolesIn = (userId: string, orgRoles: readonly string[] | undefined): Memberships => ({
-    instance: scope.type === "instance" ? orgRoles : instance.members.get(userId)?.roles,
-    orgs: scope.type === "org" && orgRoles ? new Map([[scope.id, orgRoles]]) : EMPTY,
-  });
+  /** A user's roles in effect in the scope, given its roles of that scope: in an org, its instance roles count too. */
+  const inScope = (userId: string, roles: readonly string[] | undefined): readonly string[] =>
+    scope.type === "instance" ? (roles ?? []) : [...(instance.members.get(userId)?.roles ?? []), ...(roles ?? [])];
   const own = scope.type === "instance" ? instance.members.get(caller.userId)?.roles : org?.members.get(caller.userId)?.roles;
-  const callerRoles = effectiveRoles(rolesIn(caller.userId, own), scope);
-  if (before && !rolesCover(callerRoles, effectiveRoles(rolesIn(targetId, before), scope))) throw permissionDenied(CEILING_ERROR_ID, CEILING_TARGET_MESSAGE);
-  if (after && !rolesCover(callerRoles, effectiveRoles(rolesIn(targetId, after), scope))) throw permissionDenied(CEILING_ERROR_ID, CEILING_GRANT_MESSAGE);
+  const callerRoles = inScope(caller.userId, own);
+  if (before && !rolesCover(callerRoles, inScope(targetId, before))) throw permissionDenied(CEILING_ERROR_ID, CEILING_TARGET_MESSAGE);
+  if (after && !rolesCover(callerRoles, inScope(targetId, after))) throw permissionDenied(CEILING_ERROR_ID, CEILING_GRANT_MESSAGE);
 }
