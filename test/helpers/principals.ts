@@ -12,7 +12,8 @@ import { UserEvents } from "../../src/domain/users/user.js";
  * that issues PATs).
  */
 export const SYSTEM = "SYSTEM";
-export const systemCaller = (orgId: string): Caller => ({ userId: SYSTEM, resourceOwner: orgId, orgId });
+/** The system's own call (test set-up): not bound by the privilege ceiling, as no request's caller is. */
+export const systemCaller = (orgId: string): Caller => ({ userId: SYSTEM, resourceOwner: orgId, orgId, system: true });
 
 export async function createMachine(deps: Deps, orgId: string, userName: string): Promise<string> {
   const r = await addMachineUser(deps, systemCaller(orgId), { userName, name: `Name of ${userName}`, description: "", accessTokenType: 0 });

@@ -10,7 +10,7 @@ import type {
 import * as members from "../../app/orgs/org-members.js";
 import * as queries from "../../app/orgs/org-queries.js";
 import * as orgs from "../../app/orgs/orgs.js";
-import { ORG_ROLES, SELF_MANAGEMENT_GLOBAL } from "../../domain/orgs/roles.js";
+import { orgMemberRolesOffered } from "../../domain/orgs/roles.js";
 import type { ServiceHandlers } from "../pipeline.js";
 import { changeMessages, listDetails, objectDetails } from "../users/mappers.js";
 import { listInput, memberMessage, orgMessage, toMemberQueries } from "./mappers.js";
@@ -50,10 +50,10 @@ export const orgHandlers: ServiceHandlers = {
     return { result: await changeMessages(ctx.deps, events) };
   },
 
-  /** The configured ORG_* roles, plus SELF_MANAGEMENT_GLOBAL in the instance's default org (query/member_roles.go). */
+  /** The configured ORG_* roles, plus SELF_MANAGEMENT_GLOBAL in the instance's default org (query/member_roles.go); AddOrgMember accepts the same. */
   async listOrgMemberRoles(ctx) {
     const instance = await ctx.deps.cache.get(ctx.deps.instanceId, "instance", ctx.deps.instanceId);
-    return { result: ctx.caller.orgId === instance.defaultOrgId ? [...ORG_ROLES, SELF_MANAGEMENT_GLOBAL] : [...ORG_ROLES] };
+    return { result: [...orgMemberRolesOffered(ctx.caller.orgId === instance.defaultOrgId)] };
   },
   async listOrgMembers(ctx, req: ListOrgMembersRequest) {
     const r = await queries.listMembers(ctx.deps, { type: "org", id: ctx.caller.orgId }, listInput(req.query), toMemberQueries(req.queries));

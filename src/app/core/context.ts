@@ -32,4 +32,10 @@ export interface Caller {
   resourceOwner: string;
   /** The org the request acts on. */
   orgId: string;
+  /**
+   * The system's own call (operator tooling, test set-up), which no user's privileges bound: the
+   * privilege ceiling (domain/orgs/ceiling.ts) is not applied. Never set for a request: authorize()
+   * builds their Caller without it, so a caller is bound unless someone opts out on purpose.
+   */
+  system?: true;
 }

@@ -7,6 +7,7 @@ import { runCommand } from "../core/command.js";
 import type { Caller, Deps } from "../core/context.js";
 import { changedDetails, createdDetails, lastOf } from "../core/details.js";
 import { memberCandidateExists, sameRoles, unchangedMemberDetails } from "./org-members.js";
+import { requireMayChangeMembership } from "./privilege-ceiling.js";
 
 /**
  * Instance (IAM) members, ZITADEL's command/instance_member.go behind the admin API's
@@ -27,6 +28,7 @@ export function addInstanceMember(deps: Deps, caller: Caller, userId: string, ro
     if (!(await memberCandidateExists(load, userId))) throw preconditionFailed("INSTA-GSXOn", "User could not be found");
     const instance = await load("instance", deps.instanceId);
     if (instance.members.has(userId)) throw alreadyExists("INSTA-pFDwe", "Errors.Instance.Member.AlreadyExists");
+    await requireMayChangeMembership(deps, load, caller, { type: "instance" }, userId, undefined, roles);
     return {
       events: [newInstanceMemberAddedEvent(instance.id, userId, roles)],
       uniques: [instanceMemberClaim(instance.id, userId, "add")],
@@ -43,6 +45,7 @@ export function updateInstanceMember(deps: Deps, caller: Caller, userId: string,
     const member = instance.members.get(userId);
     if (!member) throw notFound("INSTANCE-D8JxR", "Errors.NotFound");
     if (sameRoles(member.roles, roles)) return { events: [], result: () => unchangedMemberDetails(instance, userId, instance.id) };
+    await requireMayChangeMembership(deps, load, caller, { type: "instance" }, userId, member.roles, roles);
     return {
       events: [newInstanceMemberChangedEvent(instance.id, userId, roles)],
       result: (stored) => changedDetails(lastOf(stored)),
@@ -55,7 +58,9 @@ export function removeInstanceMember(deps: Deps, caller: Caller, userId: string)
   return runCommand(deps, caller.userId, async (load) => {
     if (!userId) throw invalidArgument("INSTANCE-LiaZi", "ID missing");
     const instance = await load("instance", deps.instanceId);
-    if (!instance.members.has(userId)) return { events: [], result: () => unchangedMemberDetails(instance, userId, instance.id) };
+    const member = instance.members.get(userId);
+    if (!member) return { events: [], result: () => unchangedMemberDetails(instance, userId, instance.id) };
+    await requireMayChangeMembership(deps, load, caller, { type: "instance" }, userId, member.roles, undefined);
     return {
       events: [newInstanceMemberRemovedEvent(instance.id, userId)],
       uniques: [instanceMemberClaim(instance.id, userId, "remove")],

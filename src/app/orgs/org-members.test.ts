@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { GIVEN_AT, NOW, callerIn, createHarness, orgEvent, userEvent } from "../core/testing/given.js";
+import { GIVEN_AT, NOW, callerIn, createHarness, instanceEvent, orgEvent, userEvent } from "../core/testing/given.js";
 import { addOrgMember, removeOrgMember, updateOrgMember } from "./org-members.js";
 
 const ORG = "org1";
@@ -36,11 +36,21 @@ describe("addOrgMember", () => {
     expect(t.pushes[0]!.expected).toEqual({ "org:org1": 1, "user:u1": 1 });
   });
 
-  it("accepts a user of another org of the instance, and SELF_MANAGEMENT_GLOBAL alone", async () => {
+  it("accepts a user of another org of the instance, and SELF_MANAGEMENT_GLOBAL alone in the instance's default org", async () => {
     const t = given();
+    t.given(instanceEvent("instance.default.org.set", { orgId: ORG }));
     await addOrgMember(t.deps, caller, "foreign", ["SELF_MANAGEMENT_GLOBAL", "SELF_MANAGEMENT_GLOBAL"]);
     expect(t.written()).toEqual([written(2, "org.member.added", { userId: "foreign", roles: ["SELF_MANAGEMENT_GLOBAL", "SELF_MANAGEMENT_GLOBAL"] })]);
     expect(t.pushes[0]!.expected).toEqual({ "org:org1": 1, "user:foreign": 1, "org:org2": 1 });
+  });
+
+  it("refuses SELF_MANAGEMENT_GLOBAL outside the instance's default org, as ListOrgMemberRoles does not offer it there (Org-4N8es)", async () => {
+    const t = given();
+    t.given(instanceEvent("instance.default.org.set", { orgId: OTHER_ORG }));
+    await expect(addOrgMember(t.deps, caller, "u1", ["SELF_MANAGEMENT_GLOBAL"])).rejects.toMatchObject({ kind: "InvalidArgument", id: "Org-4N8es", message: "Errors.Org.MemberInvalid" });
+    expect(t.pushes).toEqual([]);
+    await addOrgMember(t.deps, callerIn(OTHER_ORG), "u1", ["SELF_MANAGEMENT_GLOBAL"]);
+    expect(t.written()).toEqual([{ ...written(2, "org.member.added", { userId: "u1", roles: ["SELF_MANAGEMENT_GLOBAL"] }), aggregateId: OTHER_ORG, resourceOwner: OTHER_ORG }]);
   });
 
   it("refuses a missing user id or no roles (ORG-4Mlfs), and roles that are not all ORG_* or all SELF_MANAGEMENT_GLOBAL (Org-4N8es)", async () => {

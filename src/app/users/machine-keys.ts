@@ -7,6 +7,7 @@ import { runCommand } from "../core/command.js";
 import type { Caller, Deps } from "../core/context.js";
 import { changedDetails, createdDetails, lastOf, type Details } from "../core/details.js";
 import { listPage } from "../core/list-page.js";
+import { requireMayActOn } from "../orgs/privilege-ceiling.js";
 import type { MachineKeyRow } from "../../store/read-models/index.js";
 import type { ListInput, ListMeta } from "./user-queries.js";
 
@@ -49,6 +50,7 @@ export async function addMachineKey(deps: Deps, caller: Caller, input: AddMachin
   return runCommand(deps, caller.userId, async (load) => {
     const u = await load("user", input.userId);
     if (!isMachineInOrg(u, caller)) throw preconditionFailed("COMMAND-bnipwm1", "User could not be found");
+    await requireMayActOn(deps, load, caller, u.id);
     if (u.keys.has(keyId)) throw alreadyExists("COMMAND-091mops", "Errors.User.Machine.Key.AlreadyExists");
     // Generated once, after the user check, and reused if the append has to be retried.
     if (!publicPem) generated ??= await generateMachineKeyPairAsync();
@@ -71,6 +73,7 @@ export function removeMachineKey(deps: Deps, caller: Caller, userId: string, key
   return runCommand(deps, caller.userId, async (load) => {
     const u = await load("user", userId);
     if (!inOrg(u, caller) || !u.keys.has(keyId)) throw notFound("COMMAND-4m77G", "Machine key not found");
+    await requireMayActOn(deps, load, caller, u.id);
     return { events: [newMachineKeyRemovedEvent(u, keyId)], result: (s) => changedDetails(lastOf(s)) };
   });
 }

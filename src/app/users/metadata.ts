@@ -3,10 +3,11 @@ import type { NewEvent } from "../../domain/events.js";
 import { newMetadataRemovedEvent, newMetadataSetEvent } from "../../domain/users/events.js";
 import { inOrg } from "../../domain/users/rules.js";
 import type { UserState } from "../../domain/users/user.js";
-import { runCommand } from "../core/command.js";
+import { runCommand, type Loader } from "../core/command.js";
 import type { Caller, Deps } from "../core/context.js";
 import { changedDetails, createdDetails, lastOf, type Details } from "../core/details.js";
 import { listPage } from "../core/list-page.js";
+import { requireMayActOn } from "../orgs/privilege-ceiling.js";
 import type { MetadataKeyQuery, MetadataRow } from "../../store/read-models/index.js";
 import type { ListInput, ListMeta } from "./user-queries.js";
 
@@ -15,9 +16,11 @@ import type { ListInput, ListMeta } from "./user-queries.js";
  * encoded (`user.metadata.set {key, value}`), as ZITADEL's JSON payloads do for []byte.
  */
 
-const requireUser = (u: UserState, caller: Caller) => {
+/** The user exists in the caller's org, and the caller may act on it (the privilege ceiling). */
+async function requireUser(deps: Deps, load: Loader, u: UserState, caller: Caller) {
   if (!inOrg(u, caller)) throw preconditionFailed("COMMAND-uXHNj", "User could not be found");
-};
+  await requireMayActOn(deps, load, caller, u.id);
+}
 
 const noData = () => preconditionFailed("META-9mm2d", "Metadata list is empty");
 
@@ -33,7 +36,7 @@ function storedValue(key: string, value: Uint8Array): string {
 export function setUserMetadata(deps: Deps, caller: Caller, userId: string, key: string, value: Uint8Array): Promise<Details> {
   return runCommand<Details>(deps, caller.userId, async (load) => {
     const u = await load("user", userId);
-    requireUser(u, caller);
+    await requireUser(deps, load, u, caller);
     const v = storedValue(key, value);
     const current = u.metadata.get(key);
     if (current && current.value === v)
@@ -47,7 +50,7 @@ export function bulkSetUserMetadata(deps: Deps, caller: Caller, userId: string, 
   return runCommand<Details>(deps, caller.userId, async (load) => {
     if (entries.length === 0) throw noData();
     const u = await load("user", userId);
-    requireUser(u, caller);
+    await requireUser(deps, load, u, caller);
     const pending = new Map<string, string>();
     const events: NewEvent[] = [];
     for (const { key, value } of entries) {
@@ -67,7 +70,7 @@ export function bulkSetUserMetadata(deps: Deps, caller: Caller, userId: string, 
 export function removeUserMetadata(deps: Deps, caller: Caller, userId: string, key: string): Promise<Details> {
   return runCommand<Details>(deps, caller.userId, async (load) => {
     const u = await load("user", userId);
-    requireUser(u, caller);
+    await requireUser(deps, load, u, caller);
     if (!u.metadata.has(key)) throw notFound("META-ncnw3", "Metadata not found");
     return { events: [newMetadataRemovedEvent(u, key)], result: (s) => changedDetails(lastOf(s)) };
   });
@@ -78,7 +81,7 @@ export function bulkRemoveUserMetadata(deps: Deps, caller: Caller, userId: strin
   return runCommand<Details>(deps, caller.userId, async (load) => {
     if (keys.length === 0) throw noData();
     const u = await load("user", userId);
-    requireUser(u, caller);
+    await requireUser(deps, load, u, caller);
     const unique = [...new Set(keys)];
     for (const key of unique) {
       if (!key) throw invalidArgument("COMMAND-m19ds", "Metadata is invalid");

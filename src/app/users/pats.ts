@@ -8,6 +8,7 @@ import { runCommand } from "../core/command.js";
 import type { Caller, Deps } from "../core/context.js";
 import { changedDetails, createdDetails, lastOf, type Details } from "../core/details.js";
 import { listPage } from "../core/list-page.js";
+import { requireMayActOn } from "../orgs/privilege-ceiling.js";
 import type { PatRow } from "../../store/read-models/index.js";
 import type { ListInput, ListMeta } from "./user-queries.js";
 
@@ -30,6 +31,7 @@ export function addPersonalAccessToken(deps: Deps, caller: Caller, userId: strin
     const u = await load("user", userId);
     if (!inOrg(u, caller)) throw preconditionFailed("COMMAND-Dggw2", "User could not be found");
     if (u.type !== UserType.machine) throw preconditionFailed("COMMAND-Df2f1", "Not allowed for this user type");
+    await requireMayActOn(deps, load, caller, u.id);
     const { token, hash } = newPersonalAccessToken(deps.keys.hmac, tokenId, u.id);
     return {
       events: [newPersonalAccessTokenAddedEvent(u, { tokenId, expiration, scopes: PAT_SCOPES, tokenHash: hash })],
@@ -43,6 +45,7 @@ export function removePersonalAccessToken(deps: Deps, caller: Caller, userId: st
   return runCommand(deps, caller.userId, async (load) => {
     const u = await load("user", userId);
     if (!inOrg(u, caller) || !u.pats.has(tokenId)) throw notFound("COMMAND-4m77G", "Personal Access Token not found");
+    await requireMayActOn(deps, load, caller, u.id);
     return { events: [newPersonalAccessTokenRemovedEvent(u, tokenId)], result: (s) => changedDetails(lastOf(s)) };
   });
 }

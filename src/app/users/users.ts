@@ -22,6 +22,7 @@ import { UserStateNum, userExists, type UserState } from "../../domain/users/use
 import { runCommand } from "../core/command.js";
 import type { Caller, Deps } from "../core/context.js";
 import { changedDetails, createdDetails, lastOf, type Details } from "../core/details.js";
+import { requireMayActOn } from "../orgs/privilege-ceiling.js";
 
 export interface AddMachineInput {
   userName: string;
@@ -63,6 +64,7 @@ export function updateMachine(deps: Deps, caller: Caller, input: UpdateMachineIn
   return runCommand(deps, caller.userId, async (load) => {
     const u = await load("user", input.userId);
     if (!isMachineInOrg(u, caller)) throw notFound("COMMAND-5M0od", "User could not be found");
+    await requireMayActOn(deps, load, caller, u.id);
     const changed: MachineChangedPayload = {};
     if (u.name !== input.name) changed.name = input.name;
     if (u.description !== input.description) changed.description = input.description;
@@ -88,6 +90,7 @@ export async function generateMachineSecret(deps: Deps, caller: Caller, userId: 
   return runCommand(deps, caller.userId, async (load) => {
     const u = await load("user", userId);
     if (!isMachineInOrg(u, caller)) throw preconditionFailed("COMMAND-x8910n", "Errors.User.NotExisting");
+    await requireMayActOn(deps, load, caller, u.id);
     return {
       events: [newMachineSecretSetEvent(u, keyedHash(deps.keys.hmac, clientSecret))],
       result: (s) => ({ clientId: u.userName, clientSecret, details: createdDetails(lastOf(s)) }),
@@ -99,6 +102,7 @@ export function removeMachineSecret(deps: Deps, caller: Caller, userId: string) 
   return runCommand(deps, caller.userId, async (load) => {
     const u = await load("user", userId);
     if (!isMachineInOrg(u, caller)) throw preconditionFailed("COMMAND-x7s802", "Errors.User.NotExisting");
+    await requireMayActOn(deps, load, caller, u.id);
     if (!u.secret) throw preconditionFailed("COMMAND-coi82n", "Secret doesn't exist");
     return { events: [newMachineSecretRemovedEvent(u)], result: (s) => changedDetails(lastOf(s)) };
   });
@@ -147,6 +151,7 @@ export function changeUserState(deps: Deps, caller: Caller, userId: string, acti
   return runCommand(deps, caller.userId, async (load) => {
     const u = await load("user", userId);
     if (!inOrg(u, caller)) throw notFound(t.notFoundId, "User could not be found");
+    await requireMayActOn(deps, load, caller, u.id);
     t.check(u);
     return { events: [t.event(u)], result: (s) => changedDetails(lastOf(s)) };
   });
@@ -158,6 +163,7 @@ export function updateUserName(deps: Deps, caller: Caller, userId: string, newNa
     if (!userName) throw invalidArgument("COMMAND-2N9fs", "ID missing");
     const u = await load("user", userId);
     if (!inOrg(u, caller)) throw notFound("COMMAND-5N9ds", "User could not be found");
+    await requireMayActOn(deps, load, caller, u.id);
     if (u.userName === userName) throw preconditionFailed("COMMAND-6m9gs", "Username not changed");
     const uniques =
       u.userName.toLowerCase() === userName.toLowerCase() ? [] : [usernameClaim(u.userName, "remove"), usernameClaim(userName, "add")];
@@ -170,6 +176,7 @@ export function removeUser(deps: Deps, caller: Caller, userId: string) {
   return runCommand(deps, caller.userId, async (load) => {
     const u = await load("user", userId);
     if (!inOrg(u, caller)) throw notFound("COMMAND-m9od", "User could not be found");
+    await requireMayActOn(deps, load, caller, u.id);
     const events: NewEvent[] = [newUserRemovedEvent(u)];
     const memberships = await deps.reads.members.scopesOfUser(deps.instanceId, userId);
     for (const m of memberships) {

@@ -61,6 +61,8 @@ export const IAM_ROLES = [
 /** Offered to the members of the instance's default org only (ZITADEL's GetOrgMemberRoles(isDefaultOrg)). */
 export const SELF_MANAGEMENT_GLOBAL = "SELF_MANAGEMENT_GLOBAL";
 
+const ORG_ROLES_OF_DEFAULT_ORG: readonly string[] = [...ORG_ROLES, SELF_MANAGEMENT_GLOBAL];
+
 const cache = new Map<string, ReadonlySet<string>>();
 
 /** The union of the permissions of these roles (unknown roles grant nothing). */
@@ -82,6 +84,20 @@ export const rolesGrant = (roles: readonly string[], permission: string): boolea
 
 const ORG_ROLE_SET: ReadonlySet<string> = new Set(ORG_ROLES);
 const IAM_ROLE_SET: ReadonlySet<string> = new Set(IAM_ROLES);
+
+/**
+ * The roles an org's members may hold, as ListOrgMemberRoles offers them: the ORG_* roles, and
+ * SELF_MANAGEMENT_GLOBAL (org.create) in the instance's default org only (ZITADEL's
+ * GetOrgMemberRoles(isDefaultOrg)). ZITADEL's AddOrgMember accepts SELF_MANAGEMENT_GLOBAL in any org;
+ * Portcullis accepts only what is offered, so a member of another org cannot be given org.create.
+ */
+export const orgMemberRolesOffered = (isDefaultOrg: boolean): readonly string[] => (isDefaultOrg ? ORG_ROLES_OF_DEFAULT_ORG : ORG_ROLES);
+
+/** Whether every role is one the org offers (orgMemberRolesOffered). */
+export const areOfferedOrgRoles = (roles: readonly string[], isDefaultOrg: boolean) => {
+  const offered = orgMemberRolesOffered(isDefaultOrg);
+  return roles.every((r) => offered.includes(r));
+};
 
 /** ZITADEL's domain.CheckForInvalidRoles with prefix "ORG": every role is a configured ORG_* role. */
 export const areOrgRoles = (roles: readonly string[]) => roles.every((r) => ORG_ROLE_SET.has(r));

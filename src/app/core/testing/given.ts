@@ -15,7 +15,9 @@
  *  - every event of a push has the clock's instant; payloads are kept as JSON would store them.
  *
  * Commands that still read projections through `deps.store.sql` need the `sql` option (a stub
- * answering those reads); without it such a read fails the test, naming the query.
+ * answering those reads); without it such a read fails the test, naming the query — except the
+ * memberships of a user (`deps.reads.members.scopesOfUser`), which the harness then answers from
+ * the stored events.
  */
 import type { Logger } from "pino";
 import type { Config } from "../../../config/schema.js";
@@ -24,7 +26,8 @@ import { alreadyExists } from "../../../domain/errors.js";
 import type { AggregateType, NewEvent, StoredEvent, UniqueClaim } from "../../../domain/events.js";
 import { ConcurrencyConflict, aggregateKey, type EventStore, type PushRequest } from "../../../store/event-store.js";
 import type { Row, SqlPort } from "../../../store/sql.js";
-import { createReadModels } from "../../../store/read-models/index.js";
+import { createReadModels, type MemberScopeType, type ReadModels } from "../../../store/read-models/index.js";
+import { reduceInstance, reduceOrg } from "../../../domain/orgs/org.js";
 import { createAggregateCache } from "../aggregate-cache.js";
 import type { Caller, Deps } from "../context.js";
 import { createRateLimits } from "../rate-limit.js";
@@ -158,6 +161,33 @@ function silentLogger(): Logger {
   const noop = () => {};
   const log = { level: "silent", fatal: noop, error: noop, warn: noop, info: noop, debug: noop, trace: noop, silent: noop, isLevelEnabled: () => false, child: () => log };
   return log as unknown as Logger;
+}
+
+/**
+ * The one read model commands consult while deciding — the scopes a user is a member of
+ * (proj_members) — answered from the stored events as the projection would: memberships in orgs that
+ * exist and on the instance, by the reducers' member maps.
+ */
+function withMembershipsFromEvents(reads: ReadModels, events: () => readonly StoredEvent[]): ReadModels {
+  const scopesOfUser: ReadModels["members"]["scopesOfUser"] = async (instanceId, userId) => {
+    const streams = new Map<string, StoredEvent[]>();
+    for (const e of events()) {
+      if (e.instanceId !== instanceId || (e.aggregateType !== "org" && e.aggregateType !== "instance")) continue;
+      const key = aggregateKey(e.aggregateType, e.aggregateId);
+      streams.set(key, [...(streams.get(key) ?? []), e]);
+    }
+    const scopes: { type: MemberScopeType; id: string }[] = [];
+    for (const stream of streams.values()) {
+      const { aggregateType, aggregateId } = stream[0]!;
+      const sorted = [...stream].sort((a, b) => a.sequence - b.sequence);
+      if (aggregateType === "org") {
+        const org = reduceOrg(aggregateId, sorted);
+        if (org.exists && org.members.has(userId)) scopes.push({ type: "org", id: aggregateId });
+      } else if (reduceInstance(aggregateId, sorted).members.has(userId)) scopes.push({ type: "instance", id: aggregateId });
+    }
+    return scopes;
+  };
+  return { ...reads, members: { ...reads.members, scopesOfUser } };
 }
 
 export function createHarness(opts: HarnessOptions = {}): Harness {
@@ -306,7 +336,7 @@ export function createHarness(opts: HarnessOptions = {}): Harness {
     signingKeys: noSigningKeys,
     log: silentLogger(),
     limits: createRateLimits(config.rateLimit),
-    reads: createReadModels(sql),
+    reads: opts.sql ? createReadModels(sql) : withMembershipsFromEvents(createReadModels(sql), () => log),
   };
 
   return {
@@ -339,8 +369,15 @@ export function createHarness(opts: HarnessOptions = {}): Harness {
   };
 }
 
-/** The caller of a management request: `userId` acting on `orgId` (its own org unless given). */
-export const callerIn = (orgId: string, userId = "admin1", ownOrg = orgId): Caller => ({ userId, orgId, resourceOwner: ownOrg });
+/**
+ * The caller of a management request: `userId` acting on `orgId` (its own org unless given), as the
+ * system's own call — the given events need not make it a member, and the privilege ceiling does not
+ * bound it. For a caller whose memberships count, use memberCaller.
+ */
+export const callerIn = (orgId: string, userId = "admin1", ownOrg = orgId): Caller => ({ userId, orgId, resourceOwner: ownOrg, system: true });
+
+/** An authenticated user as authorize() hands it to a command: bound by its memberships in the given events (the privilege ceiling). */
+export const memberCaller = (orgId: string, userId: string, ownOrg = orgId): Caller => ({ userId, orgId, resourceOwner: ownOrg });
 
 /** Event builders for the given events, with ZITADEL's aggregate conventions (resource owner = org). */
 export const userEvent = (id: string, orgId: string, type: string, payload?: Record<string, unknown>): GivenEvent => ({
