@@ -164,7 +164,7 @@ export const JWT_CLIENT_ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion
 export async function jwtBearerGrant(deps: Deps, replay: ReplayCache, assertion: string | undefined, scope: string | undefined): Promise<TokenResponse> {
   if (!assertion) throw new OAuthError("invalid_request", "assertion missing");
   const scopes = requireScope(scope);
-  const v = await verifyKeyAssertion(deps, replay, assertion);
+  const v = await verifyKeyAssertion(deps, replay, assertion, "grant");
   if (!v.ok) {
     deps.log.debug({ reason: v.reason }, "jwt-bearer assertion rejected");
     throw new OAuthError("invalid_grant", "invalid assertion");
@@ -178,7 +178,7 @@ export async function jwtBearerGrant(deps: Deps, replay: ReplayCache, assertion:
  * or its login name). Failures are the same invalid_client as a wrong secret.
  */
 export async function authenticateClientAssertion(deps: Deps, replay: ReplayCache, assertion: string, clientId: string | undefined): Promise<AuthenticatedClient> {
-  const v = await verifyKeyAssertion(deps, replay, assertion);
+  const v = await verifyKeyAssertion(deps, replay, assertion, "client");
   if (!v.ok) deps.log.debug({ reason: v.reason }, "client assertion rejected");
   if (!v.ok || (clientId !== undefined && clientId !== v.user.id && clientId.toLowerCase() !== v.user.userName.toLowerCase()))
     throw new OAuthError("invalid_client", "client authentication failed", 401);
