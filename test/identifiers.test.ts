@@ -139,6 +139,26 @@ describe("identifier hygiene: control, bidi and padding", () => {
     expect((await rest(s.url, "GET", `/management/v1/users/${seg("a/../b.c")}`, { token: s.pat })).json.user.id).toBe("a/../b.c");
   });
 
+  it("usernames the claim keeps apart stay apart as client ids, whatever the database's lower() folds together (İ and i)", async () => {
+    const ids: Record<string, string> = {};
+    for (const userName of ["i", "İ", "ǅ-svc"]) {
+      const r = await addMachine({ userName });
+      expect(r.status, userName).toBe(200);
+      ids[userName] = r.json.userId;
+    }
+    expect((await addMachine({ userName: "I" })).status).toBe(409); // the same as "i"
+    for (const userName of Object.keys(ids)) {
+      const secret = await rest(s.url, "PUT", `/management/v1/users/${ids[userName]}/secret`, { token: s.pat, body: {} });
+      const tok = await tokenRequest(s.url, { grant_type: "client_credentials", scope: API_SCOPE }, { id: userName, secret: secret.json.clientSecret });
+      expect(tok.status, userName).toBe(200);
+      const info = await fetch(`${s.url}/oidc/v1/userinfo`, { headers: { authorization: `Bearer ${tok.json.access_token}` } });
+      expect(((await info.json()) as { sub: string }).sub, userName).toBe(ids[userName]);
+    }
+    // Another case of the same name is the same client (case-insensitive, as ZITADEL's lookup).
+    const secret = await rest(s.url, "PUT", `/management/v1/users/${ids["ǅ-svc"]}/secret`, { token: s.pat, body: {} });
+    expect((await tokenRequest(s.url, { grant_type: "client_credentials", scope: API_SCOPE }, { id: "ǆ-SVC", secret: secret.json.clientSecret })).status).toBe(200);
+  });
+
   it("applies the same rules when a username or name changes", async () => {
     const created = await addMachine({ userName: "rename-svc" });
     const id = created.json.userId as string;
