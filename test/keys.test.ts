@@ -52,11 +52,15 @@ async function newKeyFile(userId: string, body: Record<string, unknown> = {}): P
 
 type Claims = { iss?: unknown; sub?: unknown; aud?: unknown; iat?: unknown; exp?: unknown; nbf?: unknown; jti?: unknown };
 
-/** An RFC 7523 assertion as a ZITADEL SDK builds it from the key file (PKCS#1 PEM → KeyObject → jose). */
+/**
+ * An RFC 7523 assertion as a ZITADEL SDK builds it from the key file (PKCS#1 PEM → KeyObject → jose),
+ * with a fresh jti: a jwt-bearer assertion is single-use, and two minted in the same second with the
+ * same claims are the same bytes. `{ jti: undefined }` leaves it out, as ZITADEL's SDKs do.
+ */
 async function assertion(kf: { keyId: string; userId: string }, privateKey: KeyObject | string, claims: Claims = {}, kid = kf.keyId): Promise<string> {
   const key = typeof privateKey === "string" ? createPrivateKey(privateKey) : privateKey;
   const now = nowSec();
-  const payload = { iss: kf.userId, sub: kf.userId, aud: s.url, iat: now, exp: now + 300, ...claims };
+  const payload = { iss: kf.userId, sub: kf.userId, aud: s.url, iat: now, exp: now + 300, jti: randomUUID() as unknown, ...claims };
   for (const k of Object.keys(payload) as (keyof typeof payload)[]) if (payload[k] === undefined) delete payload[k];
   return new SignJWT(payload as Record<string, unknown>).setProtectedHeader({ alg: "RS256", kid }).sign(key);
 }
@@ -337,11 +341,14 @@ describe("grant_type=jwt-bearer rejections", () => {
     // Within the allowance: a machine clock 30 s off either way is fine.
     expect((await grant(await assertion(kf, kf.key, { iat: now + 30, exp: now + 330 }))).status).toBe(200);
     expect((await grant(await assertion(kf, kf.key, { iat: now - 600, exp: now - 30 }))).status).toBe(200);
-    // A long exp is fine (ZITADEL sets no upper bound); the iat age limit bounds the assertion's use.
-    expect((await grant(await assertion(kf, kf.key, { iat: now - 3000, exp: now + 10 * 365 * 86400 }))).status).toBe(200);
+    // ZITADEL sets no upper bound on exp; Portcullis refuses assertions living longer than
+    // oauth.maxAssertionLifetime (exp - iat, default 1 h: what ZITADEL's SDKs mint).
+    await expectInvalidGrant(await assertion(kf, kf.key, { iat: now - 3000, exp: now + 10 * 365 * 86400 }), "lives ten years");
+    await expectInvalidGrant(await assertion(kf, kf.key, { iat: now, exp: now + 3601 }), "lives an hour and a second");
+    expect((await grant(await assertion(kf, kf.key, { iat: now, exp: now + 3600 }))).status).toBe(200);
   });
 
-  it("refuses a replayed jti within the assertion's lifetime; without jti the assertion may be reused", async () => {
+  it("refuses a replayed jti within the assertion's lifetime, and a replayed assertion without jti", async () => {
     const withJti = await assertion(kf, kf.key, { jti: randomUUID() });
     expect((await grant(withJti)).status).toBe(200);
     await expectInvalidGrant(withJti, "replayed jti");
@@ -349,9 +356,10 @@ describe("grant_type=jwt-bearer rejections", () => {
     expect((await grant(await assertion(otherKf, otherKf.key, { jti: "shared-jti" }))).status).toBe(200);
     expect((await grant(await assertion(kf, kf.key, { jti: "shared-jti" }))).status).toBe(200);
 
-    const noJti = await assertion(kf, kf.key);
+    // Without jti (ZITADEL's SDKs): single-use by the signed content.
+    const noJti = await assertion(kf, kf.key, { jti: undefined });
     expect((await grant(noJti)).status).toBe(200);
-    expect((await grant(noJti)).status).toBe(200);
+    await expectInvalidGrant(noJti, "replayed assertion without jti");
   });
 
   it("requires the assertion and a scope (invalid_request), without spending the jti on a missing scope", async () => {

@@ -96,6 +96,17 @@ const configSchema = z.object({
       description: "Seconds between a process's checks of the signing-key schedule and reloads of the key set from the database.",
     }),
   }),
+  oauth: z.object({
+    maxAssertionLifetime: setting(positiveInt, {
+      default: 3600,
+      description:
+        "Longest lifetime (exp - iat, seconds) of a machine-key assertion (jwt-bearer grant, private_key_jwt); longer ones are refused. ZITADEL's SDKs mint 1 h.",
+    }),
+    requireAssertionJti: setting(bool, {
+      default: false,
+      description: "Refuse machine-key assertions without a jti (ZITADEL's SDKs send none; without one, a jwt-bearer assertion is single-use by its digest).",
+    }),
+  }),
   maxBodyBytes: setting(positiveInt, { default: 1048576, description: "Largest accepted request body in bytes; larger ones get 413 / ResourceExhausted." }),
   requestTimeoutMs: setting(durationMs, {
     default: 60000,

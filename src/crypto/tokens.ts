@@ -15,6 +15,10 @@ import { hmacSha256, keyedHash, open, seal } from "./keys.js";
  *   so that tokens issued before an upgrade stay valid until they expire.
  * - Personal access token: base64url(0x02 ‖ len ‖ tokenId ‖ len ‖ userId ‖ 32 random bytes). The ids
  *   only locate the record; the 256 random bits are the secret, and only HMAC(hmacKey, token) is stored.
+ *
+ * Ids are at most 255 bytes in a PAT; user ids are at most MAX_ID_BYTES (200) bytes of UTF-8
+ * (domain/identifiers.ts, enforced by AddMachineUser), so every user has room in every format
+ * (tokens.test.ts checks the longest ids against each).
  */
 const KIND_ACCESS_SEALED = 0x01;
 const KIND_PAT = 0x02;

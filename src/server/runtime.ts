@@ -7,6 +7,7 @@ import { openPostgres } from "../store/postgres-adapter.js";
 import { waitForPostgres } from "../store/pg-startup.js";
 import { createReadModels } from "../store/read-models/index.js";
 import type { SqlPort } from "../store/sql.js";
+import { createUsedAssertions } from "../store/used-assertions.js";
 import { createAggregateCache } from "../app/core/aggregate-cache.js";
 import { bootstrap, type BootstrapResult } from "../app/instance/bootstrap.js";
 import type { Deps } from "../app/core/context.js";
@@ -64,7 +65,8 @@ export async function startRuntime(config: Config, log: Logger, clock: () => Dat
     const cache = createAggregateCache(store, { trusted: () => cluster?.trusted() ?? false, users: reads.users });
     cluster = await joinCluster(sql, store, node, { onNotice: (n) => cache.applyNotice(n), onGap: () => cache.clear() }, log);
     const limits = createRateLimits(config.rateLimit);
-    const deps: Deps = { config, store, reads, cache, keys, clock, newId, instanceId: boot.instanceId, signingKeys, log, limits };
+    const usedAssertions = createUsedAssertions(sql, { onPruneError: (err) => log.warn({ err }, "pruning used assertions failed") });
+    const deps: Deps = { config, store, reads, cache, keys, clock, newId, instanceId: boot.instanceId, signingKeys, log, limits, usedAssertions };
     return {
       deps,
       sql,

@@ -146,6 +146,20 @@ CREATE TABLE nodes (
 );
 `,
   },
+  {
+    version: 4,
+    name: "used assertions",
+    // The single-use check of RFC 7523 assertions, shared by every process (store/used-assertions.ts).
+    sql: `
+CREATE TABLE used_assertions (
+  instance_id  text        NOT NULL,
+  id           text        NOT NULL,
+  expires_at   timestamptz NOT NULL,
+  PRIMARY KEY (instance_id, id)
+);
+CREATE INDEX used_assertions_expiry ON used_assertions (expires_at);
+`,
+  },
 ];
 
 export { PROJECTION_TABLES } from "./read-models/tables.js";

@@ -156,3 +156,27 @@ export function binaryFor(desc: DescMessage, ids?: readonly string[]): fc.Arbitr
     { weight: 1, arbitrary: fc.constantFrom(Uint8Array.of(0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f), Uint8Array.of(0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01), Uint8Array.of(0x0b), Uint8Array.of(0x0c), Uint8Array.of(0x00), Uint8Array.of(0xfa, 0xff, 0xff, 0xff, 0x0f, 0x00)) },
   );
 }
+
+/**
+ * Identifier-shaped strings for user ids, usernames and names (issue #19): mostly values a caller may
+ * choose — any script, emoji and joiners, URL and form delimiters, quotes — plus each class the
+ * server must refuse (control, C1, line separators, bidi overrides, isolates and marks, unpaired
+ * surrogates) at the start, inside or at the end, dot segments, padding, and lengths around the
+ * 200-byte / 200-character limits in 1- to 4-byte characters.
+ */
+export const identifierText = (maxChars = 40): fc.Arbitrary<string> => {
+  const unit = fc.oneof(
+    { weight: 4, arbitrary: fc.constantFrom(..."abcxyzABCXYZ0189-_.@") },
+    { weight: 2, arbitrary: fc.constantFrom("é", "ß", "İ", "ж", "€", "中", "한", "😀", "👩‍💻", "\u05d0", "\u0627", "\u0301", "\u200d", "\u00a0") },
+    { weight: 2, arbitrary: fc.constantFrom(" ", "/", "%", "+", "?", "#", ":", '"', "\\", "'", "&", "=", ";", ",", "*", "~", "%2F", "%2e", "%00") },
+  );
+  const plain = fc.string({ unit, minLength: 1, maxLength: maxChars });
+  const hostile = fc.constantFrom("\t", "\n", "\r", "\0", "\x1b", "\x7f", "\x85", "\x9f", "\u2028", "\u2029", "\u202a", "\u202e", "\u2066", "\u2069", "\u200e", "\u200f", "\u061c", "\ud800", "\udfff", "\ufeff", "\u3000");
+  return fc.oneof(
+    { weight: 5, arbitrary: plain },
+    { weight: 3, arbitrary: fc.tuple(plain, hostile, plain, fc.nat(2)).map(([a, h, b, at]) => (at === 0 ? h + a : at === 1 ? a + h + b : a + h)) },
+    { weight: 1, arbitrary: fc.constantFrom(".", "..", "...", " x", "x ", "\u00a0x", "a/../b", "./a", "..%2F", "%2e%2e", "ID", "Id", "i") },
+    // Around 200 bytes (and, for ASCII, 200 characters): c repeated 200 / bytes(c) times, ± 12.
+    { weight: 2, arbitrary: fc.tuple(fc.constantFrom("a", "é", "€", "😀"), fc.integer({ min: -12, max: 12 })).map(([c, d]) => c.repeat(Math.floor(200 / Buffer.byteLength(c)) + d)) },
+  );
+};

@@ -2,6 +2,7 @@ import type { Config } from "../../config/schema.js";
 import type { ServerKeys } from "../../crypto/keys.js";
 import type { EventStore } from "../../store/event-store.js";
 import type { ReadModels } from "../../store/read-models/index.js";
+import type { UsedAssertions } from "../../store/used-assertions.js";
 import type { AggregateCache } from "./aggregate-cache.js";
 import type { IdGenerator } from "./ids.js";
 import type { Logger } from "pino";
@@ -23,6 +24,8 @@ export interface Deps {
   signingKeys: SigningKeyRing;
   log: Logger;
   limits: RateLimits;
+  /** The single-use check of machine-key assertions, shared by every process on the database. */
+  usedAssertions: UsedAssertions;
 }
 
 /** Who is asking, and for which org (§4 of the management API notes: x-zitadel-orgid or the caller's org). */

@@ -4,7 +4,7 @@ import { UserStateNum, UserType, type UserState } from "../../domain/users/user.
 import type { Deps } from "../core/context.js";
 import { MISS, decideWithCache, type Lookup, type Miss } from "../core/lookup.js";
 import { clientAuthFailed, notActive } from "./errors.js";
-import { verifyKeyAssertion, type ReplayCache, type SpentJti } from "./jwt-assertion.js";
+import { claimSpentAssertion, verifyKeyAssertion, type ReplayCache, type SpentJti } from "./jwt-assertion.js";
 
 /**
  * Client authentication: who is asking, proven by a secret (client_secret_basic / _post) or a
@@ -57,7 +57,7 @@ export function clientByAssertion(
   request: SpentJti & { assertion: string; clientId: string | undefined },
   lookup: Lookup,
 ): AuthenticatedClient | Miss {
-  const v = verifyKeyAssertion(deps, replay, request, request.assertion, lookup);
+  const v = verifyKeyAssertion(deps, replay, request, request.assertion, "client", lookup);
   if (v === MISS) return MISS;
   if (!v.ok) deps.log.debug({ reason: v.reason }, "client assertion rejected");
   const { clientId } = request;
@@ -82,6 +82,15 @@ export type ClientAuthentication = { method: "secret"; creds: ClientSecret } | {
 /** Authenticates the client of an introspection or revocation request; sync when everything is cached. */
 export function authenticateClient(deps: Deps, replay: ReplayCache, auth: ClientAuthentication): AuthenticatedClient | Promise<AuthenticatedClient> {
   if (auth.method === "secret") return decideWithCache(deps, (d, creds: ClientSecret, lookup) => clientBySecret(d, creds, lookup), auth.creds);
-  const request = { assertion: auth.assertion, clientId: auth.clientId, spentJti: undefined };
-  return decideWithCache(deps, (d, r: typeof request, lookup) => clientByAssertion(d, replay, r, lookup), request);
+  const request: SpentJti & { assertion: string; clientId: string | undefined } = { assertion: auth.assertion, clientId: auth.clientId };
+  const decided = decideWithCache(deps, (d, r: typeof request, lookup) => clientByAssertion(d, replay, r, lookup), request);
+  if (request.spentJti === undefined && !(decided instanceof Promise)) return decided;
+  return (async () => {
+    const client = await decided;
+    if (!(await claimSpentAssertion(deps, replay, request))) {
+      deps.log.debug({ reason: "replayed (used through another process, or before a restart)" }, "client assertion rejected");
+      throw clientAuthFailed();
+    }
+    return client;
+  })();
 }

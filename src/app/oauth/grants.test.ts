@@ -56,9 +56,10 @@ function depsWith(cached: "all" | "none" | string[] = "all") {
     keys,
     clock: () => NOW,
     newId: () => `t${++ids}`,
-    config: { externalUrl: ISSUER, accessTokenLifetime: 3600 },
+    config: { externalUrl: ISSUER, accessTokenLifetime: 3600, oauth: { maxAssertionLifetime: 3600, requireAssertionJti: false } },
     log: { debug() {} },
     signingKeys: [],
+    usedAssertions: { claim: async () => true },
   } as unknown as Deps;
   return { deps, loads };
 }

@@ -81,7 +81,7 @@ const jwtBearer = grant({
     const assertion = request.params.get("assertion");
     if (!assertion) throw new OAuthError("invalid_request", "assertion missing");
     const scopes = requireScope(request.params.get("scope"));
-    const v = verifyKeyAssertion(deps, request.replay, request, assertion, lookup);
+    const v = verifyKeyAssertion(deps, request.replay, request, assertion, "grant", lookup);
     if (v === MISS) return MISS;
     if (!v.ok) {
       deps.log.debug({ reason: v.reason }, "jwt-bearer assertion rejected");

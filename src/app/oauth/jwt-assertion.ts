@@ -1,4 +1,4 @@
-import { createPublicKey, type KeyObject } from "node:crypto";
+import { createHash, createPublicKey, type KeyObject } from "node:crypto";
 import { decodeJwt, verifyRs256 } from "../../crypto/jwt.js";
 import { UserType, userExists, type UserState } from "../../domain/users/user.js";
 import type { Deps } from "../core/context.js";
@@ -21,17 +21,19 @@ const MAX_JTI_LENGTH = 256;
 export type AssertionResult = { ok: true; user: UserState; keyId: string } | { ok: false; reason: string };
 
 /**
- * Remembers the `jti`s of accepted assertions until they could no longer be accepted anyway
- * (min(exp, iat + max age) + skew), so that each assertion is used once (RFC 7523 §3 item 7).
+ * Remembers the ids of accepted assertions (see replayId) until they could no longer be accepted
+ * anyway (min(exp, iat + max age) + skew), so that each assertion is used once (RFC 7523 §3 item 7).
  *
- * In memory and per process: with several Portcullis processes behind one address, an assertion
- * replayed to another process within its lifetime is not detected. Bounded: when full, expired
- * entries are pruned, and if every entry is still live the oldest is dropped (logged) rather than
- * refusing service.
+ * In memory and per process: the first, free check. The check that holds across processes (and
+ * restarts) is deps.usedAssertions, the used_assertions table, which claimSpentAssertion asks once
+ * the decision is made. Bounded: when full, expired entries are pruned, and if every entry is still
+ * live the oldest is dropped (logged) rather than refusing service; the table still refuses replays.
  */
 export interface ReplayCache {
   /** Records the id; false if it was already recorded and has not expired. */
   use(id: string, untilMs: number, nowMs: number): boolean;
+  /** Forgets an id recorded by `use` whose use did not happen after all (the shared check failed). */
+  release(id: string): void;
   readonly size: number;
 }
 
@@ -60,6 +62,9 @@ export function createReplayCache(opts: { maxEntries?: number; onOverflow?: () =
       }
       seen.set(id, untilMs);
       return true;
+    },
+    release(id) {
+      seen.delete(id);
     },
     get size() {
       return seen.size;
@@ -93,13 +98,60 @@ function publicKeyOf(pem: string): KeyObject | undefined {
  */
 export interface SpentJti {
   spentJti?: string;
+  /** Until when the spent id must stay spent (for the shared claim after the decision). */
+  spentUntilMs?: number;
 }
 
 function spendOnce(replay: ReplayCache, request: SpentJti, id: string, untilMs: number, nowMs: number): boolean {
   if (request.spentJti === id) return true;
   if (!replay.use(id, untilMs, nowMs)) return false;
   request.spentJti = id;
+  request.spentUntilMs = untilMs;
   return true;
+}
+
+/**
+ * After a decision that spent an assertion in this process's cache: claims it in the shared
+ * used_assertions table too, so that no other process (nor this one after a restart) accepts it
+ * again. False when it was used there already. A database error un-spends it locally, so the same
+ * assertion may be tried again once the database answers.
+ */
+export async function claimSpentAssertion(deps: Deps, replay: ReplayCache, request: SpentJti): Promise<boolean> {
+  const id = request.spentJti;
+  if (id === undefined) return true;
+  try {
+    return await deps.usedAssertions.claim(deps.instanceId, id, request.spentUntilMs ?? 0, deps.clock().getTime());
+  } catch (e) {
+    replay.release(id);
+    throw e;
+  }
+}
+
+/**
+ * What an assertion is used for: the jwt-bearer grant (RFC 7523 §2.1) or client authentication
+ * (private_key_jwt, §2.2, at introspection and revocation).
+ */
+export type AssertionUse = "grant" | "client";
+
+/**
+ * The id an assertion is spent under, or undefined when it is not single-use:
+ * - with a `jti`, the issuer and the jti (RFC 7523 §3 item 7): another assertion with the same jti
+ *   is a replay too;
+ * - without one, for the grant, the signed part (header and payload as sent): RS256 signatures are
+ *   deterministic and the signature segment's base64url has more than one spelling, so the
+ *   signature is left out. ZITADEL's SDKs send no jti and mint a fresh assertion (a new iat) per
+ *   token, which they keep until it expires; only a byte-identical assertion is refused.
+ * - without one, for client authentication: none. zitadel/oidc's resource server (what zitadel-go
+ *   protects APIs with) mints a jti-less client assertion per introspection call, so two calls in
+ *   the same second carry the same bytes; refusing the second would break those APIs. Such client
+ *   assertions can be replayed within their lifetime (design.md, Known limits), to introspect or
+ *   revoke that machine's tokens; `oauth.requireAssertionJti` closes it for clients that send a jti.
+ * A digest, so that the stored id has a fixed size and no character PostgreSQL's text refuses.
+ */
+function replayId(iss: string, jti: string | undefined, signingInput: string, use: AssertionUse): string | undefined {
+  if (jti !== undefined) return createHash("sha256").update(JSON.stringify(["jti", iss, jti])).digest("base64url");
+  if (use === "grant") return createHash("sha256").update(JSON.stringify(["jws", signingInput])).digest("base64url");
+  return undefined;
 }
 
 /**
@@ -108,12 +160,15 @@ function spendOnce(replay: ReplayCache, request: SpentJti, id: string, untilMs: 
  *   others are refused before any key is looked at) and names the key in `kid`;
  * - `iss` = `sub` = the machine user's id (no delegation), `aud` containing this issuer exactly;
  * - `exp` not passed, `iat` present, not in the future and at most MAX_ASSERTION_AGE_S old, `nbf`
- *   (if present) reached — each with CLOCK_SKEW_S of tolerance;
+ *   (if present) reached — each with CLOCK_SKEW_S of tolerance; `exp - iat` at most
+ *   `oauth.maxAssertionLifetime` (ZITADEL's SDKs mint 1 h);
+ * - a `jti` well-formed when present, and present when `oauth.requireAssertionJti` is set;
  * - the key exists on that machine user and has not expired; the signature verifies with it;
- * - a `jti`, when present, was not used before (optional, because ZITADEL's SDKs do not send one).
+ * - the assertion was not used before in this process (see replayId); claimSpentAssertion then
+ *   checks every other process on the database.
  * Every failure is reported the same way to the caller; `reason` is for the debug log only.
  */
-export function verifyKeyAssertion(deps: Deps, replay: ReplayCache, request: SpentJti, assertion: string, lookup: Lookup): AssertionResult | Miss {
+export function verifyKeyAssertion(deps: Deps, replay: ReplayCache, request: SpentJti, assertion: string, use: AssertionUse, lookup: Lookup): AssertionResult | Miss {
   const fail = (reason: string): AssertionResult => ({ ok: false, reason });
   const jwt = decodeJwt(assertion);
   if (!jwt) return fail("not a compact JWS");
@@ -131,8 +186,10 @@ export function verifyKeyAssertion(deps: Deps, replay: ReplayCache, request: Spe
   if (!isNumericDate(p.exp) || p.exp + CLOCK_SKEW_S <= now) return fail("expired");
   if (!isNumericDate(p.iat) || p.iat - CLOCK_SKEW_S > now) return fail("iat missing or in the future");
   if (p.iat + MAX_ASSERTION_AGE_S + CLOCK_SKEW_S < now) return fail("issued too long ago");
+  if (p.exp - p.iat > deps.config.oauth.maxAssertionLifetime) return fail("lives longer than oauth.maxAssertionLifetime");
   if (p.nbf !== undefined && (!isNumericDate(p.nbf) || p.nbf - CLOCK_SKEW_S > now)) return fail("not yet valid");
   if (p.jti !== undefined && (typeof p.jti !== "string" || !p.jti || p.jti.length > MAX_JTI_LENGTH)) return fail("malformed jti");
+  if (p.jti === undefined && deps.config.oauth.requireAssertionJti) return fail("jti missing (oauth.requireAssertionJti)");
 
   const user = lookup("user", p.iss);
   if (user === MISS) return MISS;
@@ -142,9 +199,10 @@ export function verifyKeyAssertion(deps: Deps, replay: ReplayCache, request: Spe
   const publicKey = publicKeyOf(key.publicKey);
   if (!publicKey || !verifyRs256(jwt, publicKey)) return fail("bad signature");
 
-  if (typeof p.jti === "string") {
+  const id = replayId(p.iss, p.jti as string | undefined, jwt.signingInput, use);
+  if (id !== undefined) {
     const untilMs = (Math.min(p.exp, p.iat + MAX_ASSERTION_AGE_S) + CLOCK_SKEW_S) * 1000;
-    if (!spendOnce(replay, request, `${p.iss}\u0000${p.jti}`, untilMs, nowMs)) return fail("jti replayed");
+    if (!spendOnce(replay, request, id, untilMs, nowMs)) return fail("replayed");
   }
   return { ok: true, user, keyId: kid };
 }

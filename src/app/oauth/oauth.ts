@@ -6,7 +6,7 @@ import { decideWithCache } from "../core/lookup.js";
 import type { ClientSecret } from "./clients.js";
 import { OAuthError } from "./errors.js";
 import { GRANTS, type Grant, type GrantHandler, type TokenRequest } from "./grants.js";
-import type { ReplayCache } from "./jwt-assertion.js";
+import { claimSpentAssertion, type ReplayCache } from "./jwt-assertion.js";
 import { PROJECT_AUD } from "./scopes.js";
 import { userClaims } from "./token-info.js";
 
@@ -24,7 +24,17 @@ export function exchangeToken(deps: Deps, replay: ReplayCache, params: ReadonlyM
   if (!grant) throw new OAuthError("unsupported_grant_type", `${grantType} is not supported`);
   const request: TokenRequest = { params, client, replay, spentJti: undefined };
   const decided = decideWithCache(deps, grant.handler, request);
-  return decided instanceof Promise ? decided.then((g) => issueTokens(deps, g)) : issueTokens(deps, decided);
+  // A grant that spent an assertion claims it across processes before any token is issued.
+  if (!(decided instanceof Promise)) return request.spentJti === undefined ? issueTokens(deps, decided) : spendShared(deps, request, decided);
+  return decided.then((g) => (request.spentJti === undefined ? issueTokens(deps, g) : spendShared(deps, request, g)));
+}
+
+async function spendShared(deps: Deps, request: TokenRequest, g: Grant): Promise<TokenResponse> {
+  if (!(await claimSpentAssertion(deps, request.replay, request))) {
+    deps.log.debug({ reason: "replayed (used through another process, or before a restart)" }, "jwt-bearer assertion rejected");
+    throw new OAuthError("invalid_grant", "invalid assertion");
+  }
+  return issueTokens(deps, g);
 }
 
 export interface TokenResponse {

@@ -97,6 +97,38 @@ describe("addMachineUser", () => {
   });
 });
 
+describe("addMachineUser: identifier hygiene (domain/identifiers.ts)", () => {
+  const add = (t: ReturnType<typeof createHarness>, input: { userId?: string; userName?: string; name?: string }) =>
+    addMachineUser(t.deps, caller, { userName: "bot", name: "Bot", description: "", accessTokenType: 0, ...input });
+
+  it("refuses a caller-chosen id over 200 bytes of UTF-8, a dot segment, padding or control/bidi characters, writing nothing", async () => {
+    const t = createHarness();
+    t.given(orgAdded());
+    const cases: [string, string][] = [
+      ["é".repeat(101), "DOMAIN-Ud7qz"],
+      ["..", "DOMAIN-Ud9wa"],
+      [" id", "DOMAIN-Ud2kx"],
+      ["i\u202ed", "DOMAIN-Ud4pc"],
+      ["", "DOMAIN-Ud1em"],
+    ];
+    for (const [userId, id] of cases) await expect(add(t, { userId }), JSON.stringify(userId)).rejects.toMatchObject({ kind: "InvalidArgument", id });
+    expect(t.pushes).toEqual([]);
+    await add(t, { userId: "😀".repeat(50) });
+    expect(t.written()[0]!.aggregateId).toBe("😀".repeat(50));
+  });
+
+  it("refuses control and bidi characters in the username (marks too) and the name (overrides, not marks)", async () => {
+    const t = createHarness();
+    t.given(orgAdded());
+    await expect(add(t, { userName: "b\u202eot" })).rejects.toMatchObject({ kind: "InvalidArgument", id: "DOMAIN-Un3hs" });
+    await expect(add(t, { userName: "b\u200fot" })).rejects.toMatchObject({ kind: "InvalidArgument", id: "DOMAIN-Un3hs" });
+    await expect(add(t, { name: "B\tot" })).rejects.toMatchObject({ kind: "InvalidArgument", id: "DOMAIN-Nm8rf" });
+    expect(t.pushes).toEqual([]);
+    await add(t, { name: "\u05d1\u05d5\u05d8\u200f" });
+    expect(t.written()).toHaveLength(1);
+  });
+});
+
 describe("updateMachine", () => {
   const given = () => {
     const t = createHarness();
@@ -127,6 +159,19 @@ describe("updateMachine", () => {
       message: "Errors.User.NotChanged",
     });
     expect(t.pushes).toEqual([]);
+  });
+
+  it("refuses a new name with control characters or bidi overrides, but not an unchanged stored one", async () => {
+    const t = createHarness();
+    t.given(orgAdded(), machineAdded("u1", ORG, { userName: "bot", name: "Old\tname" }));
+    await expect(updateMachine(t.deps, caller, { userId: "u1", name: "New\u202ename", description: "", accessTokenType: 0 })).rejects.toMatchObject({
+      kind: "InvalidArgument",
+      id: "DOMAIN-Nm8rf",
+    });
+    expect(t.pushes).toEqual([]);
+    // A name stored before the rule existed does not block changing something else.
+    await updateMachine(t.deps, caller, { userId: "u1", name: "Old\tname", description: "now described", accessTokenType: 0 });
+    expect(t.written()[0]!.payload).toEqual({ description: "now described" });
   });
 
   it("does not find unknown users, removed users, other orgs' users or humans (COMMAND-5M0od)", async () => {
@@ -337,6 +382,12 @@ describe("updateUserName", () => {
   it("refuses a blank name before looking for the user (COMMAND-2N9fs)", async () => {
     const t = given();
     await expect(updateUserName(t.deps, caller, "nobody", "  ")).rejects.toMatchObject({ kind: "InvalidArgument", id: "COMMAND-2N9fs", message: "ID missing" });
+  });
+
+  it("refuses a new username with control or bidi characters before looking for the user", async () => {
+    const t = createHarness();
+    await expect(updateUserName(t.deps, caller, "nobody", "a\u2066b")).rejects.toMatchObject({ kind: "InvalidArgument", id: "DOMAIN-Un3hs" });
+    expect(t.pushes).toEqual([]);
   });
 
   it("does not find unknown or other orgs' users (COMMAND-5N9ds)", async () => {

@@ -17,7 +17,7 @@ import {
   type MachineChangedPayload,
   type UserRef,
 } from "../../domain/users/events.js";
-import { inOrg, isMachineInOrg, usernameClaim } from "../../domain/users/rules.js";
+import { checkDisplayName, checkUserId, checkUserName, inOrg, isMachineInOrg, usernameClaim } from "../../domain/users/rules.js";
 import { UserStateNum, userExists, type UserState } from "../../domain/users/user.js";
 import { runCommand } from "../core/command.js";
 import type { Caller, Deps } from "../core/context.js";
@@ -40,6 +40,9 @@ export function addMachineUser(deps: Deps, caller: Caller, input: AddMachineInpu
     const name = input.name.trim();
     if (!userName) throw invalidArgument("COMMAND-bm9Ds", "Userdata is invalid");
     if (!name) throw invalidArgument("COMMAND-bs9Ds", "Userdata is invalid");
+    checkUserName(userName);
+    checkDisplayName(name);
+    if (input.userId !== undefined) checkUserId(input.userId);
     const id = input.userId ?? deps.newId();
     const existing = await load("user", id);
     if (existing.type !== 0) throw preconditionFailed("COMMAND-k2una", "Errors.User.AlreadyExisting");
@@ -66,7 +69,10 @@ export function updateMachine(deps: Deps, caller: Caller, input: UpdateMachineIn
     if (!isMachineInOrg(u, caller)) throw notFound("COMMAND-5M0od", "User could not be found");
     await requireMayActOn(deps, load, caller, u.id);
     const changed: MachineChangedPayload = {};
-    if (u.name !== input.name) changed.name = input.name;
+    if (u.name !== input.name) {
+      checkDisplayName(input.name);
+      changed.name = input.name;
+    }
     if (u.description !== input.description) changed.description = input.description;
     if (u.accessTokenType !== input.accessTokenType) changed.accessTokenType = input.accessTokenType;
     if (Object.keys(changed).length === 0) throw preconditionFailed("COMMAND-2n8vs", "Errors.User.NotChanged");
@@ -161,6 +167,7 @@ export function updateUserName(deps: Deps, caller: Caller, userId: string, newNa
   return runCommand(deps, caller.userId, async (load) => {
     const userName = newName.trim();
     if (!userName) throw invalidArgument("COMMAND-2N9fs", "ID missing");
+    checkUserName(userName);
     const u = await load("user", userId);
     if (!inOrg(u, caller)) throw notFound("COMMAND-5N9ds", "User could not be found");
     await requireMayActOn(deps, load, caller, u.id);

@@ -91,7 +91,7 @@ const sortColumns: Record<UserSort, string> = {
 };
 
 const USER_EXISTS = `SELECT 1 FROM ${Tables.users} WHERE ${U.instanceId} = $1`;
-const IDS_BY_LOGIN_NAME = `SELECT ${U.id} FROM ${Tables.users} WHERE ${U.instanceId} = $1 AND lower(${U.userName}) = lower($2) LIMIT 2`;
+const IDS_BY_LOGIN_NAME = `SELECT ${U.id}, ${U.userName} FROM ${Tables.users} WHERE ${U.instanceId} = $1 AND lower(${U.userName}) = lower($2) LIMIT 16`;
 const USER_NAMES_OF_ORG = `SELECT ${U.userName} FROM ${Tables.users} WHERE ${U.instanceId} = $1 AND ${U.orgId} = $2`;
 
 export function userReads(db: Queryable) {
@@ -116,7 +116,11 @@ export function userReads(db: Queryable) {
     /** The ids of the users with that login name (case-insensitive), at most two: more than one identifies no one. */
     async idsByLoginName(instanceId: string, loginName: string): Promise<string[]> {
       const rows = await db.query(IDS_BY_LOGIN_NAME, [instanceId, loginName]);
-      return rows.map((r) => r[U.id] as string);
+      // Usernames are unique by JavaScript's toLowerCase (the usernames claim, domain/users/rules.ts);
+      // the database's lower() folds by its locale and may join names the claim keeps apart (C.UTF-8:
+      // lower('İ') = 'i', while 'İ'.toLowerCase() is 'i̇'). The database narrows, the claim's folding decides.
+      const folded = loginName.toLowerCase();
+      return rows.filter((r) => (r[U.userName] as string).toLowerCase() === folded).map((r) => r[U.id] as string);
     },
 
     /** The usernames of an org's users (as they are stored). */

@@ -141,6 +141,7 @@ function testConfig(overrides: Partial<Config> = {}): Config {
     shutdownTimeoutMs: 10000,
     signingKeys: { rotationInterval: 30 * 86400, publishAhead: 86400, retireMargin: 3600, reloadInterval: 60 },
     rateLimit: { enabled: false, tokenPerSecond: 100, tokenPerSecondPerAddress: 1000, failuresPerMinute: 30, failuresPerMinutePerAddress: 300 },
+    oauth: { maxAssertionLifetime: 3600, requireAssertionJti: false },
     firstInstance: { orgName: "Portcullis", machineUsername: "admin", machineName: "admin", patPath: "/nonexistent/given-when-then/admin.pat" },
     ...overrides,
   };
@@ -155,6 +156,25 @@ const noSigningKeys: Deps["signingKeys"] = {
   jwks: () => '{"keys":[]}',
   reloadForUnknownKid: () => undefined,
 };
+
+/** The used_assertions table in memory (store/used-assertions.ts): one process, the same answers. */
+function memoryUsedAssertions(): Deps["usedAssertions"] {
+  const marks = new Map<string, number>();
+  return {
+    async claim(instanceId, id, untilMs, nowMs) {
+      const key = `${instanceId}/${id}`;
+      const until = marks.get(key);
+      if (until !== undefined && until > nowMs) return false;
+      marks.set(key, untilMs);
+      return true;
+    },
+    async prune(nowMs) {
+      let n = 0;
+      for (const [k, until] of marks) if (until <= nowMs && marks.delete(k)) n++;
+      return n;
+    },
+  };
+}
 
 /** Commands do not log; a logger that drops everything, without loading pino. */
 function silentLogger(): Logger {
@@ -337,6 +357,7 @@ export function createHarness(opts: HarnessOptions = {}): Harness {
     log: silentLogger(),
     limits: createRateLimits(config.rateLimit),
     reads: opts.sql ? createReadModels(sql) : withMembershipsFromEvents(createReadModels(sql), () => log),
+    usedAssertions: memoryUsedAssertions(),
   };
 
   return {
