@@ -4,15 +4,13 @@ import http2 from "node:http2";
 import net from "node:net";
 import { randomUUID } from "node:crypto";
 import { performance } from "node:perf_hooks";
-import { ManagementService } from "@zitadel/proto/zitadel/management_pb.js";
-import { AdminService } from "@zitadel/proto/zitadel/admin_pb.js";
 import type { Logger } from "pino";
 import type { Deps } from "../app/core/context.js";
 import { registerServices } from "../api/connect/routes.js";
 import { createConnectHandler } from "../api/connect/adapter.js";
 import { sendJson, type Req, type Res } from "../api/http-util.js";
-import { managementHandlers } from "../api/services/management.js";
-import { adminHandlers } from "../api/services/admin.js";
+import { apiServices } from "../api/services/catalog.js";
+import { registerReflection } from "../api/reflection/reflection.js";
 import { createOAuthRoutes } from "../api/oauth/endpoints.js";
 import { createPipeline } from "../api/pipeline.js";
 import { createRestHandler } from "../api/rest/handler.js";
@@ -32,13 +30,14 @@ const H2_IDLE_MS = 5 * 60_000;
 
 export async function startServer(deps: Deps, log: Logger, ready: () => Promise<boolean>): Promise<RunningServer> {
   const { config } = deps;
-  const services = [
-    { service: ManagementService, handlers: managementHandlers, prefix: "/management/v1" },
-    { service: AdminService, handlers: adminHandlers, prefix: "/admin/v1" },
-  ];
+  const services = [...apiServices];
   const pipeline = createPipeline(deps, services);
   const connect = createConnectHandler({
-    routes: (router) => registerServices(router, services.map((s) => s.service), pipeline, log),
+    routes: (router) => {
+      registerServices(router, services.map((s) => s.service), pipeline, log);
+      // Public, outside the pipeline (as ZITADEL's grpc-go reflection.Register).
+      registerReflection(router, services.map((s) => s.service));
+    },
     readMaxBytes: config.maxBodyBytes,
     log,
   });
@@ -61,7 +60,7 @@ export async function startServer(deps: Deps, log: Logger, ready: () => Promise<
       );
     }
     try {
-      if (path.startsWith("/zitadel.")) return await connect(req, res, path);
+      if (connect.handles(req, path)) return await connect(req, res, path);
       const o = oauth.handle(req, res, path);
       if (o === true || (o !== false && (await o))) return;
       if (path === "/debug/healthz") return sendJson(res, 200, '{"status":"ok"}');

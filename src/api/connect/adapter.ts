@@ -1,6 +1,7 @@
 import { createConnectRouter, type ConnectRouter } from "@connectrpc/connect";
 import type { UniversalServerResponse } from "@connectrpc/connect/protocol";
 import { compressionBrotli, compressionGzip, universalRequestFromNodeRequest, universalResponseToNodeResponse } from "@connectrpc/connect-node";
+import type { ServerResponse } from "node:http";
 import type { Logger } from "pino";
 import { sendJson, type Req, type Res } from "../http-util.js";
 import { peerContext } from "./routes.js";
@@ -58,17 +59,34 @@ async function reclassifyReadErrors(res: UniversalServerResponse): Promise<Unive
   };
 }
 
+/** `application/grpc`, `application/grpc+proto`, `application/grpc-web-text; …`: gRPC or gRPC-web, whatever the codec. */
+const GRPC_CONTENT_TYPE = /^application\/grpc(?:-web(?:-text)?)?(?:[+;]|$)/i;
+
+export const isGrpcRequest = (req: Req): boolean => GRPC_CONTENT_TYPE.test(req.headers["content-type"] ?? "");
+
+export interface ConnectHandler {
+  (req: Req, res: Res, path: string): Promise<void>;
+  /** True for a registered RPC path, and for any gRPC or gRPC-web request (an unknown method is answered as gRPC does). */
+  handles(req: Req, path: string): boolean;
+}
+
 /**
  * connect-node's adapter, plus: deadlines clamped to what Node can time, request-reading errors
- * answered as the client's, failures logged through our logger, unknown RPC paths answered with 404.
+ * answered as the client's, failures logged through our logger, unknown RPC paths answered with 404
+ * (Connect) or grpc-status 12 (gRPC, gRPC-web).
  */
-export function createConnectHandler(opts: { routes: (router: ConnectRouter) => void; readMaxBytes: number; log: Logger }) {
+export function createConnectHandler(opts: { routes: (router: ConnectRouter) => void; readMaxBytes: number; log: Logger }): ConnectHandler {
   const router = createConnectRouter({ readMaxBytes: opts.readMaxBytes, acceptCompression: [compressionGzip, compressionBrotli] });
   opts.routes(router);
   const paths = new Map(router.handlers.map((h) => [h.requestPath, h]));
-  return async (req: Req, res: Res, path: string): Promise<void> => {
+  const services = new Set(router.handlers.map((h) => h.service.typeName));
+  const handle = async (req: Req, res: Res, path: string): Promise<void> => {
     const handler = paths.get(path);
-    if (!handler) return sendJson(res, 404, JSON.stringify({ code: 5, message: "Not Found" }));
+    if (!handler) {
+      req.resume();
+      if (isGrpcRequest(req)) return sendGrpcStatus(req, res, GRPC_UNIMPLEMENTED, unknownMethodMessage(path, services));
+      return sendJson(res, 404, JSON.stringify({ code: 5, message: "Not Found" }));
+    }
     clampDeadlines(req);
     try {
       const uReq = universalRequestFromNodeRequest(req as never, res as never, undefined, peerContext(req));
@@ -80,4 +98,48 @@ export function createConnectHandler(opts: { routes: (router: ConnectRouter) => 
       else res.destroy?.();
     }
   };
+  return Object.assign(handle, { handles: (req: Req, path: string) => paths.has(path) || isGrpcRequest(req) });
+}
+
+const GRPC_UNIMPLEMENTED = 12;
+
+/** grpc-go's wording (server.go handleStream). */
+function unknownMethodMessage(path: string, services: ReadonlySet<string>): string {
+  const slash = path.lastIndexOf("/");
+  if (slash <= 0) return `malformed method name: ${JSON.stringify(path)}`;
+  const service = path.slice(1, slash);
+  const method = path.slice(slash + 1);
+  return services.has(service) ? `unknown method ${method} for service ${service}` : `unknown service ${service}`;
+}
+
+/**
+ * A status-only gRPC answer: HTTP 200 with grpc-status/grpc-message in the headers (gRPC's Trailers-Only
+ * response), or for gRPC-web a body holding just the trailer frame (flag 0x80), base64 for -text.
+ */
+function sendGrpcStatus(req: Req, res: Res, code: number, message: string): void {
+  if (res.headersSent) return;
+  const contentType = req.headers["content-type"] ?? "application/grpc";
+  const web = /^application\/grpc-web/i.test(contentType);
+  const text = /^application\/grpc-web-text/i.test(contentType);
+  const status = { "grpc-status": String(code), "grpc-message": encodeGrpcMessage(message) };
+  if (!web) {
+    (res as ServerResponse).writeHead(200, { "content-type": contentType.split(";")[0]!.trim().toLowerCase(), ...status });
+    res.end();
+    return;
+  }
+  const trailer = Buffer.from(Object.entries(status).map(([k, v]) => `${k}: ${v}\r\n`).join(""));
+  const frame = Buffer.alloc(5 + trailer.length);
+  frame[0] = 0x80;
+  frame.writeUInt32BE(trailer.length, 1);
+  trailer.copy(frame, 5);
+  const body = text ? Buffer.from(frame.toString("base64")) : frame;
+  (res as ServerResponse).writeHead(200, { "content-type": text ? "application/grpc-web-text+proto" : "application/grpc-web+proto", "content-length": String(body.length) });
+  res.end(body);
+}
+
+/** gRPC's Percent-Encoded grpc-message: UTF-8, with bytes outside 0x20–0x7E and "%" escaped. */
+function encodeGrpcMessage(message: string): string {
+  let out = "";
+  for (const byte of Buffer.from(message, "utf8")) out += byte >= 0x20 && byte <= 0x7e && byte !== 0x25 ? String.fromCharCode(byte) : `%${byte.toString(16).toUpperCase().padStart(2, "0")}`;
+  return out;
 }
