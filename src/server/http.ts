@@ -11,6 +11,7 @@ import { createConnectHandler } from "../api/connect/adapter.js";
 import { sendJson, type Req, type Res } from "../api/http-util.js";
 import { apiServices } from "../api/services/catalog.js";
 import { registerReflection } from "../api/reflection/reflection.js";
+import { createOpenApiHandler } from "../api/openapi/handler.js";
 import { createOAuthRoutes } from "../api/oauth/endpoints.js";
 import { createPipeline } from "../api/pipeline.js";
 import { createRestHandler } from "../api/rest/handler.js";
@@ -43,6 +44,7 @@ export async function startServer(deps: Deps, log: Logger, ready: () => Promise<
   });
   const rest = createRestHandler(services, pipeline, config.maxBodyBytes, log);
   const oauth = createOAuthRoutes(deps, log);
+  const openapi = createOpenApiHandler(services);
   let draining = false;
 
   const accessLog = log.isLevelEnabled("debug");
@@ -68,6 +70,7 @@ export async function startServer(deps: Deps, log: Logger, ready: () => Promise<
         const ok = !draining && (await ready());
         return sendJson(res, ok ? 200 : 503, ok ? '{"status":"ready"}' : '{"status":"not ready"}');
       }
+      if (openapi(req, res, path)) return;
       return await rest(req, res, path, q < 0 ? "" : url.slice(q + 1));
     } catch (e) {
       log.error({ err: e, path, reqId: requestId(req) }, "request failed");
