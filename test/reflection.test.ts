@@ -304,6 +304,8 @@ describe("gRPC server reflection", () => {
 interface UnaryAnswer {
   status: Record<string, unknown>;
   messages: Buffer[];
+  /** The response HEADERS frame ended the stream: gRPC's Trailers-Only form. */
+  trailersOnly: boolean;
 }
 
 function unaryCall(session: http2.ClientHttp2Session, path: string, message: Uint8Array, headers: http2.OutgoingHttpHeaders = {}, contentType = "application/grpc"): Promise<UnaryAnswer> {
@@ -311,10 +313,14 @@ function unaryCall(session: http2.ClientHttp2Session, path: string, message: Uin
     const stream = session.request({ ":method": "POST", ":path": path, "content-type": contentType, te: "trailers", ...headers });
     const messages: Buffer[] = [];
     let status: Record<string, unknown> = {};
-    stream.on("response", (h) => (status = { ...h }));
+    let trailersOnly = false;
+    stream.on("response", (h, flags) => {
+      status = { ...h };
+      trailersOnly = (flags & http2.constants.NGHTTP2_FLAG_END_STREAM) !== 0;
+    });
     stream.on("trailers", (t) => (status = { ...status, ...t }));
     stream.on("data", deframer((_f, d) => messages.push(Buffer.from(d))));
-    stream.on("end", () => resolve({ status, messages }));
+    stream.on("end", () => resolve({ status, messages, trailersOnly }));
     stream.on("error", reject);
     stream.end(envelope(message));
   });
@@ -387,6 +393,9 @@ describe("unknown gRPC methods", () => {
         expect(a.status["grpc-status"], path).toBe("12");
         expect(decodeURIComponent(String(a.status["grpc-message"])), path).toBe(message);
         expect(a.messages).toHaveLength(0);
+        // One HEADERS frame that ends the stream: gRPC's C core (grpcio, grpc++) reads headers followed by an
+        // empty DATA frame as a stream without trailers ("Stream removed").
+        expect(a.trailersOnly, path).toBe(true);
       }
     }
   });

@@ -114,7 +114,8 @@ function unknownMethodMessage(path: string, services: ReadonlySet<string>): stri
 
 /**
  * A status-only gRPC answer: HTTP 200 with grpc-status/grpc-message in the headers (gRPC's Trailers-Only
- * response), or for gRPC-web a body holding just the trailer frame (flag 0x80), base64 for -text.
+ * response; over HTTP/1.1 the same headers), or for gRPC-web a body holding just the trailer frame (flag
+ * 0x80), base64 for -text.
  */
 function sendGrpcStatus(req: Req, res: Res, code: number, message: string): void {
   if (res.headersSent) return;
@@ -123,7 +124,12 @@ function sendGrpcStatus(req: Req, res: Res, code: number, message: string): void
   const text = /^application\/grpc-web-text/i.test(contentType);
   const status = { "grpc-status": String(code), "grpc-message": encodeGrpcMessage(message) };
   if (!web) {
-    (res as ServerResponse).writeHead(200, { "content-type": contentType.split(";")[0]!.trim().toLowerCase(), ...status });
+    const headers = { "content-type": contentType.split(";")[0]!.trim().toLowerCase(), ...status };
+    // Over HTTP/2 one HEADERS frame with END_STREAM, as the gRPC spec's Trailers-Only. The compat API's
+    // writeHead + end sends an empty DATA frame to end the stream, which gRPC's C core reads as a stream
+    // without trailers ("Stream removed").
+    if ("stream" in res) return void res.stream.respond({ ...res.getHeaders(), ":status": 200, ...headers }, { endStream: true });
+    (res as ServerResponse).writeHead(200, headers);
     res.end();
     return;
   }
