@@ -28,16 +28,9 @@ export class SchemaRegistry {
     return { ...this.fieldType(field), ...fieldAnnotations(field) };
   }
 
-  /** The schema of a single value of the field (the element type of a list or map). */
-  element(field: DescField): Schema {
-    if (field.fieldKind === "map") return this.value(field.mapKind, field);
-    if (field.fieldKind === "list") return this.value(field.listKind, field);
-    return this.value(field.fieldKind, field);
-  }
-
   /** An object schema of `desc` without some of its top-level fields (a request body whose other fields are in the path). */
   messageWithout(desc: DescMessage, omit: ReadonlySet<DescField>): Schema {
-    return { ...this.objectSchema(desc, desc.fields.filter((f) => !omit.has(f))) };
+    return this.objectSchema(desc, desc.fields.filter((f) => !omit.has(f)));
   }
 
   /** Builds the component of every message and enum referenced so far (and of those they reference). */
