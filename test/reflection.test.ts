@@ -387,7 +387,7 @@ describe("unknown gRPC methods", () => {
       ["/zitadel.admin.v1.AdminService/GetMyOrg", "unknown method GetMyOrg for service zitadel.admin.v1.AdminService"],
       ["/zitadel.user.v2.UserService/GetUserByID", "unknown service zitadel.user.v2.UserService"],
       ["/no.such.Service/Method", "unknown service no.such.Service"],
-      ["/management/v1/users/me", "unknown service management/v1/users"],
+      ["/zitadel.x.Y/Z", "unknown service zitadel.x.Y"],
     ];
     for (const [path, message] of cases) {
       for (const contentType of ["application/grpc", "application/grpc+proto"]) {
@@ -440,6 +440,11 @@ describe("unknown gRPC methods", () => {
     // "application/grpcx" is not gRPC.
     const x = await h1Post(`${s.url}/x.Y/Z`, { "content-type": "application/grpcx" }, Buffer.alloc(0));
     expect(x.status).toBe(404);
+    // A path that is no RPC path (REST, OAuth, /debug, /openapi) keeps its HTTP answer whatever the content type.
+    const restWithGrpc = await h1Post(`${s.url}/management/v1/orgs/me`, { "content-type": "application/grpc" }, Buffer.alloc(0));
+    expect(restWithGrpc.status).toBe(405);
+    const restUnknown = await h1Post(`${s.url}/management/v1/no/such`, { "content-type": "application/grpc-web+proto" }, Buffer.alloc(0));
+    expect([restUnknown.status, JSON.parse(restUnknown.body.toString())]).toEqual([404, { code: 5, message: "Not Found" }]);
     // The server is fine afterwards.
     expect((await fetch(`${s.url}/debug/healthz`)).status).toBe(200);
   });

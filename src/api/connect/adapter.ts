@@ -64,9 +64,15 @@ const GRPC_CONTENT_TYPE = /^application\/grpc(?:-web(?:-text)?)?(?:[+;]|$)/i;
 
 export const isGrpcRequest = (req: Req): boolean => GRPC_CONTENT_TYPE.test(req.headers["content-type"] ?? "");
 
+/**
+ * `/<package>.<Service>/<Method>`: the shape of an RPC path. REST, OAuth, /debug and /openapi paths never
+ * have it, so a gRPC content type sent to them keeps its HTTP answer there.
+ */
+const RPC_PATH = /^\/[A-Za-z_]\w*(?:\.\w+)+\/[^/]+$/;
+
 export interface ConnectHandler {
   (req: Req, res: Res, path: string): Promise<void>;
-  /** True for a registered RPC path, and for any gRPC or gRPC-web request (an unknown method is answered as gRPC does). */
+  /** True for a registered RPC path, and for a gRPC or gRPC-web request to any RPC-shaped path (unknown methods are answered as gRPC does). */
   handles(req: Req, path: string): boolean;
 }
 
@@ -98,7 +104,7 @@ export function createConnectHandler(opts: { routes: (router: ConnectRouter) => 
       else res.destroy?.();
     }
   };
-  return Object.assign(handle, { handles: (req: Req, path: string) => paths.has(path) || isGrpcRequest(req) });
+  return Object.assign(handle, { handles: (req: Req, path: string) => paths.has(path) || (RPC_PATH.test(path) && isGrpcRequest(req)) });
 }
 
 const GRPC_UNIMPLEMENTED = 12;
