@@ -3,16 +3,15 @@ import http from "node:http";
 import http2, { type Http2ServerResponse } from "node:http2";
 import net from "node:net";
 import { performance } from "node:perf_hooks";
-import { ManagementService } from "@zitadel/proto/zitadel/management_pb.js";
-import { AdminService } from "@zitadel/proto/zitadel/admin_pb.js";
 import type { Logger } from "pino";
 import type { Deps } from "../app/core/context.js";
 import { assignRequestId } from "./request-id.js";
 import { registerServices } from "../api/connect/routes.js";
 import { createConnectHandler } from "../api/connect/adapter.js";
 import { sendJson, type Req, type Res } from "../api/http-util.js";
-import { managementHandlers } from "../api/services/management.js";
-import { adminHandlers } from "../api/services/admin.js";
+import { apiServices } from "../api/services/catalog.js";
+import { registerReflection } from "../api/reflection/reflection.js";
+import { createOpenApiHandler } from "../api/openapi/handler.js";
 import { createOAuthRoutes } from "../api/oauth/endpoints.js";
 import { createPipeline } from "../api/pipeline.js";
 import { createRestHandler } from "../api/rest/handler.js";
@@ -33,19 +32,21 @@ const HEADERS_TIMEOUT_MS = 20_000;
 
 export async function startServer(deps: Deps, log: Logger, ready: () => Promise<boolean>): Promise<RunningServer> {
   const { config } = deps;
-  const services = [
-    { service: ManagementService, handlers: managementHandlers, prefix: "/management/v1" },
-    { service: AdminService, handlers: adminHandlers, prefix: "/admin/v1" },
-  ];
+  const services = [...apiServices];
   const pipeline = createPipeline(deps, services);
   const connect = createConnectHandler({
-    routes: (router) => registerServices(router, services.map((s) => s.service), pipeline, log),
+    routes: (router) => {
+      registerServices(router, services.map((s) => s.service), pipeline, log);
+      // Public, outside the pipeline (as ZITADEL's grpc-go reflection.Register).
+      registerReflection(router, services.map((s) => s.service));
+    },
     readMaxBytes: config.maxBodyBytes,
     log,
     authenticate: pipeline.authenticate,
   });
   const rest = createRestHandler(services, pipeline, config.maxBodyBytes, log);
   const oauth = createOAuthRoutes(deps, log);
+  const openapi = createOpenApiHandler(services);
   let draining = false;
 
   const accessLog = log.isLevelEnabled("debug");
@@ -72,7 +73,7 @@ export async function startServer(deps: Deps, log: Logger, ready: () => Promise<
       });
     }
     try {
-      if (path.startsWith("/zitadel.")) return await connect(req, res, path);
+      if (connect.handles(req, path)) return await connect(req, res, path);
       const o = oauth.handle(req, res, path);
       if (o === true || (o !== false && (await o))) return;
       if (path === "/debug/healthz") return sendJson(res, 200, '{"status":"ok"}');
@@ -80,6 +81,7 @@ export async function startServer(deps: Deps, log: Logger, ready: () => Promise<
         const ok = !draining && (await ready());
         return sendJson(res, ok ? 200 : 503, ok ? '{"status":"ready"}' : '{"status":"not ready"}');
       }
+      if (openapi(req, res, path)) return;
       return await rest(req, res, path, q < 0 ? "" : url.slice(q + 1));
     } catch (e) {
       log.error({ err: e, path, reqId }, "request failed");

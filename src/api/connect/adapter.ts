@@ -1,6 +1,7 @@
 import { createConnectRouter, type ConnectRouter } from "@connectrpc/connect";
 import type { UniversalServerResponse } from "@connectrpc/connect/protocol";
 import { compressionBrotli, compressionGzip, universalRequestFromNodeRequest, universalResponseToNodeResponse } from "@connectrpc/connect-node";
+import type { ServerResponse } from "node:http";
 import type { Logger } from "pino";
 import { header, sendJson, unreadBodyHeaders, type Req, type Res } from "../http-util.js";
 import type { Pipeline } from "../pipeline.js";
@@ -90,9 +91,27 @@ async function* once(bytes: Uint8Array): AsyncIterable<Uint8Array> {
   yield bytes;
 }
 
+/** `application/grpc`, `application/grpc+proto`, `application/grpc-web-text; …`: gRPC or gRPC-web, whatever the codec. */
+const GRPC_CONTENT_TYPE = /^application\/grpc(?:-web(?:-text)?)?(?:[+;]|$)/i;
+
+export const isGrpcRequest = (req: Req): boolean => GRPC_CONTENT_TYPE.test(req.headers["content-type"] ?? "");
+
+/**
+ * `/<package>.<Service>/<Method>`: the shape of an RPC path. REST, OAuth, /debug and /openapi paths never
+ * have it, so a gRPC content type sent to them keeps its HTTP answer there.
+ */
+const RPC_PATH = /^\/[A-Za-z_]\w*(?:\.\w+)+\/[^/]+$/;
+
+export interface ConnectHandler {
+  (req: Req, res: Res, path: string): Promise<void>;
+  /** True for a registered RPC path, and for a gRPC or gRPC-web request to any RPC-shaped path (unknown methods are answered as gRPC does). */
+  handles(req: Req, path: string): boolean;
+}
+
 /**
  * connect-node's adapter, plus: deadlines clamped to what Node can time, request-reading errors
- * answered as the client's, failures logged through our logger, unknown RPC paths answered with 404.
+ * answered as the client's, failures logged through our logger, unknown RPC paths answered with 404
+ * (Connect) or grpc-status 12 (gRPC, gRPC-web).
  *
  * With `authenticate`, a POST is authenticated from its headers before connect reads the body. The
  * outcome goes to the service implementation in the context (preAuthKey); on a failure connect gets
@@ -104,13 +123,18 @@ export function createConnectHandler(opts: {
   readMaxBytes: number;
   log: Logger;
   authenticate?: Pipeline["authenticate"];
-}) {
+}): ConnectHandler {
   const router = createConnectRouter({ readMaxBytes: opts.readMaxBytes, acceptCompression: [compressionGzip, compressionBrotli] });
   opts.routes(router);
   const paths = new Map(router.handlers.map((h) => [h.requestPath, h]));
-  return async (req: Req, res: Res, path: string): Promise<void> => {
+  const services = new Set(router.handlers.map((h) => h.service.typeName));
+  const handle = async (req: Req, res: Res, path: string): Promise<void> => {
     const handler = paths.get(path);
-    if (!handler) return sendJson(res, 404, JSON.stringify({ code: 5, message: "Not Found" }));
+    if (!handler) {
+      req.resume();
+      if (isGrpcRequest(req)) return sendGrpcStatus(req, res, GRPC_UNIMPLEMENTED, unknownMethodMessage(path, services));
+      return sendJson(res, 404, JSON.stringify({ code: 5, message: "Not Found" }));
+    }
     clampDeadlines(req);
     try {
       const values = peerContext(req);
@@ -141,4 +165,54 @@ export function createConnectHandler(opts: {
       else res.destroy?.();
     }
   };
+  return Object.assign(handle, { handles: (req: Req, path: string) => paths.has(path) || (RPC_PATH.test(path) && isGrpcRequest(req)) });
+}
+
+const GRPC_UNIMPLEMENTED = 12;
+
+/** grpc-go's wording (server.go handleStream). */
+function unknownMethodMessage(path: string, services: ReadonlySet<string>): string {
+  const slash = path.lastIndexOf("/");
+  if (slash <= 0) return `malformed method name: ${JSON.stringify(path)}`;
+  const service = path.slice(1, slash);
+  const method = path.slice(slash + 1);
+  return services.has(service) ? `unknown method ${method} for service ${service}` : `unknown service ${service}`;
+}
+
+/**
+ * A status-only gRPC answer: HTTP 200 with grpc-status/grpc-message in the headers (gRPC's Trailers-Only
+ * response; over HTTP/1.1 the same headers), or for gRPC-web a body holding just the trailer frame (flag
+ * 0x80), base64 for -text.
+ */
+function sendGrpcStatus(req: Req, res: Res, code: number, message: string): void {
+  if (res.headersSent) return;
+  const contentType = req.headers["content-type"] ?? "application/grpc";
+  const web = /^application\/grpc-web/i.test(contentType);
+  const text = /^application\/grpc-web-text/i.test(contentType);
+  const status = { "grpc-status": String(code), "grpc-message": encodeGrpcMessage(message) };
+  if (!web) {
+    const headers = { "content-type": contentType.split(";")[0]!.trim().toLowerCase(), ...status };
+    // Over HTTP/2 one HEADERS frame with END_STREAM, as the gRPC spec's Trailers-Only. The compat API's
+    // writeHead + end sends an empty DATA frame to end the stream, which gRPC's C core reads as a stream
+    // without trailers ("Stream removed").
+    if ("stream" in res) return void res.stream.respond({ ...res.getHeaders(), ":status": 200, ...headers }, { endStream: true });
+    (res as ServerResponse).writeHead(200, headers);
+    res.end();
+    return;
+  }
+  const trailer = Buffer.from(Object.entries(status).map(([k, v]) => `${k}: ${v}\r\n`).join(""));
+  const frame = Buffer.alloc(5 + trailer.length);
+  frame[0] = 0x80;
+  frame.writeUInt32BE(trailer.length, 1);
+  trailer.copy(frame, 5);
+  const body = text ? Buffer.from(frame.toString("base64")) : frame;
+  (res as ServerResponse).writeHead(200, { "content-type": text ? "application/grpc-web-text+proto" : "application/grpc-web+proto", "content-length": String(body.length) });
+  res.end(body);
+}
+
+/** gRPC's Percent-Encoded grpc-message: UTF-8, with bytes outside 0x20–0x7E and "%" escaped. */
+function encodeGrpcMessage(message: string): string {
+  let out = "";
+  for (const byte of Buffer.from(message, "utf8")) out += byte >= 0x20 && byte <= 0x7e && byte !== 0x25 ? String.fromCharCode(byte) : `%${byte.toString(16).toUpperCase().padStart(2, "0")}`;
+  return out;
 }

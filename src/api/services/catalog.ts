@@ -1,0 +1,22 @@
+import type { DescService } from "@bufbuild/protobuf";
+import { AdminService } from "@zitadel/proto/zitadel/admin_pb.js";
+import { ManagementService } from "@zitadel/proto/zitadel/management_pb.js";
+import type { ServiceHandlers } from "../pipeline.js";
+import { adminHandlers } from "./admin.js";
+import { managementHandlers } from "./management.js";
+
+export interface ApiService {
+  readonly service: DescService;
+  readonly handlers: ServiceHandlers;
+  /** Where its google.api.http routes are mounted (REST), e.g. `/management/v1`. */
+  readonly prefix: string;
+}
+
+/**
+ * Every service Portcullis serves. The server registers these for gRPC/gRPC-web/Connect and REST,
+ * reflection lists them and the OpenAPI documents describe them: one list, so none can miss one.
+ */
+export const apiServices: readonly ApiService[] = [
+  { service: ManagementService, handlers: managementHandlers, prefix: "/management/v1" },
+  { service: AdminService, handlers: adminHandlers, prefix: "/admin/v1" },
+];
