@@ -15,7 +15,7 @@ describe("brute-force protection", () => {
       },
     });
     secrets = {};
-    for (const name of ["victim", "bystander", "busy"]) {
+    for (const name of ["victim", "bystander", "busy", "revoker"]) {
       const add = await rest(s.url, "POST", "/management/v1/users/machine", { token: s.pat, body: { userName: name, name } });
       secrets[name] = (await rest(s.url, "PUT", `/management/v1/users/${add.json.userId}/secret`, { token: s.pat })).json.clientSecret;
     }
@@ -33,6 +33,20 @@ describe("brute-force protection", () => {
     expect(limited.status).toBe(429);
     expect(Number(limited.headers.get("retry-after"))).toBeGreaterThan(0);
     expect(limited.json.error).toBe("too_many_requests");
+  });
+
+  it("limits revocations per client id like token requests (issue #19): 429 with Retry-After", async () => {
+    const basic = "Basic " + Buffer.from(`revoker:${encodeURIComponent(secrets.revoker!)}`).toString("base64");
+    const revoke = () =>
+      fetch(`${s.url}/oauth/v2/revoke`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded", authorization: basic }, body: "token=not-a-token" });
+    const statuses: number[] = [];
+    for (let i = 0; i < 6; i++) statuses.push((await revoke()).status);
+    expect(statuses.slice(0, 4)).toEqual([200, 200, 200, 200]); // a burst of twice the rate
+    expect(statuses).toContain(429);
+    const limited = await revoke();
+    expect(limited.status).toBe(429);
+    expect(Number(limited.headers.get("retry-after"))).toBeGreaterThan(0);
+    expect(((await limited.json()) as { error: string }).error).toBe("too_many_requests");
   });
 
   it("stops guessing a client's secret after the failure limit, then the address's", async () => {

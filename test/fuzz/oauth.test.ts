@@ -263,6 +263,64 @@ describe("OAuth endpoint fuzzing", { timeout: timeoutFor(runsScaled(3), 150) }, 
     await expectTokensStillWork();
   });
 
+  /**
+   * RFC 7235 §4.1 with RFC 6750 §3's auth-params: an auth-scheme, then token=quoted-string pairs whose
+   * text is printable ASCII without `"` or `\\` (so no CR/LF and nothing that closes the string).
+   */
+  const CHALLENGE = /^[A-Za-z][A-Za-z0-9!#$%&'*+.^_`|~-]*( [A-Za-z0-9_-]+="[\x20\x21\x23-\x5b\x5d-\x7e]*"(, [A-Za-z0-9_-]+="[\x20\x21\x23-\x5b\x5d-\x7e]*")*)?$/;
+  const OAUTH_FORM_PATHS = ["/oidc/v1/userinfo", "/oauth/v2/token", "/oauth/v2/introspect", "/oauth/v2/revoke"] as const;
+
+  /** One form POST with raw bytes; any answer but a 4xx/2xx with a well-formed challenge fails. */
+  async function postRawForm(path: string, body: Buffer, auth?: string) {
+    const headers: [string, string][] = [["Content-Type", FORM]];
+    if (auth !== undefined) headers.push(["Authorization", auth]);
+    const r = await rawRequest(t.s.port, { method: "POST", target: path, headers, body });
+    if (r.kind === "closed") throw new Error(`${path}: connection closed without an answer`);
+    expect(r.status, `${path}: ${r.body.toString()}`).toBeLessThan(500);
+    expectOAuthAnswer(r);
+    const challenge = r.headers["www-authenticate"];
+    if (challenge !== undefined) expect(challenge, path).toMatch(CHALLENGE);
+    return r;
+  }
+
+  it("issue #19: a duplicated form key with non-ASCII, CR/LF or quotes is a 400 with no caller input in WWW-Authenticate", async () => {
+    for (const k of ["\u20ac", "\u00e9", "a\r\nX-Evil: 1", 'a", realm="evil', "a%0D%0AX-Evil:%201", "%E2%82%AC", 'a%22%2C%20realm%3D%22evil']) {
+      for (const path of OAUTH_FORM_PATHS) {
+        const r = await postRawForm(path, Buffer.from(`${k}=1&${k}=2`, "utf8"));
+        expect(r.status, `${JSON.stringify(k)} ${path}`).toBe(400);
+        expect(JSON.parse(r.body.toString()).error).toBe("invalid_request");
+        if (path === "/oidc/v1/userinfo") expect(r.headers["www-authenticate"]).toBe('Bearer error="invalid_request", error_description="a parameter must not be included more than once"');
+      }
+    }
+  });
+
+  it("arbitrary form keys and values (unicode, CR/LF, quotes, duplicates) never answer 5xx; challenges stay in the RFC 6750 grammar", async () => {
+    const stats = statusStats("hostile form keys");
+    const piece = fc.oneof(
+      nastyString(24, false),
+      fc.string({ unit: fc.constantFrom("\r", "\n", '"', "\\", ",", "=", " ", "\u00e9", "\u20ac", "\u{1f600}", "\ud800", "\0", "a", "%0D", "%0A", "%22", "%E2%82%AC", "%FF"), maxLength: 16 }),
+      fc.constantFrom("access_token", "token", "grant_type", "client_id", "scope"),
+    );
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom(...OAUTH_FORM_PATHS),
+        fc.array(fc.tuple(piece, piece), { maxLength: 5 }),
+        fc.nat({ max: 4 }),
+        fc.boolean(),
+        fc.option(fc.constantFrom(`Basic ${Buffer.from("fuzz-client:wrong").toString("base64")}`, "Bearer nope"), { freq: 3 }),
+        async (path, pairs, dup, raw, auth) => {
+          // Duplicate one of the keys (most of the time), raw or percent-encoded.
+          const all = pairs.length > 0 && dup > 0 ? [...pairs, pairs[dup % pairs.length]!] : pairs;
+          const r = await postRawForm(path, Buffer.from(encodeForm(all, raw), "utf8"), auth ?? undefined);
+          stats.add(`${path.slice(-8)}:${r.status}`);
+        },
+      ),
+      fuzzParams(runsScaled(2)),
+    );
+    stats.print();
+    await expectTokensStillWork();
+  });
+
   it("discovery and JWKS answer any method and query with their JSON", async () => {
     await fc.assert(
       fc.asyncProperty(fc.constantFrom("/.well-known/openid-configuration", "/oauth/v2/keys"), method, fc.option(nastyString(30, false).map(pctEncode)), async (path, m, q) => {

@@ -63,9 +63,13 @@ export function createOAuthRoutes(deps: Deps, log: Logger): OAuthRoutes {
     });
   }
 
-  /** The client of an introspection or revocation request, counted against the failure limits. */
-  const requireClient = (req: Req, form: Map<string, string>) =>
-    limited(req, clientIdOf(req, form), false, () => authenticateClient(deps, replay, clientAuthentication(req, form)));
+  /**
+   * The client of an introspection or revocation request, counted against the failure limits; a
+   * revocation (a write that stays in the user's state until the token expires) also against the
+   * token-request limits, per client id and per address.
+   */
+  const requireClient = (req: Req, form: Map<string, string>, countRequest = false) =>
+    limited(req, clientIdOf(req, form), countRequest, () => authenticateClient(deps, replay, clientAuthentication(req, form)));
 
   function token(req: Req, res: Res, form: Map<string, string>) {
     const creds = clientCredentials(req, form);
@@ -80,7 +84,7 @@ export function createOAuthRoutes(deps: Deps, log: Logger): OAuthRoutes {
   }
 
   async function revocation(req: Req, res: Res, form: Map<string, string>) {
-    await revoke(deps, await requireClient(req, form), form.get("token"));
+    await revoke(deps, await requireClient(req, form, true), form.get("token"));
     sendJson(res, 200, "{}");
   }
 

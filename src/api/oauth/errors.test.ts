@@ -55,6 +55,16 @@ describe("OAuth errors on the wire", () => {
     expect(answer(new OAuthError("invalid_request", "parameter a must not be included more than once"), BEARER_ERRORS).status).toBe(400);
   });
 
+  it("userinfo: a description outside RFC 6750's grammar (quotes, CR/LF, non-ASCII) stays out of the challenge, not out of the body", () => {
+    for (const d of ['x", realm="evil', "a\r\nX-Evil: 1", "\u20ac", "\u00e9", "back\\slash"]) {
+      expect(answer(new OAuthError("invalid_request", d), BEARER_ERRORS)).toEqual({
+        status: 400,
+        headers: { ...JSON_HEADERS, "www-authenticate": 'Bearer error="invalid_request"' },
+        body: { error: "invalid_request", error_description: d },
+      });
+    }
+  });
+
   it("what is not an OAuth error: body too large, unavailable, refused values, anything else", () => {
     const tooLarge = { status: 413, headers: JSON_HEADERS, body: { error: "invalid_request", error_description: "request body too large" } };
     expect(answer(new BodyTooLarge(), CLIENT_ERRORS)).toEqual(tooLarge);

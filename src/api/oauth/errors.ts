@@ -26,9 +26,17 @@ export const CLIENT_ERRORS: ErrorStyle = {
   described: true,
 };
 
+/**
+ * RFC 6750 §3: error_description is %x20-21 / %x23-5B / %x5D-7E (printable ASCII without `"` and
+ * `\`). A description outside that grammar (one that could carry what a caller sent: CR/LF, quotes,
+ * non-ASCII) is left out of the header; the body still has it, JSON-escaped.
+ */
+const CHALLENGE_SAFE = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+
 /** userinfo, a protected resource (RFC 6750 §3): every OAuth error is a Bearer challenge too. */
 export const BEARER_ERRORS: ErrorStyle = {
-  challenge: (_req, e) => `Bearer error="${e.error}", error_description="${e.description}"`,
+  challenge: (_req, e) =>
+    CHALLENGE_SAFE.test(e.description) ? `Bearer error="${e.error}", error_description="${e.description}"` : `Bearer error="${e.error}"`,
   described: false,
 };
 

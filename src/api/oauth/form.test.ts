@@ -88,4 +88,10 @@ describe("parseForm", () => {
     expect(form.get("grant_type")).toBe("client_credentials");
     expect(form.get("scope")).toBe("openid urn:zitadel:iam:org:project:id:zitadel:aud");
   });
+
+  it("a duplicated parameter is invalid_request naming it only when it is a plain name", () => {
+    expect(() => parseForm(Buffer.from("scope=a&scope=b"))).toThrow("parameter scope must not be included more than once");
+    for (const k of ["%E2%82%AC", "a%0D%0AX", 'a"b', "a%22b", "x".repeat(65)])
+      expect(() => parseForm(Buffer.from(`${k}=1&${k}=2`))).toThrow(/^a parameter must not be included more than once$/);
+  });
 });

@@ -20,13 +20,17 @@ export function parseForm(body: Buffer): Map<string, string> {
       const hasValue = eq >= 0 && eq < end;
       const k = decodeFormComponent(text.slice(start, hasValue ? eq : end));
       const v = hasValue ? decodeFormComponent(text.slice(eq + 1, end)) : "";
-      if (form.has(k)) throw new OAuthError("invalid_request", `parameter ${k} must not be included more than once`);
+      if (form.has(k)) throw duplicate(k);
       form.set(k, v);
     }
     start = end + 1;
   }
   return form;
 }
+
+/** Names the parameter only when it is a plain name: the description may end up in a header (WWW-Authenticate). */
+const duplicate = (k: string) =>
+  new OAuthError("invalid_request", /^[A-Za-z0-9_.-]{1,64}$/.test(k) ? `parameter ${k} must not be included more than once` : "a parameter must not be included more than once");
 
 function decodeFormComponent(s: string): string {
   const plus = s.indexOf("+") >= 0 ? s.replace(/\+/g, " ") : s;

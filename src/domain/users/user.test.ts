@@ -120,6 +120,31 @@ describe("user reducer", () => {
     expect([userExists(u), isActiveMachine(u)]).toEqual([false, false]);
   });
 
+  it("a revocation is forgotten once an event is later than the token's expiry; unexpired ones stay", () => {
+    // Given: T0 = 1735689600 s; event i is at T0 + i s.
+    const t0 = T0 / 1000;
+    const u = reduce(
+      machineAdded,
+      ["user.token.removed", { tokenId: "short", expiration: t0 + 3 }],
+      ["user.token.removed", { tokenId: "long", expiration: t0 + 100 }],
+      ["user.token.removed", { tokenId: "edge", expiration: t0 + 4 }],
+    );
+    // Then: at the last event's time (T0 + 3 s) nothing has expired yet (an expiry at that second still counts).
+    expect([...u.revokedTokens.keys()]).toEqual(["short", "long", "edge"]);
+    // When: any event later than an expiry (here a machine change at T0 + 4 s)...
+    const later = (type: string, payload: Record<string, unknown>, secondsAfterT0: number): StoredEvent => ({
+      ...stream([type, payload])[0]!,
+      sequence: u.sequence + 1,
+      position: u.sequence + 1,
+      createdAt: new Date(T0 + secondsAfterT0 * 1000),
+    });
+    evolveUser(u, later("user.machine.changed", { name: "Bot 2" }, 4));
+    // Then: the expired one is gone; an expiry equal to the event's time and later ones stay.
+    expect([...u.revokedTokens]).toEqual([["long", t0 + 100], ["edge", t0 + 4]]);
+    evolveUser(u, later("user.token.removed", { tokenId: "new", expiration: t0 + 200 }, 101));
+    expect([...u.revokedTokens]).toEqual([["new", t0 + 200]]);
+  });
+
   it("user.token.removed records the revoked access token with its expiry", () => {
     const u = reduce(machineAdded, ["user.token.removed", { tokenId: "t1", expiration: 1767225600 }]);
     expect([...u.revokedTokens]).toEqual([["t1", 1767225600]]);

@@ -176,7 +176,17 @@ export function evolveUser(u: UserState, stored: StoredEvent): UserState {
       u.revokedTokens.set(e.payload.tokenId, e.payload.expiration);
       break;
   }
+  if (u.revokedTokens.size > 0) dropExpiredRevocations(u.revokedTokens, Math.floor(stored.createdAt.getTime() / 1000));
   return u;
+}
+
+/**
+ * A revoked token that expired before `nowSec` (an event's time) need not be remembered: every
+ * token check refuses an expired token before it looks for a revocation. Without this the map
+ * would hold every token ever revoked.
+ */
+function dropExpiredRevocations(revoked: Map<string, number>, nowSec: number): void {
+  for (const [id, exp] of revoked) if (exp < nowSec) revoked.delete(id);
 }
 
 export const reduceUser = (id: string, events: StoredEvent[]) => events.reduce(evolveUser, emptyUser(id));
