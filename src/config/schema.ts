@@ -125,7 +125,14 @@ const configSchema = z.object({
     enabled: setting(bool, { default: true, description: "Rate-limit the token endpoint and failed authentications (429 with Retry-After)." }),
     tokenPerSecond: setting(positiveInt, { default: 100, description: "Token requests per second per client id (bursts of twice as many)." }),
     tokenPerSecondPerAddress: setting(positiveInt, { default: 1000, description: "Token requests per second per source address (bursts of twice as many)." }),
-    failuresPerMinute: setting(positiveInt, { default: 30, description: "Failed client authentications per minute per client id before 429." }),
+    failuresPerMinute: setting(positiveInt, {
+      default: 30,
+      description: "Failed client authentications per minute per client id and source address before failures are answered 429 (a correct secret still gets a token).",
+    }),
+    failuresPerMinutePerClient: setting(positiveInt, {
+      default: 300,
+      description: "Failed client authentications per minute per client id over all addresses before failures are answered 429 after a delay of at most 1 s (a correct secret still gets a token).",
+    }),
     failuresPerMinutePerAddress: setting(positiveInt, { default: 300, description: "Failed authentications per minute per source address before 429." }),
   }),
 });

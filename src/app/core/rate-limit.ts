@@ -40,7 +40,15 @@ export interface RateLimits {
   tokenClient: Limiter;
   /** Token requests per source address. */
   tokenAddress: Limiter;
-  /** Failed authentications per client id (token endpoint). */
+  /**
+   * Failed client authentications per client id and source address (key `clientId address`):
+   * past it, failures are answered 429 (a correct credential still passes).
+   */
+  failClientAddress: Limiter;
+  /**
+   * Failed client authentications per client id over all addresses (a distributed guess): past
+   * it, failures are answered 429 after a bounded delay; a correct credential still passes.
+   */
   failClient: Limiter;
   /** Failed authentications per source address (token endpoint and APIs). */
   failAddress: Limiter;
@@ -51,17 +59,19 @@ export interface RateLimitConfig {
   tokenPerSecond: number;
   tokenPerSecondPerAddress: number;
   failuresPerMinute: number;
+  failuresPerMinutePerClient: number;
   failuresPerMinutePerAddress: number;
 }
 
 const unlimited: Limiter = { take: () => 0, wait: () => 0 };
 
 export function createRateLimits(c: RateLimitConfig): RateLimits {
-  if (!c.enabled) return { tokenClient: unlimited, tokenAddress: unlimited, failClient: unlimited, failAddress: unlimited };
+  if (!c.enabled) return { tokenClient: unlimited, tokenAddress: unlimited, failClientAddress: unlimited, failClient: unlimited, failAddress: unlimited };
   return {
+    failClientAddress: createLimiter({ perSecond: c.failuresPerMinute / 60, burst: c.failuresPerMinute }),
     tokenClient: createLimiter({ perSecond: c.tokenPerSecond, burst: c.tokenPerSecond * 2 }),
     tokenAddress: createLimiter({ perSecond: c.tokenPerSecondPerAddress, burst: c.tokenPerSecondPerAddress * 2 }),
-    failClient: createLimiter({ perSecond: c.failuresPerMinute / 60, burst: c.failuresPerMinute }),
+    failClient: createLimiter({ perSecond: c.failuresPerMinutePerClient / 60, burst: c.failuresPerMinutePerClient }),
     failAddress: createLimiter({ perSecond: c.failuresPerMinutePerAddress / 60, burst: c.failuresPerMinutePerAddress }),
   };
 }
