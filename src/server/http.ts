@@ -16,6 +16,7 @@ import { adminHandlers } from "../api/services/admin.js";
 import { createOAuthRoutes } from "../api/oauth/endpoints.js";
 import { createPipeline } from "../api/pipeline.js";
 import { createRestHandler } from "../api/rest/handler.js";
+import { createClientAddress } from "../api/client-address.js";
 import { enforceHttp2Limits, http2ServerOptions } from "./http2-limits.js";
 
 export interface RunningServer {
@@ -38,13 +39,16 @@ export async function startServer(deps: Deps, log: Logger, ready: () => Promise<
     { service: AdminService, handlers: adminHandlers, prefix: "/admin/v1" },
   ];
   const pipeline = createPipeline(deps, services);
+  // One client address for every protocol's limits (the OAuth edge builds the same from the config).
+  const clientAddress = createClientAddress(config.trustedProxies);
   const connect = createConnectHandler({
     routes: (router) => registerServices(router, services.map((s) => s.service), pipeline, log),
     readMaxBytes: config.maxBodyBytes,
     log,
     authenticate: pipeline.authenticate,
+    clientAddress,
   });
-  const rest = createRestHandler(services, pipeline, config.maxBodyBytes, log);
+  const rest = createRestHandler(services, pipeline, config.maxBodyBytes, log, clientAddress);
   const oauth = createOAuthRoutes(deps, log);
   let draining = false;
 

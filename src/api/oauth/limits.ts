@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Deps } from "../../app/core/context.js";
 import { OAuthError, tooManyRequests } from "../../app/oauth/errors.js";
+import { createClientAddress } from "../client-address.js";
 import type { Req } from "../http-util.js";
 
 export type Limited = <T>(req: Req, clientId: string | undefined, countRequest: boolean, fn: () => T | Promise<T>) => T | Promise<T>;
@@ -24,9 +25,10 @@ const isAuthFailure = (e: unknown) => e instanceof OAuthError && (e.error === "i
  *   someone else's failures, except when they come from its own address past that address's budget.
  */
 export function createLimited(deps: Deps): Limited {
+  const clientAddress = createClientAddress(deps.config.trustedProxies);
   const limited: Limited = (req, clientId, countRequest, fn) => {
     const { limits } = deps;
-    const addr = req.socket?.remoteAddress ?? "";
+    const addr = clientAddress(req);
     const client = clientId?.toLowerCase();
     const blocked = limits.failAddress.wait(addr);
     if (blocked > 0) throw tooManyRequests(blocked);

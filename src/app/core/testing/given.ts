@@ -137,6 +137,7 @@ function testConfig(overrides: Partial<Config> = {}): Config {
     db: { poolSize: 10, connectTimeoutMs: 2000, startupTimeoutMs: 60000 },
     shutdownTimeoutMs: 10000,
     signingKeys: { rotationInterval: 30 * 86400, publishAhead: 86400, retireMargin: 3600, reloadInterval: 60 },
+    trustedProxies: [],
     rateLimit: { enabled: false, tokenPerSecond: 100, tokenPerSecondPerAddress: 1000, failuresPerMinute: 30, failuresPerMinutePerClient: 300, failuresPerMinutePerAddress: 300 },
     firstInstance: { orgName: "Portcullis", machineUsername: "admin", machineName: "admin", patPath: "/nonexistent/given-when-then/admin.pat" },
     ...overrides,
