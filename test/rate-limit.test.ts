@@ -51,11 +51,14 @@ describe("brute-force protection", () => {
 
   it("stops guessing a client's secret after the failure limit, then the address's", async () => {
     for (let i = 0; i < 3; i++) expect((await tokenRequest(s.url, { grant_type: "client_credentials", scope: "openid" }, { id: "victim", secret: `guess-${i}` })).status).toBe(401);
-    const blocked = await tokenRequest(s.url, { grant_type: "client_credentials", scope: "openid" }, { id: "victim", secret: secrets.victim! });
-    expect(blocked.status).toBe(429);
-    expect(Number(blocked.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
-    // Client ids are case-insensitive, so is the limit.
-    expect((await tokenRequest(s.url, { grant_type: "client_credentials", scope: "openid" }, { id: "VICTIM", secret: "x" })).status).toBe(429);
+    // Issue #19: failures no longer lock the client out; its correct secret still gets a token
+    // (this asserted 429 before: the lock-out was the bug).
+    const real = await tokenRequest(s.url, { grant_type: "client_credentials", scope: "openid" }, { id: "victim", secret: secrets.victim! });
+    expect(real.status).toBe(200);
+    // Client ids are case-insensitive, so is the limit: past it, guesses are answered 429.
+    const guess = await tokenRequest(s.url, { grant_type: "client_credentials", scope: "openid" }, { id: "VICTIM", secret: "x" });
+    expect(guess.status).toBe(429);
+    expect(Number(guess.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
     // Another client from the same address is still served until the address limit.
     expect((await tokenRequest(s.url, { grant_type: "client_credentials", scope: "openid" }, { id: "bystander", secret: secrets.bystander! })).status).toBe(200);
     for (let i = 0; i < 5; i++) await tokenRequest(s.url, { grant_type: "client_credentials", scope: "openid" }, { id: `nobody-${i}`, secret: "x" });

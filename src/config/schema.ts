@@ -1,3 +1,4 @@
+import { isIP } from "node:net";
 import { z } from "zod";
 
 /**
@@ -14,6 +15,19 @@ const masterkeyList = z
   .union([z.string(), z.array(z.string())])
   .transform((v) => (Array.isArray(v) ? v : v.split(",")).map((k) => k.trim()).filter((k) => k !== ""))
   .pipe(z.array(z.string().min(32, "every key must be at least 32 characters")));
+const cidrList = z
+  .union([z.string(), z.array(z.string())])
+  .transform((v) => (Array.isArray(v) ? v : v.split(",")).map((k) => k.trim()).filter((k) => k !== ""))
+  .pipe(
+    z.array(
+      z.string().refine((c) => {
+        const [net, bits, extra] = c.split("/");
+        const v = isIP(net ?? "");
+        if (v === 0 || extra !== undefined) return false;
+        return bits === undefined || (/^\d+$/.test(bits) && Number(bits) <= (v === 4 ? 32 : 128));
+      }, "must be an IP address or CIDR (10.0.0.0/8, fd00::/8)"),
+    ),
+  );
 const bool = z.union([z.boolean(), z.enum(["true", "false", "1", "0"]).transform((v) => v === "true" || v === "1")]);
 
 /** One configuration key, as `--help`, the loader and `config print` see it. */
@@ -132,11 +146,23 @@ const configSchema = z.object({
     }),
   }),
   shutdownTimeoutMs: setting(positiveInt, { default: 10000, description: "How long a graceful shutdown waits for in-flight requests." }),
+  trustedProxies: setting(cidrList, {
+    default: [],
+    description:
+      "Proxy addresses or CIDRs (comma-separated; a YAML list in a file) whose X-Forwarded-For / Forwarded headers name the client; the right-most address not in the list is the one the limits use. Empty: the headers are ignored.",
+  }),
   rateLimit: z.object({
     enabled: setting(bool, { default: true, description: "Rate-limit the token endpoint and failed authentications (429 with Retry-After)." }),
     tokenPerSecond: setting(positiveInt, { default: 100, description: "Token requests per second per client id (bursts of twice as many)." }),
     tokenPerSecondPerAddress: setting(positiveInt, { default: 1000, description: "Token requests per second per source address (bursts of twice as many)." }),
-    failuresPerMinute: setting(positiveInt, { default: 30, description: "Failed client authentications per minute per client id before 429." }),
+    failuresPerMinute: setting(positiveInt, {
+      default: 30,
+      description: "Failed client authentications per minute per client id and source address before failures are answered 429 (a correct secret still gets a token).",
+    }),
+    failuresPerMinutePerClient: setting(positiveInt, {
+      default: 300,
+      description: "Failed client authentications per minute per client id over all addresses before failures are answered 429 after a delay of at most 1 s (a correct secret still gets a token).",
+    }),
     failuresPerMinutePerAddress: setting(positiveInt, { default: 300, description: "Failed authentications per minute per source address before 429." }),
   }),
 });

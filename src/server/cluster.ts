@@ -33,6 +33,8 @@ export interface Cluster {
   readonly node: number;
   /** Whether this process's caches reflect every committed write (false: read from the database). */
   trusted(): boolean;
+  /** The live processes on this database (this one included), as the latest heartbeat read them; 1 for PGlite. */
+  peerCount(): number;
   close(): Promise<void>;
 }
 
@@ -57,7 +59,7 @@ export interface ClusterHooks {
  * PGlite is one process: no peers, always trusted.
  */
 export async function joinCluster(sql: SqlPort, store: EventStore, node: number, hooks: ClusterHooks, log: Logger): Promise<Cluster> {
-  if (sql.dialect === "pglite") return { node, trusted: () => true, close: async () => undefined };
+  if (sql.dialect === "pglite") return { node, trusted: () => true, peerCount: () => 1, close: async () => undefined };
 
   let lastEchoSentAt = -Infinity;
   /** Since when (local time) this process's row has been visible to other writers without a break. */
@@ -192,6 +194,7 @@ export async function joinCluster(sql: SqlPort, store: EventStore, node: number,
       const now = performance.now();
       return now - lastEchoSentAt < FENCE_MS && now - visibleSince > VISIBLE_BEFORE_TRUST_MS;
     },
+    peerCount: () => livePeers.length + 1,
     async close() {
       clearInterval(timer);
       await unlistenEvents();

@@ -15,6 +15,7 @@ import { createOpenApiHandler } from "../api/openapi/handler.js";
 import { createOAuthRoutes } from "../api/oauth/endpoints.js";
 import { createPipeline } from "../api/pipeline.js";
 import { createRestHandler } from "../api/rest/handler.js";
+import { createClientAddress } from "../api/client-address.js";
 import { enforceHttp2Limits, http2ServerOptions } from "./http2-limits.js";
 
 export interface RunningServer {
@@ -34,6 +35,8 @@ export async function startServer(deps: Deps, log: Logger, ready: () => Promise<
   const { config } = deps;
   const services = [...apiServices];
   const pipeline = createPipeline(deps, services);
+  // One client address for every protocol's limits (the OAuth edge builds the same from the config).
+  const clientAddress = createClientAddress(config.trustedProxies);
   const connect = createConnectHandler({
     routes: (router) => {
       registerServices(router, services.map((s) => s.service), pipeline, log);
@@ -43,8 +46,9 @@ export async function startServer(deps: Deps, log: Logger, ready: () => Promise<
     readMaxBytes: config.maxBodyBytes,
     log,
     authenticate: pipeline.authenticate,
+    clientAddress,
   });
-  const rest = createRestHandler(services, pipeline, config.maxBodyBytes, log);
+  const rest = createRestHandler(services, pipeline, config.maxBodyBytes, log, clientAddress);
   const oauth = createOAuthRoutes(deps, log);
   const openapi = createOpenApiHandler(services);
   let draining = false;

@@ -64,7 +64,7 @@ export async function startRuntime(config: Config, log: Logger, clock: () => Dat
     let cluster: Cluster | undefined;
     const cache = createAggregateCache(store, { trusted: () => cluster?.trusted() ?? false, users: reads.users });
     cluster = await joinCluster(sql, store, node, { onNotice: (n) => cache.applyNotice(n), onGap: () => cache.clear() }, log);
-    const limits = createRateLimits(config.rateLimit);
+    const limits = createRateLimits(config.rateLimit, { processes: () => cluster?.peerCount() ?? 1 });
     const usedAssertions = createUsedAssertions(sql, { onPruneError: (err) => log.warn({ err }, "pruning used assertions failed") });
     const deps: Deps = { config, store, reads, cache, keys, clock, newId, instanceId: boot.instanceId, signingKeys, log, limits, usedAssertions };
     return {

@@ -6,6 +6,7 @@ import type { Logger } from "pino";
 import { header, sendJson, unreadBodyHeaders, type Req, type Res } from "../http-util.js";
 import type { Pipeline } from "../pipeline.js";
 import { peerContext, preAuthKey } from "./routes.js";
+import { createClientAddress, type ClientAddress } from "../client-address.js";
 
 /** Node's timers hold at most 2^31-1 ms; a larger deadline would be turned into 1 ms with a warning on every request. */
 const MAX_TIMEOUT_MS = 2_147_483_647;
@@ -123,7 +124,10 @@ export function createConnectHandler(opts: {
   readMaxBytes: number;
   log: Logger;
   authenticate?: Pipeline["authenticate"];
+  /** The client's address for the limits (api/client-address.ts); the socket's peer without it. */
+  clientAddress?: ClientAddress;
 }): ConnectHandler {
+  const clientAddress = opts.clientAddress ?? createClientAddress([]);
   const router = createConnectRouter({ readMaxBytes: opts.readMaxBytes, acceptCompression: [compressionGzip, compressionBrotli] });
   opts.routes(router);
   const paths = new Map(router.handlers.map((h) => [h.requestPath, h]));
@@ -137,11 +141,12 @@ export function createConnectHandler(opts: {
     }
     clampDeadlines(req);
     try {
-      const values = peerContext(req);
+      const peer = clientAddress(req);
+      const values = peerContext(peer);
       let uReq = universalRequestFromNodeRequest(req as never, res as never, undefined, values);
       if (opts.authenticate && req.method === "POST") {
         try {
-          const a = opts.authenticate(handler.method, (name) => header(req, name), req.socket?.remoteAddress);
+          const a = opts.authenticate(handler.method, (name) => header(req, name), peer);
           const principal = a instanceof Promise ? await a : a;
           if (principal) values.set(preAuthKey, { principal });
         } catch (error) {

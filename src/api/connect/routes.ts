@@ -12,7 +12,7 @@ import type { Pipeline } from "../pipeline.js";
 const peerKey = createContextKey<string | undefined>(undefined, { description: "client address" });
 
 /** For connectNodeAdapter's contextValues: remembers the client's address for the pipeline. */
-export const peerContext = (req: { socket?: { remoteAddress?: string } }): ContextValues => createContextValues().set(peerKey, req.socket?.remoteAddress);
+export const peerContext = (peer: string | undefined): ContextValues => createContextValues().set(peerKey, peer);
 
 /** The caller as the adapter authenticated it before connect read the body (see createConnectHandler). */
 export type PreAuthentication = { principal: Principal } | { error: unknown };

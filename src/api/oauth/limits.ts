@@ -1,43 +1,72 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Deps } from "../../app/core/context.js";
 import { OAuthError, tooManyRequests } from "../../app/oauth/errors.js";
+import { createClientAddress } from "../client-address.js";
 import type { Req } from "../http-util.js";
 
 export type Limited = <T>(req: Req, clientId: string | undefined, countRequest: boolean, fn: () => T | Promise<T>) => T | Promise<T>;
 
+/** The longest a failed attempt on a client id under a distributed guess is held before its 429. */
+const MAX_FAILURE_DELAY_MS = 1000;
+
+const isAuthFailure = (e: unknown) => e instanceof OAuthError && (e.error === "invalid_client" || e.error === "invalid_grant");
+
 /**
- * Brute-force protection: failed client authentications are counted per client id and per source
- * address; past the limit (and past the token-request limits) the answer is 429 with Retry-After
- * before any credential is checked.
+ * Brute-force protection without a kill switch. A wrong secret and a right one look alike until
+ * verified, and verifying is cheap, so the credential is checked first and the limits decide after:
+ * - before: the source address's failure budget (past it, 429 without checking anything: the
+ *   attacker's own address pays) and, for token requests, the request-rate limits — per address
+ *   (spent), per client id (only looked at: it is spent by successes alone, so failures cannot use
+ *   up a real client's token budget);
+ * - success: the answer (spending the client's token-rate budget);
+ * - failure: counted against (client id + address), (address) and (client id); past the
+ *   (client id + address) budget the failure is answered 429 with Retry-After, past the client id's
+ *   (many addresses guessing) after a bounded delay. A correct credential is never refused for
+ *   someone else's failures, except when they come from its own address past that address's budget.
  */
 export function createLimited(deps: Deps): Limited {
+  const clientAddress = createClientAddress(deps.config.trustedProxies);
   const limited: Limited = (req, clientId, countRequest, fn) => {
     const { limits } = deps;
-    const addr = req.socket?.remoteAddress ?? "";
+    const addr = clientAddress(req);
     const client = clientId?.toLowerCase();
-    const blocked = Math.max(limits.failAddress.wait(addr), client ? limits.failClient.wait(client) : 0);
+    const blocked = limits.failAddress.wait(addr);
     if (blocked > 0) throw tooManyRequests(blocked);
     if (countRequest) {
-      const wait = limits.tokenAddress.take(addr) || (client ? limits.tokenClient.take(client) : 0);
+      const wait = limits.tokenAddress.take(addr) || (client ? limits.tokenClient.wait(client) : 0);
       if (wait > 0) throw tooManyRequests(wait);
     }
+    const succeeded = <R>(r: R): R => {
+      if (countRequest && client) limits.tokenClient.take(client);
+      return r;
+    };
     let r: ReturnType<typeof fn>;
     try {
       r = fn();
     } catch (e) {
-      countFailure(addr, client, e);
-      throw e;
+      const answer = failure(addr, client, e);
+      if (answer instanceof Promise)
+        return answer.then((err: unknown) => {
+          throw err;
+        });
+      throw answer;
     }
-    if (!(r instanceof Promise)) return r;
-    return r.catch((e: unknown) => {
-      countFailure(addr, client, e);
-      throw e;
+    if (!(r instanceof Promise)) return succeeded(r);
+    return r.then(succeeded, async (e: unknown) => {
+      throw await failure(addr, client, e);
     });
   };
-  const countFailure = (addr: string, client: string | undefined, e: unknown) => {
-    if (e instanceof OAuthError && (e.error === "invalid_client" || e.error === "invalid_grant")) {
-      deps.limits.failAddress.take(addr);
-      if (client) deps.limits.failClient.take(client);
-    }
+
+  /** Counts a failed authentication; the error to answer (the original one or a 429), maybe after a delay. */
+  const failure = (addr: string, client: string | undefined, e: unknown): unknown => {
+    if (!isAuthFailure(e)) return e;
+    const { limits } = deps;
+    limits.failAddress.take(addr);
+    if (!client) return e;
+    const pair = limits.failClientAddress.take(`${client} ${addr}`);
+    const all = limits.failClient.take(client);
+    if (all > 0) return sleep(Math.min(all * 1000, MAX_FAILURE_DELAY_MS)).then(() => tooManyRequests(Math.max(all, pair)));
+    return pair > 0 ? tooManyRequests(pair) : e;
   };
   return limited;
 }

@@ -1,4 +1,5 @@
 import { create, type DescService } from "@bufbuild/protobuf";
+import { createClientAddress, type ClientAddress } from "../client-address.js";
 import type { Logger } from "pino";
 import { DomainError } from "../../domain/errors.js";
 import { toDomainError, toRestError } from "../errors.js";
@@ -21,6 +22,7 @@ export function createRestHandler(
   pipeline: Pipeline,
   maxBodyBytes: number,
   log: Logger,
+  clientAddress: ClientAddress = createClientAddress([]),
 ) {
   const routers: { prefix: string; router: RestRouter }[] = services.map((s) => ({ prefix: s.prefix + "/", router: compileRoutes(s.service, s.prefix) }));
 
@@ -36,7 +38,7 @@ export function createRestHandler(
     }
     const method = match.route.method;
     const get = (name: string) => header(req, name);
-    const peer = req.socket?.remoteAddress;
+    const peer = clientAddress(req);
     const hasBody = match.route.body !== "";
     let bodyRead = !hasBody;
     try {

@@ -25,4 +25,16 @@ describe("createLimiter", () => {
     l.take("z"); // evicts "x"
     expect(l.take("x")).toBe(0);
   });
+
+  it("enforces its share of the limit, recomputed when the share changes", () => {
+    let t = 0;
+    let processes = 2;
+    const l = createLimiter({ perSecond: 1, burst: 4, now: () => t, share: () => 1 / processes });
+    expect([l.take("k"), l.take("k"), l.take("k")]).toEqual([0, 0, 2]); // half the burst, half the rate
+    t += 2000;
+    expect([l.take("k"), l.take("k")]).toEqual([0, 2]);
+    processes = 1;
+    t += 2000;
+    expect([l.take("k"), l.take("k"), l.take("k")]).toEqual([0, 0, 1]);
+  });
 });
