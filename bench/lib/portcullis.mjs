@@ -50,9 +50,10 @@ export const RATE_LIMIT_ENV = {
 
 /**
  * Starts `node dist/cli/main.js start` with its own port. Returns the child, its base URL, the
- * admin PAT and the time from spawn to the first 200 from /debug/ready.
+ * admin PAT and the time from spawn to the first 200 from /debug/ready. `onSpawn(child)` is called
+ * right after the spawn (to sample the process while it starts).
  */
-export async function startPortcullis({ dataDir, databaseUrl, nodeArgs = [], env = {}, name = "portcullis" }) {
+export async function startPortcullis({ dataDir, databaseUrl, nodeArgs = [], env = {}, name = "portcullis", onSpawn }) {
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   const t0 = performance.now();
@@ -71,6 +72,7 @@ export async function startPortcullis({ dataDir, databaseUrl, nodeArgs = [], env
       ...env,
     },
   });
+  onSpawn?.(child);
   await waitHttp(`${base}/debug/ready`, { child, intervalMs: 5 });
   const readyMs = performance.now() - t0;
   let pat;

@@ -1,6 +1,8 @@
 /**
  * Embedded PostgreSQL (PGlite, WASM) persisted under `<dataDir>/pgdata`.
  *
+ * - Footprint: the cluster is created outside this process and only reopened here, with a small
+ *   buffer pool and V8's baseline WebAssembly compiler (pglite-cluster.ts, docs/benchmarks.md).
  * - One process per data directory: `lockDataDir` (data-dir-lock.ts) takes `<dataDir>/portcullis.lock`
  *   before PGlite opens anything (two PGlite processes on one directory silently lose writes).
  * - PGlite is a single connection: every call runs through one FIFO mutex, so a `query()` never
@@ -12,13 +14,13 @@
  *   of this process (tested). PGlite runs postgres with `-F` (fsync off) and its NodeFS has no
  *   fsync, so a power loss / kernel crash right after commit can still lose it.
  */
-import * as fs from "node:fs";
 import * as path from "node:path";
 import { PGlite, type Transaction } from "@electric-sql/pglite";
 import { DomainError, unavailable } from "../domain/errors.js";
 import { LOCK_FILE_NAME, lockDataDir } from "./data-dir-lock.js";
 import { isBadInputValue, type Queryable, type Row, type SqlError, type SqlPort } from "./sql.js";
 import { Mutex } from "./mutex.js";
+import { ensureCluster, pgliteStartParams, useBaselineWasmCompiler } from "./pglite-cluster.js";
 
 /** A database error with node-postgres's fields (PGlite's own error also carries the parameters). */
 export class PgliteSqlError extends Error implements SqlError {
@@ -94,10 +96,12 @@ export async function openPglite(dataDir: string): Promise<SqlPort> {
   });
   let db: PGlite;
   try {
-    const pgdata = path.join(root, "pgdata");
-    fs.mkdirSync(pgdata, { recursive: true });
+    // A new cluster is copied from the build's template (or made in a child process) under our
+    // lock, so this process only ever reopens one (pglite-cluster.ts).
+    await ensureCluster(root, { onWarning: (msg) => process.emitWarning(msg) });
+    useBaselineWasmCompiler();
     // relaxedDurability stays false (the default): results are returned only after the sync.
-    db = await PGlite.create({ dataDir: pgdata, relaxedDurability: false });
+    db = await PGlite.create({ dataDir: path.join(root, "pgdata"), relaxedDurability: false, startParams: pgliteStartParams(PGlite) });
   } catch (e) {
     lock.release();
     throw e;
