@@ -113,7 +113,7 @@ export function userReads(db: Queryable) {
       return rows.length > 0;
     },
 
-    /** The ids of the users with that login name (case-insensitive), at most two: more than one identifies no one. */
+    /** The ids of the users with that login name (case-insensitive); more than one identifies no one. */
     async idsByLoginName(instanceId: string, loginName: string): Promise<string[]> {
       const rows = await db.query(IDS_BY_LOGIN_NAME, [instanceId, loginName]);
       // Usernames are unique by JavaScript's toLowerCase (the usernames claim, domain/users/rules.ts);
