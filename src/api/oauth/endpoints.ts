@@ -39,7 +39,7 @@ export interface OAuthRoutes {
  * app/oauth; errors are answered by api/oauth/errors.ts.
  */
 export function createOAuthRoutes(deps: Deps, log: Logger): OAuthRoutes {
-  // jti replay detection for machine-key assertions (per process; see createReplayCache).
+  // Single use of machine-key assertions: this process's cache first, then the shared used_assertions table (see claimSpentAssertion).
   const replay = createReplayCache({ onOverflow: () => log.warn("assertion replay cache full: dropped the oldest live entry") });
   const discovery = discoveryDocument(deps.config.externalUrl);
   const metadata = authorizationServerMetadata(discovery);
