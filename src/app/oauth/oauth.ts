@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { encodeHeader, signRs256 } from "../../crypto/jwt.js";
+import { ID_TOKEN_LIFETIME_SECONDS } from "../../crypto/signing-keys.js";
 import { mintAccessToken, type AccessClaims } from "../../crypto/tokens.js";
 import type { Deps } from "../core/context.js";
 import { decideWithCache } from "../core/lookup.js";
@@ -95,7 +96,7 @@ async function signTokens(deps: Deps, grant: Grant, claims: AccessClaims): Promi
       iss: deps.config.externalUrl,
       sub: u.id,
       aud: [...aud, u.userName],
-      exp: iat + 43200,
+      exp: iat + ID_TOKEN_LIFETIME_SECONDS,
       iat,
       auth_time: iat,
       azp: u.userName,
