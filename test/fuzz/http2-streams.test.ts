@@ -10,7 +10,7 @@
  */
 import http2 from "node:http2";
 import fc from "fast-check";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, it } from "vitest";
 import { checkGrpcStatus, expectHealthy, fuzzParams, runsScaled, startFuzzTarget, statusStats, timeoutFor, type FuzzTarget } from "./support.js";
 
 const MAX_STREAMS = 6;
