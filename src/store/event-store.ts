@@ -2,8 +2,10 @@ import { DomainError, alreadyExists } from "../domain/errors.js";
 import type { AggregateType, StoredEvent, UniqueClaim } from "../domain/events.js";
 import { createCommitter } from "./group-commit.js";
 import { project } from "./projections.js";
-import { aggregateKey, claimStatement, insertEventStatement, notifyStatement, storedEvent, type PushRequest } from "./push.js";
+import { inline } from "./literal.js";
+import { FENCED_SQLSTATE, PUSH_LOCK, aggregateKey, claimStatement, insertEventStatement, notifyStatement, prologueStatement, storedEvent, type PushRequest } from "./push.js";
 import { pushScript } from "./push-script.js";
+import { performance } from "node:perf_hooks";
 import { isUniqueViolation, type Queryable, type Row, type SqlError, type SqlPort } from "./sql.js";
 
 export { EVENTS_CHANNEL, aggregateKey, type CommitNotice, type PushRequest } from "./push.js";
@@ -21,6 +23,26 @@ function storageUnwritable(e: unknown): "full" | "readonly" | undefined {
   return undefined;
 }
 
+/**
+ * Who writes: the node slot, and on PostgreSQL the registration (`lease`) each write transaction
+ * checks is still the slot's (server/node-slot.ts). Without a lease nothing is checked (tests,
+ * operator commands).
+ */
+export interface Writer {
+  readonly node: number;
+  readonly lease?: number;
+}
+
+/** The prefix of a writer's commit ids (`<prefix>:<n>`), unique per registration of a slot. */
+export const commitPrefix = (w: Writer) => (w.lease === undefined ? `${w.node}` : `${w.node}.${w.lease}`);
+
+const fencedError = () =>
+  new DomainError("Unavailable", "STORE-fenced", "this process's node slot was handed to another process while it stalled; it registers again before writing");
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** How long readAfter waits for the pushes in flight when it read the position sequence. */
+const FOLLOW_WAIT_MS = 10_000;
+
 export interface EventStore {
   readonly sql: SqlPort;
   load(instanceId: string, aggregateType: AggregateType, aggregateId: string): Promise<StoredEvent[]>;
@@ -33,6 +55,14 @@ export interface EventStore {
    */
   setBarrier(barrier: (commitId: string) => Promise<void>): void;
   lastPosition(): Promise<number>;
+  /**
+   * Events after `position`, in position order, at most `limit`: safe to follow. An event that is
+   * not returned because it was not committed yet always gets a position above the last one
+   * returned, so a reader that asks again from there never skips one. On PostgreSQL, where
+   * transactions take positions in one order and commit in another, the read waits (briefly) for
+   * the pushes in flight when it started (PUSH_LOCK); PGlite runs one transaction at a time.
+   */
+  readAfter(position: number, limit: number): Promise<StoredEvent[]>;
 }
 
 const rowToEvent = (r: Row): StoredEvent => ({
@@ -51,11 +81,16 @@ const rowToEvent = (r: Row): StoredEvent => ({
 export const EVENT_COLUMNS =
   "instance_id, aggregate_type, aggregate_id, sequence, position, event_type, payload, editor_user, resource_owner, created_at";
 
-export function createEventStore(sql: SqlPort, node = 0): EventStore {
+export function createEventStore(sql: SqlPort, writer: Writer | number = 0): EventStore {
+  const w: Writer = typeof writer === "number" ? { node: writer } : writer;
   const listeners: ((events: StoredEvent[]) => void)[] = [];
   let barrier: ((commitId: string) => Promise<void>) | undefined;
   let commits = 0;
-  const commit = sql.dialect === "postgres" && sql.script ? createCommitter(sql.script.bind(sql)) : undefined;
+  const prologue = () => prologueStatement({ node: w.node, lease: w.lease });
+  const commit = sql.dialect === "postgres" && sql.script ? createCommitter(sql.script.bind(sql), () => {
+    const p = prologue();
+    return inline(p.text, p.params);
+  }) : undefined;
 
   async function insertEvents(tx: Queryable, req: PushRequest): Promise<StoredEvent[]> {
     const next = new Map<string, number>();
@@ -107,7 +142,7 @@ export function createEventStore(sql: SqlPort, node = 0): EventStore {
     async push(req) {
       if (req.events.length === 0) return [];
       let stored: StoredEvent[] | undefined;
-      const commitId = `${node}:${++commits}`;
+      const commitId = `${commitPrefix(w)}:${++commits}`;
       try {
         const s = commit && (await pushScript(req, commitId));
         if (s) {
@@ -121,6 +156,10 @@ export function createEventStore(sql: SqlPort, node = 0): EventStore {
           }
         }
         stored ??= await sql.transaction(async (tx) => {
+          if (sql.dialect === "postgres") {
+            const p = prologue();
+            await tx.query(p.text, p.params);
+          }
           await claimUniques(tx, req.instanceId, req.uniques ?? []);
           const events = await insertEvents(tx, req);
           for (const e of events) await project(tx, e);
@@ -135,6 +174,7 @@ export function createEventStore(sql: SqlPort, node = 0): EventStore {
         });
       } catch (e) {
         if (e instanceof DomainError) throw e;
+        if ((e as SqlError | undefined)?.code === FENCED_SQLSTATE) throw fencedError();
         if (isUniqueViolation(e) && e.constraint === "events_aggregate_sequence") throw new ConcurrencyConflict("aggregate changed concurrently");
         // disk_full / ENOSPC / a read-only file system: the transaction rolled back, nothing was
         // written; reads go on working.
@@ -156,6 +196,32 @@ export function createEventStore(sql: SqlPort, node = 0): EventStore {
     async lastPosition() {
       const rows = await sql.query<{ p: string | number | null }>("SELECT max(position) AS p FROM events");
       return Number(rows[0]?.p ?? 0);
+    },
+    async readAfter(position, limit) {
+      let upTo: number | undefined;
+      if (sql.dialect === "postgres") {
+        // 1. The last position taken so far; 2. the pushes in flight now (every push that took a
+        // position up to it has ended or is among them: it holds the lock from before its first);
+        // 3. once they have ended, nothing at or below it can still appear.
+        const seq = await sql.query<{ v: string | number }>("SELECT CASE WHEN is_called THEN last_value ELSE 0 END AS v FROM events_position_seq");
+        upTo = Number(seq[0]!.v);
+        if (upTo <= position) return [];
+        const holders = `SELECT virtualtransaction AS v FROM pg_locks WHERE locktype = 'advisory' AND granted
+          AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+          AND classid = ${PUSH_LOCK[0]} AND objid = ${PUSH_LOCK[1]} AND objsubid = 2`;
+        let inFlight = (await sql.query<{ v: string }>(holders)).map((r) => r.v);
+        const deadline = performance.now() + FOLLOW_WAIT_MS;
+        while (inFlight.length > 0) {
+          if (performance.now() > deadline) throw new DomainError("Unavailable", "STORE-follow", "writes in flight did not finish in time; read again");
+          await sleep(2);
+          inFlight = (await sql.query<{ v: string }>(`${holders} AND virtualtransaction = ANY($1)`, [inFlight])).map((r) => r.v);
+        }
+      }
+      const rows = await sql.query(
+        `SELECT ${EVENT_COLUMNS} FROM events WHERE position > $1${upTo === undefined ? "" : " AND position <= $3"} ORDER BY position LIMIT $2`,
+        upTo === undefined ? [position, limit] : [position, limit, upTo],
+      );
+      return rows.map(rowToEvent);
     },
   };
 }

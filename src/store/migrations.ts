@@ -160,6 +160,18 @@ CREATE TABLE used_assertions (
 CREATE INDEX used_assertions_expiry ON used_assertions (expires_at);
 `,
   },
+  {
+    version: 7,
+    name: "fenced node slots",
+    // Each registration of a node slot gets its own number (`lease`, from node_ids); a PostgreSQL
+    // write transaction starts with portcullis_fence(slot, lease), which fails with SQLSTATE PCF01
+    // when the slot has been handed to another process since (server/node-slot.ts). The function's
+    // body is one line: migrations are split into statements at a semicolon that ends a line.
+    sql: `
+ALTER TABLE nodes ADD COLUMN lease bigint NOT NULL DEFAULT 0;
+CREATE FUNCTION portcullis_fence(slot bigint, holder bigint) RETURNS void LANGUAGE plpgsql AS $$ BEGIN PERFORM 1 FROM nodes WHERE node_id = slot AND lease = holder; IF NOT FOUND THEN RAISE EXCEPTION 'node slot % is no longer held by this process', slot USING ERRCODE = 'PCF01'; END IF; END $$;
+`,
+  },
 ];
 
 export { PROJECTION_TABLES } from "./read-models/tables.js";

@@ -137,7 +137,7 @@ function testConfig(overrides: Partial<Config> = {}): Config {
     maxBodyBytes: 1048576,
     requestTimeoutMs: 60000,
     http2: { maxConcurrentStreams: 100, idleTimeoutMs: 300000, maxSessionMemoryMb: 10 },
-    db: { poolSize: 10, connectTimeoutMs: 2000, startupTimeoutMs: 60000 },
+    db: { poolSize: 10, connectTimeoutMs: 2000, startupTimeoutMs: 60000, nodeLeaseMs: 10000, embeddedFsync: true },
     shutdownTimeoutMs: 10000,
     signingKeys: { rotationInterval: 30 * 86400, publishAhead: 86400, retireMargin: 3600, reloadInterval: 60 },
     trustedProxies: [],
@@ -340,6 +340,9 @@ export function createHarness(opts: HarnessOptions = {}): Harness {
     },
     async lastPosition() {
       return log.length;
+    },
+    async readAfter(position, limit) {
+      return log.filter((e) => e.position > position).slice(0, limit);
     },
   };
 
