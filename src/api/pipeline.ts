@@ -1,7 +1,7 @@
 import { getOption, type DescMessage, type DescMethod, type DescService, type Message, type MessageInitShape } from "@bufbuild/protobuf";
 import { auth_option } from "@zitadel/proto/zitadel/options_pb.js";
 import { authenticateApiCaller, type Principal } from "../app/core/authn.js";
-import { authorize } from "../app/core/authz.js";
+import { authorize, type ScopedTarget } from "../app/core/authz.js";
 import type { Caller, Deps } from "../app/core/context.js";
 import { DomainError, unauthenticated } from "../domain/errors.js";
 import { validateMessage } from "./validate/index.js";
@@ -24,8 +24,28 @@ interface CompiledMethod {
   method: DescMethod;
   /** "" = public (no auth option), "authenticated", or a permission such as "user.write". */
   permission: string;
+  /**
+   * The auth option's `check_field_name` when it names a project (`Id` on the project methods,
+   * `ProjectId`): the request field whose project's memberships may grant the permission.
+   */
+  projectField?: string;
   handler?: Handler;
 }
+
+/** Go field names of `check_field_name` that hold a project id (GrantId names a project grant: not yet served). */
+const PROJECT_CHECK_FIELDS = new Set(["Id", "ProjectId"]);
+const snakeCase = (goName: string) => goName.replace(/([a-z0-9])([A-Z])/g, "$1_$2").toLowerCase();
+
+function projectField(method: DescMethod, checkFieldName: string): string | undefined {
+  if (!PROJECT_CHECK_FIELDS.has(checkFieldName)) return undefined;
+  return method.input.fields.find((f) => f.name === snakeCase(checkFieldName) && f.fieldKind === "scalar")?.localName;
+}
+
+const scopedTarget = (m: CompiledMethod, input: Message): ScopedTarget | undefined => {
+  if (!m.projectField) return undefined;
+  const v = (input as unknown as Record<string, unknown>)[m.projectField];
+  return typeof v === "string" && v ? { type: "project", id: v } : undefined;
+};
 
 /**
  * The request pipeline shared by every protocol, in ZITADEL's order: authentication, target org and
@@ -50,7 +70,7 @@ export function createPipeline(deps: Deps, services: { service: DescService; han
   for (const { service, handlers } of services)
     for (const method of service.methods) {
       const opt = getOption(method, auth_option);
-      compiled.set(method, { method, permission: opt.permission, handler: handlers[method.localName] });
+      compiled.set(method, { method, permission: opt.permission, projectField: projectField(method, opt.checkFieldName), handler: handlers[method.localName] });
     }
 
   const tooManyFailures = (wait: number) =>
@@ -92,7 +112,7 @@ export function createPipeline(deps: Deps, services: { service: DescService; han
         // Awaited only when something had to be loaded: the common, cached case stays synchronous.
         const a = authenticated ?? authenticate(header, peer);
         const principal = a instanceof Promise ? await a : a;
-        const z = authorize(deps, principal, header("x-zitadel-orgid")?.trim() || undefined, m.permission);
+        const z = authorize(deps, principal, header("x-zitadel-orgid")?.trim() || undefined, m.permission, scopedTarget(m, input));
         const caller = z instanceof Promise ? await z : z;
         ctx = { deps, caller, principal };
       }
