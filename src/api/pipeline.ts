@@ -1,5 +1,6 @@
-import { getOption, type DescMessage, type DescMethod, type DescService, type Message, type MessageInitShape } from "@bufbuild/protobuf";
+import { getOption, hasOption, type DescMessage, type DescMethod, type DescService, type Message, type MessageInitShape } from "@bufbuild/protobuf";
 import { auth_option } from "@zitadel/proto/zitadel/options_pb.js";
+import { options as v2Options } from "@zitadel/proto/zitadel/protoc_gen_zitadel/v2/options_pb.js";
 import { authenticateApiCaller, type Principal } from "../app/core/authn.js";
 import { authorize } from "../app/core/authz.js";
 import type { Caller, Deps } from "../app/core/context.js";
@@ -24,6 +25,12 @@ interface CompiledMethod {
   method: DescMethod;
   /** "" = public (no auth option), "authenticated", or a permission such as "user.write". */
   permission: string;
+  /**
+   * v2 services (`zitadel.protoc_gen_zitadel.v2.options`): the org comes from the request or the
+   * resource, not from x-zitadel-orgid; the pipeline authenticates and the handler authorizes in the
+   * resource's org (authorizeInOrg), as ZITADEL's v2 commands check permissions themselves.
+   */
+  resourceAuthz: boolean;
   handler?: Handler;
 }
 
@@ -45,12 +52,17 @@ export interface Pipeline {
   authenticate(method: DescMethod, header: HeaderGetter, peer?: string): Principal | Promise<Principal> | undefined;
 }
 
+/** The permission a method declares: v1's `zitadel.v1.auth_option` or v2's `zitadel.protoc_gen_zitadel.v2.options`. */
+export function methodPermission(method: DescMethod): { permission: string; resourceAuthz: boolean } {
+  const v2 = hasOption(method, v2Options) ? getOption(method, v2Options).authOption : undefined;
+  return v2 ? { permission: v2.permission, resourceAuthz: true } : { permission: getOption(method, auth_option).permission, resourceAuthz: false };
+}
+
 export function createPipeline(deps: Deps, services: { service: DescService; handlers: ServiceHandlers }[]): Pipeline {
   const compiled = new Map<DescMethod, CompiledMethod>();
   for (const { service, handlers } of services)
     for (const method of service.methods) {
-      const opt = getOption(method, auth_option);
-      compiled.set(method, { method, permission: opt.permission, handler: handlers[method.localName] });
+      compiled.set(method, { method, ...methodPermission(method), handler: handlers[method.localName] });
     }
 
   const tooManyFailures = (wait: number) =>
@@ -92,7 +104,9 @@ export function createPipeline(deps: Deps, services: { service: DescService; han
         // Awaited only when something had to be loaded: the common, cached case stays synchronous.
         const a = authenticated ?? authenticate(header, peer);
         const principal = a instanceof Promise ? await a : a;
-        const z = authorize(deps, principal, header("x-zitadel-orgid")?.trim() || undefined, m.permission);
+        const z = m.resourceAuthz
+          ? { userId: principal.userId, resourceOwner: principal.orgId, orgId: principal.orgId }
+          : authorize(deps, principal, header("x-zitadel-orgid")?.trim() || undefined, m.permission);
         const caller = z instanceof Promise ? await z : z;
         ctx = { deps, caller, principal };
       }

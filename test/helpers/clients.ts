@@ -1,6 +1,9 @@
 import { ConnectError, createClient, type Client, type Interceptor, type Transport } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import { createManagementServiceClient } from "@zitadel/client/v1";
+import { createOrganizationServiceClient, createUserServiceClient } from "@zitadel/client/v2";
+import { OrganizationService } from "@zitadel/proto/zitadel/org/v2/org_service_pb.js";
+import { UserService } from "@zitadel/proto/zitadel/user/v2/user_service_pb.js";
 import { createServerTransport } from "@zitadel/client/node";
 import { createClientTransport } from "@zitadel/client/web";
 import { ManagementService } from "@zitadel/proto/zitadel/management_pb.js";
@@ -70,3 +73,21 @@ export const errorOf = (p: Promise<unknown>): Promise<ConnectError | undefined> 
     () => undefined,
     (e: unknown) => ConnectError.from(e),
   );
+
+/**
+ * The official ZITADEL v2 clients (`@zitadel/client/v2`): over gRPC with its node transport, or over
+ * Connect. v2 ignores x-zitadel-orgid, so none is sent.
+ */
+function v2Transport(baseUrl: string, protocol: "grpc" | "connect", token: string): Transport {
+  return protocol === "grpc"
+    ? createServerTransport(token, { baseUrl })
+    : createConnectTransport({ baseUrl, httpVersion: "1.1", interceptors: [withHeaders(token)] });
+}
+
+export function userServiceV2(baseUrl: string, protocol: "grpc" | "connect", token: string): Client<typeof UserService> {
+  return createUserServiceClient(v2Transport(baseUrl, protocol, token)) as unknown as Client<typeof UserService>;
+}
+
+export function organizationServiceV2(baseUrl: string, protocol: "grpc" | "connect", token: string): Client<typeof OrganizationService> {
+  return createOrganizationServiceClient(v2Transport(baseUrl, protocol, token)) as unknown as Client<typeof OrganizationService>;
+}

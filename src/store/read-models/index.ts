@@ -34,3 +34,4 @@ export type { MemberQuery, MemberRow, MemberScopeType, MemberSort } from "./memb
 export type { PatRow } from "./pats.js";
 export type { MachineKeyRow } from "./machine-keys.js";
 export type { MetadataKeyQuery, MetadataRow } from "./metadata.js";
+export type { CredentialFilter } from "./credential-filter.js";
