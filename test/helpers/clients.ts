@@ -76,16 +76,17 @@ export const errorOf = (p: Promise<unknown>): Promise<ConnectError | undefined> 
 
 /**
  * The official ZITADEL v2 clients (`@zitadel/client/v2`): over gRPC with its node transport, or over
- * Connect. v2 ignores x-zitadel-orgid, so none is sent.
+ * Connect.
  */
-function v2Transport(baseUrl: string, protocol: "grpc" | "connect", token: string): Transport {
+function v2Transport(baseUrl: string, protocol: "grpc" | "connect", token: string, orgId?: string): Transport {
   return protocol === "grpc"
-    ? createServerTransport(token, { baseUrl })
-    : createConnectTransport({ baseUrl, httpVersion: "1.1", interceptors: [withHeaders(token)] });
+    ? createServerTransport(token, { baseUrl, interceptors: orgId ? [withHeaders(undefined, orgId)] : [] })
+    : createConnectTransport({ baseUrl, httpVersion: "1.1", interceptors: [withHeaders(token, orgId)] });
 }
 
-export function userServiceV2(baseUrl: string, protocol: "grpc" | "connect", token: string): Client<typeof UserService> {
-  return createUserServiceClient(v2Transport(baseUrl, protocol, token)) as unknown as Client<typeof UserService>;
+/** `orgId`: an x-zitadel-orgid header to send anyway (tests that v2 ignores it). */
+export function userServiceV2(baseUrl: string, protocol: "grpc" | "connect", token: string, orgId?: string): Client<typeof UserService> {
+  return createUserServiceClient(v2Transport(baseUrl, protocol, token, orgId)) as unknown as Client<typeof UserService>;
 }
 
 export function organizationServiceV2(baseUrl: string, protocol: "grpc" | "connect", token: string): Client<typeof OrganizationService> {
