@@ -175,6 +175,16 @@ describe("authorization matrix of the v2 services (Connect)", () => {
     }
   });
 
+  it("acting on oneself needs no membership (ZITADEL's checkPermissionOnUser)", async () => {
+    const d = s.rt.deps;
+    const self = await createPrincipal(d, { orgId: orgs.own, userName: "v2-self", orgRoles: [] });
+    const client = userServiceV2(s.url, "connect", self.pat);
+    expect((await client.getUserByID({ userId: self.userId })).user?.username).toBe("v2-self");
+    expect((await client.addSecret({ userId: self.userId })).clientSecret).toHaveLength(64);
+    const neighbour = await createMachine(d, orgs.own, "v2-self-neighbour");
+    expect((await errorOf(client.getUserByID({ userId: neighbour })))?.code).toBe(Code.NotFound);
+  });
+
   it("a caller without a token is refused before anything else", async () => {
     const e = await errorOf(userServiceV2(s.url, "connect", "").getUserByID({ userId: "x" }));
     expect(e).toBeInstanceOf(ConnectError);
