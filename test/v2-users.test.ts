@@ -88,6 +88,10 @@ describe.each(["grpc", "connect"] as const)("UserService v2 over %s", (protocol)
     const got = await users().getUserByID({ userId: id });
     expect(got.user?.username).toBe(name("upd-2"));
     expect(got.user?.type).toMatchObject({ case: "machine", value: { name: "After", description: "d" } });
+    // a refused change writes nothing: a bad name keeps the new username from being written too
+    const bad = await errorOf(users().updateUser({ userId: id, username: name("upd-3"), userType: { case: "machine", value: { name: "bad\u202Ename" } } }));
+    expect(bad?.code).toBe(Code.InvalidArgument);
+    expect((await users().getUserByID({ userId: id })).user?.username).toBe(name("upd-2"));
     const unknown = await errorOf(users().updateUser({ userId: "nobody", userType: { case: "machine", value: { name: "X" } } }));
     expect(unknown?.code).toBe(Code.NotFound);
   });

@@ -29,6 +29,7 @@ import * as queries from "../../app/users/user-queries.js";
 import * as search from "../../app/users/user-search.js";
 import * as users from "../../app/users/users.js";
 import { DomainError } from "../../domain/errors.js";
+import { checkDisplayName } from "../../domain/users/rules.js";
 import type { CallContext, ServiceHandlers } from "../pipeline.js";
 import { listInput, objectDetails, readDetails, ts } from "./mappers.js";
 import { dateOf, eventDate, v1UserState, v2KeyMessage, v2ListDetails, v2Pagination, v2PatMessage, v2UserMessage } from "./v2-mappers.js";
@@ -158,14 +159,17 @@ export const userV2Handlers: ServiceHandlers = {
     if (req.userType.case === "human") throw humanUnsupported("UpdateUser");
     const caller = await onUser(ctx, req.userId, "user.write");
     const current = await queries.getUserById(ctx.deps, caller, req.userId);
-    let changed: Date | undefined;
-    if (req.username !== undefined && req.username !== current.userName) {
-      changed = dateOf(await users.updateUserName(ctx.deps, caller, req.userId, req.username));
-    }
     const machine = req.userType.case === "machine" ? req.userType.value : undefined;
     const name = machine?.name ?? current.name;
     const description = machine?.description ?? current.description;
-    if (name !== current.name || description !== current.description) {
+    const renamed = req.username !== undefined && req.username !== current.userName;
+    const changes = name !== current.name || description !== current.description;
+    // Two commands where ZITADEL pushes once: the name is checked before either writes, and the
+    // username (whose claim may be taken) goes first, so a refused call writes nothing.
+    if (changes && name !== current.name) checkDisplayName(name);
+    let changed: Date | undefined;
+    if (renamed) changed = dateOf(await users.updateUserName(ctx.deps, caller, req.userId, req.username!));
+    if (changes) {
       const d = await users.updateMachine(ctx.deps, caller, { userId: req.userId, name, description, accessTokenType: current.accessTokenType });
       changed = dateOf(d);
     }
