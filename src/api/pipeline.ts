@@ -1,5 +1,6 @@
-import { getOption, type DescMessage, type DescMethod, type DescService, type Message, type MessageInitShape } from "@bufbuild/protobuf";
+import { getOption, hasOption, type DescMessage, type DescMethod, type DescService, type Message, type MessageInitShape } from "@bufbuild/protobuf";
 import { auth_option } from "@zitadel/proto/zitadel/options_pb.js";
+import { options as v2Options } from "@zitadel/proto/zitadel/protoc_gen_zitadel/v2/options_pb.js";
 import { authenticateApiCaller, type Principal } from "../app/core/authn.js";
 import { authorize, type ScopedTarget } from "../app/core/authz.js";
 import type { Caller, Deps } from "../app/core/context.js";
@@ -29,6 +30,12 @@ interface CompiledMethod {
    * `ProjectId`): the request field whose project's memberships may grant the permission.
    */
   projectField?: string;
+  /**
+   * v2 services (`zitadel.protoc_gen_zitadel.v2.options`): the org comes from the request or the
+   * resource, not from x-zitadel-orgid; the pipeline authenticates and the handler authorizes in the
+   * resource's org (authorizeInOrg), as ZITADEL's v2 commands check permissions themselves.
+   */
+  resourceAuthz: boolean;
   handler?: Handler;
 }
 
@@ -65,12 +72,19 @@ export interface Pipeline {
   authenticate(method: DescMethod, header: HeaderGetter, peer?: string): Principal | Promise<Principal> | undefined;
 }
 
+/** The permission a method declares: v1's `zitadel.v1.auth_option` or v2's `zitadel.protoc_gen_zitadel.v2.options`. */
+export function methodPermission(method: DescMethod): { permission: string; resourceAuthz: boolean } {
+  const v2 = hasOption(method, v2Options) ? getOption(method, v2Options).authOption : undefined;
+  return v2 ? { permission: v2.permission, resourceAuthz: true } : { permission: getOption(method, auth_option).permission, resourceAuthz: false };
+}
+
 export function createPipeline(deps: Deps, services: { service: DescService; handlers: ServiceHandlers }[]): Pipeline {
   const compiled = new Map<DescMethod, CompiledMethod>();
   for (const { service, handlers } of services)
     for (const method of service.methods) {
-      const opt = getOption(method, auth_option);
-      compiled.set(method, { method, permission: opt.permission, projectField: projectField(method, opt.checkFieldName), handler: handlers[method.localName] });
+      const p = methodPermission(method);
+      const field = p.resourceAuthz ? undefined : projectField(method, getOption(method, auth_option).checkFieldName);
+      compiled.set(method, { method, ...p, ...(field ? { projectField: field } : {}), handler: handlers[method.localName] });
     }
 
   const tooManyFailures = (wait: number) =>
@@ -112,7 +126,9 @@ export function createPipeline(deps: Deps, services: { service: DescService; han
         // Awaited only when something had to be loaded: the common, cached case stays synchronous.
         const a = authenticated ?? authenticate(header, peer);
         const principal = a instanceof Promise ? await a : a;
-        const z = authorize(deps, principal, header("x-zitadel-orgid")?.trim() || undefined, m.permission, scopedTarget(m, input));
+        const z = m.resourceAuthz
+          ? { userId: principal.userId, resourceOwner: principal.orgId, orgId: principal.orgId }
+          : authorize(deps, principal, header("x-zitadel-orgid")?.trim() || undefined, m.permission, scopedTarget(m, input));
         const caller = z instanceof Promise ? await z : z;
         ctx = { deps, caller, principal };
       }

@@ -68,3 +68,41 @@ function checkProject(project: ProjectState, org: OrgState, caller: Caller, perm
   if (inProject && rolesGrant(inProject.roles, permission)) return caller;
   return refuse(orgMember || Boolean(inProject));
 }
+
+/**
+ * ZITADEL's v2 authorization (command/permission_checks.go, authz.CheckPermission): v2 ignores
+ * x-zitadel-orgid; the org is the one the resource belongs to (the user's resource owner, the org a
+ * request names). The caller needs the permission through its instance membership or its membership
+ * in that org. Acting on oneself needs none (checkPermissionOnUser): pass the user's id as `selfId`.
+ * The Caller it returns acts in that org, so the commands' "in the caller's org" checks hold for it.
+ */
+export async function authorizeInOrg(deps: Deps, principal: Principal, orgId: string, permission: string, selfId?: string): Promise<Caller> {
+  const caller: Caller = { userId: principal.userId, resourceOwner: principal.orgId, orgId };
+  if (selfId !== undefined && selfId === principal.userId) return caller;
+  const instance = await deps.cache.get(deps.instanceId, "instance", deps.instanceId);
+  const org = await deps.cache.get(deps.instanceId, "org", orgId);
+  const iam = instance.members.get(principal.userId);
+  const inOrg = org.exists ? org.members.get(principal.userId) : undefined;
+  if (!iam && !inOrg) throw notFound("AUTHZ-cdgFk", "membership not found");
+  const granted = (iam && rolesGrant(iam.roles, permission)) || (inOrg && rolesGrant(inOrg.roles, permission));
+  if (!granted) throw permissionDenied("AUTH-AWfge", "No matching permissions found");
+  return caller;
+}
+
+/**
+ * The orgs in which the caller holds `permission` (v2 list methods filter their results by it, as
+ * ZITADEL's permission-checked searches do): "all" when its instance membership grants it.
+ */
+export async function orgsWithPermission(deps: Deps, principal: Principal, permission: string): Promise<"all" | string[]> {
+  const instance = await deps.cache.get(deps.instanceId, "instance", deps.instanceId);
+  const iam = instance.members.get(principal.userId);
+  if (iam && rolesGrant(iam.roles, permission)) return "all";
+  const orgs: string[] = [];
+  for (const scope of await deps.reads.members.scopesOfUser(deps.instanceId, principal.userId)) {
+    if (scope.type !== "org") continue;
+    const org = await deps.cache.get(deps.instanceId, "org", scope.id);
+    const m = org.exists ? org.members.get(principal.userId) : undefined;
+    if (m && rolesGrant(m.roles, permission)) orgs.push(org.id);
+  }
+  return orgs;
+}

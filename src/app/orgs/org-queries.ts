@@ -53,3 +53,13 @@ export async function listMembers(deps: Deps, scope: { type: "org" | "instance" 
   const page = await listPage(deps, list, (p) => deps.reads.members.list(deps.instanceId, scope, queries, sort, p));
   return { members: page.items, meta: page.meta };
 }
+
+/** The instance's default org (v2 ListOrganizations' DefaultOrganizationQuery). */
+export async function defaultOrgId(deps: Deps): Promise<string> {
+  return (await deps.cache.get(deps.instanceId, "instance", deps.instanceId)).defaultOrgId;
+}
+
+/** ListOrganizations (v2): as ListOrgs, bounded to the orgs the caller may read. */
+export async function searchOrgs(deps: Deps, orgIds: readonly string[] | "all", list: ListInput, sortByName: boolean, queries: OrgQuery[]) {
+  return listOrgs(deps, list, sortByName, orgIds === "all" ? queries : [{ kind: "ids", ids: orgIds }, ...queries]);
+}

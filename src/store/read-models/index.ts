@@ -37,3 +37,4 @@ export type { PatRow } from "./pats.js";
 export type { ProjectQuery, ProjectRoleQuery, ProjectRoleRow, ProjectRow } from "./projects.js";
 export type { MachineKeyRow } from "./machine-keys.js";
 export type { MetadataKeyQuery, MetadataRow } from "./metadata.js";
+export type { CredentialFilter } from "./credential-filter.js";
