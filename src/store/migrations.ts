@@ -209,6 +209,30 @@ ALTER TABLE nodes ADD COLUMN lease bigint NOT NULL DEFAULT 0;
 CREATE FUNCTION portcullis_fence(slot bigint, holder bigint) RETURNS void LANGUAGE plpgsql AS $$ BEGIN PERFORM 1 FROM nodes WHERE node_id = slot AND lease = holder; IF NOT FOUND THEN RAISE EXCEPTION 'node slot % is no longer held by this process', slot USING ERRCODE = 'PCF01'; END IF; END $$;
 `,
   },
+  {
+    version: 9,
+    name: "project grants",
+    // Project grants (projection of project.grant.* on the "project" aggregate): org_id is the
+    // project's org, granted_org_id the org the project is granted to, role_keys a JSON array.
+    sql: `
+CREATE TABLE proj_project_grants (
+  instance_id     text NOT NULL,
+  grant_id        text NOT NULL,
+  project_id      text NOT NULL,
+  org_id          text NOT NULL,
+  granted_org_id  text NOT NULL,
+  role_keys       jsonb NOT NULL DEFAULT '[]'::jsonb,
+  state           smallint NOT NULL,
+  created_at      timestamptz NOT NULL,
+  changed_at      timestamptz NOT NULL,
+  sequence        bigint NOT NULL,
+  PRIMARY KEY (instance_id, grant_id)
+);
+CREATE INDEX proj_project_grants_project ON proj_project_grants (instance_id, project_id);
+CREATE INDEX proj_project_grants_org ON proj_project_grants (instance_id, org_id);
+CREATE INDEX proj_project_grants_granted_org ON proj_project_grants (instance_id, granted_org_id);
+`,
+  },
 ];
 
 export { PROJECTION_TABLES } from "./read-models/tables.js";

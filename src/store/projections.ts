@@ -2,7 +2,7 @@ import { readEvent, type EventsOf, type StoredEvent, type TypedEvent } from "../
 import { InstanceEvents, OrgEvents, instanceEventMappers, orgEventMappers, type MemberPayload, type MemberRemovedPayload } from "../domain/orgs/events.js";
 import { OrgStateNum } from "../domain/orgs/org.js";
 import { ProjectEvents, projectEventMappers } from "../domain/projects/events.js";
-import { ProjectStateNum } from "../domain/projects/project.js";
+import { ProjectGrantStateNum, ProjectStateNum } from "../domain/projects/project.js";
 import { UserEvents, userEventMappers } from "../domain/users/events.js";
 import { UserStateNum, UserType } from "../domain/users/user.js";
 import { Tables } from "./read-models/tables.js";
@@ -78,6 +78,8 @@ const removeOrgContents = async (tx: Queryable, e: EventMeta) => {
   );
   await tx.query(`DELETE FROM ${Tables.projectRoles} WHERE instance_id = $1 AND org_id = $2`, params);
   await tx.query(`DELETE FROM ${Tables.projects} WHERE instance_id = $1 AND org_id = $2`, params);
+  // Project grants of its projects and grants made to it (ZITADEL's project grant projection on org.removed).
+  await tx.query(`DELETE FROM ${Tables.projectGrants} WHERE instance_id = $1 AND (org_id = $2 OR granted_org_id = $2)`, params);
 };
 
 const touchProject = (tx: Queryable, e: EventMeta, set = "", params: unknown[] = []) =>
@@ -91,7 +93,7 @@ const touchProject = (tx: Queryable, e: EventMeta, set = "", params: unknown[] =
 
 /**
  * A removed project goes from every read model with its roles and members (as ZITADEL's projections
- * delete them). Extension point: the tables of its grants, apps and app keys are emptied here too;
+ * delete them), and its project grants. Extension point: the tables of its apps and app keys are emptied here too;
  * user grants are their own aggregate and get their own removal events (app/projects/cascade.ts).
  */
 const removeProjectContents = async (tx: Queryable, e: EventMeta) => {
@@ -99,7 +101,20 @@ const removeProjectContents = async (tx: Queryable, e: EventMeta) => {
   await tx.query(`DELETE FROM ${Tables.members} WHERE instance_id = $1 AND scope_type = 'project' AND scope_id = $2`, params);
   await tx.query(`DELETE FROM ${Tables.projectRoles} WHERE instance_id = $1 AND project_id = $2`, params);
   await tx.query(`DELETE FROM ${Tables.projects} WHERE instance_id = $1 AND id = $2`, params);
+  await tx.query(`DELETE FROM ${Tables.projectGrants} WHERE instance_id = $1 AND project_id = $2`, params); // project grants (PGRANT)
 };
+
+// --- project grants (PGRANT) ---
+const touchProjectGrant = (tx: Queryable, e: EventMeta, grantId: string, set: string, params: unknown[]) =>
+  tx.query(`UPDATE ${Tables.projectGrants} SET changed_at = $4, sequence = $5, ${set} WHERE instance_id = $1 AND project_id = $2 AND grant_id = $3`, [
+    e.instanceId,
+    e.aggregateId,
+    grantId,
+    e.createdAt,
+    e.sequence,
+    ...params,
+  ]);
+// --- end project grants ---
 
 const handlers: Handlers = {
   [InstanceEvents.added]: (tx, e) =>
@@ -186,6 +201,20 @@ const handlers: Handlers = {
   [ProjectEvents.memberChanged]: upsertMember("project"),
   [ProjectEvents.memberRemoved]: removeMember("project"),
   [ProjectEvents.memberCascadeRemoved]: removeMember("project"),
+  // --- project grants (PGRANT) ---
+  [ProjectEvents.grantAdded]: (tx, e) =>
+    tx.query(
+      `INSERT INTO ${Tables.projectGrants} (instance_id, grant_id, project_id, org_id, granted_org_id, role_keys, state, created_at, changed_at, sequence)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9)`,
+      [e.instanceId, e.payload.grantId, e.aggregateId, e.resourceOwner, e.payload.grantedOrgId, JSON.stringify(e.payload.roleKeys), ProjectGrantStateNum.active, e.createdAt, e.sequence],
+    ),
+  [ProjectEvents.grantChanged]: (tx, e) => touchProjectGrant(tx, e, e.payload.grantId, "role_keys = $6", [JSON.stringify(e.payload.roleKeys)]),
+  [ProjectEvents.grantCascadeChanged]: (tx, e) => touchProjectGrant(tx, e, e.payload.grantId, "role_keys = $6", [JSON.stringify(e.payload.roleKeys)]),
+  [ProjectEvents.grantDeactivated]: (tx, e) => touchProjectGrant(tx, e, e.payload.grantId, "state = $6", [ProjectGrantStateNum.inactive]),
+  [ProjectEvents.grantReactivated]: (tx, e) => touchProjectGrant(tx, e, e.payload.grantId, "state = $6", [ProjectGrantStateNum.active]),
+  [ProjectEvents.grantRemoved]: (tx, e) =>
+    tx.query(`DELETE FROM ${Tables.projectGrants} WHERE instance_id = $1 AND project_id = $2 AND grant_id = $3`, [e.instanceId, e.aggregateId, e.payload.grantId]),
+  // --- end project grants ---
 
   [UserEvents.machineAdded]: (tx, e) =>
     tx.query(

@@ -14,6 +14,7 @@ export const Tables = {
   members: "proj_members",
   projects: "proj_projects",
   projectRoles: "proj_project_roles",
+  projectGrants: "proj_project_grants",
 } as const;
 
 export const InstanceColumns = {
@@ -113,6 +114,20 @@ export const ProjectRoleColumns = {
   sequence: "sequence",
 } as const;
 
+/** Project grants (migration 9): `org_id` is the project's org (the grant's resource owner). */
+export const ProjectGrantColumns = {
+  instanceId: "instance_id",
+  grantId: "grant_id",
+  projectId: "project_id",
+  orgId: "org_id",
+  grantedOrgId: "granted_org_id",
+  roleKeys: "role_keys",
+  state: "state",
+  createdAt: "created_at",
+  changedAt: "changed_at",
+  sequence: "sequence",
+} as const;
+
 export const MemberColumns = {
   instanceId: "instance_id",
   /** "org", "instance" or "project". */
@@ -136,4 +151,5 @@ export const PROJECTION_TABLES = [
   Tables.members,
   Tables.projects,
   Tables.projectRoles,
+  Tables.projectGrants,
 ] as const;
