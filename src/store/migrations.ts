@@ -209,6 +209,31 @@ ALTER TABLE nodes ADD COLUMN lease bigint NOT NULL DEFAULT 0;
 CREATE FUNCTION portcullis_fence(slot bigint, holder bigint) RETURNS void LANGUAGE plpgsql AS $$ BEGIN PERFORM 1 FROM nodes WHERE node_id = slot AND lease = holder; IF NOT FOUND THEN RAISE EXCEPTION 'node slot % is no longer held by this process', slot USING ERRCODE = 'PCF01'; END IF; END $$;
 `,
   },
+  {
+    version: 8,
+    name: "user grants",
+    // The "usergrant" aggregate's read model (ZITADEL's projections.user_grants5): one row per grant
+    // not removed; names of users, orgs and projects are joined at query time.
+    sql: `
+CREATE TABLE proj_user_grants (
+  instance_id       text NOT NULL,
+  id                text NOT NULL,
+  org_id            text NOT NULL,
+  user_id           text NOT NULL,
+  project_id        text NOT NULL,
+  project_grant_id  text NOT NULL,
+  role_keys         jsonb NOT NULL,
+  state             smallint NOT NULL,
+  created_at        timestamptz NOT NULL,
+  changed_at        timestamptz NOT NULL,
+  sequence          bigint NOT NULL,
+  PRIMARY KEY (instance_id, id)
+);
+CREATE INDEX proj_user_grants_user ON proj_user_grants (instance_id, user_id);
+CREATE INDEX proj_user_grants_project ON proj_user_grants (instance_id, project_id);
+CREATE INDEX proj_user_grants_org ON proj_user_grants (instance_id, org_id);
+`,
+  },
 ];
 
 export { PROJECTION_TABLES } from "./read-models/tables.js";

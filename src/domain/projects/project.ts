@@ -7,6 +7,19 @@ export { ProjectEvents } from "./events.js";
 /** zitadel.project.v1.ProjectState numbers; REMOVED is internal (ZITADEL's domain.ProjectStateRemoved), never on the wire. */
 export const ProjectStateNum = { unspecified: 0, active: 1, inactive: 2, removed: 3 } as const;
 
+// --- project grants (shape agreed in the issue #13 phase 2 contract; PGRANT owns the reducer) ---
+export interface ProjectGrantState {
+  grantId: string;
+  grantedOrgId: string;
+  roleKeys: string[];
+  /** 1 active, 2 inactive */
+  state: number;
+  sequence: number;
+  createdAt: Date;
+  changedAt: Date;
+}
+// --- end project grants ---
+
 export interface ProjectRoleState {
   key: string;
   displayName: string;
@@ -40,6 +53,9 @@ export interface ProjectState extends MemberScope {
   hasProjectCheck: boolean;
   privateLabelingSetting: number;
   roles: Map<string, ProjectRoleState>;
+  // --- project grants (UGRANT reads them; PGRANT's events fill them) ---
+  grants: Map<string, ProjectGrantState>;
+  // --- end project grants ---
   sequence: number;
   createdAt?: Date;
   changedAt?: Date;
@@ -107,6 +123,7 @@ export const reduceProject = (id: string, events: StoredEvent[]) =>
     hasProjectCheck: false,
     privateLabelingSetting: 0,
     roles: new Map(),
+    grants: new Map(), // project grants (PGRANT)
     sequence: 0,
     ...emptyScope(),
   } as ProjectState);

@@ -7,6 +7,7 @@ import { metadataReads } from "./metadata.js";
 import { orgReads } from "./orgs.js";
 import { patReads } from "./pats.js";
 import { projectReads } from "./projects.js";
+import { userGrantReads } from "./user-grants.js";
 import { userReads } from "./users.js";
 
 /**
@@ -24,6 +25,7 @@ export function createReadModels(db: Queryable) {
     changes: changeReads(db),
     instance: instanceReads(db),
     projects: projectReads(db),
+    userGrants: userGrantReads(db),
   };
 }
 
@@ -35,6 +37,7 @@ export type { OrgQuery, OrgRow } from "./orgs.js";
 export type { MemberQuery, MemberRow, MemberScopeType, MemberSort } from "./members.js";
 export type { PatRow } from "./pats.js";
 export type { ProjectQuery, ProjectRoleQuery, ProjectRoleRow, ProjectRow } from "./projects.js";
+export type { ActiveUserGrant, UserGrantFilter, UserGrantQuery, UserGrantRow } from "./user-grants.js";
 export type { MachineKeyRow } from "./machine-keys.js";
 export type { MetadataKeyQuery, MetadataRow } from "./metadata.js";
 export type { CredentialFilter } from "./credential-filter.js";

@@ -14,6 +14,7 @@ export const Tables = {
   members: "proj_members",
   projects: "proj_projects",
   projectRoles: "proj_project_roles",
+  userGrants: "proj_user_grants",
 } as const;
 
 export const InstanceColumns = {
@@ -113,6 +114,21 @@ export const ProjectRoleColumns = {
   sequence: "sequence",
 } as const;
 
+export const UserGrantColumns = {
+  instanceId: "instance_id",
+  id: "id",
+  /** The granting org (the usergrant aggregate's resource owner). */
+  orgId: "org_id",
+  userId: "user_id",
+  projectId: "project_id",
+  projectGrantId: "project_grant_id",
+  roleKeys: "role_keys",
+  state: "state",
+  createdAt: "created_at",
+  changedAt: "changed_at",
+  sequence: "sequence",
+} as const;
+
 export const MemberColumns = {
   instanceId: "instance_id",
   /** "org", "instance" or "project". */
@@ -136,4 +152,5 @@ export const PROJECTION_TABLES = [
   Tables.members,
   Tables.projects,
   Tables.projectRoles,
+  Tables.userGrants,
 ] as const;
