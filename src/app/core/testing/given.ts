@@ -384,7 +384,8 @@ export function createHarness(opts: HarnessOptions = {}): Harness {
   const ids = [...(opts.ids ?? [])];
   let generated = 0;
   const config = testConfig(opts.config);
-  const reads = opts.sql ? createReadModels(sql) : withUserGrantsFromEvents(withMembershipsFromEvents(createReadModels(sql), () => log), () => log);
+  // User grants are always answered from the events (the cascades of removals read them).
+  const reads = withUserGrantsFromEvents(opts.sql ? createReadModels(sql) : withMembershipsFromEvents(createReadModels(sql), () => log), () => log);
   const deps: Deps = {
     config,
     store,
