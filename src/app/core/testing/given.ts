@@ -17,7 +17,8 @@
  * Commands that still read projections through `deps.store.sql` need the `sql` option (a stub
  * answering those reads); without it such a read fails the test, naming the query — except the
  * memberships of a user (`deps.reads.members.scopesOfUser`), which the harness then answers from
- * the stored events.
+ * the stored events. The user-grant read model (`deps.reads.userGrants.find` / `activeFor`, read by
+ * cascades and token claims) is always answered from the stored events.
  */
 import type { Logger } from "pino";
 import type { Config } from "../../../config/schema.js";
