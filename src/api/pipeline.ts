@@ -16,6 +16,17 @@ export interface CallContext {
 
 export type Handler = (ctx: CallContext, req: any) => Promise<MessageInitShape<DescMessage>> | MessageInitShape<DescMessage>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
+/**
+ * A handler that names the project its request acts on when the method's auth option has no
+ * `check_field_name` for it (the user-grant methods: ZITADEL checks the project itself,
+ * checkExplicitProjectPermission). The pipeline lets a membership in that project grant the
+ * permission, exactly as for a project check field.
+ */
+export type TargetResolver = (deps: Deps, req: any) => ScopedTarget | undefined | Promise<ScopedTarget | undefined>; // eslint-disable-line @typescript-eslint/no-explicit-any
+export type ScopedHandler = Handler & { target: TargetResolver };
+
+export const scoped = (target: TargetResolver, handler: Handler): ScopedHandler => Object.assign(handler, { target });
+
 /** Handlers by method local name (`removeMachineSecret`), per service. */
 export type ServiceHandlers = Partial<Record<string, Handler>>;
 
@@ -48,8 +59,9 @@ function projectField(method: DescMethod, checkFieldName: string): string | unde
   return method.input.fields.find((f) => f.name === snakeCase(checkFieldName) && f.fieldKind === "scalar")?.localName;
 }
 
-const scopedTarget = (m: CompiledMethod, input: Message): ScopedTarget | undefined => {
-  if (!m.projectField) return undefined;
+const scopedTarget = (deps: Deps, m: CompiledMethod, input: Message): ScopedTarget | undefined | Promise<ScopedTarget | undefined> => {
+  const resolver = (m.handler as Partial<ScopedHandler> | undefined)?.target;
+  if (!m.projectField) return resolver?.(deps, input);
   const v = (input as unknown as Record<string, unknown>)[m.projectField];
   return typeof v === "string" && v ? { type: "project", id: v } : undefined;
 };
@@ -126,9 +138,13 @@ export function createPipeline(deps: Deps, services: { service: DescService; han
         // Awaited only when something had to be loaded: the common, cached case stays synchronous.
         const a = authenticated ?? authenticate(header, peer);
         const principal = a instanceof Promise ? await a : a;
-        const z = m.resourceAuthz
-          ? { userId: principal.userId, resourceOwner: principal.orgId, orgId: principal.orgId }
-          : authorize(deps, principal, header("x-zitadel-orgid")?.trim() || undefined, m.permission, scopedTarget(m, input));
+        let z: Caller | Promise<Caller>;
+        if (m.resourceAuthz) z = { userId: principal.userId, resourceOwner: principal.orgId, orgId: principal.orgId };
+        else {
+          const t = scopedTarget(deps, m, input);
+          const target = t instanceof Promise ? await t : t;
+          z = authorize(deps, principal, header("x-zitadel-orgid")?.trim() || undefined, m.permission, target);
+        }
         const caller = z instanceof Promise ? await z : z;
         ctx = { deps, caller, principal };
       }

@@ -13,6 +13,7 @@ import { apiServices } from "../api/services/catalog.js";
 import { registerReflection } from "../api/reflection/reflection.js";
 import { createOpenApiHandler } from "../api/openapi/handler.js";
 import { createOAuthRoutes } from "../api/oauth/endpoints.js";
+import { createTokenPreviewRoute } from "../api/oauth/token-preview.js";
 import { createPipeline } from "../api/pipeline.js";
 import { createRestHandler } from "../api/rest/handler.js";
 import { createClientAddress } from "../api/client-address.js";
@@ -50,6 +51,7 @@ export async function startServer(deps: Deps, log: Logger, ready: () => Promise<
   });
   const rest = createRestHandler(services, pipeline, config.maxBodyBytes, log, clientAddress);
   const oauth = createOAuthRoutes(deps, log);
+  const tokenPreview = createTokenPreviewRoute(deps, log);
   const openapi = createOpenApiHandler(services);
   let draining = false;
 
@@ -86,6 +88,7 @@ export async function startServer(deps: Deps, log: Logger, ready: () => Promise<
         return sendJson(res, ok ? 200 : 503, ok ? '{"status":"ready"}' : '{"status":"not ready"}');
       }
       if (openapi(req, res, path)) return;
+      if (tokenPreview(req, res, path)) return;
       return await rest(req, res, path, q < 0 ? "" : url.slice(q + 1));
     } catch (e) {
       log.error({ err: e, path, reqId }, "request failed");

@@ -210,6 +210,31 @@ CREATE FUNCTION portcullis_fence(slot bigint, holder bigint) RETURNS void LANGUA
 `,
   },
   {
+    version: 8,
+    name: "user grants",
+    // The "usergrant" aggregate's read model (ZITADEL's projections.user_grants5): one row per grant
+    // not removed; names of users, orgs and projects are joined at query time.
+    sql: `
+CREATE TABLE proj_user_grants (
+  instance_id       text NOT NULL,
+  id                text NOT NULL,
+  org_id            text NOT NULL,
+  user_id           text NOT NULL,
+  project_id        text NOT NULL,
+  project_grant_id  text NOT NULL,
+  role_keys         jsonb NOT NULL,
+  state             smallint NOT NULL,
+  created_at        timestamptz NOT NULL,
+  changed_at        timestamptz NOT NULL,
+  sequence          bigint NOT NULL,
+  PRIMARY KEY (instance_id, id)
+);
+CREATE INDEX proj_user_grants_user ON proj_user_grants (instance_id, user_id);
+CREATE INDEX proj_user_grants_project ON proj_user_grants (instance_id, project_id);
+CREATE INDEX proj_user_grants_org ON proj_user_grants (instance_id, org_id);
+`,
+  },
+  {
     version: 9,
     name: "project grants",
     // Project grants (projection of project.grant.* on the "project" aggregate): org_id is the

@@ -3,6 +3,8 @@ import { InstanceEvents, OrgEvents, instanceEventMappers, orgEventMappers, type 
 import { OrgStateNum } from "../domain/orgs/org.js";
 import { ProjectEvents, projectEventMappers } from "../domain/projects/events.js";
 import { ProjectGrantStateNum, ProjectStateNum } from "../domain/projects/project.js";
+import { UserGrantEvents, userGrantEventMappers } from "../domain/usergrants/events.js";
+import { UserGrantStateNum } from "../domain/usergrants/user-grant.js";
 import { UserEvents, userEventMappers } from "../domain/users/events.js";
 import { UserStateNum, UserType } from "../domain/users/user.js";
 import { Tables } from "./read-models/tables.js";
@@ -19,7 +21,7 @@ export async function project(tx: Queryable, stored: StoredEvent): Promise<void>
   if (handler) await handler(tx, e);
 }
 
-const eventMappers = { ...instanceEventMappers, ...orgEventMappers, ...userEventMappers, ...projectEventMappers };
+const eventMappers = { ...instanceEventMappers, ...orgEventMappers, ...userEventMappers, ...projectEventMappers, ...userGrantEventMappers };
 type ProjectedEvent = EventsOf<typeof eventMappers>;
 type Handler<E> = (tx: Queryable, e: E) => Promise<unknown>;
 /** Each handler gets its event with the typed payload of its type. */
@@ -81,6 +83,29 @@ const removeOrgContents = async (tx: Queryable, e: EventMeta) => {
   // Project grants of its projects and grants made to it (ZITADEL's project grant projection on org.removed).
   await tx.query(`DELETE FROM ${Tables.projectGrants} WHERE instance_id = $1 AND (org_id = $2 OR granted_org_id = $2)`, params);
 };
+
+/**
+ * A removed org's user grants go: those it made, those of its users and those on its projects
+ * (ZITADEL's user-grant projection on org.removed); before its users and projects leave the tables.
+ */
+const removeOrgUserGrants = (tx: Queryable, e: EventMeta) =>
+  tx.query(
+    `DELETE FROM ${Tables.userGrants} WHERE instance_id = $1 AND (org_id = $2
+       OR user_id IN (SELECT id FROM ${Tables.users} WHERE instance_id = $1 AND org_id = $2)
+       OR project_id IN (SELECT id FROM ${Tables.projects} WHERE instance_id = $1 AND org_id = $2))`,
+    [e.instanceId, e.aggregateId],
+  );
+
+const touchUserGrant = (tx: Queryable, e: EventMeta, set = "", params: unknown[] = []) =>
+  tx.query(`UPDATE ${Tables.userGrants} SET changed_at = $3, sequence = $4${set ? ", " + set : ""} WHERE instance_id = $1 AND id = $2`, [
+    e.instanceId,
+    e.aggregateId,
+    e.createdAt,
+    e.sequence,
+    ...params,
+  ]);
+
+const removeUserGrant: Handler<EventMeta> = (tx, e) => tx.query(`DELETE FROM ${Tables.userGrants} WHERE instance_id = $1 AND id = $2`, [e.instanceId, e.aggregateId]);
 
 const touchProject = (tx: Queryable, e: EventMeta, set = "", params: unknown[] = []) =>
   tx.query(`UPDATE ${Tables.projects} SET changed_at = $3, sequence = $4${set ? ", " + set : ""} WHERE instance_id = $1 AND id = $2`, [
@@ -145,6 +170,7 @@ const handlers: Handlers = {
   [OrgEvents.reactivated]: (tx, e) => touchOrg(tx, e, "state = $5", [OrgStateNum.active]),
   [OrgEvents.removed]: async (tx, e) => {
     await touchOrg(tx, e, "state = $5", [OrgStateNum.removed]);
+    await removeOrgUserGrants(tx, e);
     await removeOrgContents(tx, e);
   },
   [OrgEvents.domainPrimarySet]: (tx, e) => touchOrg(tx, e, "primary_domain = $5", [e.payload.domain]),
@@ -215,6 +241,30 @@ const handlers: Handlers = {
   [ProjectEvents.grantRemoved]: (tx, e) =>
     tx.query(`DELETE FROM ${Tables.projectGrants} WHERE instance_id = $1 AND project_id = $2 AND grant_id = $3`, [e.instanceId, e.aggregateId, e.payload.grantId]),
   // --- end project grants ---
+
+  [UserGrantEvents.added]: (tx, e) =>
+    tx.query(
+      `INSERT INTO ${Tables.userGrants} (instance_id, id, org_id, user_id, project_id, project_grant_id, role_keys, state, created_at, changed_at, sequence)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10)`,
+      [
+        e.instanceId,
+        e.aggregateId,
+        e.resourceOwner,
+        e.payload.userId,
+        e.payload.projectId,
+        e.payload.projectGrantId,
+        JSON.stringify(e.payload.roleKeys),
+        UserGrantStateNum.active,
+        e.createdAt,
+        e.sequence,
+      ],
+    ),
+  [UserGrantEvents.changed]: (tx, e) => touchUserGrant(tx, e, "role_keys = $5", [JSON.stringify(e.payload.roleKeys)]),
+  [UserGrantEvents.cascadeChanged]: (tx, e) => touchUserGrant(tx, e, "role_keys = $5", [JSON.stringify(e.payload.roleKeys)]),
+  [UserGrantEvents.deactivated]: (tx, e) => touchUserGrant(tx, e, "state = $5", [UserGrantStateNum.inactive]),
+  [UserGrantEvents.reactivated]: (tx, e) => touchUserGrant(tx, e, "state = $5", [UserGrantStateNum.active]),
+  [UserGrantEvents.removed]: removeUserGrant,
+  [UserGrantEvents.cascadeRemoved]: removeUserGrant,
 
   [UserEvents.machineAdded]: (tx, e) =>
     tx.query(

@@ -4,6 +4,7 @@ import { metadataHandlers } from "../users/management-metadata.js";
 import { orgHandlers } from "../orgs/management-orgs.js";
 import { projectGrantHandlers } from "../projects/management-project-grants.js";
 import { projectHandlers } from "../projects/management-projects.js";
+import { userGrantHandlers } from "../usergrants/management-user-grants.js";
 import { userHandlers } from "../users/management-users.js";
 
 /** zitadel.management.v1.ManagementService: what Portcullis implements; every other method answers Unimplemented. */
@@ -15,4 +16,5 @@ export const managementHandlers: ServiceHandlers = {
   ...metadataHandlers,
   ...projectHandlers,
   ...projectGrantHandlers,
+  ...userGrantHandlers,
 };

@@ -18,6 +18,7 @@ import {
   type MachineChangedPayload,
   type UserRef,
 } from "../../domain/users/events.js";
+import { userRemovalCascade } from "../projects/cascade.js";
 import { checkDisplayName, checkUserId, checkUserName, inOrg, isMachineInOrg, usernameClaim } from "../../domain/users/rules.js";
 import { UserStateNum, userExists, type UserState } from "../../domain/users/user.js";
 import { runCommand } from "../core/command.js";
@@ -200,9 +201,12 @@ export function removeUser(deps: Deps, caller: Caller, userId: string) {
         events.push(newInstanceMemberCascadeRemovedEvent(m.id, userId));
       }
     }
+    // Its user grants go in the same push (user.grant.cascade.removed, as ZITADEL's RemoveUser).
+    const grants = await userRemovalCascade(deps, load, userId);
+    events.push(...grants.events);
     return {
       events,
-      uniques: [usernameClaim(u.userName, "remove"), ...memberships.map((m) => memberClaim(m.id, userId, "remove"))],
+      uniques: [usernameClaim(u.userName, "remove"), ...memberships.map((m) => memberClaim(m.id, userId, "remove")), ...grants.uniques],
       result: (s) => changedDetails(s[0]!),
     };
   });

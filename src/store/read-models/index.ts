@@ -8,6 +8,7 @@ import { orgReads } from "./orgs.js";
 import { patReads } from "./pats.js";
 import { projectGrantReads } from "./project-grants.js";
 import { projectReads } from "./projects.js";
+import { userGrantReads } from "./user-grants.js";
 import { userReads } from "./users.js";
 
 /**
@@ -26,6 +27,7 @@ export function createReadModels(db: Queryable) {
     instance: instanceReads(db),
     projects: projectReads(db),
     projectGrants: projectGrantReads(db),
+    userGrants: userGrantReads(db),
   };
 }
 
@@ -38,6 +40,7 @@ export type { MemberQuery, MemberRow, MemberScopeType, MemberSort } from "./memb
 export type { PatRow } from "./pats.js";
 export type { ProjectQuery, ProjectRoleQuery, ProjectRoleRow, ProjectRow } from "./projects.js";
 export type { GrantedProjectQuery, ProjectGrantQuery, ProjectGrantRow } from "./project-grants.js";
+export type { ActiveUserGrant, UserGrantFilter, UserGrantQuery, UserGrantRow } from "./user-grants.js";
 export type { MachineKeyRow } from "./machine-keys.js";
 export type { MetadataKeyQuery, MetadataRow } from "./metadata.js";
 export type { CredentialFilter } from "./credential-filter.js";

@@ -15,6 +15,7 @@ export const Tables = {
   projects: "proj_projects",
   projectRoles: "proj_project_roles",
   projectGrants: "proj_project_grants",
+  userGrants: "proj_user_grants",
 } as const;
 
 export const InstanceColumns = {
@@ -128,6 +129,22 @@ export const ProjectGrantColumns = {
   sequence: "sequence",
 } as const;
 
+/** User grants (migration 8). */
+export const UserGrantColumns = {
+  instanceId: "instance_id",
+  id: "id",
+  /** The granting org (the usergrant aggregate's resource owner). */
+  orgId: "org_id",
+  userId: "user_id",
+  projectId: "project_id",
+  projectGrantId: "project_grant_id",
+  roleKeys: "role_keys",
+  state: "state",
+  createdAt: "created_at",
+  changedAt: "changed_at",
+  sequence: "sequence",
+} as const;
+
 export const MemberColumns = {
   instanceId: "instance_id",
   /** "org", "instance" or "project". */
@@ -152,4 +169,5 @@ export const PROJECTION_TABLES = [
   Tables.projects,
   Tables.projectRoles,
   Tables.projectGrants,
+  Tables.userGrants,
 ] as const;
