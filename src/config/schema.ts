@@ -151,6 +151,13 @@ const configSchema = z.object({
     description:
       "Proxy addresses or CIDRs (comma-separated; a YAML list in a file) whose X-Forwarded-For / Forwarded headers name the client; the right-most address not in the list is the one the limits use. Empty: the headers are ignored.",
   }),
+  metrics: z.object({
+    enabled: setting(bool, { default: true, description: "Serve Prometheus metrics at /debug/metrics (text format) and record them; false: no endpoint, nothing recorded." }),
+    token: setting(z.string().min(16, "must be at least 16 characters"), {
+      secret: true,
+      description: "When set, /debug/metrics answers only requests with `Authorization: Bearer <token>` (401 otherwise). Unset: open, as ZITADEL's /debug/metrics.",
+    }).optional(),
+  }),
   rateLimit: z.object({
     enabled: setting(bool, { default: true, description: "Rate-limit the token endpoint and failed authentications (429 with Retry-After)." }),
     tokenPerSecond: setting(positiveInt, { default: 100, description: "Token requests per second per client id (bursts of twice as many)." }),

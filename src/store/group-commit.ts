@@ -20,7 +20,7 @@ const MAX_BATCH_PUSHES = 64;
  * one push's conflict never fails another; a batch whose outcome is unknown (the connection broke)
  * fails every push in it, as a single push would.
  */
-export function createCommitter(script: (statements: readonly string[]) => Promise<Row[][]>) {
+export function createCommitter(script: (statements: readonly string[]) => Promise<Row[][]>, onCommitted?: (pushes: number) => void) {
   interface Job {
     s: PushScript;
     resolve: (rows: Row[][]) => void;
@@ -45,7 +45,11 @@ export function createCommitter(script: (statements: readonly string[]) => Promi
     return batch;
   };
 
-  const runOne = (j: Job) => script(j.s.statements).then(j.resolve, j.reject);
+  const runOne = (j: Job) =>
+    script(j.s.statements).then((rows) => {
+      onCommitted?.(1);
+      j.resolve(rows);
+    }, j.reject);
 
   async function run(batch: Job[]) {
     if (batch.length === 1) return runOne(batch[0]!);
@@ -63,6 +67,7 @@ export function createCommitter(script: (statements: readonly string[]) => Promi
       await run(batch.slice(half));
       return;
     }
+    onCommitted?.(batch.length);
     let at = 0;
     for (const j of batch) {
       j.resolve(rows.slice(at, at + j.s.statements.length));

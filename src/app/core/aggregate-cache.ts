@@ -3,6 +3,7 @@ import { evolveInstance, evolveOrg, reduceInstance, reduceOrg, type InstanceStat
 import { UserEvents, evolveUser, reduceUser, type UserState } from "../../domain/users/user.js";
 import { aggregateKey, type CommitNotice, type EventStore } from "../../store/event-store.js";
 import { userReads, type UserReads } from "../../store/read-models/users.js";
+import { noMetrics, type Metrics } from "../../telemetry/instruments.js";
 
 export type StateOf<T extends AggregateType> = T extends "user" ? UserState : T extends "org" ? OrgState : InstanceState;
 
@@ -54,12 +55,16 @@ export interface CacheOptions {
   trusted?: () => boolean;
   /** Where login names are looked up (deps.reads.users); by default the user read model over the store's database. */
   users?: Pick<UserReads, "idsByLoginName">;
+  /** Counts hits, misses (loads) and untrusted reads of get(). */
+  metrics?: Metrics;
 }
 
 export function createAggregateCache(store: EventStore, opts: CacheOptions = {}): AggregateCache {
   const maxEntries = opts.maxEntries ?? 200_000;
   const trusted = opts.trusted ?? (() => true);
   const users = opts.users ?? userReads(store.sql);
+  const lookups = (opts.metrics ?? noMetrics).cacheLookups;
+  const [hits, misses, untrusted] = [lookups.labels("aggregate", "hit"), lookups.labels("aggregate", "miss"), lookups.labels("aggregate", "untrusted")];
   const entries = createEntries();
   const loading = new Map<string, Promise<unknown>>();
   const logins = new Map<string, string | null>();
@@ -138,9 +143,16 @@ export function createAggregateCache(store: EventStore, opts: CacheOptions = {})
       // No stored id holds a NUL (PostgreSQL text cannot): an id from a forged token is nobody, without a query.
       if (id.includes("\0")) return reducers[type](id, []) as never;
       const key = `${instanceId}/${type}:${id}`;
-      if (!trusted()) return (await load(instanceId, type, id, key, false)) as never;
+      if (!trusted()) {
+        untrusted.inc();
+        return (await load(instanceId, type, id, key, false)) as never;
+      }
       const hit = entries.get(key);
-      if (hit) return hit as never;
+      if (hit) {
+        hits.inc();
+        return hit as never;
+      }
+      misses.inc();
       let p = loading.get(key);
       if (!p) {
         p = load(instanceId, type, id, key, true).finally(() => {

@@ -31,6 +31,8 @@ import { reduceInstance, reduceOrg } from "../../../domain/orgs/org.js";
 import { createAggregateCache } from "../aggregate-cache.js";
 import type { Caller, Deps } from "../context.js";
 import { createRateLimits } from "../rate-limit.js";
+import { noMetrics } from "../../../telemetry/instruments.js";
+import { noTracing } from "../../../telemetry/tracing.js";
 
 /** The instant every command of a harness runs at (the fixed clock). */
 export const NOW = new Date("2025-06-01T12:00:00.000Z");
@@ -143,6 +145,7 @@ function testConfig(overrides: Partial<Config> = {}): Config {
     trustedProxies: [],
     rateLimit: { enabled: false, tokenPerSecond: 100, tokenPerSecondPerAddress: 1000, failuresPerMinute: 30, failuresPerMinutePerClient: 300, failuresPerMinutePerAddress: 300 },
     oauth: { maxAssertionLifetime: 3600, requireAssertionJti: false },
+    metrics: { enabled: true },
     firstInstance: { orgName: "Portcullis", machineUsername: "admin", machineName: "admin", patPath: "/nonexistent/given-when-then/admin.pat" },
     ...overrides,
   };
@@ -359,6 +362,8 @@ export function createHarness(opts: HarnessOptions = {}): Harness {
     limits: createRateLimits(config.rateLimit),
     reads: opts.sql ? createReadModels(sql) : withMembershipsFromEvents(createReadModels(sql), () => log),
     usedAssertions: memoryUsedAssertions(),
+    metrics: noMetrics,
+    tracing: noTracing,
   };
 
   return {
