@@ -1,0 +1,65 @@
+// What metrics cost the token endpoint (BENCH_ONLY=metrics): two Portcullis on PGlite, one with
+// metrics on (the default) and one with PORTCULLIS_METRICS_ENABLED=false, the same client_credentials
+// request against each, measured alternately (on, off, on, off, …) so drift on a shared machine
+// hits both alike. Reports the median throughput and server CPU per request of each and their ratio;
+// the goal: throughput with metrics on within 3 % of off.
+import { api, startPortcullis, tokenRequest } from "./portcullis.mjs";
+import { measure, summary, waitQuiet } from "./runner.mjs";
+import { log, removeTempDir, round, tempDir } from "./util.mjs";
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+async function startWithClient(name, env) {
+  const dataDir = tempDir(name);
+  const srv = await startPortcullis({ dataDir, name, env });
+  const a = api(srv.base, srv.pat);
+  const id = await a.addMachine(`bench-${name}`);
+  const { clientId, clientSecret } = await a.setSecret(id);
+  return { srv, dataDir, request: tokenRequest(clientId, clientSecret) };
+}
+
+export async function metricsCostSection({ rounds = 3, quietWaitMs = 15_000 } = {}) {
+  const on = await startWithClient("metrics-on", {});
+  const off = await startWithClient("metrics-off", { PORTCULLIS_METRICS_ENABLED: "false" });
+  const runs = { on: [], off: [] };
+  try {
+    const scrape = await fetch(`${on.srv.base}/debug/metrics`);
+    if (scrape.status !== 200) throw new Error(`metrics-on: /debug/metrics → ${scrape.status}`);
+    if ((await fetch(`${off.srv.base}/debug/metrics`)).status !== 404) throw new Error("metrics-off still serves /debug/metrics");
+    for (let i = 0; i < rounds; i++) {
+      // Alternate which goes first, so neither always follows the other's warm machine.
+      const order = i % 2 === 0 ? [["on", on], ["off", off]] : [["off", off], ["on", on]];
+      for (const [key, s] of order) {
+        await waitQuiet(quietWaitMs);
+        const r = await measure(s.srv.base, s.request, { serverPids: [s.srv.pid] });
+        log(`metrics ${key.padEnd(3)} round ${i + 1}: ${summary(r)}`);
+        if (r.non2xx || r.errors) throw new Error(`metrics-${key}: ${r.non2xx} non-2xx, ${r.errors} errors`);
+        runs[key].push({ rps: round(r.rps), serverUsPerRequest: r.cpu?.serverUsPerRequest, p50: r.latencyMs.p50, p99: r.latencyMs.p99, otherCores: r.cpu?.other });
+      }
+    }
+  } finally {
+    await on.srv.stop();
+    await off.srv.stop();
+    removeTempDir(on.dataDir);
+    removeTempDir(off.dataDir);
+  }
+  const rpsOn = median(runs.on.map((r) => r.rps));
+  const rpsOff = median(runs.off.map((r) => r.rps));
+  const cpuOn = median(runs.on.map((r) => r.serverUsPerRequest));
+  const cpuOff = median(runs.off.map((r) => r.serverUsPerRequest));
+  const result = {
+    rounds,
+    runs,
+    medianRps: { on: rpsOn, off: rpsOff },
+    medianServerUsPerRequest: { on: cpuOn, off: cpuOff },
+    throughputOnVsOff: round(rpsOn / rpsOff, 3),
+    cpuPerRequestOnVsOff: round(cpuOn / cpuOff, 3),
+    goal: "throughput with metrics on ≥ 0.97 × off",
+    met: rpsOn / rpsOff >= 0.97,
+  };
+  log(`metrics cost: ${rpsOn} vs ${rpsOff} req/s (on/off ${result.throughputOnVsOff}), server CPU ${cpuOn} vs ${cpuOff} µs/request (${result.cpuPerRequestOnVsOff}) → ${result.met ? "MET" : "MISSED"} (${result.goal})`);
+  return result;
+}
