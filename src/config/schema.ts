@@ -145,6 +145,11 @@ const configSchema = z.object({
       description: "How long start-up waits for an unreachable PostgreSQL (retrying with backoff) before giving up; 0: try once.",
     }),
   }),
+  workers: setting(z.union([z.literal("auto"), positiveInt.max(256)]), {
+    default: 1,
+    description:
+      "Worker processes sharing the port (`portcullis start --workers N|auto`; auto: one per core), each a full instance in the database's cluster, supervised. PostgreSQL only: the embedded store is one process.",
+  }),
   shutdownTimeoutMs: setting(positiveInt, { default: 10000, description: "How long a graceful shutdown waits for in-flight requests." }),
   trustedProxies: setting(cidrList, {
     default: [],

@@ -141,6 +141,7 @@ function testConfig(overrides: Partial<Config> = {}): Config {
     http2: { maxConcurrentStreams: 100, idleTimeoutMs: 300000, maxSessionMemoryMb: 10 },
     db: { poolSize: 10, connectTimeoutMs: 2000, startupTimeoutMs: 60000 },
     shutdownTimeoutMs: 10000,
+    workers: 1,
     signingKeys: { rotationInterval: 30 * 86400, publishAhead: 86400, retireMargin: 3600, reloadInterval: 60 },
     trustedProxies: [],
     rateLimit: { enabled: false, tokenPerSecond: 100, tokenPerSecondPerAddress: 1000, failuresPerMinute: 30, failuresPerMinutePerClient: 300, failuresPerMinutePerAddress: 300 },
