@@ -118,7 +118,7 @@ export async function startServer(deps: Deps, log: Logger, ready: () => Promise<
         span: undefined,
       };
       attachRequestInfo(req, info);
-      res.once("close", onAnswered);
+      res.on("close", onAnswered); // once per response; "on" spares once()'s wrapper
       if (tracing.enabled) {
         const traceparent = req.headers.traceparent;
         return tracing.serverSpan(
