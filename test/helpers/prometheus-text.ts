@@ -118,8 +118,7 @@ export function parsePrometheusText(text: string): Map<string, ParsedFamily> {
 function checkHistogram(f: ParsedFamily) {
   const groups = new Map<string, ParsedSample[]>();
   for (const s of f.samples) {
-    const { le: _le, ...rest } = s.labels;
-    const k = JSON.stringify(Object.entries(rest).sort());
+    const k = JSON.stringify(Object.entries(s.labels).filter(([n]) => n !== "le").sort());
     groups.set(k, [...(groups.get(k) ?? []), s]);
   }
   for (const samples of groups.values()) {
