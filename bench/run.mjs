@@ -504,7 +504,7 @@ async function main() {
       results.footprint = await footprintSection({ loadSeconds: FOOTPRINT_LOAD });
       results.footprint.quietBefore = quiet;
     }
-    if (ONLY.has("metrics")) results.metricsCost = await metricsCostSection({ rounds: Number(env.BENCH_METRICS_ROUNDS ?? 3), quietWaitMs: QUIET_WAIT_MS });
+    if (ONLY.has("metrics")) results.metricsCost = await metricsCostSection({ rounds: Number(env.BENCH_METRICS_ROUNDS ?? 3), quietWaitMs: QUIET_WAIT_MS, retries: RETRIES });
     if (ONLY.has("refs") || ONLY.has("pglite")) ctx = await pgliteSetup();
     if (ONLY.has("refs")) await references(ctx);
     if (ONLY.has("pglite")) await pgliteTargets(ctx);

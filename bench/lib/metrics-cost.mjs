@@ -55,7 +55,10 @@ export async function recordingCost(iterations = 1_000_000) {
   return Number(process.hrtime.bigint() - t0) / iterations;
 }
 
-export async function metricsCostSection({ rounds = 3, quietWaitMs = 15_000 } = {}) {
+/** Other processes taking more than this many cores make a measurement disturbed. */
+const NOISY = 0.25;
+
+export async function metricsCostSection({ rounds = 3, quietWaitMs = 15_000, retries = 1 } = {}) {
   const on = await startWithClient("metrics-on", {});
   const off = await startWithClient("metrics-off", { PORTCULLIS_METRICS_ENABLED: "false" });
   const runs = { on: [], off: [] };
@@ -67,11 +70,17 @@ export async function metricsCostSection({ rounds = 3, quietWaitMs = 15_000 } = 
       // Alternate which goes first, so neither always follows the other's warm machine.
       const order = i % 2 === 0 ? [["on", on], ["off", off]] : [["off", off], ["on", on]];
       for (const [key, s] of order) {
-        await waitQuiet(quietWaitMs);
-        const r = await measure(s.srv.base, s.request, { serverPids: [s.srv.pid] });
-        log(`metrics ${key.padEnd(3)} round ${i + 1}: ${summary(r)}`);
-        if (r.non2xx || r.errors) throw new Error(`metrics-${key}: ${r.non2xx} non-2xx, ${r.errors} errors`);
-        runs[key].push({ rps: round(r.rps), serverUsPerRequest: r.cpu?.serverUsPerRequest, p50: r.latencyMs.p50, p99: r.latencyMs.p99, otherCores: r.cpu?.other });
+        // Measured again (up to `retries` times) while other processes took more than NOISY cores; the least disturbed attempt is kept.
+        let best;
+        for (let attempt = 0; attempt <= retries; attempt++) {
+          await waitQuiet(quietWaitMs);
+          const r = await measure(s.srv.base, s.request, { serverPids: [s.srv.pid] });
+          log(`metrics ${key.padEnd(3)} round ${i + 1}${attempt ? ` (again: ${best.cpu.other} other cores)` : ""}: ${summary(r)}`);
+          if (r.non2xx || r.errors) throw new Error(`metrics-${key}: ${r.non2xx} non-2xx, ${r.errors} errors`);
+          if (!best || r.cpu.other < best.cpu.other) best = r;
+          if (best.cpu.other <= NOISY) break;
+        }
+        runs[key].push({ rps: round(best.rps), serverUsPerRequest: best.cpu?.serverUsPerRequest, p50: best.latencyMs.p50, p99: best.latencyMs.p99, otherCores: best.cpu?.other });
       }
     }
   } finally {
@@ -85,6 +94,8 @@ export async function metricsCostSection({ rounds = 3, quietWaitMs = 15_000 } = 
   const cpuOn = median(runs.on.map((r) => r.serverUsPerRequest));
   const cpuOff = median(runs.off.map((r) => r.serverUsPerRequest));
   const recordingNs = round(await recordingCost(), 1);
+  // The rounds in which neither side was disturbed: their ratios, side by side.
+  const quietRounds = runs.on.map((on, i) => ({ on, off: runs.off[i] })).filter((r) => r.on.otherCores <= NOISY && r.off.otherCores <= NOISY);
   const result = {
     recordingNsPerRequest: recordingNs,
     recordingShareOfServerCpu: round(recordingNs / 1000 / cpuOff, 4),
@@ -93,11 +104,14 @@ export async function metricsCostSection({ rounds = 3, quietWaitMs = 15_000 } = 
     medianRps: { on: rpsOn, off: rpsOff },
     medianServerUsPerRequest: { on: cpuOn, off: cpuOff },
     throughputOnVsOff: round(rpsOn / rpsOff, 3),
+    quietRounds: quietRounds.length,
+    quietThroughputOnVsOff: quietRounds.length ? round(median(quietRounds.map((r) => r.on.rps / r.off.rps)), 3) : undefined,
     cpuPerRequestOnVsOff: round(cpuOn / cpuOff, 3),
     goal: "throughput with metrics on ≥ 0.97 × off",
     met: rpsOn / rpsOff >= 0.97,
   };
   log(`metrics cost: recording ${recordingNs} ns per token request = ${round(result.recordingShareOfServerCpu * 100, 2)} % of the ${cpuOff} µs the server spends on one with metrics off`);
+  log(`metrics cost: ${quietRounds.length} of ${rounds} rounds undisturbed${quietRounds.length ? `, their median on/off ${result.quietThroughputOnVsOff}` : ""}`);
   log(`metrics cost: ${rpsOn} vs ${rpsOff} req/s (on/off ${result.throughputOnVsOff}), server CPU ${cpuOn} vs ${cpuOff} µs/request (${result.cpuPerRequestOnVsOff}) → ${result.met ? "MET" : "MISSED"} (${result.goal})`);
   return result;
 }

@@ -43,9 +43,6 @@ interface ServedInfo extends RequestInfo {
 /** The gRPC codes that mark a server span failed (OpenTelemetry's RPC conventions); the others are the client's. */
 const SERVER_FAULTS = new Set(["Unknown", "DeadlineExceeded", "Unimplemented", "Internal", "Unavailable", "DataLoss"]);
 
-const GRPC_WEB = /^application\/grpc-web/i;
-const GRPC = /^application\/grpc/i;
-
 /** Other paths of the one port, by name; anything else counts as "" (no label per unknown path). */
 const PLAIN_PATHS: Record<string, string> = { "/debug/healthz": "healthz", "/debug/ready": "ready", "/debug/metrics": "metrics" };
 
@@ -107,10 +104,9 @@ export async function startServer(deps: Deps, log: Logger, ready: () => Promise<
     const reqId = assignRequestId(req);
     res.setHeader("x-request-id", reqId);
     if (observe) {
-      const connectish = connect.handles(req, path);
-      const contentType = req.headers["content-type"] ?? "";
+      // The edge that takes the request says what it is (connect adapter, REST, OAuth).
       const info: ServedInfo = {
-        protocol: connectish ? (GRPC_WEB.test(contentType) ? "grpc-web" : GRPC.test(contentType) ? "grpc" : "connect") : "http",
+        protocol: "http",
         service: "",
         method: PLAIN_PATHS[path] ?? "",
         code: "",

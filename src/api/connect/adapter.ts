@@ -96,6 +96,8 @@ async function* once(bytes: Uint8Array): AsyncIterable<Uint8Array> {
 /** `application/grpc`, `application/grpc+proto`, `application/grpc-web-text; …`: gRPC or gRPC-web, whatever the codec. */
 const GRPC_CONTENT_TYPE = /^application\/grpc(?:-web(?:-text)?)?(?:[+;]|$)/i;
 
+const GRPC_WEB_CONTENT_TYPE = /^application\/grpc-web/i;
+
 export const isGrpcRequest = (req: Req): boolean => GRPC_CONTENT_TYPE.test(req.headers["content-type"] ?? "");
 
 /**
@@ -136,6 +138,10 @@ export function createConnectHandler(opts: {
   const handle = async (req: Req, res: Res, path: string): Promise<void> => {
     const handler = paths.get(path);
     const info = requestInfo(req);
+    if (info) {
+      const contentType = req.headers["content-type"] ?? "";
+      info.protocol = GRPC_WEB_CONTENT_TYPE.test(contentType) ? "grpc-web" : GRPC_CONTENT_TYPE.test(contentType) ? "grpc" : "connect";
+    }
     if (!handler) {
       req.resume();
       if (info && isGrpcRequest(req)) info.code = "Unimplemented";
