@@ -1,7 +1,7 @@
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { joinCluster, type Cluster } from "../src/server/cluster.js";
-import { allocateNode } from "../src/server/system.js";
+import { registerNode } from "../src/server/node-slot.js";
 import type { CommitNotice } from "../src/store/event-store.js";
 import { createEventStore } from "../src/store/event-store.js";
 import { migrate } from "../src/store/migrations.js";
@@ -49,11 +49,13 @@ describe("joining the cluster", () => {
   async function node(onNotice: (n: CommitNotice) => void = () => undefined) {
     const sql = await openPostgres(url);
     open.push(sql);
-    const id = await allocateNode(sql);
-    const store = createEventStore(sql, id);
-    const cluster = await joinCluster(sql, store, id, { onNotice, onGap: () => undefined }, log);
+    const slot = await registerNode(sql, 10_000);
+    const id = slot.node;
+    const prefix = `${slot.node}.${slot.lease}`;
+    const store = createEventStore(sql, slot);
+    const cluster = await joinCluster(sql, store, slot, { onNotice, onGap: () => undefined }, log);
     clusters.push(cluster);
-    return { sql, id, store, cluster };
+    return { sql, id, prefix, slot, store, cluster };
   }
 
   it("a new process trusts its cache only after the peer lists that may miss it have expired, and the writer waits for it then", async () => {
@@ -79,11 +81,11 @@ describe("joining the cluster", () => {
       expected: new Map([["user:u1", 0]]),
       now: new Date(),
     });
-    expect(seen).toEqual([`${a.id}:1`]);
+    expect(seen).toEqual([`${a.prefix}:1`]);
     expect(Date.now() - t0).toBeLessThan(1_500);
   });
 
-  it("a process whose row is gone stops trusting at its next heartbeat, registers again and trusts later", async () => {
+  it("a process whose row is gone stops trusting at its next heartbeat, registers again (a new slot) and trusts later", async () => {
     const c = await node();
     await until(() => c.cluster.trusted(), 6_000);
     await c.sql.query("DELETE FROM nodes WHERE node_id = $1", [c.id]);
@@ -91,6 +93,7 @@ describe("joining the cluster", () => {
     await sleep(1_500);
     expect(c.cluster.trusted()).toBe(false);
     await until(() => c.cluster.trusted(), 6_000);
-    expect((await c.sql.query("SELECT 1 FROM nodes WHERE node_id = $1", [c.id])).length).toBe(1);
+    expect((await c.sql.query("SELECT 1 FROM nodes WHERE node_id = $1 AND lease = $2", [c.slot.node, c.slot.lease])).length).toBe(1);
+    expect(c.slot.node).not.toBe(c.id);
   });
 });

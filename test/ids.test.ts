@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { createIdGenerator } from "../src/app/core/ids.js";
-import { allocateNode } from "../src/server/system.js";
+import { allocateNode } from "../src/server/node-slot.js";
 import { migrate } from "../src/store/migrations.js";
 import { openPostgres } from "../src/store/postgres-adapter.js";
 import { createTestDatabase } from "./helpers/pg.js";
@@ -23,7 +23,7 @@ describe("ids", () => {
     const sql = await openPostgres(db.url);
     try {
       await migrate(sql);
-      const slots = await Promise.all(Array.from({ length: 8 }, () => allocateNode(sql)));
+      const slots = (await Promise.all(Array.from({ length: 8 }, () => allocateNode(sql)))).map((s) => s.node);
       expect(new Set(slots).size).toBe(8);
       const t = () => Date.UTC(2026, 10, 29);
       const a = createIdGenerator(slots[0]!, t);

@@ -60,9 +60,9 @@ describe("OpenAPI documents", () => {
     // Hundreds of calls without a token: the per-address failure limit would turn them into 429s.
     s = await startTestServer({ storage: "pglite", env: { PORTCULLIS_RATE_LIMIT_ENABLED: "false" } });
     for (const src of apiServices) {
-      const res = await fetch(`${s.url}/openapi/${openApiName(src.prefix)}.json`);
+      const res = await fetch(`${s.url}/openapi/${openApiName(src)}.json`);
       expect(res.status).toBe(200);
-      docs.set(src.prefix, (await res.json()) as Json);
+      docs.set(openApiName(src), (await res.json()) as Json);
     }
   });
   afterAll(async () => {
@@ -74,10 +74,10 @@ describe("OpenAPI documents", () => {
       const res = await fetch(s.url + path);
       expect(res.status).toBe(200);
       expect(await res.json()).toEqual({
-        documents: apiServices.map((src) => ({ name: openApiName(src.prefix), service: src.service.typeName, prefix: src.prefix, url: `/openapi/${openApiName(src.prefix)}.json` })),
+        documents: apiServices.map((src) => ({ name: openApiName(src), service: src.service.typeName, prefix: src.prefix, url: `/openapi/${openApiName(src)}.json` })),
       });
     }
-    expect(apiServices.map((src) => openApiName(src.prefix))).toEqual(["management.v1", "admin.v1"]);
+    expect(apiServices.map((src) => openApiName(src))).toEqual(["management.v1", "admin.v1", "zitadel.user.v2.UserService", "zitadel.org.v2.OrganizationService"]);
 
     const url = `${s.url}/openapi/management.v1.json`;
     const plain = await fetch(url, { headers: { "accept-encoding": "identity" } });
@@ -105,9 +105,9 @@ describe("OpenAPI documents", () => {
 
   it("serves what `npm run build` wrote to dist/openapi/, derived from the same descriptors", () => {
     for (const src of apiServices) {
-      const served = docs.get(src.prefix)!;
+      const served = docs.get(openApiName(src))!;
       expect(served).toEqual(JSON.parse(JSON.stringify(openApiDocument(src))));
-      const built = new URL(`../dist/openapi/${openApiName(src.prefix)}.json`, import.meta.url);
+      const built = new URL(`../dist/openapi/${openApiName(src)}.json`, import.meta.url);
       expect(existsSync(built), `${built.pathname}: run npm run build first`).toBe(true);
       expect(JSON.parse(readFileSync(built, "utf8"))).toEqual(served);
     }
@@ -133,7 +133,7 @@ describe("OpenAPI documents", () => {
 
   it("has one operation per REST route, each routed by the server's router to the method it names", () => {
     for (const src of apiServices) {
-      const doc = docs.get(src.prefix)!;
+      const doc = docs.get(openApiName(src))!;
       const router = compileRoutes(src.service, src.prefix);
       const ops = operationsOf(doc);
       expect(ops).toHaveLength(router.routes.length);
@@ -170,8 +170,8 @@ describe("OpenAPI documents", () => {
   });
 
   it("describes the JSON the server really reads and writes (closed objects, formats checked)", async () => {
-    const mgmt = docs.get("/management/v1")!;
-    const admin = docs.get("/admin/v1")!;
+    const mgmt = docs.get("management.v1")!;
+    const admin = docs.get("admin.v1")!;
     const validators = new Map<Json, Ajv2020>();
     const ajvFor = (doc: Json) => {
       let ajv = validators.get(doc);

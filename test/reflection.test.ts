@@ -199,7 +199,7 @@ function registryOf(files: FileDescriptorProto[]): FileRegistry {
   return createFileRegistry(create(FileDescriptorSetSchema, { file: ordered }));
 }
 
-const SERVED = ["zitadel.management.v1.ManagementService", "zitadel.admin.v1.AdminService"];
+const SERVED = ["zitadel.management.v1.ManagementService", "zitadel.admin.v1.AdminService", "zitadel.user.v2.UserService", "zitadel.org.v2.OrganizationService"];
 
 describe("gRPC server reflection", () => {
   let s: TestServer;
@@ -292,7 +292,7 @@ describe("gRPC server reflection", () => {
     const self = await r.send({ fileContainingSymbol: "grpc.reflection.v1.ServerReflection" });
     const reflected = registryOf(self.files!).getService("grpc.reflection.v1.ServerReflection")!;
     expect(reflected.methods[0]).toMatchObject({ name: "ServerReflectionInfo", methodKind: "bidi_streaming" });
-    expect((await r.send({ listServices: "" })).services).toHaveLength(4);
+    expect((await r.send({ listServices: "" })).services).toHaveLength(SERVED.length + 2);
     expect((await r.end())["grpc-status"]).toBe("0");
   });
 
@@ -385,7 +385,8 @@ describe("unknown gRPC methods", () => {
     const cases: [string, string][] = [
       ["/zitadel.management.v1.ManagementService/NoSuchMethod", "unknown method NoSuchMethod for service zitadel.management.v1.ManagementService"],
       ["/zitadel.admin.v1.AdminService/GetMyOrg", "unknown method GetMyOrg for service zitadel.admin.v1.AdminService"],
-      ["/zitadel.user.v2.UserService/GetUserByID", "unknown service zitadel.user.v2.UserService"],
+      ["/zitadel.user.v2.UserService/NoSuchMethod", "unknown method NoSuchMethod for service zitadel.user.v2.UserService"],
+      ["/zitadel.session.v2.SessionService/CreateSession", "unknown service zitadel.session.v2.SessionService"],
       ["/no.such.Service/Method", "unknown service no.such.Service"],
       ["/zitadel.x.Y/Z", "unknown service zitadel.x.Y"],
     ];

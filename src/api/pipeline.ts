@@ -1,7 +1,8 @@
-import { getOption, type DescMessage, type DescMethod, type DescService, type Message, type MessageInitShape } from "@bufbuild/protobuf";
+import { getOption, hasOption, type DescMessage, type DescMethod, type DescService, type Message, type MessageInitShape } from "@bufbuild/protobuf";
 import { auth_option } from "@zitadel/proto/zitadel/options_pb.js";
+import { options as v2Options } from "@zitadel/proto/zitadel/protoc_gen_zitadel/v2/options_pb.js";
 import { authenticateApiCaller, type Principal } from "../app/core/authn.js";
-import { authorize } from "../app/core/authz.js";
+import { authorize, type ScopedTarget } from "../app/core/authz.js";
 import type { Caller, Deps } from "../app/core/context.js";
 import { DomainError, unauthenticated } from "../domain/errors.js";
 import { validateMessage } from "./validate/index.js";
@@ -24,8 +25,34 @@ interface CompiledMethod {
   method: DescMethod;
   /** "" = public (no auth option), "authenticated", or a permission such as "user.write". */
   permission: string;
+  /**
+   * The auth option's `check_field_name` when it names a project (`Id` on the project methods,
+   * `ProjectId`): the request field whose project's memberships may grant the permission.
+   */
+  projectField?: string;
+  /**
+   * v2 services (`zitadel.protoc_gen_zitadel.v2.options`): the org comes from the request or the
+   * resource, not from x-zitadel-orgid; the pipeline authenticates and the handler authorizes in the
+   * resource's org (authorizeInOrg), as ZITADEL's v2 commands check permissions themselves.
+   */
+  resourceAuthz: boolean;
   handler?: Handler;
 }
+
+/** Go field names of `check_field_name` that hold a project id (GrantId names a project grant: not yet served). */
+const PROJECT_CHECK_FIELDS = new Set(["Id", "ProjectId"]);
+const snakeCase = (goName: string) => goName.replace(/([a-z0-9])([A-Z])/g, "$1_$2").toLowerCase();
+
+function projectField(method: DescMethod, checkFieldName: string): string | undefined {
+  if (!PROJECT_CHECK_FIELDS.has(checkFieldName)) return undefined;
+  return method.input.fields.find((f) => f.name === snakeCase(checkFieldName) && f.fieldKind === "scalar")?.localName;
+}
+
+const scopedTarget = (m: CompiledMethod, input: Message): ScopedTarget | undefined => {
+  if (!m.projectField) return undefined;
+  const v = (input as unknown as Record<string, unknown>)[m.projectField];
+  return typeof v === "string" && v ? { type: "project", id: v } : undefined;
+};
 
 /**
  * The request pipeline shared by every protocol, in ZITADEL's order: authentication, target org and
@@ -45,12 +72,19 @@ export interface Pipeline {
   authenticate(method: DescMethod, header: HeaderGetter, peer?: string): Principal | Promise<Principal> | undefined;
 }
 
+/** The permission a method declares: v1's `zitadel.v1.auth_option` or v2's `zitadel.protoc_gen_zitadel.v2.options`. */
+export function methodPermission(method: DescMethod): { permission: string; resourceAuthz: boolean } {
+  const v2 = hasOption(method, v2Options) ? getOption(method, v2Options).authOption : undefined;
+  return v2 ? { permission: v2.permission, resourceAuthz: true } : { permission: getOption(method, auth_option).permission, resourceAuthz: false };
+}
+
 export function createPipeline(deps: Deps, services: { service: DescService; handlers: ServiceHandlers }[]): Pipeline {
   const compiled = new Map<DescMethod, CompiledMethod>();
   for (const { service, handlers } of services)
     for (const method of service.methods) {
-      const opt = getOption(method, auth_option);
-      compiled.set(method, { method, permission: opt.permission, handler: handlers[method.localName] });
+      const p = methodPermission(method);
+      const field = p.resourceAuthz ? undefined : projectField(method, getOption(method, auth_option).checkFieldName);
+      compiled.set(method, { method, ...p, ...(field ? { projectField: field } : {}), handler: handlers[method.localName] });
     }
 
   const apiAuthFailures = deps.metrics.authFailures.labels("api");
@@ -100,7 +134,9 @@ export function createPipeline(deps: Deps, services: { service: DescService; han
         // Awaited only when something had to be loaded: the common, cached case stays synchronous.
         const a = authenticated ?? authenticate(header, peer);
         const principal = a instanceof Promise ? await a : a;
-        const z = authorize(deps, principal, header("x-zitadel-orgid")?.trim() || undefined, m.permission);
+        const z = m.resourceAuthz
+          ? { userId: principal.userId, resourceOwner: principal.orgId, orgId: principal.orgId }
+          : authorize(deps, principal, header("x-zitadel-orgid")?.trim() || undefined, m.permission, scopedTarget(m, input));
         const caller = z instanceof Promise ? await z : z;
         ctx = { deps, caller, principal };
       }

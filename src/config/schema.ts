@@ -144,6 +144,16 @@ const configSchema = z.object({
       default: 60000,
       description: "How long start-up waits for an unreachable PostgreSQL (retrying with backoff) before giving up; 0: try once.",
     }),
+    nodeLeaseMs: setting(durationMs.min(2000), {
+      default: 10000,
+      description:
+        "PostgreSQL: how long a process's node slot (the part of every id it mints) stays its own without a heartbeat. A process that stalls longer mints no id and writes nothing until it has registered again; a new process may take the slot after it.",
+    }),
+    embeddedFsync: setting(bool, {
+      default: true,
+      description:
+        "Embedded store: flush each commit to disk (fsync) before acknowledging it, so an acknowledged write survives a power loss. false: written through to the OS only (survives a crash of the process, not of the machine); faster writes.",
+    }),
   }),
   workers: setting(z.union([z.literal("auto"), positiveInt.max(256)]), {
     default: 1,

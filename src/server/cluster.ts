@@ -1,9 +1,10 @@
 import { performance } from "node:perf_hooks";
 import type { Logger } from "pino";
-import { EVENTS_CHANNEL, type CommitNotice, type EventStore } from "../store/event-store.js";
+import { EVENTS_CHANNEL, commitPrefix, type CommitNotice, type EventStore } from "../store/event-store.js";
 import type { SqlPort } from "../store/sql.js";
 import { noMetrics, type Metrics } from "../telemetry/instruments.js";
 import { noTracing, type Span, type Tracing } from "../telemetry/tracing.js";
+import type { NodeSlot } from "./node-slot.js";
 
 export const ACKS_CHANNEL = "portcullis_acks";
 
@@ -32,6 +33,7 @@ const VISIBLE_BEFORE_TRUST_MS = PEERS_MAX_AGE_MS + FENCE_MS + 500;
 const VISIBLE_GAP_MS = PEER_ALIVE_MS - 500;
 
 export interface Cluster {
+  /** This process's node slot now (it changes when the process registers again after a stall). */
   readonly node: number;
   /** Whether this process's caches reflect every committed write (false: read from the database). */
   trusted(): boolean;
@@ -63,14 +65,24 @@ export interface ClusterHooks {
 export async function joinCluster(
   sql: SqlPort,
   store: EventStore,
-  node: number,
+  slot: NodeSlot,
   hooks: ClusterHooks,
   log: Logger,
   telemetry: { metrics?: Metrics; tracing?: Tracing } = {},
 ): Promise<Cluster> {
   const metrics = telemetry.metrics ?? noMetrics;
   const tracing = telemetry.tracing ?? noTracing;
-  if (sql.dialect === "pglite") return { node, trusted: () => true, peerCount: () => 1, close: async () => undefined };
+  if (sql.dialect === "pglite")
+    return {
+      get node() {
+        return slot.node;
+      },
+      trusted: () => true,
+      peerCount: () => 1,
+      close: () => slot.release(),
+    };
+  /** Commit ids and heartbeat echoes carry the registration, not only the slot: a stalled former holder of the slot is someone else. */
+  const me = () => commitPrefix(slot);
 
   let lastEchoSentAt = -Infinity;
   /** Since when (local time) this process's row has been visible to other writers without a break. */
@@ -78,9 +90,10 @@ export async function joinCluster(
   /** When the latest successful row update was sent. */
   let lastUpdateSentAt = -Infinity;
   /** The live peers, as read by the heartbeat, and when that read was sent. */
-  let livePeers: number[] = [];
+  let livePeers: string[] = [];
   let peersReadAt = -Infinity;
-  const acks = new Map<string, Set<number>>();
+  /** Commit id → the registrations (commitPrefix) that acknowledged it. */
+  const acks = new Map<string, Set<string>>();
   const waiters = new Map<string, () => void>();
   const ackTimes = new Map<string, number>();
 
@@ -96,10 +109,10 @@ export async function joinCluster(
 
   const unlistenAcks = await sql.listen(ACKS_CHANNEL, (payload) => {
     const [commitId, acker] = payload.split("|");
-    if (!commitId || !acker || !commitId.startsWith(`${node}:`)) return;
+    if (!commitId || !acker || !commitId.startsWith(`${me()}:`)) return;
     let set = acks.get(commitId);
     if (!set) acks.set(commitId, (set = new Set()));
-    set.add(Number(acker));
+    set.add(acker);
     ackTimes.set(commitId, performance.now());
     waiters.get(commitId)?.();
   });
@@ -107,7 +120,7 @@ export async function joinCluster(
   const unlistenEvents = await sql.listen(
     EVENTS_CHANNEL,
     (payload) => {
-      let msg: Partial<CommitNotice> & { hb?: number; t?: number };
+      let msg: Partial<CommitNotice> & { hb?: string; t?: number };
       try {
         msg = JSON.parse(payload) as typeof msg;
       } catch {
@@ -115,25 +128,25 @@ export async function joinCluster(
         return;
       }
       if (msg.hb !== undefined) {
-        if (msg.hb === node && typeof msg.t === "number") lastEchoSentAt = Math.max(lastEchoSentAt, msg.t);
+        if (msg.hb === me() && typeof msg.t === "number") lastEchoSentAt = Math.max(lastEchoSentAt, msg.t);
         return;
       }
       if (!msg.c || !msg.a || !msg.i) return;
-      if (msg.c.startsWith(`${node}:`)) return; // our own commit: evicted in-process already
+      if (msg.c.startsWith(`${me()}:`)) return; // our own commit: evicted in-process already
       hooks.onNotice(msg as CommitNotice);
-      sql.query("SELECT pg_notify($1, $2)", [ACKS_CHANNEL, `${msg.c}|${node}`]).catch(() => undefined);
+      sql.query("SELECT pg_notify($1, $2)", [ACKS_CHANNEL, `${msg.c}|${me()}`]).catch(() => undefined);
     },
     () => hooks.onGap(),
   );
 
   /** Reads the live peers; the list is used while less than PEERS_MAX_AGE_MS old, counted from before the read. */
-  const readPeers = async (): Promise<number[]> => {
+  const readPeers = async (): Promise<string[]> => {
     const readAt = performance.now();
-    const rows = await sql.query<{ node_id: string | number }>(
-      `SELECT node_id FROM nodes WHERE node_id <> $1 AND last_seen > now() - interval '${PEER_ALIVE}'`,
-      [node],
+    const rows = await sql.query<{ node_id: string | number; lease: string | number }>(
+      `SELECT node_id, lease FROM nodes WHERE node_id <> $1 AND last_seen > now() - interval '${PEER_ALIVE}'`,
+      [slot.node],
     );
-    const peers = rows.map((r) => Number(r.node_id));
+    const peers = rows.map((r) => commitPrefix({ node: Number(r.node_id), lease: Number(r.lease) }));
     if (readAt > peersReadAt) {
       livePeers = peers;
       peersReadAt = readAt;
@@ -144,13 +157,15 @@ export async function joinCluster(
   const heartbeat = async () => {
     const sentAt = performance.now();
     try {
-      const updated = await sql.query("UPDATE nodes SET last_seen = now() WHERE node_id = $1 RETURNING node_id", [node]);
-      if (updated.length === 0) {
-        // The row is gone (deleted as abandoned): writers cannot see this process, so it must not
-        // trust until the row is back and has been visible long enough.
+      const before = slot.node;
+      if ((await slot.renew()) === "moved") {
+        // The row was deleted as abandoned, or the slot was handed to another process while this
+        // one stalled: registered again under a new slot. Writers cannot have waited for this
+        // process meanwhile, so it drops its caches and trusts only once the new row has been
+        // visible long enough.
         visibleSince = Infinity;
-        log.warn({ node }, "cluster: this process's nodes row was gone; registering again");
-        await sql.query("INSERT INTO nodes (node_id) VALUES ($1) ON CONFLICT (node_id) DO NOTHING", [node]);
+        hooks.onGap();
+        log.warn({ node: before, now: slot.node }, "cluster: this process's node slot lease had lapsed; registered again under a new slot");
       } else if (sentAt > lastUpdateSentAt) {
         // Committed by now. The row stays visible to peer queries without a break if the previous
         // update (live for PEER_ALIVE after it was sent) was recent enough; else it is visible from now.
@@ -159,7 +174,7 @@ export async function joinCluster(
         lastUpdateSentAt = sentAt;
       }
       await readPeers();
-      await sql.query("SELECT pg_notify($1, $2)", [EVENTS_CHANNEL, JSON.stringify({ hb: node, t: sentAt })]);
+      await sql.query("SELECT pg_notify($1, $2)", [EVENTS_CHANNEL, JSON.stringify({ hb: me(), t: sentAt })]);
     } catch (e) {
       log.debug({ err: e }, "cluster heartbeat failed");
     }
@@ -174,13 +189,13 @@ export async function joinCluster(
     // trust its cache until this write's wait is over (VISIBLE_BEFORE_TRUST_MS). Too old (the
     // heartbeat is late or failing): read it now, after the commit; if that fails too, wait the full
     // window, after which any peer that missed the commit is fenced.
-    let peers: number[];
+    let peers: string[];
     if (performance.now() - peersReadAt < PEERS_MAX_AGE_MS) peers = livePeers;
     else {
       try {
         peers = await readPeers();
       } catch {
-        peers = [-1];
+        peers = ["unknown"];
       }
     }
     span.setAttribute("portcullis.peers", peers.length);
@@ -208,7 +223,9 @@ export async function joinCluster(
   store.setBarrier((commitId) => tracing.inSpan("cluster.barrier", { "portcullis.commit": commitId }, (span) => barrier(commitId, span)));
 
   return {
-    node,
+    get node() {
+      return slot.node;
+    },
     trusted: () => {
       const now = performance.now();
       return now - lastEchoSentAt < FENCE_MS && now - visibleSince > VISIBLE_BEFORE_TRUST_MS;
@@ -218,7 +235,7 @@ export async function joinCluster(
       clearInterval(timer);
       await unlistenEvents();
       await unlistenAcks();
-      await sql.query("DELETE FROM nodes WHERE node_id = $1", [node]).catch(() => undefined);
+      await slot.release();
     },
   };
 }

@@ -14,7 +14,8 @@ import type { Deps } from "../app/core/context.js";
 import { createIdGenerator } from "../app/core/ids.js";
 import { joinCluster, type Cluster } from "./cluster.js";
 import { createRateLimits } from "../app/core/rate-limit.js";
-import { allocateNode, loadServerKeys } from "./system.js";
+import { loadServerKeys } from "./system.js";
+import { registerNode } from "./node-slot.js";
 import { openSigningKeys, type LiveSigningKeys } from "./signing-keys.js";
 import { createMetrics, noMetrics } from "../telemetry/instruments.js";
 import { tracingFromEnv } from "../telemetry/otlp-exporter.js";
@@ -28,7 +29,7 @@ export { createLogger } from "./logger.js";
  * to db.startupTimeoutMs, logging each failed attempt (host, port, error; never the password).
  */
 export async function openStorage(config: Config, log?: Logger): Promise<SqlPort> {
-  if (!config.databaseUrl) return openPglite(config.dataDir);
+  if (!config.databaseUrl) return openPglite(config.dataDir, { fsync: config.db.embeddedFsync });
   await waitForPostgres(config.databaseUrl, {
     timeoutMs: config.db.startupTimeoutMs,
     connectTimeoutMs: config.db.connectTimeoutMs,
@@ -66,9 +67,9 @@ export async function startRuntime(config: Config, log: Logger, clock: () => Dat
   try {
     await migrate(sql);
     const keys = await loadServerKeys(sql, config, clock());
-    const node = await allocateNode(sql);
-    const newId = createIdGenerator(node);
-    const store = createEventStore(sql, node, { metrics, tracing });
+    const slot = await registerNode(sql, config.db.nodeLeaseMs);
+    const newId = createIdGenerator(() => slot.idNode());
+    const store = createEventStore(sql, slot, { metrics, tracing });
     const reads = createReadModels(sql);
     if (keys.previous.length > 0)
       log.info({ previous: keys.previous.length }, "previous master keys configured: run `portcullis masterkey rotate` to re-wrap under the current key and see what still depends on them");
@@ -76,7 +77,7 @@ export async function startRuntime(config: Config, log: Logger, clock: () => Dat
     const boot = await bootstrap(store, reads.instance, config, keys, newId, clock());
     let cluster: Cluster | undefined;
     const cache = createAggregateCache(store, { trusted: () => cluster?.trusted() ?? false, users: reads.users, metrics });
-    cluster = await joinCluster(sql, store, node, { onNotice: (n) => cache.applyNotice(n), onGap: () => cache.clear() }, log, { metrics, tracing });
+    cluster = await joinCluster(sql, store, slot, { onNotice: (n) => cache.applyNotice(n), onGap: () => cache.clear() }, log, { metrics, tracing });
     metrics.watch({ clusterPeers: () => cluster?.peerCount() ?? 1, clusterTrusted: () => cluster?.trusted() ?? false });
     const limits = createRateLimits(config.rateLimit, { processes: () => cluster?.peerCount() ?? 1 });
     const usedAssertions = createUsedAssertions(sql, { onPruneError: (err) => log.warn({ err }, "pruning used assertions failed") });

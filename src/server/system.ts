@@ -90,22 +90,3 @@ export async function setMasterkeyFingerprint(sql: SqlPort, keys: ServerKeys): P
     await tx.query("UPDATE system_settings SET value = $1 WHERE key = 'masterkey_check'", [keys.check]);
   });
 }
-
-/**
- * A node slot (0..1023) for the id generator and the cluster, unique among the processes alive on
- * the database: taken under an advisory lock, skipping slots whose holder heartbeated recently.
- */
-export async function allocateNode(sql: SqlPort): Promise<number> {
-  return sql.transaction(async (tx) => {
-    await tx.query("SELECT pg_advisory_xact_lock($1)", [MIGRATION_LOCK_KEY + 3]);
-    const live = new Set(
-      (await tx.query<{ node_id: number | string }>("SELECT node_id FROM nodes WHERE last_seen > now() - interval '10 seconds'")).map((r) => Number(r.node_id)),
-    );
-    if (live.size >= 1024) throw new StartupError("1024 Portcullis processes are already running on this database");
-    let slot: number;
-    do slot = Number((await tx.query<{ n: string | number }>("SELECT nextval('node_ids') AS n"))[0]!.n) % 1024;
-    while (live.has(slot));
-    await tx.query("INSERT INTO nodes (node_id) VALUES ($1) ON CONFLICT (node_id) DO UPDATE SET last_seen = now(), started_at = now()", [slot]);
-    return slot;
-  });
-}

@@ -2,8 +2,10 @@ import { DomainError, alreadyExists } from "../domain/errors.js";
 import type { AggregateType, StoredEvent, UniqueClaim } from "../domain/events.js";
 import { createCommitter } from "./group-commit.js";
 import { project } from "./projections.js";
-import { aggregateKey, claimStatement, insertEventStatement, notifyStatement, storedEvent, type PushRequest } from "./push.js";
+import { inline } from "./literal.js";
+import { FENCED_SQLSTATE, PUSH_LOCK, aggregateKey, claimStatement, insertEventStatement, notifyStatement, prologueStatement, storedEvent, type PushRequest } from "./push.js";
 import { pushScript } from "./push-script.js";
+import { performance } from "node:perf_hooks";
 import { isUniqueViolation, type Queryable, type Row, type SqlError, type SqlPort } from "./sql.js";
 import { noMetrics, type Metrics } from "../telemetry/instruments.js";
 import { noTracing, type Tracing } from "../telemetry/tracing.js";
@@ -23,6 +25,26 @@ function storageUnwritable(e: unknown): "full" | "readonly" | undefined {
   return undefined;
 }
 
+/**
+ * Who writes: the node slot, and on PostgreSQL the registration (`lease`) each write transaction
+ * checks is still the slot's (server/node-slot.ts). Without a lease nothing is checked (tests,
+ * operator commands).
+ */
+export interface Writer {
+  readonly node: number;
+  readonly lease?: number;
+}
+
+/** The prefix of a writer's commit ids (`<prefix>:<n>`), unique per registration of a slot. */
+export const commitPrefix = (w: Writer) => (w.lease === undefined ? `${w.node}` : `${w.node}.${w.lease}`);
+
+const fencedError = () =>
+  new DomainError("Unavailable", "STORE-fenced", "this process's node slot was handed to another process while it stalled; it registers again before writing");
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** How long readAfter waits for the pushes in flight when it read the position sequence. */
+const FOLLOW_WAIT_MS = 10_000;
+
 export interface EventStore {
   readonly sql: SqlPort;
   load(instanceId: string, aggregateType: AggregateType, aggregateId: string): Promise<StoredEvent[]>;
@@ -35,6 +57,14 @@ export interface EventStore {
    */
   setBarrier(barrier: (commitId: string) => Promise<void>): void;
   lastPosition(): Promise<number>;
+  /**
+   * Events after `position`, in position order, at most `limit`: safe to follow. An event that is
+   * not returned because it was not committed yet always gets a position above the last one
+   * returned, so a reader that asks again from there never skips one. On PostgreSQL, where
+   * transactions take positions in one order and commit in another, the read waits (briefly) for
+   * the pushes in flight when it started (PUSH_LOCK); PGlite runs one transaction at a time.
+   */
+  readAfter(position: number, limit: number): Promise<StoredEvent[]>;
 }
 
 const rowToEvent = (r: Row): StoredEvent => ({
@@ -58,7 +88,8 @@ export interface EventStoreTelemetry {
   tracing?: Tracing;
 }
 
-export function createEventStore(sql: SqlPort, node = 0, telemetry: EventStoreTelemetry = {}): EventStore {
+export function createEventStore(sql: SqlPort, writer: Writer | number = 0, telemetry: EventStoreTelemetry = {}): EventStore {
+  const w: Writer = typeof writer === "number" ? { node: writer } : writer;
   const listeners: ((events: StoredEvent[]) => void)[] = [];
   let barrier: ((commitId: string) => Promise<void>) | undefined;
   let commits = 0;
@@ -66,8 +97,18 @@ export function createEventStore(sql: SqlPort, node = 0, telemetry: EventStoreTe
   const tracing = telemetry.tracing ?? noTracing;
   const viaScript = metrics.pushDuration.labels("script");
   const viaTransaction = metrics.pushDuration.labels("transaction");
+  const prologue = () => prologueStatement({ node: w.node, lease: w.lease });
   const commit =
-    sql.dialect === "postgres" && sql.script ? createCommitter(sql.script.bind(sql), (pushes) => metrics.commitBatchPushes.observe(pushes)) : undefined;
+    sql.dialect === "postgres" && sql.script
+      ? createCommitter(
+          sql.script.bind(sql),
+          () => {
+            const p = prologue();
+            return inline(p.text, p.params);
+          },
+          (pushes) => metrics.commitBatchPushes.observe(pushes),
+        )
+      : undefined;
 
   async function insertEvents(tx: Queryable, req: PushRequest): Promise<StoredEvent[]> {
     const next = new Map<string, number>();
@@ -137,12 +178,38 @@ export function createEventStore(sql: SqlPort, node = 0, telemetry: EventStoreTe
       const rows = await sql.query<{ p: string | number | null }>("SELECT max(position) AS p FROM events");
       return Number(rows[0]?.p ?? 0);
     },
+    async readAfter(position, limit) {
+      let upTo: number | undefined;
+      if (sql.dialect === "postgres") {
+        // 1. The last position taken so far; 2. the pushes in flight now (every push that took a
+        // position up to it has ended or is among them: it holds the lock from before its first);
+        // 3. once they have ended, nothing at or below it can still appear.
+        const seq = await sql.query<{ v: string | number }>("SELECT CASE WHEN is_called THEN last_value ELSE 0 END AS v FROM events_position_seq");
+        upTo = Number(seq[0]!.v);
+        if (upTo <= position) return [];
+        const holders = `SELECT virtualtransaction AS v FROM pg_locks WHERE locktype = 'advisory' AND granted
+          AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+          AND classid = ${PUSH_LOCK[0]} AND objid = ${PUSH_LOCK[1]} AND objsubid = 2`;
+        let inFlight = (await sql.query<{ v: string }>(holders)).map((r) => r.v);
+        const deadline = performance.now() + FOLLOW_WAIT_MS;
+        while (inFlight.length > 0) {
+          if (performance.now() > deadline) throw new DomainError("Unavailable", "STORE-follow", "writes in flight did not finish in time; read again");
+          await sleep(2);
+          inFlight = (await sql.query<{ v: string }>(`${holders} AND virtualtransaction = ANY($1)`, [inFlight])).map((r) => r.v);
+        }
+      }
+      const rows = await sql.query(
+        `SELECT ${EVENT_COLUMNS} FROM events WHERE position > $1${upTo === undefined ? "" : " AND position <= $3"} ORDER BY position LIMIT $2`,
+        upTo === undefined ? [position, limit] : [position, limit, upTo],
+      );
+      return rows.map(rowToEvent);
+    },
   };
 
   /** Commits one push (one round-trip script, group-committed, or a transaction); the barrier is the caller's. */
   async function commitPush(req: PushRequest): Promise<{ stored: StoredEvent[]; commitId: string; path: "script" | "transaction" }> {
     let stored: StoredEvent[] | undefined;
-    const commitId = `${node}:${++commits}`;
+    const commitId = `${commitPrefix(w)}:${++commits}`;
     const started = performance.now();
     let path = viaScript;
     try {
@@ -159,6 +226,10 @@ export function createEventStore(sql: SqlPort, node = 0, telemetry: EventStoreTe
       }
       if (!stored) path = viaTransaction;
       stored ??= await sql.transaction(async (tx) => {
+        if (sql.dialect === "postgres") {
+          const p = prologue();
+          await tx.query(p.text, p.params);
+        }
         await claimUniques(tx, req.instanceId, req.uniques ?? []);
         const events = await insertEvents(tx, req);
         for (const e of events) await project(tx, e);
@@ -173,6 +244,7 @@ export function createEventStore(sql: SqlPort, node = 0, telemetry: EventStoreTe
       });
     } catch (e) {
       if (e instanceof DomainError) throw e;
+      if ((e as SqlError | undefined)?.code === FENCED_SQLSTATE) throw fencedError();
       if (isUniqueViolation(e) && e.constraint === "events_aggregate_sequence") throw new ConcurrencyConflict("aggregate changed concurrently");
       // disk_full / ENOSPC / a read-only file system: the transaction rolled back, nothing was
       // written; reads go on working.

@@ -1,7 +1,10 @@
 /** Group commit of push scripts on PostgreSQL (see createCommitter). */
 import { DomainError } from "../domain/errors.js";
 import type { PushScript } from "./push-script.js";
+import { FENCED_SQLSTATE } from "./push.js";
 import type { Row, SqlError } from "./sql.js";
+
+const fenced = (e: unknown) => (e as SqlError | undefined)?.code === FENCED_SQLSTATE;
 
 /** Whether a failed script certainly did not commit: an SQL error (SQLSTATE) or a value PostgreSQL refused. */
 const notCommitted = (e: unknown): boolean =>
@@ -19,8 +22,11 @@ const MAX_BATCH_PUSHES = 64;
  * batch that failed before committing is run again in halves until the failing push is alone, so
  * one push's conflict never fails another; a batch whose outcome is unknown (the connection broke)
  * fails every push in it, as a single push would.
+ *
+ * Every script starts with `prologue()` (push.ts prologueStatement: the push lock and the writer's
+ * slot fence); a fenced writer's batch fails as a whole (every push in it is this process's).
  */
-export function createCommitter(script: (statements: readonly string[]) => Promise<Row[][]>, onCommitted?: (pushes: number) => void) {
+export function createCommitter(script: (statements: readonly string[]) => Promise<Row[][]>, prologue: () => string, onCommitted?: (pushes: number) => void) {
   interface Job {
     s: PushScript;
     resolve: (rows: Row[][]) => void;
@@ -45,8 +51,9 @@ export function createCommitter(script: (statements: readonly string[]) => Promi
     return batch;
   };
 
+  const withPrologue = async (statements: string[]) => (await script([prologue(), ...statements])).slice(1);
   const runOne = (j: Job) =>
-    script(j.s.statements).then((rows) => {
+    withPrologue(j.s.statements).then((rows) => {
       onCommitted?.(1);
       j.resolve(rows);
     }, j.reject);
@@ -55,9 +62,9 @@ export function createCommitter(script: (statements: readonly string[]) => Promi
     if (batch.length === 1) return runOne(batch[0]!);
     let rows: Row[][];
     try {
-      rows = await script(batch.flatMap((j) => j.s.statements));
+      rows = await withPrologue(batch.flatMap((j) => j.s.statements));
     } catch (e) {
-      if (!notCommitted(e)) {
+      if (!notCommitted(e) || fenced(e)) {
         for (const j of batch) j.reject(e);
         return;
       }

@@ -160,6 +160,55 @@ CREATE TABLE used_assertions (
 CREATE INDEX used_assertions_expiry ON used_assertions (expires_at);
 `,
   },
+  {
+    version: 5,
+    name: "projects",
+    // Projects and their roles (projections of the "project" aggregate); project members go to
+    // proj_members with scope_type 'project'.
+    sql: `
+CREATE TABLE proj_projects (
+  instance_id               text NOT NULL,
+  id                        text NOT NULL,
+  org_id                    text NOT NULL,
+  name                      text NOT NULL,
+  state                     smallint NOT NULL,
+  project_role_assertion    boolean NOT NULL DEFAULT false,
+  project_role_check        boolean NOT NULL DEFAULT false,
+  has_project_check         boolean NOT NULL DEFAULT false,
+  private_labeling_setting  smallint NOT NULL DEFAULT 0,
+  created_at                timestamptz NOT NULL,
+  changed_at                timestamptz NOT NULL,
+  sequence                  bigint NOT NULL,
+  PRIMARY KEY (instance_id, id)
+);
+CREATE INDEX proj_projects_org ON proj_projects (instance_id, org_id);
+CREATE TABLE proj_project_roles (
+  instance_id   text NOT NULL,
+  project_id    text NOT NULL,
+  role_key      text NOT NULL,
+  org_id        text NOT NULL,
+  display_name  text NOT NULL,
+  role_group    text NOT NULL,
+  created_at    timestamptz NOT NULL,
+  changed_at    timestamptz NOT NULL,
+  sequence      bigint NOT NULL,
+  PRIMARY KEY (instance_id, project_id, role_key)
+);
+CREATE INDEX proj_project_roles_org ON proj_project_roles (instance_id, org_id);
+`,
+  },
+  {
+    version: 7,
+    name: "fenced node slots",
+    // Each registration of a node slot gets its own number (`lease`, from node_ids); a PostgreSQL
+    // write transaction starts with portcullis_fence(slot, lease), which fails with SQLSTATE PCF01
+    // when the slot has been handed to another process since (server/node-slot.ts). The function's
+    // body is one line: migrations are split into statements at a semicolon that ends a line.
+    sql: `
+ALTER TABLE nodes ADD COLUMN lease bigint NOT NULL DEFAULT 0;
+CREATE FUNCTION portcullis_fence(slot bigint, holder bigint) RETURNS void LANGUAGE plpgsql AS $$ BEGIN PERFORM 1 FROM nodes WHERE node_id = slot AND lease = holder; IF NOT FOUND THEN RAISE EXCEPTION 'node slot % is no longer held by this process', slot USING ERRCODE = 'PCF01'; END IF; END $$;
+`,
+  },
 ];
 
 export { PROJECTION_TABLES } from "./read-models/tables.js";

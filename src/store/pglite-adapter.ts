@@ -11,8 +11,9 @@
  *   transaction it is part of, so that is rejected with an error instead of hanging: use `tx`.
  * - Durability: PGlite's NodeFS writes through `fs.writeSync` on every WAL write, so a committed
  *   transaction is in the kernel's page cache when `transaction()` resolves and survives a SIGKILL
- *   of this process (tested). PGlite runs postgres with `-F` (fsync off) and its NodeFS has no
- *   fsync, so a power loss / kernel crash right after commit can still lose it.
+ *   of this process (tested). By default (`db.embeddedFsync`) PostgreSQL's fsync is on and reaches
+ *   the disk (`SyncingNodeFS`): a commit is also on disk when it resolves, and survives a power
+ *   loss. Off, PGlite's own setting (`-F`): a power loss right after a commit can lose it.
  */
 import * as path from "node:path";
 import { PGlite, type Transaction } from "@electric-sql/pglite";
@@ -20,7 +21,7 @@ import { DomainError, unavailable } from "../domain/errors.js";
 import { LOCK_FILE_NAME, lockDataDir } from "./data-dir-lock.js";
 import { isBadInputValue, type Queryable, type Row, type SqlError, type SqlPort } from "./sql.js";
 import { Mutex } from "./mutex.js";
-import { ensureCluster, pgliteStartParams, useBaselineWasmCompiler } from "./pglite-cluster.js";
+import { SyncingNodeFS, ensureCluster, pgliteStartParams, useBaselineWasmCompiler } from "./pglite-cluster.js";
 
 /** A database error with node-postgres's fields (PGlite's own error also carries the parameters). */
 export class PgliteSqlError extends Error implements SqlError {
@@ -79,7 +80,13 @@ async function run<R extends Row>(
   return res.rows;
 }
 
-export async function openPglite(dataDir: string): Promise<SqlPort> {
+export interface PgliteOptions {
+  /** Sync every commit to disk before it is acknowledged (default true; see the header). */
+  fsync?: boolean;
+}
+
+export async function openPglite(dataDir: string, opts: PgliteOptions = {}): Promise<SqlPort> {
+  const fsync = opts.fsync ?? true;
   const root = path.resolve(dataDir);
   let lockLost = false;
   const lock = await lockDataDir(root, {
@@ -101,7 +108,12 @@ export async function openPglite(dataDir: string): Promise<SqlPort> {
     await ensureCluster(root, { onWarning: (msg) => process.emitWarning(msg) });
     useBaselineWasmCompiler();
     // relaxedDurability stays false (the default): results are returned only after the sync.
-    db = await PGlite.create({ dataDir: path.join(root, "pgdata"), relaxedDurability: false, startParams: pgliteStartParams(PGlite) });
+    const pgdata = path.join(root, "pgdata");
+    db = await PGlite.create({
+      ...(fsync ? { fs: new SyncingNodeFS(pgdata) } : { dataDir: pgdata }),
+      relaxedDurability: false,
+      startParams: pgliteStartParams(PGlite, { fsync }),
+    });
   } catch (e) {
     lock.release();
     throw e;

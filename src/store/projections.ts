@@ -1,6 +1,8 @@
 import { readEvent, type EventsOf, type StoredEvent, type TypedEvent } from "../domain/events.js";
 import { InstanceEvents, OrgEvents, instanceEventMappers, orgEventMappers, type MemberPayload, type MemberRemovedPayload } from "../domain/orgs/events.js";
 import { OrgStateNum } from "../domain/orgs/org.js";
+import { ProjectEvents, projectEventMappers } from "../domain/projects/events.js";
+import { ProjectStateNum } from "../domain/projects/project.js";
 import { UserEvents, userEventMappers } from "../domain/users/events.js";
 import { UserStateNum, UserType } from "../domain/users/user.js";
 import { Tables } from "./read-models/tables.js";
@@ -17,7 +19,7 @@ export async function project(tx: Queryable, stored: StoredEvent): Promise<void>
   if (handler) await handler(tx, e);
 }
 
-const eventMappers = { ...instanceEventMappers, ...orgEventMappers, ...userEventMappers };
+const eventMappers = { ...instanceEventMappers, ...orgEventMappers, ...userEventMappers, ...projectEventMappers };
 type ProjectedEvent = EventsOf<typeof eventMappers>;
 type Handler<E> = (tx: Queryable, e: E) => Promise<unknown>;
 /** Each handler gets its event with the typed payload of its type. */
@@ -33,7 +35,7 @@ const touchUser = (tx: Queryable, e: EventMeta, set = "", params: unknown[] = []
 
 const userState = (state: number): Handler<EventMeta> => (tx, e) => touchUser(tx, e, "state = $5", [state]);
 
-const upsertMember = (scope: "org" | "instance"): Handler<TypedEvent<string, MemberPayload>> => (tx, e) =>
+const upsertMember = (scope: "org" | "instance" | "project"): Handler<TypedEvent<string, MemberPayload>> => (tx, e) =>
   tx.query(
     `INSERT INTO ${Tables.members} (instance_id, scope_type, scope_id, user_id, roles, created_at, changed_at, sequence)
      VALUES ($1, $2, $3, $4, $5, $6, $6, $7)
@@ -41,7 +43,7 @@ const upsertMember = (scope: "org" | "instance"): Handler<TypedEvent<string, Mem
     [e.instanceId, scope, e.aggregateId, e.payload.userId, JSON.stringify(e.payload.roles), e.createdAt, e.sequence],
   );
 
-const removeMember = (scope: "org" | "instance"): Handler<TypedEvent<string, MemberRemovedPayload>> => (tx, e) =>
+const removeMember = (scope: "org" | "instance" | "project"): Handler<TypedEvent<string, MemberRemovedPayload>> => (tx, e) =>
   tx.query(`DELETE FROM ${Tables.members} WHERE instance_id = $1 AND scope_type = $2 AND scope_id = $3 AND user_id = $4`, [
     e.instanceId,
     scope,
@@ -69,6 +71,34 @@ const removeOrgContents = async (tx: Queryable, e: EventMeta) => {
     await tx.query(`DELETE FROM ${table} WHERE instance_id = $1 AND org_id = $2`, params);
   }
   await tx.query(`DELETE FROM ${Tables.members} WHERE instance_id = $1 AND scope_type = 'org' AND scope_id = $2`, params);
+  // Its projects, with their roles and members (ZITADEL's project projections on org.removed).
+  await tx.query(
+    `DELETE FROM ${Tables.members} WHERE instance_id = $1 AND scope_type = 'project' AND scope_id IN (SELECT id FROM ${Tables.projects} WHERE instance_id = $1 AND org_id = $2)`,
+    params,
+  );
+  await tx.query(`DELETE FROM ${Tables.projectRoles} WHERE instance_id = $1 AND org_id = $2`, params);
+  await tx.query(`DELETE FROM ${Tables.projects} WHERE instance_id = $1 AND org_id = $2`, params);
+};
+
+const touchProject = (tx: Queryable, e: EventMeta, set = "", params: unknown[] = []) =>
+  tx.query(`UPDATE ${Tables.projects} SET changed_at = $3, sequence = $4${set ? ", " + set : ""} WHERE instance_id = $1 AND id = $2`, [
+    e.instanceId,
+    e.aggregateId,
+    e.createdAt,
+    e.sequence,
+    ...params,
+  ]);
+
+/**
+ * A removed project goes from every read model with its roles and members (as ZITADEL's projections
+ * delete them). Extension point: the tables of its grants, apps and app keys are emptied here too;
+ * user grants are their own aggregate and get their own removal events (app/projects/cascade.ts).
+ */
+const removeProjectContents = async (tx: Queryable, e: EventMeta) => {
+  const params = [e.instanceId, e.aggregateId];
+  await tx.query(`DELETE FROM ${Tables.members} WHERE instance_id = $1 AND scope_type = 'project' AND scope_id = $2`, params);
+  await tx.query(`DELETE FROM ${Tables.projectRoles} WHERE instance_id = $1 AND project_id = $2`, params);
+  await tx.query(`DELETE FROM ${Tables.projects} WHERE instance_id = $1 AND id = $2`, params);
 };
 
 const handlers: Handlers = {
@@ -107,6 +137,55 @@ const handlers: Handlers = {
   [OrgEvents.memberChanged]: upsertMember("org"),
   [OrgEvents.memberRemoved]: removeMember("org"),
   [OrgEvents.memberCascadeRemoved]: removeMember("org"),
+
+  [ProjectEvents.added]: (tx, e) =>
+    tx.query(
+      `INSERT INTO ${Tables.projects} (instance_id, id, org_id, name, state, project_role_assertion, project_role_check, has_project_check, private_labeling_setting, created_at, changed_at, sequence)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11)`,
+      [
+        e.instanceId,
+        e.aggregateId,
+        e.resourceOwner,
+        e.payload.name,
+        ProjectStateNum.active,
+        e.payload.projectRoleAssertion,
+        e.payload.projectRoleCheck,
+        e.payload.hasProjectCheck,
+        e.payload.privateLabelingSetting,
+        e.createdAt,
+        e.sequence,
+      ],
+    ),
+  [ProjectEvents.changed]: (tx, e) => {
+    const p = e.payload;
+    return touchProject(
+      tx,
+      e,
+      "name = COALESCE($5, name), project_role_assertion = COALESCE($6, project_role_assertion), project_role_check = COALESCE($7, project_role_check), has_project_check = COALESCE($8, has_project_check), private_labeling_setting = COALESCE($9, private_labeling_setting)",
+      [p.name ?? null, p.projectRoleAssertion ?? null, p.projectRoleCheck ?? null, p.hasProjectCheck ?? null, p.privateLabelingSetting ?? null],
+    );
+  },
+  [ProjectEvents.deactivated]: (tx, e) => touchProject(tx, e, "state = $5", [ProjectStateNum.inactive]),
+  [ProjectEvents.reactivated]: (tx, e) => touchProject(tx, e, "state = $5", [ProjectStateNum.active]),
+  [ProjectEvents.removed]: removeProjectContents,
+  [ProjectEvents.roleAdded]: (tx, e) =>
+    tx.query(
+      `INSERT INTO ${Tables.projectRoles} (instance_id, project_id, role_key, org_id, display_name, role_group, created_at, changed_at, sequence)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8)`,
+      [e.instanceId, e.aggregateId, e.payload.key, e.resourceOwner, e.payload.displayName, e.payload.group, e.createdAt, e.sequence],
+    ),
+  [ProjectEvents.roleChanged]: (tx, e) =>
+    tx.query(
+      `UPDATE ${Tables.projectRoles} SET display_name = COALESCE($4, display_name), role_group = COALESCE($5, role_group), changed_at = $6, sequence = $7
+       WHERE instance_id = $1 AND project_id = $2 AND role_key = $3`,
+      [e.instanceId, e.aggregateId, e.payload.key, e.payload.displayName ?? null, e.payload.group ?? null, e.createdAt, e.sequence],
+    ),
+  [ProjectEvents.roleRemoved]: (tx, e) =>
+    tx.query(`DELETE FROM ${Tables.projectRoles} WHERE instance_id = $1 AND project_id = $2 AND role_key = $3`, [e.instanceId, e.aggregateId, e.payload.key]),
+  [ProjectEvents.memberAdded]: upsertMember("project"),
+  [ProjectEvents.memberChanged]: upsertMember("project"),
+  [ProjectEvents.memberRemoved]: removeMember("project"),
+  [ProjectEvents.memberCascadeRemoved]: removeMember("project"),
 
   [UserEvents.machineAdded]: (tx, e) =>
     tx.query(

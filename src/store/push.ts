@@ -89,3 +89,25 @@ export function notifyStatement(instanceId: string, aggregates: string[], commit
     params: [EVENTS_CHANNEL, notice.slice(0, -1) + ',"p":'],
   };
 }
+
+/**
+ * The advisory lock (two int4 keys, so pg_locks shows it with objsubid 2) every PostgreSQL push
+ * transaction holds in shared mode from before it takes its first position until it ends. A
+ * follower reads the position sequence, then waits until the transactions holding the lock at that
+ * moment have ended: every position up to the value it read is then committed or never will be
+ * (`EventStore.readAfter`).
+ */
+export const PUSH_LOCK = [0x706f7274, 0x70757368] as const;
+
+/** SQLSTATE raised by portcullis_fence (migration 7) when the writer's node slot was registered again. */
+export const FENCED_SQLSTATE = "PCF01";
+
+/**
+ * The first statement of every PostgreSQL push transaction: takes PUSH_LOCK (shared) and, for a
+ * writer with a leased slot, checks the slot is still this registration's (fails with PCF01 if not).
+ */
+export function prologueStatement(writer: { node: number; lease?: number }): Statement {
+  const lock = `pg_advisory_xact_lock_shared(${PUSH_LOCK[0]}, ${PUSH_LOCK[1]})`;
+  if (writer.lease === undefined) return { text: `SELECT ${lock}`, params: [] };
+  return { text: `SELECT ${lock}, portcullis_fence($1, $2)`, params: [writer.node, writer.lease] };
+}

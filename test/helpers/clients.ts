@@ -1,6 +1,9 @@
 import { ConnectError, createClient, type Client, type Interceptor, type Transport } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import { createManagementServiceClient } from "@zitadel/client/v1";
+import { createOrganizationServiceClient, createUserServiceClient } from "@zitadel/client/v2";
+import { OrganizationService } from "@zitadel/proto/zitadel/org/v2/org_service_pb.js";
+import { UserService } from "@zitadel/proto/zitadel/user/v2/user_service_pb.js";
 import { createServerTransport } from "@zitadel/client/node";
 import { createClientTransport } from "@zitadel/client/web";
 import { ManagementService } from "@zitadel/proto/zitadel/management_pb.js";
@@ -70,3 +73,22 @@ export const errorOf = (p: Promise<unknown>): Promise<ConnectError | undefined> 
     () => undefined,
     (e: unknown) => ConnectError.from(e),
   );
+
+/**
+ * The official ZITADEL v2 clients (`@zitadel/client/v2`): over gRPC with its node transport, or over
+ * Connect.
+ */
+function v2Transport(baseUrl: string, protocol: "grpc" | "connect", token: string, orgId?: string): Transport {
+  return protocol === "grpc"
+    ? createServerTransport(token, { baseUrl, interceptors: orgId ? [withHeaders(undefined, orgId)] : [] })
+    : createConnectTransport({ baseUrl, httpVersion: "1.1", interceptors: [withHeaders(token, orgId)] });
+}
+
+/** `orgId`: an x-zitadel-orgid header to send anyway (tests that v2 ignores it). */
+export function userServiceV2(baseUrl: string, protocol: "grpc" | "connect", token: string, orgId?: string): Client<typeof UserService> {
+  return createUserServiceClient(v2Transport(baseUrl, protocol, token, orgId)) as unknown as Client<typeof UserService>;
+}
+
+export function organizationServiceV2(baseUrl: string, protocol: "grpc" | "connect", token: string): Client<typeof OrganizationService> {
+  return createOrganizationServiceClient(v2Transport(baseUrl, protocol, token)) as unknown as Client<typeof OrganizationService>;
+}

@@ -1,8 +1,7 @@
 import { getOption, hasOption, type DescField, type DescMessage, type DescService } from "@bufbuild/protobuf";
 import { isWrapperDesc } from "@bufbuild/protobuf/wkt";
 import { openapiv2_operation, openapiv2_swagger } from "@zitadel/proto/protoc-gen-openapiv2/options/annotations_pb.js";
-import { auth_option } from "@zitadel/proto/zitadel/options_pb.js";
-import type { ServiceHandlers } from "../pipeline.js";
+import { methodPermission, type ServiceHandlers } from "../pipeline.js";
 import { compileRoutes, type RestRoute } from "../rest/routes.js";
 import { ANY_SCHEMA, SchemaRegistry, wellKnown, type Schema } from "./schemas.js";
 
@@ -13,8 +12,13 @@ export interface OpenApiSource {
   readonly handlers: ServiceHandlers;
 }
 
-/** `/management/v1` → `management.v1`: the document's name under /openapi/. */
-export const openApiName = (prefix: string): string => prefix.replace(/^\/+|\/+$/g, "").replaceAll("/", ".");
+/**
+ * `/management/v1` → `management.v1`: the document's name under /openapi/. A service whose routes
+ * carry their whole path (v2: `/v2/users/…`, mounted at "") is named by its type, e.g.
+ * `zitadel.user.v2.UserService`.
+ */
+export const openApiName = (src: { prefix: string; service: DescService }): string =>
+  src.prefix.replace(/^\/+|\/+$/g, "").replaceAll("/", ".") || src.service.typeName;
 
 const ORG_HEADER = "#/components/parameters/x-zitadel-orgid";
 const STATUS = "#/components/schemas/google.rpc.Status";
@@ -63,7 +67,7 @@ export function openApiDocument(src: OpenApiSource): Schema {
     info: {
       title: info?.title || service.name,
       version: info?.version || "v1",
-      description: [info?.description, `\`${service.typeName}\` as Portcullis serves it over REST/JSON under \`${src.prefix}\`; the same methods answer over gRPC, gRPC-web and Connect (server reflection lists them). Methods Portcullis does not implement answer 501 / \`Unimplemented\` (\`x-portcullis-implemented: false\`).`]
+      description: [info?.description, `\`${service.typeName}\` as Portcullis serves it over REST/JSON under \`${src.prefix || "/"}\`; the same methods answer over gRPC, gRPC-web and Connect (server reflection lists them). Methods Portcullis does not implement answer 501 / \`Unimplemented\` (\`x-portcullis-implemented: false\`).`]
         .filter(Boolean)
         .join("\n\n"),
       ...(info?.license?.name ? { license: { name: info.license.name, ...(info.license.url ? { url: info.license.url } : {}) } } : {}),
@@ -99,12 +103,14 @@ const HTTP_VERBS = new Set(["get", "put", "post", "delete", "patch", "head", "op
 function operation(route: RestRoute, schemas: SchemaRegistry, handlers: ServiceHandlers, operationId: string, wildcards: readonly string[]): Schema {
   const method = route.method;
   const annotation = hasOption(method, openapiv2_operation) ? getOption(method, openapiv2_operation) : undefined;
-  const isPublic = getOption(method, auth_option).permission === "";
+  const { permission, resourceAuthz } = methodPermission(method);
+  const isPublic = permission === "";
   const parameters: Schema[] = [
     ...route.variables.map((v) => pathParameter(v.name, v.fields, schemas, v.rest)),
     ...wildcards.map((name) => ({ name, in: "path", required: true, schema: { type: "string" } })),
     ...(route.body === "*" ? [] : queryParameters(route, schemas)),
-    ...(isPublic ? [] : [{ $ref: ORG_HEADER }]),
+    // v2 methods take the org from the request or the resource, never from x-zitadel-orgid.
+    ...(isPublic || resourceAuthz ? [] : [{ $ref: ORG_HEADER }]),
   ];
   const op: Schema = {
     operationId,

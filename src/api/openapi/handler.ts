@@ -15,7 +15,7 @@ interface Served {
 /** The index of the documents: name, service, REST prefix and URL of each. */
 function openApiIndex(sources: readonly OpenApiSource[]): string {
   const documents = sources.map((src) => {
-    const name = openApiName(src.prefix);
+    const name = openApiName(src);
     return { name, service: src.service.typeName, prefix: src.prefix, url: `${OPENAPI_PATH}${name}.json` };
   });
   return JSON.stringify({ documents });
@@ -26,7 +26,7 @@ const documentText = (src: OpenApiSource): string => JSON.stringify(openApiDocum
 /** The documents as `npm run build` writes them to dist/openapi/: file name → JSON text (index.json lists them). */
 export function openApiFiles(sources: readonly OpenApiSource[]): Map<string, string> {
   const files = new Map<string, string>([["index.json", openApiIndex(sources)]]);
-  for (const src of sources) files.set(`${openApiName(src.prefix)}.json`, documentText(src));
+  for (const src of sources) files.set(`${openApiName(src)}.json`, documentText(src));
   return files;
 }
 
@@ -48,7 +48,7 @@ export function createOpenApiHandler(sources: readonly OpenApiSource[]) {
   };
   const index = once(() => openApiIndex(sources));
   for (const p of ["/openapi", OPENAPI_PATH, `${OPENAPI_PATH}index.json`]) byPath.set(p, index);
-  for (const src of sources) byPath.set(`${OPENAPI_PATH}${openApiName(src.prefix)}.json`, once(() => documentText(src)));
+  for (const src of sources) byPath.set(`${OPENAPI_PATH}${openApiName(src)}.json`, once(() => documentText(src)));
 
   return function handleOpenApi(req: Req, res: Res, path: string): boolean {
     if (path !== "/openapi" && !path.startsWith(OPENAPI_PATH)) return false;

@@ -28,11 +28,17 @@ export function createRestHandler(
   const routers: { prefix: string; router: RestRouter }[] = services.map((s) => ({ prefix: s.prefix + "/", router: compileRoutes(s.service, s.prefix) }));
 
   return async function handleRest(req: Req, res: Res, path: string, query: string): Promise<void> {
-    const entry = routers.find((r) => path.startsWith(r.prefix));
-    if (!entry) return sendJson(res, 404, NOT_FOUND);
+    // Services mounted at "" (v2: their routes carry the whole path) share the root, so the first
+    // router that knows the path answers; a path none knows is a 404.
+    let match: ReturnType<RestRouter["match"]> | undefined;
+    for (const r of routers) {
+      if (!path.startsWith(r.prefix)) continue;
+      match = r.router.match(req.method ?? "GET", path);
+      if (match.kind !== "miss" || match.status !== 404) break;
+    }
+    if (!match) return sendJson(res, 404, NOT_FOUND);
     const info = requestInfo(req);
     if (info) info.protocol = "rest";
-    const match = entry.router.match(req.method ?? "GET", path);
     if (match.kind === "miss") {
       req.resume();
       if (match.status === 405) return sendJson(res, 405, METHOD_NOT_ALLOWED, { allow: match.allow.join(", ") });

@@ -1,14 +1,21 @@
 import type { DescService } from "@bufbuild/protobuf";
 import { AdminService } from "@zitadel/proto/zitadel/admin_pb.js";
 import { ManagementService } from "@zitadel/proto/zitadel/management_pb.js";
+import { OrganizationService } from "@zitadel/proto/zitadel/org/v2/org_service_pb.js";
+import { UserService } from "@zitadel/proto/zitadel/user/v2/user_service_pb.js";
 import type { ServiceHandlers } from "../pipeline.js";
 import { adminHandlers } from "./admin.js";
 import { managementHandlers } from "./management.js";
+import { organizationServiceV2Handlers } from "./org-v2.js";
+import { userServiceV2Handlers } from "./user-v2.js";
 
 export interface ApiService {
   readonly service: DescService;
   readonly handlers: ServiceHandlers;
-  /** Where its google.api.http routes are mounted (REST), e.g. `/management/v1`. */
+  /**
+   * Where its google.api.http routes are mounted (REST), e.g. `/management/v1`; "" for the v2
+   * services, whose routes carry their whole path (`/v2/users/…`).
+   */
   readonly prefix: string;
 }
 
@@ -19,4 +26,7 @@ export interface ApiService {
 export const apiServices: readonly ApiService[] = [
   { service: ManagementService, handlers: managementHandlers, prefix: "/management/v1" },
   { service: AdminService, handlers: adminHandlers, prefix: "/admin/v1" },
+  // v2: authorized in the org of the resource (pipeline.ts methodPermission), never x-zitadel-orgid.
+  { service: UserService, handlers: userServiceV2Handlers, prefix: "" },
+  { service: OrganizationService, handlers: organizationServiceV2Handlers, prefix: "" },
 ];

@@ -2,6 +2,7 @@ import type { ServiceHandlers } from "../pipeline.js";
 import { credentialHandlers } from "../users/management-credentials.js";
 import { metadataHandlers } from "../users/management-metadata.js";
 import { orgHandlers } from "../orgs/management-orgs.js";
+import { projectHandlers } from "../projects/management-projects.js";
 import { userHandlers } from "../users/management-users.js";
 
 /** zitadel.management.v1.ManagementService: what Portcullis implements; every other method answers Unimplemented. */
@@ -11,4 +12,5 @@ export const managementHandlers: ServiceHandlers = {
   ...userHandlers,
   ...credentialHandlers,
   ...metadataHandlers,
+  ...projectHandlers,
 };

@@ -77,6 +77,18 @@ const eventTexts: Record<string, string> = {
   "org.member.changed": "Organization member changed",
   "org.member.removed": "Organization member removed",
   "org.member.cascade.removed": "Organization member cascade removed",
+  "project.added": "Project added",
+  "project.changed": "Project changed",
+  "project.deactivated": "Project deactivated",
+  "project.reactivated": "Project reactivated",
+  "project.removed": "Project removed",
+  "project.role.added": "Project role added",
+  "project.role.changed": "Project role changed",
+  "project.role.removed": "Project role removed",
+  "project.member.added": "Project member added",
+  "project.member.changed": "Project member changed",
+  "project.member.removed": "Project member removed",
+  "project.member.cascade.removed": "Project member cascade removed",
 };
 
 const changeMessage = (e: StoredEvent, editorName: string | undefined) => ({

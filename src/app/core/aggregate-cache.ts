@@ -1,22 +1,25 @@
 import type { AggregateType, StoredEvent } from "../../domain/events.js";
 import { evolveInstance, evolveOrg, reduceInstance, reduceOrg, type InstanceState, type OrgState } from "../../domain/orgs/org.js";
+import { evolveProject, reduceProject, type ProjectState } from "../../domain/projects/project.js";
 import { UserEvents, evolveUser, reduceUser, type UserState } from "../../domain/users/user.js";
 import { aggregateKey, type CommitNotice, type EventStore } from "../../store/event-store.js";
 import { userReads, type UserReads } from "../../store/read-models/users.js";
 import { noMetrics, type Metrics } from "../../telemetry/instruments.js";
 
-export type StateOf<T extends AggregateType> = T extends "user" ? UserState : T extends "org" ? OrgState : InstanceState;
+export type StateOf<T extends AggregateType> = T extends "user" ? UserState : T extends "org" ? OrgState : T extends "project" ? ProjectState : InstanceState;
 
 const reducers = {
   user: reduceUser,
   org: reduceOrg,
   instance: reduceInstance,
+  project: reduceProject,
 } as const;
 
 const evolvers = {
   user: evolveUser,
   org: evolveOrg,
   instance: evolveInstance,
+  project: evolveProject,
 } as const;
 
 /** User events that can add, rename or release a login name. */

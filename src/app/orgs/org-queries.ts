@@ -48,8 +48,18 @@ const memberSorts: Record<number, MemberSort> = { 1: "userId", 2: "createdAt", 3
  * Members of one scope (an org, or the instance), queries AND-ed, with the user's login name,
  * display name and type. Members whose user no longer exists (or whose org was removed) are not listed.
  */
-export async function listMembers(deps: Deps, scope: { type: "org" | "instance"; id: string }, list: ListInput, queries: MemberQuery[], sortingColumn = 0) {
+export async function listMembers(deps: Deps, scope: { type: "org" | "instance" | "project"; id: string }, list: ListInput, queries: MemberQuery[], sortingColumn = 0) {
   const sort = { by: memberSorts[sortingColumn], asc: list.asc };
   const page = await listPage(deps, list, (p) => deps.reads.members.list(deps.instanceId, scope, queries, sort, p));
   return { members: page.items, meta: page.meta };
+}
+
+/** The instance's default org (v2 ListOrganizations' DefaultOrganizationQuery). */
+export async function defaultOrgId(deps: Deps): Promise<string> {
+  return (await deps.cache.get(deps.instanceId, "instance", deps.instanceId)).defaultOrgId;
+}
+
+/** ListOrganizations (v2): as ListOrgs, bounded to the orgs the caller may read. */
+export async function searchOrgs(deps: Deps, orgIds: readonly string[] | "all", list: ListInput, sortByName: boolean, queries: OrgQuery[]) {
+  return listOrgs(deps, list, sortByName, orgIds === "all" ? queries : [{ kind: "ids", ids: orgIds }, ...queries]);
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Row } from "../../store/sql.js";
-import { INSTANCE_ID, NOW, callerIn, createHarness, instanceEvent, orgEvent, when, type GivenEvent } from "../core/testing/given.js";
+import { INSTANCE_ID, NOW, callerIn, createHarness, instanceEvent, orgEvent, userEvent, when, type GivenEvent } from "../core/testing/given.js";
 import { addOrg, deactivateOrg, reactivateOrg, removeOrg, updateOrg } from "./orgs.js";
 
 // The instance's host is auth.example.com (EXTERNAL_URL): org domains are "<label>.auth.example.com".
@@ -79,6 +79,34 @@ describe("addOrg", () => {
     await expect(when(() => addOrg(t.deps, caller, "   "))).rejects.toMatchObject({ kind: "InvalidArgument", id: "EVENT-Mf9sd", message: "Organisation is invalid" });
     await expect(when(() => addOrg(t.deps, caller, "!!!"))).rejects.toMatchObject({ kind: "InvalidArgument", id: "ORG-RrfXY" });
     expect(t.pushes).toEqual([]);
+  });
+});
+
+describe("addOrg with a chosen id and admins (v2 AddOrganization)", () => {
+  it("makes the named existing users members (ORG_OWNER when no role is given) instead of the caller", async () => {
+    const t = createHarness({ sql: readModel() });
+    t.given(orgEvent(ORG, "org.added", { name: "Acme" }), userEvent("u1", ORG, "user.machine.added", { userName: "bot", name: "Bot" }), userEvent("u2", ORG, "user.machine.added", { userName: "bot2", name: "Bot" }));
+    const r = await addOrg(t.deps, caller, "Chosen", { orgId: "chosen", admins: [{ userId: "u1", roles: [] }, { userId: "u2", roles: ["ORG_USER_MANAGER"] }] });
+    expect(r.id).toBe("chosen");
+    expect(t.written().filter((e) => e.type === "org.member.added").map((e) => e.payload)).toEqual([
+      { userId: "u1", roles: ["ORG_OWNER"] },
+      { userId: "u2", roles: ["ORG_USER_MANAGER"] },
+    ]);
+  });
+
+  it("refuses a taken id, an unknown admin and a role that is no org role, writing nothing", async () => {
+    const t = createHarness({ sql: readModel() });
+    t.given(orgEvent(ORG, "org.added", { name: "Acme" }), userEvent("u1", ORG, "user.machine.added", { userName: "bot", name: "Bot" }));
+    await expect(when(() => addOrg(t.deps, caller, "Again", { orgId: ORG }))).rejects.toMatchObject(nameTaken);
+    await expect(when(() => addOrg(t.deps, caller, "Nobody", { admins: [{ userId: "nobody", roles: [] }] }))).rejects.toMatchObject({
+      kind: "FailedPrecondition",
+      id: "ORG-GoXOn",
+    });
+    await expect(when(() => addOrg(t.deps, caller, "Iam", { admins: [{ userId: "u1", roles: ["IAM_OWNER"] }] }))).rejects.toMatchObject({
+      kind: "InvalidArgument",
+      id: "Org-4N8es",
+    });
+    expect(t.written()).toEqual([]);
   });
 });
 

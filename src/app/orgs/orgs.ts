@@ -14,10 +14,12 @@ import {
 } from "../../domain/orgs/events.js";
 import { memberClaim } from "../../domain/orgs/members.js";
 import { OrgStateNum, orgDomainFromName } from "../../domain/orgs/org.js";
-import { usernameClaim } from "../../domain/users/rules.js";
+import { areOrgRoles } from "../../domain/orgs/roles.js";
+import { checkUserId, usernameClaim } from "../../domain/users/rules.js";
 import { runCommand } from "../core/command.js";
 import type { Caller, Deps } from "../core/context.js";
 import { changedDetails, createdDetails, lastOf, type Details } from "../core/details.js";
+import { memberCandidateExists } from "./org-members.js";
 
 /**
  * Org lifecycle (ZITADEL's command/org.go behind the management API's AddOrg, UpdateOrg,
@@ -65,24 +67,47 @@ const trimmedName = (name: string) => {
   return n;
 };
 
-/** AddOrg: a new org whatever the caller's org; the caller becomes its ORG_OWNER in the same transaction. */
-export function addOrg(deps: Deps, caller: Caller, rawName: string): Promise<{ id: string; details: Details }> {
+export interface OrgAdmin {
+  userId: string;
+  /** Empty: ORG_OWNER (ZITADEL's OrgSetup default). */
+  roles: readonly string[];
+}
+
+export interface AddOrgOptions {
+  /** A caller-chosen id (v2 AddOrganization's org_id); a taken one is refused like a taken name. */
+  orgId?: string;
+  /** Existing users who become the org's members (v2 AddOrganization's admins); none: the caller becomes ORG_OWNER. */
+  admins?: readonly OrgAdmin[];
+}
+
+/**
+ * AddOrg: a new org whatever the caller's org; the caller becomes its ORG_OWNER in the same
+ * transaction, or, when admins are named (v2), those users with their roles. Admins must exist
+ * somewhere in the instance (ORG-GoXOn) and hold org roles only.
+ */
+export function addOrg(deps: Deps, caller: Caller, rawName: string, opts: AddOrgOptions = {}): Promise<{ id: string; details: Details }> {
   const name = trimmedName(rawName);
   const domain = defaultDomain(deps, name);
-  const id = deps.newId();
+  if (opts.orgId !== undefined) checkUserId(opts.orgId);
+  const id = opts.orgId ?? deps.newId();
+  const admins = opts.admins?.length ? opts.admins.map((a) => ({ userId: a.userId, roles: a.roles.length ? [...a.roles] : ["ORG_OWNER"] })) : [{ userId: caller.userId, roles: ["ORG_OWNER"] }];
+  for (const a of admins) if (!a.userId || !areOrgRoles(a.roles)) throw invalidArgument("Org-4N8es", "Errors.Org.MemberInvalid");
   return runCommand(deps, caller.userId, async (load) => {
-    await load("org", id); // a fresh id: loading it makes a (theoretical) collision a concurrency conflict
+    // A fresh id: loading it makes a (theoretical) collision a concurrency conflict; a chosen one may be taken.
+    if ((await load("org", id)).exists) throw alreadyExists(NAME_TAKEN.id, NAME_TAKEN.message);
     await assertNameFree(deps, name);
     await assertDomainFree(deps, domain);
+    if (opts.admins?.length)
+      for (const a of admins) if (!(await memberCandidateExists(load, a.userId))) throw preconditionFailed("ORG-GoXOn", "User could not be found");
     return {
       events: [
         newOrgAddedEvent(id, name),
         newDomainAddedEvent(id, domain),
         newDomainVerifiedEvent(id, domain),
         newDomainPrimarySetEvent(id, domain),
-        newOrgMemberAddedEvent(id, caller.userId, ["ORG_OWNER"]),
+        ...admins.map((a) => newOrgMemberAddedEvent(id, a.userId, a.roles)),
       ],
-      uniques: [orgNameClaim(name, "add"), orgDomainClaim(domain, "add"), memberClaim(id, caller.userId, "add")],
+      uniques: [orgNameClaim(name, "add"), orgDomainClaim(domain, "add"), ...admins.map((a) => memberClaim(id, a.userId, "add"))],
       result: (stored) => ({ id, details: createdDetails(lastOf(stored)) }),
     };
   });

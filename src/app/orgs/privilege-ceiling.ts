@@ -32,17 +32,35 @@ export async function requireMayActOn(deps: Deps, load: Loader, caller: Caller, 
   if (callerIam && rolesGrant(callerIam, ALL_PERMISSIONS)) return;
   const callerOrgs = new Map<string, readonly string[]>();
   const targetOrgs = new Map<string, readonly string[]>();
+  const callerProjects = new Map<string, readonly string[]>();
+  const targetProjects = new Map<string, readonly string[]>();
+  const projectOrgs = new Map<string, string>();
+  const callerInOrg = async (orgId: string) => {
+    if (callerOrgs.has(orgId)) return;
+    const own = (await load("org", orgId)).members.get(caller.userId);
+    if (own) callerOrgs.set(orgId, own.roles);
+  };
   for (const scope of await deps.reads.members.scopesOfUser(deps.instanceId, targetId)) {
-    if (scope.type !== "org") continue;
-    const org = await load("org", scope.id);
-    const member = org.exists ? org.members.get(targetId) : undefined;
-    if (!member) continue;
-    targetOrgs.set(org.id, member.roles);
-    const own = org.members.get(caller.userId);
-    if (own) callerOrgs.set(org.id, own.roles);
+    if (scope.type === "org") {
+      const org = await load("org", scope.id);
+      const member = org.exists ? org.members.get(targetId) : undefined;
+      if (!member) continue;
+      targetOrgs.set(org.id, member.roles);
+      await callerInOrg(org.id);
+    } else if (scope.type === "project") {
+      const project = await load("project", scope.id);
+      const member = project.exists ? project.members.get(targetId) : undefined;
+      if (!member || !(await load("org", project.orgId)).exists) continue;
+      targetProjects.set(project.id, member.roles);
+      projectOrgs.set(project.id, project.orgId);
+      const own = project.members.get(caller.userId);
+      if (own) callerProjects.set(project.id, own.roles);
+      await callerInOrg(project.orgId);
+    }
   }
-  const target: Memberships = { instance: instance.members.get(targetId)?.roles, orgs: targetOrgs };
-  if (scopeAboveCaller({ instance: callerIam, orgs: callerOrgs }, target)) throw permissionDenied(CEILING_ERROR_ID, CEILING_TARGET_MESSAGE);
+  const target: Memberships = { instance: instance.members.get(targetId)?.roles, orgs: targetOrgs, projects: targetProjects };
+  const callerMemberships: Memberships = { instance: callerIam, orgs: callerOrgs, projects: callerProjects };
+  if (scopeAboveCaller(callerMemberships, target, projectOrgs)) throw permissionDenied(CEILING_ERROR_ID, CEILING_TARGET_MESSAGE);
 }
 
 /**
@@ -62,11 +80,22 @@ export async function requireMayChangeMembership(
 ): Promise<void> {
   if (caller.system) return;
   const instance = await load("instance", deps.instanceId);
-  const org = scope.type === "org" ? await load("org", scope.id) : undefined;
-  /** A user's roles in effect in the scope, given its roles of that scope: in an org, its instance roles count too. */
+  const org = scope.type === "org" ? await load("org", scope.id) : scope.type === "project" ? await load("org", scope.orgId) : undefined;
+  const project = scope.type === "project" ? await load("project", scope.id) : undefined;
+  /**
+   * A user's roles in effect in the scope, given its roles of that scope: in an org, its instance
+   * roles count too; in a project, its instance roles and its roles in the project's org.
+   */
   const inScope = (userId: string, roles: readonly string[] | undefined): readonly string[] =>
-    scope.type === "instance" ? (roles ?? []) : [...(instance.members.get(userId)?.roles ?? []), ...(roles ?? [])];
-  const own = scope.type === "instance" ? instance.members.get(caller.userId)?.roles : org?.members.get(caller.userId)?.roles;
+    scope.type === "instance"
+      ? (roles ?? [])
+      : [...(instance.members.get(userId)?.roles ?? []), ...(project ? (org?.members.get(userId)?.roles ?? []) : []), ...(roles ?? [])];
+  const own =
+    scope.type === "instance"
+      ? instance.members.get(caller.userId)?.roles
+      : scope.type === "org"
+        ? org?.members.get(caller.userId)?.roles
+        : project?.members.get(caller.userId)?.roles;
   const callerRoles = inScope(caller.userId, own);
   if (before && !rolesCover(callerRoles, inScope(targetId, before))) throw permissionDenied(CEILING_ERROR_ID, CEILING_TARGET_MESSAGE);
   if (after && !rolesCover(callerRoles, inScope(targetId, after))) throw permissionDenied(CEILING_ERROR_ID, CEILING_GRANT_MESSAGE);

@@ -2,6 +2,7 @@ import { generateSecret, keyedHash } from "../../crypto/keys.js";
 import { invalidArgument, notFound, preconditionFailed } from "../../domain/errors.js";
 import type { NewEvent } from "../../domain/events.js";
 import { newInstanceMemberCascadeRemovedEvent, newOrgMemberCascadeRemovedEvent } from "../../domain/orgs/events.js";
+import { newProjectMemberCascadeRemovedEvent } from "../../domain/projects/events.js";
 import { memberClaim } from "../../domain/orgs/members.js";
 import {
   newMachineAddedEvent,
@@ -191,6 +192,9 @@ export function removeUser(deps: Deps, caller: Caller, userId: string) {
       if (m.type === "org") {
         await load("org", m.id);
         events.push(newOrgMemberCascadeRemovedEvent(m.id, userId));
+      } else if (m.type === "project") {
+        const project = await load("project", m.id);
+        events.push(newProjectMemberCascadeRemovedEvent(project.id, project.orgId, userId));
       } else {
         await load("instance", m.id);
         events.push(newInstanceMemberCascadeRemovedEvent(m.id, userId));

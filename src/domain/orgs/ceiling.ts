@@ -25,27 +25,38 @@ export function rolesCover(caller: readonly string[], target: readonly string[])
   return true;
 }
 
-/** A user's memberships: its instance roles (undefined when not an instance member) and its roles per org. */
+/**
+ * A user's memberships: its instance roles (undefined when not an instance member), its roles per org
+ * and its roles per project (keyed by project id; the project's org is in the scope).
+ */
 export interface Memberships {
   instance?: readonly string[];
   orgs: ReadonlyMap<string, readonly string[]>;
+  projects?: ReadonlyMap<string, readonly string[]>;
 }
 
-export type CeilingScope = { type: "instance" } | { type: "org"; id: string };
+/** A project scope names its org: the org's roles are in effect in its projects. */
+export type CeilingScope = { type: "instance" } | { type: "org"; id: string } | { type: "project"; id: string; orgId: string };
 
-/** The roles in effect in one scope: the instance roles, plus the org's for an org. */
+/** The roles in effect in one scope: the instance roles, plus the org's for an org, plus the project's (and its org's) for a project. */
 export const effectiveRoles = (m: Memberships, scope: CeilingScope): readonly string[] => {
   const iam = m.instance ?? [];
   if (scope.type === "instance") return iam;
-  const org = m.orgs.get(scope.id) ?? [];
-  return iam.length === 0 ? org : org.length === 0 ? iam : [...iam, ...org];
+  const org = m.orgs.get(scope.type === "org" ? scope.id : scope.orgId) ?? [];
+  const project = scope.type === "project" ? (m.projects?.get(scope.id) ?? []) : [];
+  return [...iam, ...org, ...project];
 };
 
 /**
  * The first scope where the target is a member and holds a permission the caller does not hold
- * there, or undefined when the caller may act on the target.
+ * there, or undefined when the caller may act on the target. `projectOrgs`: the org of each of the
+ * target's projects.
  */
-export function scopeAboveCaller(caller: Memberships, target: Memberships): CeilingScope | undefined {
-  const scopes: CeilingScope[] = [...(target.instance ? [{ type: "instance" } as const] : []), ...[...target.orgs.keys()].map((id) => ({ type: "org", id }) as const)];
+export function scopeAboveCaller(caller: Memberships, target: Memberships, projectOrgs: ReadonlyMap<string, string> = new Map()): CeilingScope | undefined {
+  const scopes: CeilingScope[] = [
+    ...(target.instance ? [{ type: "instance" } as const] : []),
+    ...[...target.orgs.keys()].map((id) => ({ type: "org", id }) as const),
+    ...[...(target.projects?.keys() ?? [])].map((id) => ({ type: "project", id, orgId: projectOrgs.get(id) ?? "" }) as const),
+  ];
   return scopes.find((scope) => !rolesCover(effectiveRoles(caller, scope), effectiveRoles(target, scope)));
 }

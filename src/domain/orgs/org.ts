@@ -42,17 +42,17 @@ export interface InstanceState extends MemberScope {
   createdAt?: Date;
 }
 
-const emptyScope = (): MemberScope => ({ members: new Map(), lastMemberEvent: new Map() });
+export const emptyScope = (): MemberScope => ({ members: new Map(), lastMemberEvent: new Map() });
 
-/** A member added or changed (the roles are replaced), in an org or the instance. */
-function setMember(s: MemberScope, p: MemberPayload, e: StoredEvent, added: boolean) {
+/** A member added or changed (the roles are replaced), in an org, the instance or a project. */
+export function setMember(s: MemberScope, p: MemberPayload, e: StoredEvent, added: boolean) {
   const m = s.members.get(p.userId);
   if (added) s.members.set(p.userId, { userId: p.userId, roles: p.roles, sequence: e.sequence, createdAt: e.createdAt, changedAt: e.createdAt });
   else if (m) s.members.set(p.userId, { ...m, roles: p.roles, sequence: e.sequence, changedAt: e.createdAt });
   s.lastMemberEvent.set(p.userId, { sequence: e.sequence, at: e.createdAt });
 }
 
-function removeMember(s: MemberScope, p: MemberRemovedPayload, e: StoredEvent) {
+export function removeMember(s: MemberScope, p: MemberRemovedPayload, e: StoredEvent) {
   s.members.delete(p.userId);
   s.lastMemberEvent.set(p.userId, { sequence: e.sequence, at: e.createdAt });
 }

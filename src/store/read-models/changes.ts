@@ -15,7 +15,7 @@ export interface ChangesRequest {
 export function changeReads(db: Queryable) {
   return {
     /** The events of one aggregate owned by `resourceOwner`, by sequence (newest first unless asc). */
-    async ofAggregate(instanceId: string, aggregateType: "user" | "org", aggregateId: string, resourceOwner: string, q: ChangesRequest): Promise<StoredEvent[]> {
+    async ofAggregate(instanceId: string, aggregateType: "user" | "org" | "project", aggregateId: string, resourceOwner: string, q: ChangesRequest): Promise<StoredEvent[]> {
       const limit = q.limit > 0 ? ` LIMIT ${Math.min(q.limit, 1_000_000)}` : "";
       const rows = await db.query(
         `SELECT ${EVENT_COLUMNS} FROM events WHERE instance_id = $1 AND aggregate_type = '${aggregateType}' AND aggregate_id = $2 AND resource_owner = $3 AND sequence > $4

@@ -6,6 +6,7 @@ import { memberReads } from "./members.js";
 import { metadataReads } from "./metadata.js";
 import { orgReads } from "./orgs.js";
 import { patReads } from "./pats.js";
+import { projectReads } from "./projects.js";
 import { userReads } from "./users.js";
 
 /**
@@ -22,6 +23,7 @@ export function createReadModels(db: Queryable) {
     metadata: metadataReads(db),
     changes: changeReads(db),
     instance: instanceReads(db),
+    projects: projectReads(db),
   };
 }
 
@@ -32,5 +34,7 @@ export type { UserQuery, UserRow, UserSort } from "./users.js";
 export type { OrgQuery, OrgRow } from "./orgs.js";
 export type { MemberQuery, MemberRow, MemberScopeType, MemberSort } from "./members.js";
 export type { PatRow } from "./pats.js";
+export type { ProjectQuery, ProjectRoleQuery, ProjectRoleRow, ProjectRow } from "./projects.js";
 export type { MachineKeyRow } from "./machine-keys.js";
 export type { MetadataKeyQuery, MetadataRow } from "./metadata.js";
+export type { CredentialFilter } from "./credential-filter.js";

@@ -1,4 +1,5 @@
 import type { Queryable, Row } from "../sql.js";
+import { credentialFilterSql, type CredentialFilter } from "./credential-filter.js";
 import { asDate, selectPage, type Page, type PageRequest } from "./page.js";
 import { MachineKeyColumns as K, Tables } from "./tables.js";
 
@@ -41,6 +42,20 @@ export function machineKeyReads(db: Queryable) {
     /** The user's keys in that org, oldest first. */
     listOfUser(instanceId: string, orgId: string, userId: string, page: PageRequest): Promise<Page<MachineKeyRow>> {
       return selectPage(db, { columns: KEY_COLUMNS, from: Tables.machineKeys, where: OF_USER, order: CREATION_ORDER, params: [instanceId, orgId, userId] }, page, toKeyRow);
+    },
+
+    /**
+     * The v2 search (ListKeys / ListPersonalAccessTokens): in some orgs (or every org), filters AND-ed,
+     * oldest first unless sorted otherwise.
+     */
+    search(instanceId: string, orgIds: readonly string[] | "all", filters: CredentialFilter[], sort: { by: "createdAt" | "id" | "userId" | "orgId" | "expiration"; asc: boolean }, page: PageRequest): Promise<Page<MachineKeyRow>> {
+      const params: unknown[] = [instanceId];
+      const where = [`${K.instanceId} = $1`];
+      if (orgIds !== "all") where.push(`${K.orgId} = ANY($${params.push(orgIds)}::text[])`);
+      for (const f of filters) where.push(credentialFilterSql(f, K, params));
+      const dir = sort.asc ? "ASC" : "DESC";
+      const order = `${K[sort.by]} ${dir}, ${K.id} ${dir}`;
+      return selectPage(db, { columns: KEY_COLUMNS, from: Tables.machineKeys, where: where.join(" AND "), order, params }, page, toKeyRow);
     },
   };
 }

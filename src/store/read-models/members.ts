@@ -19,7 +19,7 @@ export interface MemberRow {
   userOrgId: string;
 }
 
-export type MemberScopeType = "org" | "instance";
+export type MemberScopeType = "org" | "instance" | "project";
 
 /** zitadel.member.v1.SearchQuery reduced to what the store answers. */
 export type MemberQuery = { kind: "userId"; userId: string } | { kind: "humanText" };

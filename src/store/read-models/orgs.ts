@@ -36,7 +36,8 @@ export type OrgQuery =
   | { kind: "name"; name: string; method: number }
   | { kind: "domain"; domain: string; method: number }
   | { kind: "state"; state: number }
-  | { kind: "id"; id: string };
+  | { kind: "id"; id: string }
+  | { kind: "ids"; ids: readonly string[] };
 
 const BY_ID = `SELECT ${ORG_COLUMNS} FROM ${Tables.orgs} WHERE ${O.instanceId} = $1 AND ${O.id} = $2 AND ${O.state} <> $3`;
 const NAME_OR_DOMAIN_TAKEN = `SELECT 1 FROM ${Tables.orgs} WHERE ${O.instanceId} = $1 AND ${O.state} <> $2
@@ -68,6 +69,9 @@ export function orgReads(db: Queryable) {
             break;
           case "id":
             where.push(`${O.id} = $${params.push(q.id)}`);
+            break;
+          case "ids":
+            where.push(`${O.id} = ANY($${params.push(q.ids)}::text[])`);
             break;
         }
       }

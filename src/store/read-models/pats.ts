@@ -1,4 +1,5 @@
 import type { Queryable, Row } from "../sql.js";
+import { credentialFilterSql, type CredentialFilter } from "./credential-filter.js";
 import { asDate, asJson, selectPage, type Page, type PageRequest } from "./page.js";
 import { PatColumns as P, Tables } from "./tables.js";
 
@@ -41,6 +42,20 @@ export function patReads(db: Queryable) {
     /** The user's PATs in that org, oldest first; expired ones too. */
     listOfUser(instanceId: string, orgId: string, userId: string, page: PageRequest): Promise<Page<PatRow>> {
       return selectPage(db, { columns: PAT_COLUMNS, from: Tables.pats, where: OF_USER, order: CREATION_ORDER, params: [instanceId, orgId, userId] }, page, toPatRow);
+    },
+
+    /**
+     * The v2 search (ListKeys / ListPersonalAccessTokens): in some orgs (or every org), filters AND-ed,
+     * oldest first unless sorted otherwise.
+     */
+    search(instanceId: string, orgIds: readonly string[] | "all", filters: CredentialFilter[], sort: { by: "createdAt" | "id" | "userId" | "orgId" | "expiration"; asc: boolean }, page: PageRequest): Promise<Page<PatRow>> {
+      const params: unknown[] = [instanceId];
+      const where = [`${P.instanceId} = $1`];
+      if (orgIds !== "all") where.push(`${P.orgId} = ANY($${params.push(orgIds)}::text[])`);
+      for (const f of filters) where.push(credentialFilterSql(f, P, params));
+      const dir = sort.asc ? "ASC" : "DESC";
+      const order = `${P[sort.by]} ${dir}, ${P.id} ${dir}`;
+      return selectPage(db, { columns: PAT_COLUMNS, from: Tables.pats, where: where.join(" AND "), order, params }, page, toPatRow);
     },
   };
 }

@@ -12,6 +12,8 @@ export const Tables = {
   pats: "proj_pats",
   userMetadata: "proj_user_metadata",
   members: "proj_members",
+  projects: "proj_projects",
+  projectRoles: "proj_project_roles",
 } as const;
 
 export const InstanceColumns = {
@@ -84,9 +86,36 @@ export const UserMetadataColumns = {
   sequence: "sequence",
 } as const;
 
+export const ProjectColumns = {
+  instanceId: "instance_id",
+  id: "id",
+  orgId: "org_id",
+  name: "name",
+  state: "state",
+  projectRoleAssertion: "project_role_assertion",
+  projectRoleCheck: "project_role_check",
+  hasProjectCheck: "has_project_check",
+  privateLabelingSetting: "private_labeling_setting",
+  createdAt: "created_at",
+  changedAt: "changed_at",
+  sequence: "sequence",
+} as const;
+
+export const ProjectRoleColumns = {
+  instanceId: "instance_id",
+  projectId: "project_id",
+  key: "role_key",
+  orgId: "org_id",
+  displayName: "display_name",
+  group: "role_group",
+  createdAt: "created_at",
+  changedAt: "changed_at",
+  sequence: "sequence",
+} as const;
+
 export const MemberColumns = {
   instanceId: "instance_id",
-  /** "org" or "instance". */
+  /** "org", "instance" or "project". */
   scopeType: "scope_type",
   scopeId: "scope_id",
   userId: "user_id",
@@ -105,4 +134,6 @@ export const PROJECTION_TABLES = [
   Tables.pats,
   Tables.userMetadata,
   Tables.members,
+  Tables.projects,
+  Tables.projectRoles,
 ] as const;

@@ -45,6 +45,7 @@ export type UserQuery =
   | { kind: "type"; type: number }
   | { kind: "ids"; ids: string[] }
   | { kind: "emails"; emails: string[] }
+  | { kind: "org"; orgId: string }
   | { kind: "or" | "and"; queries: UserQuery[] }
   | { kind: "not"; query: UserQuery };
 
@@ -67,6 +68,8 @@ function toSql(q: UserQuery, params: unknown[], depth: number): string {
       return q.ids.length === 0 ? "false" : `${U.id} = ANY(${add(q.ids)}::text[])`;
     case "emails":
       return "false";
+    case "org":
+      return `${U.orgId} = ${add(q.orgId)}`;
     case "or":
     case "and": {
       if (q.queries.length === 0) return q.kind === "and" ? "true" : "false";
@@ -95,15 +98,23 @@ const IDS_BY_LOGIN_NAME = `SELECT ${U.id}, ${U.userName} FROM ${Tables.users} WH
 const USER_NAMES_OF_ORG = `SELECT ${U.userName} FROM ${Tables.users} WHERE ${U.instanceId} = $1 AND ${U.orgId} = $2`;
 
 export function userReads(db: Queryable) {
+  /** The users of some orgs (or of every org), queries AND-ed: the v2 search, bounded by the caller's permissions. */
+  function listIn(instanceId: string, orgIds: readonly string[] | "all", queries: UserQuery[], sort: { by: UserSort; asc: boolean }, page: PageRequest): Promise<Page<UserRow>> {
+    const params: unknown[] = [instanceId];
+    const scope = orgIds === "all" ? [] : [orgIds.length === 1 ? `${U.orgId} = $${params.push(orgIds[0])}` : `${U.orgId} = ANY($${params.push(orgIds)}::text[])`];
+    const where = [`${U.instanceId} = $1`, ...scope, ...queries.map((q) => `(${toSql(q, params, 1)})`)].join(" AND ");
+    const dir = sort.asc ? "ASC" : "DESC";
+    const order = `${sortColumns[sort.by]} ${dir}, ${U.id} ${dir}`;
+    return selectPage(db, { columns: USER_COLUMNS, from: Tables.users, where, order, params }, page, toUserRow);
+  }
+
   return {
     /** The users of an org, queries AND-ed. */
     list(instanceId: string, orgId: string, queries: UserQuery[], sort: { by: UserSort; asc: boolean }, page: PageRequest): Promise<Page<UserRow>> {
-      const params: unknown[] = [instanceId, orgId];
-      const where = [`${U.instanceId} = $1`, `${U.orgId} = $2`, ...queries.map((q) => `(${toSql(q, params, 1)})`)].join(" AND ");
-      const dir = sort.asc ? "ASC" : "DESC";
-      const order = `${sortColumns[sort.by]} ${dir}, ${U.id} ${dir}`;
-      return selectPage(db, { columns: USER_COLUMNS, from: Tables.users, where, order, params }, page, toUserRow);
+      return listIn(instanceId, [orgId], queries, sort, page);
     },
+
+    listIn,
 
     /** Whether a user has that username (case-insensitive); with an empty username, whether there is any user. */
     async exists(instanceId: string, userName: string): Promise<boolean> {

@@ -28,6 +28,7 @@ import { ConcurrencyConflict, aggregateKey, type EventStore, type PushRequest } 
 import type { Row, SqlPort } from "../../../store/sql.js";
 import { createReadModels, type MemberScopeType, type ReadModels } from "../../../store/read-models/index.js";
 import { reduceInstance, reduceOrg } from "../../../domain/orgs/org.js";
+import { reduceProject } from "../../../domain/projects/project.js";
 import { createAggregateCache } from "../aggregate-cache.js";
 import type { Caller, Deps } from "../context.js";
 import { createRateLimits } from "../rate-limit.js";
@@ -139,7 +140,7 @@ function testConfig(overrides: Partial<Config> = {}): Config {
     maxBodyBytes: 1048576,
     requestTimeoutMs: 60000,
     http2: { maxConcurrentStreams: 100, idleTimeoutMs: 300000, maxSessionMemoryMb: 10 },
-    db: { poolSize: 10, connectTimeoutMs: 2000, startupTimeoutMs: 60000 },
+    db: { poolSize: 10, connectTimeoutMs: 2000, startupTimeoutMs: 60000, nodeLeaseMs: 10000, embeddedFsync: true },
     shutdownTimeoutMs: 10000,
     workers: 1,
     signingKeys: { rotationInterval: 30 * 86400, publishAhead: 86400, retireMargin: 3600, reloadInterval: 60 },
@@ -190,14 +191,14 @@ function silentLogger(): Logger {
 
 /**
  * The one read model commands consult while deciding — the scopes a user is a member of
- * (proj_members) — answered from the stored events as the projection would: memberships in orgs that
- * exist and on the instance, by the reducers' member maps.
+ * (proj_members) — answered from the stored events as the projection would: memberships in orgs and
+ * projects that exist and on the instance, by the reducers' member maps.
  */
 function withMembershipsFromEvents(reads: ReadModels, events: () => readonly StoredEvent[]): ReadModels {
   const scopesOfUser: ReadModels["members"]["scopesOfUser"] = async (instanceId, userId) => {
     const streams = new Map<string, StoredEvent[]>();
     for (const e of events()) {
-      if (e.instanceId !== instanceId || (e.aggregateType !== "org" && e.aggregateType !== "instance")) continue;
+      if (e.instanceId !== instanceId || e.aggregateType === "user") continue;
       const key = aggregateKey(e.aggregateType, e.aggregateId);
       streams.set(key, [...(streams.get(key) ?? []), e]);
     }
@@ -208,6 +209,9 @@ function withMembershipsFromEvents(reads: ReadModels, events: () => readonly Sto
       if (aggregateType === "org") {
         const org = reduceOrg(aggregateId, sorted);
         if (org.exists && org.members.has(userId)) scopes.push({ type: "org", id: aggregateId });
+      } else if (aggregateType === "project") {
+        const project = reduceProject(aggregateId, sorted);
+        if (project.exists && project.members.has(userId)) scopes.push({ type: "project", id: aggregateId });
       } else if (reduceInstance(aggregateId, sorted).members.has(userId)) scopes.push({ type: "instance", id: aggregateId });
     }
     return scopes;
@@ -345,6 +349,9 @@ export function createHarness(opts: HarnessOptions = {}): Harness {
     async lastPosition() {
       return log.length;
     },
+    async readAfter(position, limit) {
+      return log.filter((e) => e.position > position).slice(0, limit);
+    },
   };
 
   const ids = [...(opts.ids ?? [])];
@@ -419,6 +426,13 @@ export const orgEvent = (id: string, type: string, payload?: Record<string, unkn
   aggregateType: "org",
   aggregateId: id,
   resourceOwner: id,
+  type,
+  payload,
+});
+export const projectEvent = (id: string, orgId: string, type: string, payload?: Record<string, unknown>): GivenEvent => ({
+  aggregateType: "project",
+  aggregateId: id,
+  resourceOwner: orgId,
   type,
   payload,
 });
