@@ -62,6 +62,9 @@ describe("tracing", () => {
     expect(span!.traceId).toMatch(/^[0-9a-f]{32}$/);
     expect(span!.name).toBe("zitadel.management.v1.ManagementService/GetMyOrg");
     expect(r.status).toBe(200);
+    // Without an id of the caller's, the request id is the new trace's id: log lines and the trace share it.
+    expect(r.headers.get("x-request-id")).toBe(span!.traceId);
+    expect(span!.attributes["portcullis.request_id"]).toBe(span!.traceId);
 
     exporter.reset();
     await rest(s.url, "GET", "/management/v1/orgs/me", { token: s.pat, headers: { traceparent: `00-${TRACE}-${PARENT}-00` } });

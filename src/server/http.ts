@@ -100,8 +100,10 @@ export async function startServer(deps: Deps, log: Logger, ready: () => Promise<
     const url = req.url ?? "/";
     const q = url.indexOf("?");
     const path = q < 0 ? url : url.slice(0, q);
-    // Every answer names its request (the caller's x-request-id or traceparent trace id, else a new one).
-    const reqId = assignRequestId(req);
+    // Every answer names its request (the caller's x-request-id or traceparent trace id, else a new
+    // one: with tracing on, the new trace's id, so that log lines and the trace share it).
+    const named = tracing.enabled && (req.headers["x-request-id"] !== undefined || req.headers.traceparent !== undefined);
+    let reqId = assignRequestId(req);
     res.setHeader("x-request-id", reqId);
     if (observe) {
       // The edge that takes the request says what it is (connect adapter, REST, OAuth).
@@ -123,6 +125,12 @@ export async function startServer(deps: Deps, log: Logger, ready: () => Promise<
           { "http.request.method": req.method ?? "", "url.path": path, "portcullis.request_id": reqId, "network.protocol.version": req.httpVersion },
           (span) => {
             info.span = span;
+            if (!named) {
+              reqId = span.traceId;
+              (req.headers as Record<string, string | string[] | undefined>)["x-request-id"] = reqId;
+              res.setHeader("x-request-id", reqId);
+              span.setAttribute("portcullis.request_id", reqId);
+            }
             return serve(req, res, url, path, q);
           },
         );

@@ -17,6 +17,8 @@ export const SpanKind = { INTERNAL: 1, SERVER: 2, CLIENT: 3 } as const;
 export const StatusCode = { UNSET: 0, OK: 1, ERROR: 2 } as const;
 
 export interface Span {
+  /** The trace's id (32 hex digits; "" when not tracing). */
+  readonly traceId: string;
   setAttribute(key: string, value: AttributeValue): void;
   updateName(name: string): void;
   /** Marks the span failed, with the error's type and message as an exception event. */
@@ -59,7 +61,7 @@ export interface Tracing {
   shutdown(): Promise<void>;
 }
 
-const noopSpan: Span = { setAttribute() {}, updateName() {}, recordError() {}, end() {} };
+const noopSpan: Span = { traceId: "", setAttribute() {}, updateName() {}, recordError() {}, end() {} };
 
 export const noTracing: Tracing = {
   enabled: false,
@@ -117,6 +119,7 @@ export function createTracing(exporter: SpanExporter): Tracing {
     return {
       data,
       sampled,
+      traceId: data.traceId,
       setAttribute: (k, v) => void (data.attributes[k] = v),
       updateName: (n) => void (data.name = n),
       recordError(e) {
