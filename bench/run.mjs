@@ -7,7 +7,8 @@
 //   BENCH_WARMUP        seconds of warm-up before each (default 3)
 //   BENCH_LARGE_USERS   users in the large store (default 1000000)
 //   BENCH_WORKING_SET   distinct users a scale load cycles through (default 1000)
-//   BENCH_ONLY          comma list of sections: footprint,refs,pglite,pg,scale (default all)
+//   BENCH_ONLY          comma list of sections: footprint,refs,pglite,pg,scale,metrics,workers (default all)
+//   BENCH_METRICS_ROUNDS alternating on/off measurements per side in the metrics section (default 3)
 //   BENCH_FOOTPRINT_LOAD seconds of token load in the footprint section, per start (default 60)
 //   BENCH_RETRIES       measure a target again when other processes took > 0.25 cores (default 1)
 //   BENCH_QUIET_WAIT    seconds to wait for a quiet machine before each measurement (default 15)
@@ -27,6 +28,8 @@ import { evaluateTargets, writeReport } from "./lib/report.mjs";
 import { measure, runChild, settings, summary, waitQuiet } from "./lib/runner.mjs";
 import { credentialsOf, seedMachines, storeCounts } from "./lib/seed.mjs";
 import { footprintSection } from "./lib/footprint.mjs";
+import { metricsCostSection } from "./lib/metrics-cost.mjs";
+import { workersSection } from "./lib/workers.mjs";
 import { cleanupAll, freePort, log, machineInfo, removeTempDir, round, spawnNode, stopChild, tempDir, waitHttp } from "./lib/util.mjs";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -34,7 +37,7 @@ const env = process.env;
 const LARGE = Number(env.BENCH_LARGE_USERS ?? 1_000_000);
 const SMALL = 1000;
 const WORKING_SET = Number(env.BENCH_WORKING_SET ?? 1000);
-const ONLY = new Set((env.BENCH_ONLY ?? "footprint,refs,pglite,pg,scale").split(",").map((s) => s.trim()));
+const ONLY = new Set((env.BENCH_ONLY ?? "footprint,refs,pglite,pg,scale,metrics,workers").split(",").map((s) => s.trim()));
 const FOOTPRINT_LOAD = Number(env.BENCH_FOOTPRINT_LOAD ?? 60);
 const PROFILE = env.BENCH_PROFILE !== "0";
 const PROFILE_DURATION = Number(env.BENCH_PROFILE_DURATION ?? 6);
@@ -502,6 +505,8 @@ async function main() {
       results.footprint = await footprintSection({ loadSeconds: FOOTPRINT_LOAD });
       results.footprint.quietBefore = quiet;
     }
+    if (ONLY.has("metrics")) results.metricsCost = await metricsCostSection({ rounds: Number(env.BENCH_METRICS_ROUNDS ?? 3), quietWaitMs: QUIET_WAIT_MS, retries: RETRIES });
+    if (ONLY.has("workers")) results.workers = await workersSection({ quietWaitMs: QUIET_WAIT_MS });
     if (ONLY.has("refs") || ONLY.has("pglite")) ctx = await pgliteSetup();
     if (ONLY.has("refs")) await references(ctx);
     if (ONLY.has("pglite")) await pgliteTargets(ctx);

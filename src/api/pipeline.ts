@@ -99,15 +99,23 @@ export function createPipeline(deps: Deps, services: { service: DescService; han
       compiled.set(method, { method, ...p, ...(field ? { projectField: field } : {}), handler: handlers[method.localName] });
     }
 
+  const apiAuthFailures = deps.metrics.authFailures.labels("api");
+  const refusedAddress = deps.metrics.rateLimitRefusals.labels("failures_per_address");
   const tooManyFailures = (wait: number) =>
     new DomainError("ResourceExhausted", "AUTH-rate", "too many failed authentications from this address", wait);
 
   /** Sync when the token's user and org are cached (the common case), a promise otherwise. */
   function authenticate(header: HeaderGetter, peer: string | undefined): Principal | Promise<Principal> {
     const wait = peer ? deps.limits.failAddress.wait(peer) : 0;
-    if (wait > 0) throw tooManyFailures(wait);
+    if (wait > 0) {
+      refusedAddress.inc();
+      throw tooManyFailures(wait);
+    }
     const failed = (e: unknown): never => {
-      if (peer && e instanceof DomainError && e.kind === "Unauthenticated") deps.limits.failAddress.take(peer);
+      if (e instanceof DomainError && e.kind === "Unauthenticated") {
+        apiAuthFailures.inc();
+        if (peer) deps.limits.failAddress.take(peer);
+      }
       throw e;
     };
     let r: Principal | Promise<Principal>;

@@ -6,6 +6,7 @@ import { UserEvents, evolveUser, reduceUser, type UserState } from "../../domain
 import { aggregateKey, type CommitNotice, type EventStore } from "../../store/event-store.js";
 import { userGrantReads, type ActiveUserGrant, type UserGrantReads } from "../../store/read-models/user-grants.js";
 import { userReads, type UserReads } from "../../store/read-models/users.js";
+import { noMetrics, type Metrics } from "../../telemetry/instruments.js";
 
 export type StateOf<T extends AggregateType> = T extends "user"
   ? UserState
@@ -78,6 +79,8 @@ export interface CacheOptions {
   users?: Pick<UserReads, "idsByLoginName">;
   /** Where a user's active grants are read (deps.reads.userGrants); by default the read model over the store's database. */
   userGrants?: Pick<UserGrantReads, "activeFor">;
+  /** Counts hits, misses (loads) and untrusted reads of get(). */
+  metrics?: Metrics;
 }
 
 /** Commits of these aggregate types may change whose grants are active: they drop every cached grant list. */
@@ -89,6 +92,8 @@ export function createAggregateCache(store: EventStore, opts: CacheOptions = {})
   const users = opts.users ?? userReads(store.sql);
   const grantReads = opts.userGrants ?? userGrantReads(store.sql);
   const grants = new Map<string, readonly ActiveUserGrant[]>();
+  const lookups = (opts.metrics ?? noMetrics).cacheLookups;
+  const [hits, misses, untrusted] = [lookups.labels("aggregate", "hit"), lookups.labels("aggregate", "miss"), lookups.labels("aggregate", "untrusted")];
   const entries = createEntries();
   const loading = new Map<string, Promise<unknown>>();
   const logins = new Map<string, string | null>();
@@ -172,9 +177,16 @@ export function createAggregateCache(store: EventStore, opts: CacheOptions = {})
       // No stored id holds a NUL (PostgreSQL text cannot): an id from a forged token is nobody, without a query.
       if (id.includes("\0")) return reducers[type](id, []) as never;
       const key = `${instanceId}/${type}:${id}`;
-      if (!trusted()) return (await load(instanceId, type, id, key, false)) as never;
+      if (!trusted()) {
+        untrusted.inc();
+        return (await load(instanceId, type, id, key, false)) as never;
+      }
       const hit = entries.get(key);
-      if (hit) return hit as never;
+      if (hit) {
+        hits.inc();
+        return hit as never;
+      }
+      misses.inc();
       let p = loading.get(key);
       if (!p) {
         p = load(instanceId, type, id, key, true).finally(() => {

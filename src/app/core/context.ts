@@ -8,6 +8,8 @@ import type { IdGenerator } from "./ids.js";
 import type { Logger } from "pino";
 import type { SigningKeyRing } from "../../crypto/signing-keys.js";
 import type { RateLimits } from "./rate-limit.js";
+import type { Metrics } from "../../telemetry/instruments.js";
+import type { Tracing } from "../../telemetry/tracing.js";
 
 /** Everything commands and queries need, passed as one object. Clock and ids are injected for tests. */
 export interface Deps {
@@ -26,6 +28,10 @@ export interface Deps {
   limits: RateLimits;
   /** The single-use check of machine-key assertions, shared by every process on the database. */
   usedAssertions: UsedAssertions;
+  /** What the process records for Prometheus (no-ops with metrics off). */
+  metrics: Metrics;
+  /** Spans (a no-op unless tracing is on). */
+  tracing: Tracing;
 }
 
 /** Who is asking, and for which org (§4 of the management API notes: x-zitadel-orgid or the caller's org). */

@@ -52,7 +52,11 @@ export function decideWithCache<A, R>(deps: Deps, decide: (deps: Deps, arg: A, l
     missing ??= { type, id };
     return MISS;
   });
-  if (r !== MISS) return r;
+  if (r !== MISS) {
+    deps.metrics.cacheLookups.labels("decision", "hit").inc();
+    return r;
+  }
+  deps.metrics.cacheLookups.labels("decision", "miss").inc();
   return decideLoading(deps, decide, arg, missing);
 }
 

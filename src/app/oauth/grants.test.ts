@@ -10,6 +10,7 @@ import { OAuthError } from "./errors.js";
 import { JWT_BEARER_GRANT } from "./grants.js";
 import { createReplayCache } from "./jwt-assertion.js";
 import { exchangeToken, type TokenResponse } from "./oauth.js";
+import { noMetrics } from "../../telemetry/instruments.js";
 
 const ISSUER = "https://issuer.example";
 const NOW = new Date("2026-01-02T03:04:05Z");
@@ -60,6 +61,7 @@ function depsWith(cached: "all" | "none" | string[] = "all") {
     log: { debug() {} },
     signingKeys: [],
     usedAssertions: { claim: async () => true },
+    metrics: noMetrics,
   } as unknown as Deps;
   return { deps, loads };
 }

@@ -34,6 +34,8 @@ import { reduceUserGrant } from "../../../domain/usergrants/user-grant.js";
 import { createAggregateCache } from "../aggregate-cache.js";
 import type { Caller, Deps } from "../context.js";
 import { createRateLimits } from "../rate-limit.js";
+import { noMetrics } from "../../../telemetry/instruments.js";
+import { noTracing } from "../../../telemetry/tracing.js";
 
 /** The instant every command of a harness runs at (the fixed clock). */
 export const NOW = new Date("2025-06-01T12:00:00.000Z");
@@ -142,10 +144,12 @@ function testConfig(overrides: Partial<Config> = {}): Config {
     http2: { maxConcurrentStreams: 100, idleTimeoutMs: 300000, maxSessionMemoryMb: 10 },
     db: { poolSize: 10, connectTimeoutMs: 2000, startupTimeoutMs: 60000, nodeLeaseMs: 10000, embeddedFsync: true },
     shutdownTimeoutMs: 10000,
+    workers: 1,
     signingKeys: { rotationInterval: 30 * 86400, publishAhead: 86400, retireMargin: 3600, reloadInterval: 60 },
     trustedProxies: [],
     rateLimit: { enabled: false, tokenPerSecond: 100, tokenPerSecondPerAddress: 1000, failuresPerMinute: 30, failuresPerMinutePerClient: 300, failuresPerMinutePerAddress: 300 },
     oauth: { maxAssertionLifetime: 3600, requireAssertionJti: false },
+    metrics: { enabled: true },
     firstInstance: { orgName: "Portcullis", machineUsername: "admin", machineName: "admin", patPath: "/nonexistent/given-when-then/admin.pat" },
     ...overrides,
   };
@@ -400,6 +404,8 @@ export function createHarness(opts: HarnessOptions = {}): Harness {
     limits: createRateLimits(config.rateLimit),
     reads,
     usedAssertions: memoryUsedAssertions(),
+    metrics: noMetrics,
+    tracing: noTracing,
   };
 
   return {
