@@ -110,6 +110,13 @@ const configSchema = z.object({
       description: "Seconds between a process's checks of the signing-key schedule and reloads of the key set from the database.",
     }),
   }),
+  credentials: z.object({
+    secretFormat: setting(z.enum(["portcullis", "zitadel"]), {
+      default: "portcullis",
+      description:
+        "Shape of new client secrets: portcullis (pcs_ prefix + checksum, found by secret scanners) or zitadel (ZITADEL's 64 alphanumerics, byte-for-byte). Both are always accepted.",
+    }),
+  }),
   oauth: z.object({
     maxAssertionLifetime: setting(positiveInt, {
       default: 3600,

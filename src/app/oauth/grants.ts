@@ -87,7 +87,7 @@ const jwtBearer = grant({
       deps.log.debug({ reason: v.reason }, "jwt-bearer assertion rejected");
       throw new OAuthError("invalid_grant", "invalid assertion");
     }
-    const client = activeClient(v.user, `key:${v.keyId}`, lookup);
+    const client = activeClient(v.user, `key:${v.keyId}`, lookup, v.user.keys.get(v.keyId)?.expiration.getTime());
     if (client === MISS) return MISS;
     return granted(deps, lookup, client, scopes, undefined);
   },

@@ -2,6 +2,7 @@ import type { Queryable } from "../sql.js";
 import { changeReads } from "./changes.js";
 import { instanceReads } from "./instance.js";
 import { machineKeyReads } from "./machine-keys.js";
+import { machineSecretReads } from "./machine-secrets.js";
 import { memberReads } from "./members.js";
 import { metadataReads } from "./metadata.js";
 import { orgReads } from "./orgs.js";
@@ -19,6 +20,7 @@ export function createReadModels(db: Queryable) {
     members: memberReads(db),
     pats: patReads(db),
     machineKeys: machineKeyReads(db),
+    machineSecrets: machineSecretReads(db),
     metadata: metadataReads(db),
     changes: changeReads(db),
     instance: instanceReads(db),
@@ -33,4 +35,5 @@ export type { OrgQuery, OrgRow } from "./orgs.js";
 export type { MemberQuery, MemberRow, MemberScopeType, MemberSort } from "./members.js";
 export type { PatRow } from "./pats.js";
 export type { MachineKeyRow } from "./machine-keys.js";
+export type { MachineSecretRow } from "./machine-secrets.js";
 export type { MetadataKeyQuery, MetadataRow } from "./metadata.js";

@@ -12,6 +12,7 @@ export const Tables = {
   pats: "proj_pats",
   userMetadata: "proj_user_metadata",
   members: "proj_members",
+  machineSecrets: "proj_machine_secrets",
 } as const;
 
 export const InstanceColumns = {
@@ -84,6 +85,18 @@ export const UserMetadataColumns = {
   sequence: "sequence",
 } as const;
 
+export const MachineSecretColumns = {
+  instanceId: "instance_id",
+  userId: "user_id",
+  id: "id",
+  orgId: "org_id",
+  description: "description",
+  expiration: "expiration",
+  createdAt: "created_at",
+  changedAt: "changed_at",
+  sequence: "sequence",
+} as const;
+
 export const MemberColumns = {
   instanceId: "instance_id",
   /** "org" or "instance". */
@@ -105,4 +118,5 @@ export const PROJECTION_TABLES = [
   Tables.pats,
   Tables.userMetadata,
   Tables.members,
+  Tables.machineSecrets,
 ] as const;
