@@ -13,6 +13,7 @@ import { rest, tokenRequest } from "./helpers/clients.js";
 import { myOrgId } from "./helpers/fixtures.js";
 import { createTestDatabase } from "./helpers/pg.js";
 import { systemCaller } from "./helpers/principals.js";
+import { rebuildProjections } from "../src/store/rebuild.js";
 
 const API = "urn:zitadel:iam:org:project:id:zitadel:aud";
 const JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer";
@@ -157,7 +158,19 @@ describe.each<Storage>(["pglite", "postgres"])("several secrets per machine (%s)
     const info = await fetch(`${s.url}/oidc/v1/userinfo`, { headers: { authorization: `Bearer ${tok.json.access_token}` } });
     expect(info.status).toBe(401);
   });
+
+  it("projections rebuild reproduces the secrets table", async () => {
+    await expectRebuildAgrees(s);
+  });
 });
+
+async function expectRebuildAgrees(s: TestServer) {
+  const snap = async () => s.rt.sql.query(`SELECT * FROM proj_machine_secrets ORDER BY user_id, id`);
+  const before = await snap();
+  expect(before.length).toBeGreaterThan(0);
+  await rebuildProjections(s.rt.sql);
+  expect(await snap()).toEqual(before);
+}
 
 describe("two instances on one PostgreSQL", () => {
   let a: TestServer;
