@@ -10,6 +10,8 @@ export interface OpenApiSource {
   readonly service: DescService;
   /** Where the service's REST routes are mounted, e.g. `/management/v1`. */
   readonly prefix: string;
+  /** What the routes are compiled under (default: prefix; "" when they carry their full path). */
+  readonly routePrefix?: string;
   readonly handlers: ServiceHandlers;
 }
 
@@ -33,7 +35,7 @@ export function openApiDocument(src: OpenApiSource): Schema {
   const operationIds = new Map<string, number>();
   const usedTags = new Set<string>();
 
-  for (const route of compileRoutes(service, src.prefix).routes) {
+  for (const route of compileRoutes(service, src.routePrefix ?? src.prefix).routes) {
     const verb = route.verb.toLowerCase();
     if (!HTTP_VERBS.has(verb)) throw new Error(`${route.template}: custom verb ${route.verb} has no OpenAPI operation`);
     const { path, wildcards } = openApiPath(route.template);

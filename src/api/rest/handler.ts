@@ -18,13 +18,13 @@ const METHOD_NOT_ALLOWED = JSON.stringify({ code: 12, message: "Method Not Allow
  * Requests go through the same pipeline as gRPC; errors are google.rpc.Status bodies.
  */
 export function createRestHandler(
-  services: { service: DescService; handlers: ServiceHandlers; prefix: string }[],
+  services: { service: DescService; handlers: ServiceHandlers; prefix: string; routePrefix?: string }[],
   pipeline: Pipeline,
   maxBodyBytes: number,
   log: Logger,
   clientAddress: ClientAddress = createClientAddress([]),
 ) {
-  const routers: { prefix: string; router: RestRouter }[] = services.map((s) => ({ prefix: s.prefix + "/", router: compileRoutes(s.service, s.prefix) }));
+  const routers: { prefix: string; router: RestRouter }[] = services.map((s) => ({ prefix: s.prefix + "/", router: compileRoutes(s.service, s.routePrefix ?? s.prefix) }));
 
   return async function handleRest(req: Req, res: Res, path: string, query: string): Promise<void> {
     const entry = routers.find((r) => path.startsWith(r.prefix));

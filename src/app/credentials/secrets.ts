@@ -16,7 +16,9 @@ import { MAX_SECRETS, secretLive, type SecretState, type UserState } from "../..
 import { runCommand, type Loader } from "../core/command.js";
 import type { Caller, Deps } from "../core/context.js";
 import { changedDetails, createdDetails, lastOf, type Details } from "../core/details.js";
+import { listPage, type ListInput, type ListMeta } from "../core/list-page.js";
 import { requireMayActOn } from "../orgs/privilege-ceiling.js";
+import type { ExpiringCredentialRow, MachineSecretRow } from "../../store/read-models/index.js";
 
 /**
  * A machine's set of client secrets (up to MAX_SECRETS), for any API edge: Portcullis's own
@@ -202,4 +204,32 @@ export async function replaceSecrets(deps: Deps, load: Loader, u: UserState) {
   const secretId = deps.newId();
   const { clientSecret, hash } = mint(deps);
   return { event: newMachineSecretSetEvent(u, { hashedSecret: hash, secretId, expirationDate }), clientSecret, secretId };
+}
+
+export type { ExpiringCredentialRow, MachineSecretRow };
+
+/** ListSecrets: the machine's secrets in the caller's org, oldest first; expired ones too. */
+export async function listSecrets(deps: Deps, caller: Caller, userId: string, list: ListInput): Promise<{ secrets: MachineSecretRow[]; meta: ListMeta }> {
+  const { items, meta } = await listPage(deps, list, (p) => deps.reads.machineSecrets.listOfUser(deps.instanceId, caller.orgId, userId, p));
+  return { secrets: items, meta };
+}
+
+export async function getSecret(deps: Deps, caller: Caller, userId: string, secretId: string): Promise<MachineSecretRow> {
+  const row = await deps.reads.machineSecrets.byId(deps.instanceId, caller.orgId, userId, secretId);
+  if (!row) throw notFound("PORT-secret-notfound", "Secret not found");
+  return row;
+}
+
+/**
+ * The org's secrets, machine keys and PATs expiring within `withinSeconds` from now (soonest first),
+ * for dashboards and clean-up. Credentials that never expire are not listed.
+ */
+export async function listExpiringCredentials(deps: Deps, caller: Caller, withinSeconds: number, list: ListInput): Promise<{ credentials: ExpiringCredentialRow[]; meta: ListMeta }> {
+  if (!Number.isSafeInteger(withinSeconds) || withinSeconds <= 0 || withinSeconds > 100 * 365 * 86400)
+    throw invalidArgument("PORT-expiring-within", "within must be a positive duration of whole seconds");
+  const now = deps.clock().getTime();
+  const { items, meta } = await listPage(deps, list, (p) =>
+    deps.reads.machineSecrets.expiringInOrg(deps.instanceId, caller.orgId, new Date(now), new Date(now + withinSeconds * 1000), p),
+  );
+  return { credentials: items, meta };
 }

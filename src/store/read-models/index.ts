@@ -35,5 +35,5 @@ export type { OrgQuery, OrgRow } from "./orgs.js";
 export type { MemberQuery, MemberRow, MemberScopeType, MemberSort } from "./members.js";
 export type { PatRow } from "./pats.js";
 export type { MachineKeyRow } from "./machine-keys.js";
-export type { MachineSecretRow } from "./machine-secrets.js";
+export type { ExpiringCredentialRow, MachineSecretRow } from "./machine-secrets.js";
 export type { MetadataKeyQuery, MetadataRow } from "./metadata.js";

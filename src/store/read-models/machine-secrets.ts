@@ -1,6 +1,6 @@
 import type { Queryable, Row } from "../sql.js";
 import { asDate, selectPage, type Page, type PageRequest } from "./page.js";
-import { MachineSecretColumns as S, Tables } from "./tables.js";
+import { MachineKeyColumns as K, MachineSecretColumns as S, PatColumns as P, Tables, UserColumns as U } from "./tables.js";
 
 /** Reads of proj_machine_secrets (a machine's client secrets: ids, descriptions, dates; no hashes). */
 
@@ -32,6 +32,27 @@ const BY_ID = `SELECT ${COLUMNS} FROM ${Tables.machineSecrets} WHERE ${S.instanc
 const OF_USER = `${S.instanceId} = $1 AND ${S.orgId} = $2 AND ${S.userId} = $3`;
 const CREATION_ORDER = `${S.createdAt} ASC, ${S.id} ASC`;
 
+/** A secret, machine key or PAT of an org with its expiration (the expiring-soon query). */
+export interface ExpiringCredentialRow {
+  kind: "secret" | "key" | "pat";
+  id: string;
+  userId: string;
+  userName: string;
+  expiration: Date;
+  createdAt: Date;
+}
+
+const EXPIRING = `(
+  SELECT 'secret' AS kind, s.${S.id} AS id, s.${S.userId} AS user_id, s.${S.expiration} AS expiration, s.${S.createdAt} AS created_at
+    FROM ${Tables.machineSecrets} s WHERE s.${S.instanceId} = $1 AND s.${S.orgId} = $2 AND s.${S.expiration} IS NOT NULL
+  UNION ALL
+  SELECT 'key', k.${K.id}, k.${K.userId}, k.${K.expiration}, k.${K.createdAt}
+    FROM ${Tables.machineKeys} k WHERE k.${K.instanceId} = $1 AND k.${K.orgId} = $2
+  UNION ALL
+  SELECT 'pat', p.${P.id}, p.${P.userId}, p.${P.expiration}, p.${P.createdAt}
+    FROM ${Tables.pats} p WHERE p.${P.instanceId} = $1 AND p.${P.orgId} = $2
+) c JOIN ${Tables.users} u ON u.${U.instanceId} = $1 AND u.${U.id} = c.user_id`;
+
 export function machineSecretReads(db: Queryable) {
   return {
     async byId(instanceId: string, orgId: string, userId: string, secretId: string): Promise<MachineSecretRow | undefined> {
@@ -41,6 +62,29 @@ export function machineSecretReads(db: Queryable) {
     /** The machine's secrets in that org, oldest first; expired ones too. */
     listOfUser(instanceId: string, orgId: string, userId: string, page: PageRequest): Promise<Page<MachineSecretRow>> {
       return selectPage(db, { columns: COLUMNS, from: Tables.machineSecrets, where: OF_USER, order: CREATION_ORDER, params: [instanceId, orgId, userId] }, page, toRow);
+    },
+
+    /** The org's secrets, machine keys and PATs expiring after `from` and by `until`, soonest first. */
+    expiringInOrg(instanceId: string, orgId: string, from: Date, until: Date, page: PageRequest): Promise<Page<ExpiringCredentialRow>> {
+      return selectPage(
+        db,
+        {
+          columns: `c.kind, c.id, c.user_id, u.${U.userName} AS username, c.expiration, c.created_at`,
+          from: EXPIRING,
+          where: "c.expiration > $3 AND c.expiration <= $4",
+          order: "c.expiration ASC, c.kind ASC, c.id ASC",
+          params: [instanceId, orgId, from, until],
+        },
+        page,
+        (r) => ({
+          kind: r.kind as ExpiringCredentialRow["kind"],
+          id: r.id as string,
+          userId: r.user_id as string,
+          userName: r.username as string,
+          expiration: asDate(r.expiration),
+          createdAt: asDate(r.created_at),
+        }),
+      );
     },
   };
 }
