@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { rmSync } from "node:fs";
 import { ConnectError, createClient, Code } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { CredentialService } from "../src/api/proto/portcullis/v1/credentials_pb.js";
@@ -139,5 +140,55 @@ describe("portcullis.v1.CredentialService", () => {
     expect(doc.status).toBe(200);
     const paths = Object.keys(((await doc.json()) as { paths: Record<string, unknown> }).paths);
     expect(paths).toContain("/portcullis/v1/users/{user_id}/secrets/_rotate");
+  });
+});
+
+describe("last use of credentials", () => {
+  const minute = (ms: number) => ms - (ms % 60_000);
+
+  it("is gathered in memory, written once per credential per interval however many requests, shown in lists, and flushed at shutdown", async () => {
+    const env = { PORTCULLIS_CREDENTIALS_LAST_USED_WRITE_INTERVAL: "60000" };
+    let s = await startTestServer({ storage: "pglite", env });
+    const dataDir = s.dataDir;
+    try {
+      const add = await rest(s.url, "POST", "/management/v1/users/machine", { token: s.pat, body: { userName: "lu-svc", name: "lu" } });
+      const id = add.json.userId as string;
+      const sec = await rest(s.url, "POST", `${V}/users/${id}/secrets`, { token: s.pat, body: {} });
+      const pat = await rest(s.url, "POST", `/management/v1/users/${id}/pats`, { token: s.pat, body: {} });
+      const before = Date.now();
+      for (let i = 0; i < 30; i++)
+        expect((await tokenRequest(s.url, { grant_type: "client_credentials", scope: API }, { id: "lu-svc", secret: sec.json.clientSecret })).status).toBe(200);
+      for (let i = 0; i < 10; i++) expect((await fetch(`${s.url}/oidc/v1/userinfo`, { headers: { authorization: `Bearer ${pat.json.token}` } })).status).toBe(200);
+      const writesBefore = s.rt.deps.lastUsed.writes;
+      expect(await s.rt.deps.lastUsed.flush()).toBeGreaterThanOrEqual(2); // the admin PAT too
+      expect(await s.rt.deps.lastUsed.flush()).toBe(0); // nothing new: no write
+      for (let i = 0; i < 10; i++) await tokenRequest(s.url, { grant_type: "client_credentials", scope: API }, { id: "lu-svc", secret: sec.json.clientSecret });
+      expect(await s.rt.deps.lastUsed.flush()).toBeLessThanOrEqual(1); // the same minute: written already (unless the minute turned)
+      expect(s.rt.deps.lastUsed.writes - writesBefore).toBeLessThanOrEqual(4);
+
+      const got = await rest(s.url, "GET", `${V}/users/${id}/secrets/${sec.json.secretId}`, { token: s.pat });
+      const lastUsed = Date.parse(got.json.secret.lastUsed);
+      expect(lastUsed).toBeGreaterThanOrEqual(minute(before));
+      expect(lastUsed % 60_000).toBe(0);
+      // Unused for an hour: not this one (used this minute); a secret never used counts from its creation.
+      const idle = await rest(s.url, "POST", `${V}/users/${id}/secrets`, { token: s.pat, body: {} });
+      const hour = await rest(s.url, "POST", `${V}/credentials/expiring/_search`, { token: s.pat, body: { unusedFor: "3600s" } });
+      expect((hour.json.result ?? []).map((c: { id: string }) => c.id)).not.toContain(sec.json.secretId);
+      await new Promise((r) => setTimeout(r, 1100));
+      const second = await rest(s.url, "POST", `${V}/credentials/expiring/_search`, { token: s.pat, body: { unusedFor: "1s" } });
+      expect(second.json.result.find((c: { id: string }) => c.id === idle.json.secretId)).toMatchObject({ kind: "CREDENTIAL_KIND_SECRET", userName: "lu-svc" });
+      expect(second.json.result.find((c: { id: string }) => c.id === idle.json.secretId).lastUsed).toBeUndefined();
+
+      // Used, then a graceful stop: the shutdown writes it; a restart reads it.
+      const key = await rest(s.url, "POST", `${V}/users/${id}/secrets`, { token: s.pat, body: {} });
+      await tokenRequest(s.url, { grant_type: "client_credentials", scope: API }, { id: "lu-svc", secret: key.json.clientSecret });
+      await s.stop();
+      s = await startTestServer({ storage: "pglite", env, dataDir });
+      const again = await rest(s.url, "GET", `${V}/users/${id}/secrets/${key.json.secretId}`, { token: s.pat });
+      expect(again.json.secret.lastUsed).toBeDefined();
+    } finally {
+      await s.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });

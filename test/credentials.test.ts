@@ -263,7 +263,7 @@ describe("expiry of keys and PATs, the org's credential policy, and formats", ()
     expect((await fetch(`${s.url}/oidc/v1/userinfo`, { headers: { authorization: `Bearer ${pat.json.token}` } })).status).toBe(200);
 
     // ZITADEL's shape (the config switch) and a secret set before the formats: 64 alphanumerics, still accepted.
-    const zitadelDeps = { ...s.rt.deps, config: { ...s.rt.deps.config, credentials: { secretFormat: "zitadel" as const } } };
+    const zitadelDeps = { ...s.rt.deps, config: { ...s.rt.deps.config, credentials: { ...s.rt.deps.config.credentials, secretFormat: "zitadel" as const } } };
     const legacy = await generateMachineSecret(zitadelDeps, systemCaller(orgId), userId);
     expect(legacy.clientSecret).toMatch(/^[A-Za-z0-9]{64}$/);
     expect((await token(s, "fmt-svc", legacy.clientSecret)).status).toBe(200);

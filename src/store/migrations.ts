@@ -162,7 +162,7 @@ CREATE INDEX used_assertions_expiry ON used_assertions (expires_at);
   },
   {
     version: 6,
-    name: "machine secrets",
+    name: "machine secrets and credentials' last use",
     // Version 5 is another branch's. The set of a machine's client secrets (never the secret, nor its hash),
     // filled from the secret each machine has: before this version a machine had at most one.
     sql: `
@@ -179,6 +179,14 @@ CREATE TABLE proj_machine_secrets (
   PRIMARY KEY (instance_id, user_id, id)
 );
 CREATE INDEX proj_machine_secrets_org_expiration ON proj_machine_secrets (instance_id, org_id, expiration);
+CREATE TABLE credential_last_used (
+  instance_id  text        NOT NULL,
+  kind         text        NOT NULL,
+  user_id      text        NOT NULL,
+  cred_id      text        NOT NULL,
+  last_used    timestamptz NOT NULL,
+  PRIMARY KEY (instance_id, kind, user_id, cred_id)
+);
 INSERT INTO proj_machine_secrets (instance_id, user_id, id, org_id, description, expiration, created_at, changed_at, sequence)
 SELECT DISTINCT ON (e.instance_id, e.aggregate_id)
        e.instance_id, e.aggregate_id, COALESCE(NULLIF(e.payload->>'secretId', ''), e.sequence::text), u.org_id, '',

@@ -29,6 +29,7 @@ const secretMessage = (s: secrets.MachineSecretRow) => ({
   description: s.description,
   expirationDate: ts(s.expiration),
   creationDate: ts(s.createdAt),
+  lastUsed: ts(s.lastUsed),
 });
 
 const KINDS = { secret: CredentialKind.SECRET, key: CredentialKind.MACHINE_KEY, pat: CredentialKind.PERSONAL_ACCESS_TOKEN } as const;
@@ -93,7 +94,12 @@ export const credentialServiceHandlers: ServiceHandlers = {
   },
 
   async listExpiringCredentials(ctx, req: pb.ListExpiringCredentialsRequest) {
-    const r = await secrets.listExpiringCredentials(ctx.deps, ctx.caller, seconds(req.within, "within"), listInput(req.query));
+    const r = await secrets.listExpiringCredentials(
+      ctx.deps,
+      ctx.caller,
+      { withinSeconds: seconds(req.within, "within"), unusedForSeconds: seconds(req.unusedFor, "unused_for") },
+      listInput(req.query),
+    );
     return {
       details: listDetails(r.meta),
       result: r.credentials.map((c) => ({
@@ -103,6 +109,7 @@ export const credentialServiceHandlers: ServiceHandlers = {
         userName: c.userName,
         expirationDate: ts(c.expiration),
         creationDate: ts(c.createdAt),
+        lastUsed: ts(c.lastUsed),
       })),
     };
   },

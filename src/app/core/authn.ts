@@ -113,6 +113,7 @@ function decidePat(deps: Deps, token: string, pat: { tokenId: string; userId: st
   const record = live?.user.pats.get(pat.tokenId);
   if (!live || !record || record.expiration.getTime() <= nowMs) return undefined;
   if (!keyedHashMatches(deps.keys, token, record.tokenHash)) return undefined;
+  deps.lastUsed.touch(deps.instanceId, "pat", pat.userId, pat.tokenId, nowMs);
   return {
     userId: pat.userId,
     orgId: live.user.orgId,

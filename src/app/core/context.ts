@@ -3,6 +3,7 @@ import type { ServerKeys } from "../../crypto/keys.js";
 import type { EventStore } from "../../store/event-store.js";
 import type { ReadModels } from "../../store/read-models/index.js";
 import type { UsedAssertions } from "../../store/used-assertions.js";
+import type { LastUsed } from "../../store/last-used.js";
 import type { AggregateCache } from "./aggregate-cache.js";
 import type { IdGenerator } from "./ids.js";
 import type { Logger } from "pino";
@@ -26,6 +27,8 @@ export interface Deps {
   limits: RateLimits;
   /** The single-use check of machine-key assertions, shared by every process on the database. */
   usedAssertions: UsedAssertions;
+  /** When each credential was last used, gathered in memory and written at most once a minute each. */
+  lastUsed: LastUsed;
 }
 
 /** Who is asking, and for which org (§4 of the management API notes: x-zitadel-orgid or the caller's org). */

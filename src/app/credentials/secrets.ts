@@ -220,16 +220,33 @@ export async function getSecret(deps: Deps, caller: Caller, userId: string, secr
   return row;
 }
 
+const MAX_PERIOD = 100 * 365 * 86400;
+
 /**
- * The org's secrets, machine keys and PATs expiring within `withinSeconds` from now (soonest first),
- * for dashboards and clean-up. Credentials that never expire are not listed.
+ * The org's live secrets, machine keys and PATs that expire within `withinSeconds` from now or have
+ * not been used for `unusedForSeconds` (never used: since their creation), for dashboards and
+ * clean-up; 0 leaves a criterion out, at least one is needed. Soonest expiry first.
  */
-export async function listExpiringCredentials(deps: Deps, caller: Caller, withinSeconds: number, list: ListInput): Promise<{ credentials: ExpiringCredentialRow[]; meta: ListMeta }> {
-  if (!Number.isSafeInteger(withinSeconds) || withinSeconds <= 0 || withinSeconds > 100 * 365 * 86400)
-    throw invalidArgument("PORT-expiring-within", "within must be a positive duration of whole seconds");
+export async function listExpiringCredentials(
+  deps: Deps,
+  caller: Caller,
+  criteria: { withinSeconds: number; unusedForSeconds: number },
+  list: ListInput,
+): Promise<{ credentials: ExpiringCredentialRow[]; meta: ListMeta }> {
+  const { withinSeconds, unusedForSeconds } = criteria;
+  for (const v of [withinSeconds, unusedForSeconds])
+    if (!Number.isSafeInteger(v) || v < 0 || v > MAX_PERIOD) throw invalidArgument("PORT-expiring-period", "Periods are whole seconds up to 100 years");
+  if (withinSeconds === 0 && unusedForSeconds === 0) throw invalidArgument("PORT-expiring-period", "Give within, unused_for, or both");
   const now = deps.clock().getTime();
   const { items, meta } = await listPage(deps, list, (p) =>
-    deps.reads.machineSecrets.expiringInOrg(deps.instanceId, caller.orgId, new Date(now), new Date(now + withinSeconds * 1000), p),
+    deps.reads.machineSecrets.expiringInOrg(
+      deps.instanceId,
+      caller.orgId,
+      new Date(now),
+      withinSeconds ? new Date(now + withinSeconds * 1000) : undefined,
+      unusedForSeconds ? new Date(now - unusedForSeconds * 1000) : undefined,
+      p,
+    ),
   );
   return { credentials: items, meta };
 }

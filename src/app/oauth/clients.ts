@@ -45,8 +45,14 @@ export function clientBySecret(deps: Deps, creds: ClientSecret, lookup: Lookup):
   if (user === MISS) return MISS;
   const secret = matchingSecret(deps, user?.type === UserType.machine ? user : undefined, creds.secret);
   if (!user || !secret) throw clientAuthFailed();
-  return activeClient(user, `secret:${secret.id}`, lookup, secret.expiration?.getTime());
+  const client = activeClient(user, `secret:${secret.id}`, lookup, secret.expiration?.getTime());
+  if (client !== MISS) used(deps, "secret", user.id, secret.id);
+  return client;
 }
+
+/** A credential authenticated: its last use, in memory (written at most once a minute; idempotent, so a decision may run twice). */
+export const used = (deps: Deps, kind: "secret" | "key" | "pat", userId: string, credId: string) =>
+  deps.lastUsed.touch(deps.instanceId, kind, userId, credId, deps.clock().getTime());
 
 /**
  * The live secret of the machine whose keyed hash `value` is, if any. One keyed hash whatever the
@@ -89,7 +95,9 @@ export function clientByAssertion(
   if (!v.ok) deps.log.debug({ reason: v.reason }, "client assertion rejected");
   const { clientId } = request;
   if (!v.ok || (clientId !== undefined && clientId !== v.user.id && clientId.toLowerCase() !== v.user.userName.toLowerCase())) throw clientAuthFailed();
-  return activeClient(v.user, `key:${v.keyId}`, lookup, v.user.keys.get(v.keyId)?.expiration.getTime());
+  const client = activeClient(v.user, `key:${v.keyId}`, lookup, v.user.keys.get(v.keyId)?.expiration.getTime());
+  if (client !== MISS) used(deps, "key", v.user.id, v.keyId);
+  return client;
 }
 
 /**

@@ -231,7 +231,7 @@ describe("generateMachineSecret", () => {
   });
 
   it("mints ZITADEL's 64 alphanumerics with credentials.secretFormat zitadel", async () => {
-    const t = createHarness({ config: { credentials: { secretFormat: "zitadel" } } });
+    const t = createHarness({ config: { credentials: { secretFormat: "zitadel", trackLastUsed: true, lastUsedWriteInterval: 60000 } } });
     t.given(orgAdded(), machineAdded("u1", ORG, { userName: "Bot", name: "B" }));
     expect((await generateMachineSecret(t.deps, caller, "u1")).clientSecret).toMatch(/^[A-Za-z0-9]{64}$/);
   });

@@ -13,9 +13,13 @@ export interface MachineSecretRow {
   createdAt: Date;
   changedAt: Date;
   sequence: number;
+  /** To the minute; undefined: never used (or not since last use tracking started). */
+  lastUsed: Date | undefined;
 }
 
-const COLUMNS = [S.id, S.userId, S.orgId, S.description, S.expiration, S.createdAt, S.changedAt, S.sequence].join(", ");
+const COLUMNS = [S.id, S.userId, S.orgId, S.description, S.expiration, S.createdAt, S.changedAt, S.sequence].map((c) => `s.${c}`).join(", ") + ", l.last_used";
+const FROM = `${Tables.machineSecrets} s LEFT JOIN credential_last_used l ON l.instance_id = s.${S.instanceId} AND l.kind = 'secret' AND l.user_id = s.${S.userId} AND l.cred_id = s.${S.id}`;
+const optionalDate = (v: unknown) => (v === null || v === undefined ? undefined : asDate(v));
 
 const toRow = (r: Row): MachineSecretRow => ({
   id: r[S.id] as string,
@@ -26,11 +30,12 @@ const toRow = (r: Row): MachineSecretRow => ({
   createdAt: asDate(r[S.createdAt]),
   changedAt: asDate(r[S.changedAt]),
   sequence: Number(r[S.sequence]),
+  lastUsed: optionalDate(r.last_used),
 });
 
-const BY_ID = `SELECT ${COLUMNS} FROM ${Tables.machineSecrets} WHERE ${S.instanceId} = $1 AND ${S.orgId} = $2 AND ${S.userId} = $3 AND ${S.id} = $4`;
-const OF_USER = `${S.instanceId} = $1 AND ${S.orgId} = $2 AND ${S.userId} = $3`;
-const CREATION_ORDER = `${S.createdAt} ASC, ${S.id} ASC`;
+const BY_ID = `SELECT ${COLUMNS} FROM ${FROM} WHERE s.${S.instanceId} = $1 AND s.${S.orgId} = $2 AND s.${S.userId} = $3 AND s.${S.id} = $4`;
+const OF_USER = `s.${S.instanceId} = $1 AND s.${S.orgId} = $2 AND s.${S.userId} = $3`;
+const CREATION_ORDER = `s.${S.createdAt} ASC, s.${S.id} ASC`;
 
 /** A secret, machine key or PAT of an org with its expiration (the expiring-soon query). */
 export interface ExpiringCredentialRow {
@@ -38,20 +43,23 @@ export interface ExpiringCredentialRow {
   id: string;
   userId: string;
   userName: string;
-  expiration: Date;
+  /** Undefined: never expires. */
+  expiration: Date | undefined;
   createdAt: Date;
+  lastUsed: Date | undefined;
 }
 
-const EXPIRING = `(
+const CREDENTIALS = `(
   SELECT 'secret' AS kind, s.${S.id} AS id, s.${S.userId} AS user_id, s.${S.expiration} AS expiration, s.${S.createdAt} AS created_at
-    FROM ${Tables.machineSecrets} s WHERE s.${S.instanceId} = $1 AND s.${S.orgId} = $2 AND s.${S.expiration} IS NOT NULL
+    FROM ${Tables.machineSecrets} s WHERE s.${S.instanceId} = $1 AND s.${S.orgId} = $2
   UNION ALL
   SELECT 'key', k.${K.id}, k.${K.userId}, k.${K.expiration}, k.${K.createdAt}
     FROM ${Tables.machineKeys} k WHERE k.${K.instanceId} = $1 AND k.${K.orgId} = $2
   UNION ALL
   SELECT 'pat', p.${P.id}, p.${P.userId}, p.${P.expiration}, p.${P.createdAt}
     FROM ${Tables.pats} p WHERE p.${P.instanceId} = $1 AND p.${P.orgId} = $2
-) c JOIN ${Tables.users} u ON u.${U.instanceId} = $1 AND u.${U.id} = c.user_id`;
+) c JOIN ${Tables.users} u ON u.${U.instanceId} = $1 AND u.${U.id} = c.user_id
+  LEFT JOIN credential_last_used l ON l.instance_id = $1 AND l.kind = c.kind AND l.user_id = c.user_id AND l.cred_id = c.id`;
 
 export function machineSecretReads(db: Queryable) {
   return {
@@ -61,19 +69,23 @@ export function machineSecretReads(db: Queryable) {
     },
     /** The machine's secrets in that org, oldest first; expired ones too. */
     listOfUser(instanceId: string, orgId: string, userId: string, page: PageRequest): Promise<Page<MachineSecretRow>> {
-      return selectPage(db, { columns: COLUMNS, from: Tables.machineSecrets, where: OF_USER, order: CREATION_ORDER, params: [instanceId, orgId, userId] }, page, toRow);
+      return selectPage(db, { columns: COLUMNS, from: FROM, where: OF_USER, order: CREATION_ORDER, params: [instanceId, orgId, userId] }, page, toRow);
     },
 
-    /** The org's secrets, machine keys and PATs expiring after `from` and by `until`, soonest first. */
-    expiringInOrg(instanceId: string, orgId: string, from: Date, until: Date, page: PageRequest): Promise<Page<ExpiringCredentialRow>> {
+    /**
+     * The org's live secrets, machine keys and PATs (not expired at `now`) that expire by `expiringBy`
+     * or were last used (never used: created) before `unusedSince`; either bound may be absent. Soonest
+     * expiry first, then the ones that never expire.
+     */
+    expiringInOrg(instanceId: string, orgId: string, now: Date, expiringBy: Date | undefined, unusedSince: Date | undefined, page: PageRequest): Promise<Page<ExpiringCredentialRow>> {
       return selectPage(
         db,
         {
-          columns: `c.kind, c.id, c.user_id, u.${U.userName} AS username, c.expiration, c.created_at`,
-          from: EXPIRING,
-          where: "c.expiration > $3 AND c.expiration <= $4",
-          order: "c.expiration ASC, c.kind ASC, c.id ASC",
-          params: [instanceId, orgId, from, until],
+          columns: `c.kind, c.id, c.user_id, u.${U.userName} AS username, c.expiration, c.created_at, l.last_used`,
+          from: CREDENTIALS,
+          where: `(c.expiration IS NULL OR c.expiration > $3) AND ((c.expiration <= $4::timestamptz) OR (COALESCE(l.last_used, c.created_at) < $5::timestamptz))`,
+          order: "c.expiration ASC NULLS LAST, c.kind ASC, c.id ASC",
+          params: [instanceId, orgId, now, expiringBy ?? null, unusedSince ?? null],
         },
         page,
         (r) => ({
@@ -81,8 +93,9 @@ export function machineSecretReads(db: Queryable) {
           id: r.id as string,
           userId: r.user_id as string,
           userName: r.username as string,
-          expiration: asDate(r.expiration),
+          expiration: optionalDate(r.expiration),
           createdAt: asDate(r.created_at),
+          lastUsed: optionalDate(r.last_used),
         }),
       );
     },

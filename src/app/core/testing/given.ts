@@ -143,7 +143,7 @@ function testConfig(overrides: Partial<Config> = {}): Config {
     trustedProxies: [],
     rateLimit: { enabled: false, tokenPerSecond: 100, tokenPerSecondPerAddress: 1000, failuresPerMinute: 30, failuresPerMinutePerClient: 300, failuresPerMinutePerAddress: 300 },
     oauth: { maxAssertionLifetime: 3600, requireAssertionJti: false },
-    credentials: { secretFormat: "portcullis" },
+    credentials: { secretFormat: "portcullis", trackLastUsed: true, lastUsedWriteInterval: 60000 },
     firstInstance: { orgName: "Portcullis", machineUsername: "admin", machineName: "admin", patPath: "/nonexistent/given-when-then/admin.pat" },
     ...overrides,
   };
@@ -360,6 +360,7 @@ export function createHarness(opts: HarnessOptions = {}): Harness {
     limits: createRateLimits(config.rateLimit),
     reads: opts.sql ? createReadModels(sql) : withMembershipsFromEvents(createReadModels(sql), () => log),
     usedAssertions: memoryUsedAssertions(),
+    lastUsed: { touch: () => undefined, flush: async () => 0, close: async () => undefined, writes: 0 },
   };
 
   return {
