@@ -552,6 +552,14 @@ async function secretsSection() {
     }
   } finally {
     await srv.stop();
+  }
+  // The token endpoint with last-use tracking off (credentials.trackLastUsed) against on, on the same data.
+  const off = await startPortcullis({ dataDir, name: "portcullis-secrets-untracked", env: { PORTCULLIS_CREDENTIALS_TRACK_LAST_USED: "false" } });
+  try {
+    await fetchToken(off.base, "bench-secrets-1", oneSecret);
+    await record("portcullis-pglite-token-1-secret-untracked", off.base, tokenRequest("bench-secrets-1", oneSecret), { serverPids: [off.pid] });
+  } finally {
+    await off.stop();
     removeTempDir(dataDir);
   }
 }

@@ -191,6 +191,25 @@ describe("two instances on one PostgreSQL", () => {
   it("rotation through one instance: zero failed token requests on either", async () => {
     await zeroDowntimeRotation([a, b], "rot-cluster");
   });
+
+  it("last use is the latest either instance saw, whichever writes last", async () => {
+    const orgId = await myOrgId(a);
+    const userId = await machine(a, "lu-cluster");
+    const sec = await addSecret(a.rt.deps, systemCaller(orgId), { userId });
+    // a sees a use now, b one three minutes later (its clock ahead); b writes first, a after.
+    expect((await token(a, "lu-cluster", sec.clientSecret)).status).toBe(200);
+    offsetMs = 180_000;
+    const from = clock().getTime();
+    expect((await token(b, "lu-cluster", sec.clientSecret)).status).toBe(200);
+    const to = clock().getTime();
+    offsetMs = 0;
+    await b.rt.deps.lastUsed.flush();
+    await a.rt.deps.lastUsed.flush();
+    const rows = await a.rt.sql.query<{ last_used: Date | string }>("SELECT last_used FROM credential_last_used WHERE cred_id = $1", [sec.secretId]);
+    expect(rows).toHaveLength(1);
+    const at = new Date(rows[0]!.last_used).getTime();
+    expect(at >= from - (from % 60_000) && at <= to - (to % 60_000)).toBe(true);
+  });
 });
 
 describe("expiry of keys and PATs, the org's credential policy, and formats", () => {
