@@ -77,7 +77,7 @@ describe("OpenAPI documents", () => {
         documents: apiServices.map((src) => ({ name: openApiName(src.prefix), service: src.service.typeName, prefix: src.prefix, url: `/openapi/${openApiName(src.prefix)}.json` })),
       });
     }
-    expect(apiServices.map((src) => openApiName(src.prefix))).toEqual(["management.v1", "admin.v1"]);
+    expect(apiServices.map((src) => openApiName(src.prefix))).toEqual(["management.v1", "admin.v1", "portcullis.v1"]);
 
     const url = `${s.url}/openapi/management.v1.json`;
     const plain = await fetch(url, { headers: { "accept-encoding": "identity" } });
@@ -134,7 +134,7 @@ describe("OpenAPI documents", () => {
   it("has one operation per REST route, each routed by the server's router to the method it names", () => {
     for (const src of apiServices) {
       const doc = docs.get(src.prefix)!;
-      const router = compileRoutes(src.service, src.prefix);
+      const router = compileRoutes(src.service, src.routePrefix ?? src.prefix);
       const ops = operationsOf(doc);
       expect(ops).toHaveLength(router.routes.length);
       expect(new Set(ops.map((o) => o.op.operationId)).size).toBe(ops.length);

@@ -25,7 +25,7 @@ describe("portcullis.v1.CredentialService descriptor", () => {
       "UpdateSecret put /portcullis/v1/users/{user_id}/secrets/{secret_id} user.write",
       "RemoveSecret delete /portcullis/v1/users/{user_id}/secrets/{secret_id} user.write",
       "GetCredentialPolicy get /portcullis/v1/policies/credentials policy.read",
-      "SetCredentialPolicy put /portcullis/v1/policies/credentials policy.write",
+      "SetCredentialPolicy put /portcullis/v1/policies/credentials org.write",
       "ListExpiringCredentials post /portcullis/v1/credentials/expiring/_search user.read",
     ]);
     expect(CredentialService.typeName).toBe("portcullis.v1.CredentialService");

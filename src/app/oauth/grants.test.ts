@@ -60,6 +60,7 @@ function depsWith(cached: "all" | "none" | string[] = "all") {
     log: { debug() {} },
     signingKeys: [],
     usedAssertions: { claim: async () => true },
+    lastUsed: { touch: () => undefined },
   } as unknown as Deps;
   return { deps, loads };
 }
