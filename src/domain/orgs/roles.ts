@@ -6,24 +6,17 @@
 export const ALL_PERMISSIONS = "*";
 
 const USER_READ_ALL = ["user.read", "user.global.read", "user.membership.read", "user.grant.read"];
-/** The project permissions of the org-wide managers (ORG_OWNER, IAM_ORG_MANAGER), defaults.yaml. */
-const PROJECT_ALL = [
-  "project.read", "project.create", "project.write", "project.delete", "project.member.read", "project.member.write", "project.member.delete",
-  "project.role.read", "project.role.write", "project.role.delete", "project.app.read", "project.app.write", "project.app.delete",
-  "project.grant.read", "project.grant.write", "project.grant.delete", "project.grant.member.read", "project.grant.member.write", "project.grant.member.delete",
-];
-const PROJECT_READ_ALL = ["project.read", "project.member.read", "project.role.read", "project.app.read", "project.grant.read", "project.grant.member.read"];
-const ORG_READ_ALL = ["org.read", "org.member.read", "policy.read", ...PROJECT_READ_ALL];
+const ORG_READ_ALL = ["org.read", "org.member.read", "policy.read", "project.read"];
 
 export const rolePermissions: Readonly<Record<string, readonly string[]>> = {
   // ZITADEL's IAM_OWNER holds every permission of the management and admin APIs (iam.*, org.*,
   // user.*, project.*, policy.*, action.*, ...); listing them all would only invite omissions.
   IAM_OWNER: [ALL_PERMISSIONS],
-  IAM_OWNER_VIEWER: ["iam.read", "iam.member.read", "iam.policy.read", "org.read", "org.global.read", "org.member.read", ...USER_READ_ALL, "policy.read", ...PROJECT_READ_ALL, "session.read", "events.read"],
+  IAM_OWNER_VIEWER: ["iam.read", "iam.member.read", "iam.policy.read", "org.read", "org.global.read", "org.member.read", ...USER_READ_ALL, "policy.read", "project.read", "session.read", "events.read"],
   IAM_ORG_MANAGER: [
     "org.read", "org.global.read", "org.create", "org.write", "org.delete", "org.member.read", "org.member.write", "org.member.delete",
     "user.read", "user.global.read", "user.write", "user.delete", "user.credential.write", "user.passkey.write",
-    "user.membership.read", "user.grant.read", "user.grant.write", "user.grant.delete", "policy.read", ...PROJECT_ALL, "session.read",
+    "user.membership.read", "user.grant.read", "user.grant.write", "policy.read", "project.read", "session.read",
   ],
   IAM_USER_MANAGER: [
     "org.read", "org.global.read", "org.member.read", "org.member.delete",
@@ -40,7 +33,7 @@ export const rolePermissions: Readonly<Record<string, readonly string[]>> = {
   ORG_OWNER: [
     "org.read", "org.global.read", "org.write", "org.delete", "org.member.read", "org.member.write", "org.member.delete",
     "user.read", "user.global.read", "user.write", "user.delete", "user.credential.write", "user.passkey.write",
-    "user.membership.read", "user.grant.read", "user.grant.write", "user.grant.delete", "policy.read", ...PROJECT_ALL, "session.read",
+    "user.membership.read", "user.grant.read", "user.grant.write", "policy.read", "project.read", "session.read",
   ],
   ORG_USER_MANAGER: ["org.read", "user.read", "user.global.read", "user.write", "user.delete", "user.passkey.write", "user.membership.read", "user.grant.read", "user.grant.write", "policy.read", "project.read", "session.read"],
   ORG_OWNER_VIEWER: [...ORG_READ_ALL, ...USER_READ_ALL],
@@ -52,27 +45,7 @@ export const rolePermissions: Readonly<Record<string, readonly string[]>> = {
   ORG_END_USER_IMPERSONATOR: ["impersonation"],
   ORG_USER_SELF_MANAGER: ["user.self.delete"],
   SELF_MANAGEMENT_GLOBAL: ["org.create", "policy.read", "user.self.delete"],
-  // Project members (project-scoped: they count only for the methods with a check_field_name naming
-  // that project, app/core/authz.ts).
-  PROJECT_OWNER: [
-    "policy.read", "project.read", "project.write", "project.delete", "project.member.read", "project.member.write", "project.member.delete",
-    "project.role.read", "project.role.write", "project.role.delete", "project.app.read", "project.app.write", "project.app.delete",
-    "project.grant.read", "project.grant.write", "project.grant.delete", "project.grant.member.read", "project.grant.member.write", "project.grant.member.delete",
-    "user.read", "user.global.read", "user.grant.read", "user.grant.write", "user.grant.delete", "user.membership.read",
-  ],
-  PROJECT_OWNER_VIEWER: ["policy.read", ...PROJECT_READ_ALL, "user.read", "user.global.read", "user.grant.read", "user.membership.read"],
 };
-
-/**
- * Project roles offered by ListProjectMemberRoles and accepted by Add/UpdateProjectMember. ZITADEL
- * also configures PROJECT_OWNER_GLOBAL and PROJECT_OWNER_VIEWER_GLOBAL (for the default org's
- * projects); Portcullis does not offer them (docs/design.md, "Where Portcullis differs").
- */
-export const PROJECT_ROLES = ["PROJECT_OWNER", "PROJECT_OWNER_VIEWER"] as const;
-
-const PROJECT_ROLE_SET: ReadonlySet<string> = new Set(PROJECT_ROLES);
-/** ZITADEL's domain.CheckForInvalidRoles with prefix "PROJECT", over the roles offered. */
-export const areProjectRoles = (roles: readonly string[]) => roles.every((r) => PROJECT_ROLE_SET.has(r));
 
 /** Org roles offered by ListOrgMemberRoles, in ZITADEL's config order. */
 export const ORG_ROLES = [
