@@ -110,6 +110,21 @@ const configSchema = z.object({
       description: "Seconds between a process's checks of the signing-key schedule and reloads of the key set from the database.",
     }),
   }),
+  credentials: z.object({
+    secretFormat: setting(z.enum(["portcullis", "zitadel"]), {
+      default: "portcullis",
+      description:
+        "Shape of new client secrets: portcullis (pcs_ prefix + checksum, found by secret scanners) or zitadel (ZITADEL's 64 alphanumerics, byte-for-byte). Both are always accepted.",
+    }),
+    trackLastUsed: setting(bool, {
+      default: true,
+      description: "Record when each secret, machine key and PAT was last used (to the minute; gathered in memory, written at most once per credentials.lastUsedWriteInterval).",
+    }),
+    lastUsedWriteInterval: setting(durationMs, {
+      default: 60000,
+      description: "Milliseconds between writes of the gathered last uses (one statement for all; each credential at most once per interval).",
+    }),
+  }),
   oauth: z.object({
     maxAssertionLifetime: setting(positiveInt, {
       default: 3600,

@@ -7,6 +7,7 @@ import { openPostgres } from "../store/postgres-adapter.js";
 import { waitForPostgres } from "../store/pg-startup.js";
 import { createReadModels } from "../store/read-models/index.js";
 import type { SqlPort } from "../store/sql.js";
+import { createLastUsed } from "../store/last-used.js";
 import { createUsedAssertions } from "../store/used-assertions.js";
 import { createAggregateCache } from "../app/core/aggregate-cache.js";
 import { bootstrap, type BootstrapResult } from "../app/instance/bootstrap.js";
@@ -81,7 +82,12 @@ export async function startRuntime(config: Config, log: Logger, clock: () => Dat
     metrics.watch({ clusterPeers: () => cluster?.peerCount() ?? 1, clusterTrusted: () => cluster?.trusted() ?? false });
     const limits = createRateLimits(config.rateLimit, { processes: () => cluster?.peerCount() ?? 1 });
     const usedAssertions = createUsedAssertions(sql, { onPruneError: (err) => log.warn({ err }, "pruning used assertions failed") });
-    const deps: Deps = { config, store, reads, cache, keys, clock, newId, instanceId: boot.instanceId, signingKeys, log, limits, usedAssertions, metrics, tracing };
+    const lastUsed = createLastUsed(sql, {
+      intervalMs: config.credentials.lastUsedWriteInterval,
+      enabled: config.credentials.trackLastUsed,
+      onError: (err) => log.warn({ err }, "writing credentials' last use failed (kept for the next round)"),
+    });
+    const deps: Deps = { config, store, reads, cache, keys, clock, newId, instanceId: boot.instanceId, signingKeys, log, limits, usedAssertions, lastUsed, metrics, tracing };
     return {
       deps,
       sql,
@@ -90,6 +96,8 @@ export async function startRuntime(config: Config, log: Logger, clock: () => Dat
       signingKeys,
       async close() {
         signingKeys.close();
+        // The uses gathered since the last write, before the pool goes (graceful shutdown).
+        await lastUsed.close().catch((err: unknown) => log.warn({ err }, "writing credentials' last use at shutdown failed"));
         await cluster?.close();
         await sql.close();
         await tracing.shutdown();

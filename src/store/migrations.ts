@@ -198,6 +198,42 @@ CREATE INDEX proj_project_roles_org ON proj_project_roles (instance_id, org_id);
 `,
   },
   {
+    version: 6,
+    name: "machine secrets and credentials' last use",
+    // Version 5 is another branch's. The set of a machine's client secrets (never the secret, nor its hash),
+    // filled from the secret each machine has: before this version a machine had at most one.
+    sql: `
+CREATE TABLE proj_machine_secrets (
+  instance_id  text        NOT NULL,
+  user_id      text        NOT NULL,
+  id           text        NOT NULL,
+  org_id       text        NOT NULL,
+  description  text        NOT NULL DEFAULT '',
+  expiration   timestamptz,
+  created_at   timestamptz NOT NULL,
+  changed_at   timestamptz NOT NULL,
+  sequence     bigint      NOT NULL,
+  PRIMARY KEY (instance_id, user_id, id)
+);
+CREATE INDEX proj_machine_secrets_org_expiration ON proj_machine_secrets (instance_id, org_id, expiration);
+CREATE TABLE credential_last_used (
+  instance_id  text        NOT NULL,
+  kind         text        NOT NULL,
+  user_id      text        NOT NULL,
+  cred_id      text        NOT NULL,
+  last_used    timestamptz NOT NULL,
+  PRIMARY KEY (instance_id, kind, user_id, cred_id)
+);
+INSERT INTO proj_machine_secrets (instance_id, user_id, id, org_id, description, expiration, created_at, changed_at, sequence)
+SELECT DISTINCT ON (e.instance_id, e.aggregate_id)
+       e.instance_id, e.aggregate_id, COALESCE(NULLIF(e.payload->>'secretId', ''), e.sequence::text), u.org_id, '',
+       NULLIF(e.payload->>'expirationDate', '')::timestamptz, e.created_at, e.created_at, e.sequence
+  FROM events e JOIN proj_users u ON u.instance_id = e.instance_id AND u.id = e.aggregate_id
+ WHERE e.aggregate_type = 'user' AND e.event_type = 'user.machine.secret.set' AND u.has_secret
+ ORDER BY e.instance_id, e.aggregate_id, e.sequence DESC;
+`,
+  },
+  {
     version: 7,
     name: "fenced node slots",
     // Each registration of a node slot gets its own number (`lease`, from node_ids); a PostgreSQL

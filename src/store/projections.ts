@@ -69,7 +69,7 @@ const touchOrg = (tx: Queryable, e: EventMeta, set = "", params: unknown[] = [])
  */
 const removeOrgContents = async (tx: Queryable, e: EventMeta) => {
   const params = [e.instanceId, e.aggregateId];
-  for (const table of [Tables.machineKeys, Tables.pats, Tables.userMetadata, Tables.users]) {
+  for (const table of [Tables.machineKeys, Tables.pats, Tables.machineSecrets, Tables.userMetadata, Tables.users]) {
     await tx.query(`DELETE FROM ${table} WHERE instance_id = $1 AND org_id = $2`, params);
   }
   await tx.query(`DELETE FROM ${Tables.members} WHERE instance_id = $1 AND scope_type = 'org' AND scope_id = $2`, params);
@@ -140,6 +140,13 @@ const touchProjectGrant = (tx: Queryable, e: EventMeta, grantId: string, set: st
     ...params,
   ]);
 // --- end project grants ---
+
+const insertSecret = (tx: Queryable, e: EventMeta, id: string, description: string, expiration: Date | undefined) =>
+  tx.query(
+    `INSERT INTO ${Tables.machineSecrets} (instance_id, user_id, id, org_id, description, expiration, created_at, changed_at, sequence)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8)`,
+    [e.instanceId, e.aggregateId, id, e.resourceOwner, description, expiration ?? null, e.createdAt, e.sequence],
+  );
 
 const handlers: Handlers = {
   [InstanceEvents.added]: (tx, e) =>
@@ -293,8 +300,33 @@ const handlers: Handlers = {
     ]);
   },
   [UserEvents.usernameChanged]: (tx, e) => touchUser(tx, e, "username = $5", [e.payload.userName]),
-  [UserEvents.secretSet]: (tx, e) => touchUser(tx, e, "has_secret = true"),
-  [UserEvents.secretRemoved]: (tx, e) => touchUser(tx, e, "has_secret = false"),
+  [UserEvents.secretSet]: async (tx, e) => {
+    await tx.query(`DELETE FROM ${Tables.machineSecrets} WHERE instance_id = $1 AND user_id = $2`, [e.instanceId, e.aggregateId]);
+    await insertSecret(tx, e, e.payload.secretId || String(e.sequence), "", e.payload.expirationDate);
+    return touchUser(tx, e, "has_secret = true");
+  },
+  [UserEvents.secretRemoved]: async (tx, e) => {
+    await tx.query(`DELETE FROM ${Tables.machineSecrets} WHERE instance_id = $1 AND user_id = $2`, [e.instanceId, e.aggregateId]);
+    return touchUser(tx, e, "has_secret = false");
+  },
+  [UserEvents.secretAdded]: async (tx, e) => {
+    await insertSecret(tx, e, e.payload.secretId, e.payload.description, e.payload.expirationDate);
+    return touchUser(tx, e, "has_secret = true");
+  },
+  [UserEvents.secretChanged]: async (tx, e) => {
+    const p = e.payload;
+    await tx.query(
+      `UPDATE ${Tables.machineSecrets} SET description = COALESCE($4::text, description), expiration = CASE WHEN $5::boolean THEN $6::timestamptz ELSE expiration END,
+              changed_at = $7, sequence = $8
+        WHERE instance_id = $1 AND user_id = $2 AND id = $3`,
+      [e.instanceId, e.aggregateId, p.secretId, p.description ?? null, p.expirationDate !== undefined, p.expirationDate ?? null, e.createdAt, e.sequence],
+    );
+    return touchUser(tx, e);
+  },
+  [UserEvents.secretDeleted]: async (tx, e) => {
+    await tx.query(`DELETE FROM ${Tables.machineSecrets} WHERE instance_id = $1 AND user_id = $2 AND id = $3`, [e.instanceId, e.aggregateId, e.payload.secretId]);
+    return touchUser(tx, e, `has_secret = EXISTS (SELECT 1 FROM ${Tables.machineSecrets} s WHERE s.instance_id = $1 AND s.user_id = $2)`);
+  },
   [UserEvents.locked]: userState(UserStateNum.locked),
   [UserEvents.unlocked]: userState(UserStateNum.active),
   [UserEvents.deactivated]: userState(UserStateNum.inactive),
@@ -304,6 +336,7 @@ const handlers: Handlers = {
     await tx.query(`DELETE FROM ${Tables.users} WHERE instance_id = $1 AND id = $2`, params);
     await tx.query(`DELETE FROM ${Tables.machineKeys} WHERE instance_id = $1 AND user_id = $2`, params);
     await tx.query(`DELETE FROM ${Tables.pats} WHERE instance_id = $1 AND user_id = $2`, params);
+    await tx.query(`DELETE FROM ${Tables.machineSecrets} WHERE instance_id = $1 AND user_id = $2`, params);
     await tx.query(`DELETE FROM ${Tables.userMetadata} WHERE instance_id = $1 AND user_id = $2`, params);
   },
   [UserEvents.keyAdded]: async (tx, e) => {

@@ -3,6 +3,7 @@ import type { ServerKeys } from "../../crypto/keys.js";
 import type { EventStore } from "../../store/event-store.js";
 import type { ReadModels } from "../../store/read-models/index.js";
 import type { UsedAssertions } from "../../store/used-assertions.js";
+import type { LastUsed } from "../../store/last-used.js";
 import type { AggregateCache } from "./aggregate-cache.js";
 import type { IdGenerator } from "./ids.js";
 import type { Logger } from "pino";
@@ -32,6 +33,8 @@ export interface Deps {
   metrics: Metrics;
   /** Spans (a no-op unless tracing is on). */
   tracing: Tracing;
+  /** When each credential was last used, gathered in memory and written at most once a minute each. */
+  lastUsed: LastUsed;
 }
 
 /** Who is asking, and for which org (§4 of the management API notes: x-zitadel-orgid or the caller's org). */

@@ -27,7 +27,7 @@ const machine: UserState = {
   state: UserStateNum.active,
   userName: "m1",
   name: "M1",
-  secret: { hash: keyedHash(keys.hmac, "s3cret"), sequence: 4 },
+  secrets: new Map([["4", { id: "4", hash: keyedHash(keys.hmac, "s3cret"), description: "", expiration: undefined, sequence: 4, createdAt: NOW, changedAt: NOW }]]),
   keys: new Map([["k1", { id: "k1", type: 1, expiration: new Date("2030-01-01"), publicKey: publicKey.export({ type: "spki", format: "pem" }).toString(), sequence: 5, createdAt: NOW }]]),
   sequence: 5,
 };
@@ -62,6 +62,7 @@ function depsWith(cached: "all" | "none" | string[] = "all") {
     signingKeys: [],
     usedAssertions: { claim: async () => true },
     metrics: noMetrics,
+    lastUsed: { touch: () => undefined },
   } as unknown as Deps;
   return { deps, loads };
 }

@@ -1,7 +1,7 @@
 import type { InstanceState } from "../../domain/orgs/org.js";
 import type { Deps } from "../core/context.js";
 import { MISS, type Lookup, type Miss } from "../core/lookup.js";
-import { activeClient, clientBySecret, type AuthenticatedClient, type ClientSecret } from "./clients.js";
+import { activeClient, clientBySecret, used, type AuthenticatedClient, type ClientSecret } from "./clients.js";
 import { OAuthError } from "./errors.js";
 import { verifyKeyAssertion, type ReplayCache, type SpentJti } from "./jwt-assertion.js";
 import { decideProjectAccess } from "./role-claims.js";
@@ -100,8 +100,9 @@ const jwtBearer = grant({
       deps.log.debug({ reason: v.reason }, "jwt-bearer assertion rejected");
       throw new OAuthError("invalid_grant", "invalid assertion");
     }
-    const client = activeClient(v.user, `key:${v.keyId}`, lookup);
+    const client = activeClient(v.user, `key:${v.keyId}`, lookup, v.user.keys.get(v.keyId)?.expiration.getTime());
     if (client === MISS) return MISS;
+    used(deps, "key", v.user.id, v.keyId);
     return granted(deps, lookup, client, scopes, undefined);
   },
 });

@@ -60,7 +60,14 @@ function accessClaims(deps: Deps, grant: Grant): AccessClaims {
   const iat = Math.floor(deps.clock().getTime() / 1000);
   const aud = grant.aud;
   const u = grant.client.user;
-  return { tid: deps.newId(), sub: u.id, org: u.orgId, iat, exp: iat + deps.config.accessTokenLifetime, aud, scope: grant.scopes, cred: grant.client.cred, clientId: u.userName };
+  const exp = Math.min(iat + deps.config.accessTokenLifetime, credentialCap(grant, iat));
+  return { tid: deps.newId(), sub: u.id, org: u.orgId, iat, exp, aud, scope: grant.scopes, cred: grant.client.cred, clientId: u.userName };
+}
+
+/** No token outlives the credential that obtained it: its expiry in seconds (the credential is live, so after iat). */
+function credentialCap(grant: Grant, iat: number): number {
+  const at = grant.client.credExpiresAt;
+  return at === undefined ? Infinity : Math.max(iat + 1, Math.floor(at / 1000));
 }
 
 /** The role claims a signed token carries, as the grants are at its issuing. */
@@ -95,7 +102,7 @@ async function signTokens(deps: Deps, grant: Grant, claims: AccessClaims): Promi
       iss: deps.config.externalUrl,
       sub: u.id,
       aud: [...aud, u.userName],
-      exp: iat + ID_TOKEN_LIFETIME_SECONDS,
+      exp: Math.min(iat + ID_TOKEN_LIFETIME_SECONDS, credentialCap(grant, iat)),
       iat,
       auth_time: iat,
       azp: u.userName,

@@ -2,6 +2,7 @@ import type { Queryable } from "../sql.js";
 import { changeReads } from "./changes.js";
 import { instanceReads } from "./instance.js";
 import { machineKeyReads } from "./machine-keys.js";
+import { machineSecretReads } from "./machine-secrets.js";
 import { memberReads } from "./members.js";
 import { metadataReads } from "./metadata.js";
 import { orgReads } from "./orgs.js";
@@ -22,6 +23,7 @@ export function createReadModels(db: Queryable) {
     members: memberReads(db),
     pats: patReads(db),
     machineKeys: machineKeyReads(db),
+    machineSecrets: machineSecretReads(db),
     metadata: metadataReads(db),
     changes: changeReads(db),
     instance: instanceReads(db),
@@ -42,5 +44,6 @@ export type { ProjectQuery, ProjectRoleQuery, ProjectRoleRow, ProjectRow } from 
 export type { GrantedProjectQuery, ProjectGrantQuery, ProjectGrantRow } from "./project-grants.js";
 export type { ActiveUserGrant, UserGrantFilter, UserGrantQuery, UserGrantRow } from "./user-grants.js";
 export type { MachineKeyRow } from "./machine-keys.js";
+export type { ExpiringCredentialRow, MachineSecretRow } from "./machine-secrets.js";
 export type { MetadataKeyQuery, MetadataRow } from "./metadata.js";
 export type { CredentialFilter } from "./credential-filter.js";

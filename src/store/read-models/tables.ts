@@ -16,6 +16,7 @@ export const Tables = {
   projectRoles: "proj_project_roles",
   projectGrants: "proj_project_grants",
   userGrants: "proj_user_grants",
+  machineSecrets: "proj_machine_secrets",
 } as const;
 
 export const InstanceColumns = {
@@ -145,6 +146,19 @@ export const UserGrantColumns = {
   sequence: "sequence",
 } as const;
 
+/** A machine's client secrets (migration 6): never the secret nor its hash. */
+export const MachineSecretColumns = {
+  instanceId: "instance_id",
+  userId: "user_id",
+  id: "id",
+  orgId: "org_id",
+  description: "description",
+  expiration: "expiration",
+  createdAt: "created_at",
+  changedAt: "changed_at",
+  sequence: "sequence",
+} as const;
+
 export const MemberColumns = {
   instanceId: "instance_id",
   /** "org", "instance" or "project". */
@@ -170,4 +184,5 @@ export const PROJECTION_TABLES = [
   Tables.projectRoles,
   Tables.projectGrants,
   Tables.userGrants,
+  Tables.machineSecrets,
 ] as const;

@@ -150,6 +150,7 @@ function testConfig(overrides: Partial<Config> = {}): Config {
     rateLimit: { enabled: false, tokenPerSecond: 100, tokenPerSecondPerAddress: 1000, failuresPerMinute: 30, failuresPerMinutePerClient: 300, failuresPerMinutePerAddress: 300 },
     oauth: { maxAssertionLifetime: 3600, requireAssertionJti: false },
     metrics: { enabled: true },
+    credentials: { secretFormat: "portcullis", trackLastUsed: true, lastUsedWriteInterval: 60000 },
     firstInstance: { orgName: "Portcullis", machineUsername: "admin", machineName: "admin", patPath: "/nonexistent/given-when-then/admin.pat" },
     ...overrides,
   };
@@ -406,6 +407,7 @@ export function createHarness(opts: HarnessOptions = {}): Harness {
     usedAssertions: memoryUsedAssertions(),
     metrics: noMetrics,
     tracing: noTracing,
+    lastUsed: { touch: () => undefined, flush: async () => 0, close: async () => undefined, writes: 0 },
   };
 
   return {
