@@ -180,7 +180,7 @@ describe("authorization matrix of the v2 services (Connect)", () => {
     const self = await createPrincipal(d, { orgId: orgs.own, userName: "v2-self", orgRoles: [] });
     const client = userServiceV2(s.url, "connect", self.pat);
     expect((await client.getUserByID({ userId: self.userId })).user?.username).toBe("v2-self");
-    expect((await client.addSecret({ userId: self.userId })).clientSecret).toHaveLength(64);
+    expect((await client.addSecret({ userId: self.userId })).clientSecret).toMatch(/^pcs_[A-Za-z0-9]{64}$/);
     const neighbour = await createMachine(d, orgs.own, "v2-self-neighbour");
     expect((await errorOf(client.getUserByID({ userId: neighbour })))?.code).toBe(Code.NotFound);
   });

@@ -135,7 +135,7 @@ describe.each(["grpc", "connect"] as const)("UserService v2 over %s", (protocol)
   it("AddSecret/RemoveSecret: the secret works at the token endpoint until removed", async () => {
     const { id } = await users().createUser({ organizationId: orgId, username: name("secret"), userType: { case: "machine", value: { name: "S" } } });
     const added = await users().addSecret({ userId: id });
-    expect(added.clientSecret).toMatch(/^[A-Za-z0-9]{64}$/);
+    expect(added.clientSecret).toMatch(/^pcs_[A-Za-z0-9]{64}$/);
     expect(added.creationDate).toBeDefined();
     expect((await users().getUserByID({ userId: id })).user?.type).toMatchObject({ value: { hasSecret: true } });
     const basic = { id: name("secret"), secret: added.clientSecret };
