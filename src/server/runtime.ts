@@ -63,7 +63,7 @@ export async function startRuntime(config: Config, log: Logger, clock: () => Dat
     const signingKeys = await openSigningKeys({ sql, keys, config, clock, newId, log });
     const boot = await bootstrap(store, reads.instance, config, keys, newId, clock());
     let cluster: Cluster | undefined;
-    const cache = createAggregateCache(store, { trusted: () => cluster?.trusted() ?? false, users: reads.users });
+    const cache = createAggregateCache(store, { trusted: () => cluster?.trusted() ?? false, users: reads.users, apps: reads.apps });
     cluster = await joinCluster(sql, store, slot, { onNotice: (n) => cache.applyNotice(n), onGap: () => cache.clear() }, log);
     const limits = createRateLimits(config.rateLimit, { processes: () => cluster?.peerCount() ?? 1 });
     const usedAssertions = createUsedAssertions(sql, { onPruneError: (err) => log.warn({ err }, "pruning used assertions failed") });

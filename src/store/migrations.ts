@@ -209,6 +209,45 @@ ALTER TABLE nodes ADD COLUMN lease bigint NOT NULL DEFAULT 0;
 CREATE FUNCTION portcullis_fence(slot bigint, holder bigint) RETURNS void LANGUAGE plpgsql AS $$ BEGIN PERFORM 1 FROM nodes WHERE node_id = slot AND lease = holder; IF NOT FOUND THEN RAISE EXCEPTION 'node slot % is no longer held by this process', slot USING ERRCODE = 'PCF01'; END IF; END $$;
 `,
   },
+  {
+    version: 10,
+    name: "applications",
+    // API applications and their keys (projections of project.application.* on the project
+    // aggregate). No secret, hash or public key is kept here: the aggregate holds what
+    // authentication needs.
+    sql: `
+CREATE TABLE proj_apps (
+  instance_id       text NOT NULL,
+  project_id        text NOT NULL,
+  id                text NOT NULL,
+  org_id            text NOT NULL,
+  name              text NOT NULL,
+  state             smallint NOT NULL,
+  client_id         text NOT NULL DEFAULT '',
+  auth_method_type  smallint NOT NULL DEFAULT 0,
+  created_at        timestamptz NOT NULL,
+  changed_at        timestamptz NOT NULL,
+  sequence          bigint NOT NULL,
+  PRIMARY KEY (instance_id, project_id, id)
+);
+CREATE INDEX proj_apps_client ON proj_apps (instance_id, client_id);
+CREATE INDEX proj_apps_org ON proj_apps (instance_id, org_id);
+CREATE TABLE proj_app_keys (
+  instance_id  text NOT NULL,
+  project_id   text NOT NULL,
+  app_id       text NOT NULL,
+  id           text NOT NULL,
+  org_id       text NOT NULL,
+  key_type     smallint NOT NULL,
+  expiration   timestamptz NOT NULL,
+  created_at   timestamptz NOT NULL,
+  sequence     bigint NOT NULL,
+  PRIMARY KEY (instance_id, id)
+);
+CREATE INDEX proj_app_keys_app ON proj_app_keys (instance_id, project_id, app_id);
+CREATE INDEX proj_app_keys_org ON proj_app_keys (instance_id, org_id);
+`,
+  },
 ];
 
 export { PROJECTION_TABLES } from "./read-models/tables.js";

@@ -1,5 +1,7 @@
 import type { Logger } from "pino";
 import type { Deps } from "../../app/core/context.js";
+import { authenticateIntrospector } from "../../app/oauth/app-clients.js";
+import { introspectForApp } from "../../app/oauth/app-introspection.js";
 import { authenticateClient } from "../../app/oauth/clients.js";
 import { OAuthError } from "../../app/oauth/errors.js";
 import { createReplayCache } from "../../app/oauth/jwt-assertion.js";
@@ -78,9 +80,11 @@ export function createOAuthRoutes(deps: Deps, log: Logger): OAuthRoutes {
     return tokens.then((t) => sendJsonWith(res, 200, tokenJson(t), TOKEN_HEADERS));
   }
 
+  /** An API application (ZITADEL's resource servers) or a machine introspecting its own tokens. */
   async function introspection(req: Req, res: Res, form: Map<string, string>) {
-    await requireClient(req, form);
-    sendJson(res, 200, JSON.stringify(await introspect(deps, form.get("token"))));
+    const who = await limited(req, clientIdOf(req, form), false, () => authenticateIntrospector(deps, replay, clientAuthentication(req, form)));
+    const token = form.get("token");
+    sendJson(res, 200, JSON.stringify(await (who.kind === "app" ? introspectForApp(deps, who.project, who.app, token) : introspect(deps, token))));
   }
 
   async function revocation(req: Req, res: Res, form: Map<string, string>) {

@@ -2,6 +2,7 @@ import type { ServiceHandlers } from "../pipeline.js";
 import { credentialHandlers } from "../users/management-credentials.js";
 import { metadataHandlers } from "../users/management-metadata.js";
 import { orgHandlers } from "../orgs/management-orgs.js";
+import { appHandlers } from "../projects/management-apps.js";
 import { projectHandlers } from "../projects/management-projects.js";
 import { userHandlers } from "../users/management-users.js";
 
@@ -13,4 +14,5 @@ export const managementHandlers: ServiceHandlers = {
   ...credentialHandlers,
   ...metadataHandlers,
   ...projectHandlers,
+  ...appHandlers, // apps (branch apps)
 };

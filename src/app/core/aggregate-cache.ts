@@ -4,6 +4,7 @@ import { evolveProject, reduceProject, type ProjectState } from "../../domain/pr
 import { UserEvents, evolveUser, reduceUser, type UserState } from "../../domain/users/user.js";
 import { aggregateKey, type CommitNotice, type EventStore } from "../../store/event-store.js";
 import { userReads, type UserReads } from "../../store/read-models/users.js";
+import { appReads, type AppReads } from "../../store/read-models/apps.js";
 
 export type StateOf<T extends AggregateType> = T extends "user" ? UserState : T extends "org" ? OrgState : T extends "project" ? ProjectState : InstanceState;
 
@@ -43,6 +44,10 @@ export interface AggregateCache {
   userIdByLoginName(instanceId: string, loginName: string): Promise<string | undefined>;
   /** As userIdByLoginName from the cache only: null = known to be nobody, undefined = not cached. */
   peekUserIdByLoginName(instanceId: string, loginName: string): string | null | undefined;
+  /** An API app's client id → the id of its project (apps branch), cached: a client id never moves to another project. */
+  projectIdByClientId(instanceId: string, clientId: string): Promise<string | undefined>;
+  /** As projectIdByClientId from the cache only: null = no app has it, undefined = not cached. */
+  peekProjectIdByClientId(instanceId: string, clientId: string): string | null | undefined;
   evict(instanceId: string, type: AggregateType, id: string): void;
   /** Another process committed. */
   applyNotice(notice: CommitNotice): void;
@@ -57,6 +62,8 @@ export interface CacheOptions {
   trusted?: () => boolean;
   /** Where login names are looked up (deps.reads.users); by default the user read model over the store's database. */
   users?: Pick<UserReads, "idsByLoginName">;
+  /** Where app client ids are looked up (deps.reads.apps). */
+  apps?: Pick<AppReads, "projectIdByClientId">;
 }
 
 export function createAggregateCache(store: EventStore, opts: CacheOptions = {}): AggregateCache {
@@ -66,6 +73,19 @@ export function createAggregateCache(store: EventStore, opts: CacheOptions = {})
   const entries = createEntries();
   const loading = new Map<string, Promise<unknown>>();
   const logins = new Map<string, string | null>();
+  const apps = opts.apps ?? appReads(store.sql);
+  /**
+   * Client id → project id. A client id is minted once and never moves, so a found entry stays
+   * true (whether the app still authenticates is the project state's answer); "no such app" is
+   * forgotten on every project commit, here or in another process (`noAppSince` guards loads in flight).
+   */
+  const appClients = new Map<string, string>();
+  const noAppClients = new Set<string>();
+  let noAppSince = 0;
+  const forgetNoApps = () => {
+    noAppClients.clear();
+    noAppSince++;
+  };
   /**
    * Bumped on every eviction. A load that started before an eviction of its key (or a clear) must
    * not be kept: it may hold the state from before the write.
@@ -88,12 +108,15 @@ export function createAggregateCache(store: EventStore, opts: CacheOptions = {})
     for (const k of keys) evictKey(k);
     // Usernames can appear, change or be released by any user event: forget the name index.
     if (keys.some((k) => k.includes("/user:"))) logins.clear();
+    if (keys.some((k) => k.includes("/project:"))) forgetNoApps();
   };
 
   const clear = () => {
     entries.clear();
     loading.clear();
     logins.clear();
+    appClients.clear();
+    forgetNoApps();
     evictedAt.clear();
     clearedAt = ++epoch;
   };
@@ -106,6 +129,7 @@ export function createAggregateCache(store: EventStore, opts: CacheOptions = {})
    */
   store.onCommitted((events: StoredEvent[]) => {
     let loginsChanged = false;
+    let projectsChanged = false;
     for (const e of events) {
       const key = `${e.instanceId}/${aggregateKey(e.aggregateType, e.aggregateId)}`;
       const cached = entries.get(key) as { sequence: number } | undefined;
@@ -114,7 +138,9 @@ export function createAggregateCache(store: EventStore, opts: CacheOptions = {})
       if (cached && cached.sequence === e.sequence - 1) evolvers[e.aggregateType](cached as never, e);
       else entries.delete(key);
       if (e.aggregateType === "user" && LOGIN_EVENTS.has(e.type)) loginsChanged = true;
+      if (e.aggregateType === "project") projectsChanged = true;
     }
+    if (projectsChanged) forgetNoApps();
     if (evictedAt.size > 10_000) {
       evictedAt.clear();
       clearedAt = epoch;
@@ -177,6 +203,29 @@ export function createAggregateCache(store: EventStore, opts: CacheOptions = {})
         logins.set(k, id);
       }
       return id ?? undefined;
+    },
+    peekProjectIdByClientId(instanceId, clientId) {
+      if (!trusted()) return undefined;
+      const k = `${instanceId}/${clientId}`;
+      return appClients.get(k) ?? (noAppClients.has(k) ? null : undefined);
+    },
+    async projectIdByClientId(instanceId, clientId) {
+      if (clientId.includes("\0")) return undefined;
+      const k = `${instanceId}/${clientId}`;
+      const ok = trusted();
+      const hit = ok ? appClients.get(k) : undefined;
+      if (hit !== undefined) return hit;
+      const since = noAppSince;
+      const id = await apps.projectIdByClientId(instanceId, clientId);
+      if (ok && trusted()) {
+        if (appClients.size + noAppClients.size >= maxEntries) {
+          appClients.clear();
+          noAppClients.clear();
+        }
+        if (id !== undefined) appClients.set(k, id);
+        else if (since === noAppSince) noAppClients.add(k);
+      }
+      return id;
     },
     evict: (instanceId, type, id) => evictKey(`${instanceId}/${type}:${id}`),
     applyNotice: (n) => evictAll(n.a.map((a) => `${n.i}/${a}`)),

@@ -11,9 +11,12 @@ export type Miss = typeof MISS;
  * a token signing key by kid ("signingKey": a miss reloads the key set, as another process may have
  * rotated).
  */
-export type LookupType = AggregateType | "login" | "signingKey";
-/** A login name resolves to a user id, or to null: nobody (unknown, or ambiguous); a kid to its key, or null. */
-export type LookedUp<T extends LookupType> = T extends AggregateType ? StateOf<T> : T extends "login" ? string | null : VerifyingKey | null;
+export type LookupType = AggregateType | "login" | "signingKey" | "appClient";
+/**
+ * A login name resolves to a user id, or to null: nobody (unknown, or ambiguous); a kid to its key,
+ * or null; an app client id ("appClient") to its project's id, or null.
+ */
+export type LookedUp<T extends LookupType> = T extends AggregateType ? StateOf<T> : T extends "login" | "appClient" ? string | null : VerifyingKey | null;
 type VerifyingKey = NonNullable<ReturnType<Deps["signingKeys"]["find"]>>;
 
 /**
@@ -76,6 +79,7 @@ async function decideLoading<A, R>(deps: Deps, decide: (deps: Deps, arg: A, look
 function peek<T extends LookupType>(deps: Deps, type: T, id: string): LookedUp<T> | undefined {
   const { cache, instanceId } = deps;
   if (type === "signingKey") return deps.signingKeys.find(id) as LookedUp<T> | undefined;
+  if (type === "appClient") return cache.peekProjectIdByClientId(instanceId, id) as LookedUp<T> | undefined;
   return (type === "login" ? cache.peekUserIdByLoginName(instanceId, id) : cache.peek(instanceId, type as AggregateType, id)) as LookedUp<T> | undefined;
 }
 
@@ -86,5 +90,6 @@ async function load(deps: Deps, type: LookupType, id: string): Promise<unknown> 
     await deps.signingKeys.reloadForUnknownKid();
     return deps.signingKeys.find(id) ?? null;
   }
+  if (type === "appClient") return (await cache.projectIdByClientId(instanceId, id)) ?? null;
   return type === "login" ? ((await cache.userIdByLoginName(instanceId, id)) ?? null) : cache.get(instanceId, type, id);
 }

@@ -1,4 +1,6 @@
 import { readEvent, text, texts, type EventsOf, type PayloadMappers, type StoredEvent, type TypedNewEvent } from "../events.js";
+// --- apps (branch apps): application events live in app-events.ts ---
+import { AppEvents, appEventMappers } from "./app-events.js";
 
 /**
  * Project events (ZITADEL's internal/repository/project: project.go, role.go, member.go): per event
@@ -24,6 +26,8 @@ export const ProjectEvents = {
   memberChanged: "project.member.changed",
   memberRemoved: "project.member.removed",
   memberCascadeRemoved: "project.member.cascade.removed",
+  // --- apps (branch apps) ---
+  ...AppEvents,
 } as const;
 export type ProjectEventType = (typeof ProjectEvents)[keyof typeof ProjectEvents];
 
@@ -145,6 +149,8 @@ export const projectEventMappers = {
   [ProjectEvents.memberChanged]: readMember,
   [ProjectEvents.memberRemoved]: readMemberRemoved,
   [ProjectEvents.memberCascadeRemoved]: readMemberRemoved,
+  // --- apps (branch apps) ---
+  ...appEventMappers,
 } satisfies PayloadMappers & Record<ProjectEventType, unknown>;
 
 export type ProjectEvent = EventsOf<typeof projectEventMappers>;

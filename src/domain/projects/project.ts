@@ -1,6 +1,9 @@
 import type { StoredEvent } from "../events.js";
 import { emptyScope, removeMember, setMember, type MemberScope } from "../orgs/org.js";
 import { ProjectEvents, readProjectEvent } from "./events.js";
+// --- apps (branch apps) ---
+import { evolveApp, type ProjectAppState } from "./app-state.js";
+export type { AppKeyState, ProjectAppState } from "./app-state.js";
 
 export { ProjectEvents } from "./events.js";
 
@@ -40,6 +43,9 @@ export interface ProjectState extends MemberScope {
   hasProjectCheck: boolean;
   privateLabelingSetting: number;
   roles: Map<string, ProjectRoleState>;
+  // --- apps (branch apps) ---
+  /** API applications by app id (removed ones are deleted). */
+  apps: Map<string, ProjectAppState>;
   sequence: number;
   createdAt?: Date;
   changedAt?: Date;
@@ -71,6 +77,7 @@ export function evolveProject(p: ProjectState, stored: StoredEvent): ProjectStat
       p.exists = false;
       p.roles = new Map();
       p.members = new Map();
+      p.apps = new Map(); // apps (branch apps)
       break;
     case ProjectEvents.roleAdded:
       p.roles.set(e.payload.key, { ...e.payload, sequence: e.sequence, createdAt: e.createdAt, changedAt: e.createdAt });
@@ -91,6 +98,9 @@ export function evolveProject(p: ProjectState, stored: StoredEvent): ProjectStat
     case ProjectEvents.memberCascadeRemoved:
       removeMember(p, e.payload, stored);
       break;
+    // --- apps (branch apps) ---
+    default:
+      if (e) evolveApp(p.apps, e);
   }
   return p;
 }
@@ -107,6 +117,7 @@ export const reduceProject = (id: string, events: StoredEvent[]) =>
     hasProjectCheck: false,
     privateLabelingSetting: 0,
     roles: new Map(),
+    apps: new Map(), // apps (branch apps)
     sequence: 0,
     ...emptyScope(),
   } as ProjectState);

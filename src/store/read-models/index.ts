@@ -1,4 +1,5 @@
 import type { Queryable } from "../sql.js";
+import { appReads } from "./apps.js";
 import { changeReads } from "./changes.js";
 import { instanceReads } from "./instance.js";
 import { machineKeyReads } from "./machine-keys.js";
@@ -24,6 +25,7 @@ export function createReadModels(db: Queryable) {
     changes: changeReads(db),
     instance: instanceReads(db),
     projects: projectReads(db),
+    apps: appReads(db), // apps (branch apps)
   };
 }
 
@@ -35,6 +37,7 @@ export type { OrgQuery, OrgRow } from "./orgs.js";
 export type { MemberQuery, MemberRow, MemberScopeType, MemberSort } from "./members.js";
 export type { PatRow } from "./pats.js";
 export type { ProjectQuery, ProjectRoleQuery, ProjectRoleRow, ProjectRow } from "./projects.js";
+export type { AppKeyRow, AppQuery, AppRow } from "./apps.js";
 export type { MachineKeyRow } from "./machine-keys.js";
 export type { MetadataKeyQuery, MetadataRow } from "./metadata.js";
 export type { CredentialFilter } from "./credential-filter.js";

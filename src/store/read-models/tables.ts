@@ -14,6 +14,9 @@ export const Tables = {
   members: "proj_members",
   projects: "proj_projects",
   projectRoles: "proj_project_roles",
+  // --- apps (branch apps) ---
+  apps: "proj_apps",
+  appKeys: "proj_app_keys",
 } as const;
 
 export const InstanceColumns = {
@@ -113,6 +116,33 @@ export const ProjectRoleColumns = {
   sequence: "sequence",
 } as const;
 
+// --- apps (branch apps) ---
+export const AppColumns = {
+  instanceId: "instance_id",
+  projectId: "project_id",
+  id: "id",
+  orgId: "org_id",
+  name: "name",
+  state: "state",
+  clientId: "client_id",
+  authMethodType: "auth_method_type",
+  createdAt: "created_at",
+  changedAt: "changed_at",
+  sequence: "sequence",
+} as const;
+
+export const AppKeyColumns = {
+  instanceId: "instance_id",
+  projectId: "project_id",
+  appId: "app_id",
+  id: "id",
+  orgId: "org_id",
+  type: "key_type",
+  expiration: "expiration",
+  createdAt: "created_at",
+  sequence: "sequence",
+} as const;
+
 export const MemberColumns = {
   instanceId: "instance_id",
   /** "org", "instance" or "project". */
@@ -136,4 +166,6 @@ export const PROJECTION_TABLES = [
   Tables.members,
   Tables.projects,
   Tables.projectRoles,
+  Tables.apps, // apps (branch apps)
+  Tables.appKeys,
 ] as const;
