@@ -278,7 +278,9 @@ describe.each<Storage>(["pglite", "postgres"])("API applications (%s)", (storage
     expect([mismatch.status, mismatch.json]).toEqual([401, INVALID_CLIENT]);
     // A PAT has no audience; as ZITADEL it is taken as meant for the asking app.
     const pat = (await createPrincipal(s.rt.deps, { orgId, userName: unique("patsvc") })).pat;
-    expect((await introspect(pat, {}, { client_assertion_type: ASSERTION_TYPE, client_assertion: await appAssertion(kf, s.url) })).json.active).toBe(true);
+    await mgmt("POST", `/projects/${p}/roles`, { body: { roleKey: "invoices.read", displayName: "Read invoices" } });
+    const viaPat = await introspect(pat, {}, { client_assertion_type: ASSERTION_TYPE, client_assertion: await appAssertion(kf, s.url) });
+    expect(viaPat.json).toMatchObject({ active: true, aud: [app.clientId, p], scope: "openid urn:zitadel:iam:org:project:role:invoices.read" });
 
     await mgmt("DELETE", `/projects/${p}/apps/${app.appId}/keys/${kf.keyId}`);
     expect([(await viaKey()).status, (await viaKey()).json]).toEqual([401, INVALID_CLIENT]);
