@@ -186,6 +186,10 @@ describe.each<Storage>(["pglite", "postgres"])("API applications (%s)", (storage
     expect([blank.status, blank.json]).toEqual([400, zitadelError(3, "PROJECT-Bff2g", "Errors.Application.Invalid")]);
     const badMethod = await mgmt("POST", `/projects/${p}/apps/api`, { body: { name: "m", authMethodType: 7 } });
     expect(badMethod.status).toBe(400);
+    const tooLong = await mgmt("POST", `/projects/${p}/apps/api`, { body: { name: "n".repeat(201) } });
+    expect([tooLong.status, tooLong.json.code]).toEqual([400, 3]);
+    const emptyQuery = await mgmt("POST", `/projects/${p}/apps/_search`, { body: { queries: [{}] } });
+    expect([emptyQuery.status, emptyQuery.json.message]).toEqual([400, expect.stringContaining("invalid AppQuery.Query: value is required")]);
     expect(await s.rt.deps.store.load(s.rt.deps.instanceId, "project", p).then((es) => es.filter((e) => e.type.startsWith("project.application")))).toEqual([]);
 
     const app = (await mgmt("POST", `/projects/${p}/apps/api`, { body: { name: unique("k"), authMethodType: "API_AUTH_METHOD_TYPE_PRIVATE_KEY_JWT" } })).json;
