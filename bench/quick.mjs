@@ -2,13 +2,13 @@
 //
 //   npm run build && node bench/quick.mjs [target ...] [--profile] [--duration S]
 //
-// Targets: raw, opaque, jwt, userinfo, getuser (default: raw opaque userinfo getuser). Starts one
+// Targets: raw, opaque, jwt, userinfo, getuser, introspect-app (default: raw opaque userinfo getuser). Starts one
 // Portcullis on a fresh PGlite directory from dist/, measures each target with the benchmark's load
 // generator and prints req/s, p50/p99 and server CPU µs per request next to the raw ceiling. With
 // --profile, each Portcullis target runs again under --cpu-prof and the top functions are printed.
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { api, bearerGet, fetchToken, startPortcullis, tokenRequest } from "./lib/portcullis.mjs";
+import { api, appIntrospection, bearerGet, fetchToken, startPortcullis, tokenRequest } from "./lib/portcullis.mjs";
 import { latestProfile, summarizeProfile } from "./lib/profile.mjs";
 import { measure, settings, summary } from "./lib/runner.mjs";
 import { cleanupAll, freePort, log, spawnNode, stopChild, tempDir, waitHttp } from "./lib/util.mjs";
@@ -45,6 +45,8 @@ async function main() {
     jwt: tokenRequest(jwt.clientId, jwt.clientSecret),
     userinfo: bearerGet("/oidc/v1/userinfo", pat),
     getuser: bearerGet(`/management/v1/users/${patUserId}`, srv.pat),
+    // Introspection by an API application (client_secret_basic) of a token meant for its project.
+    ...(wanted.has("introspect-app") ? { "introspect-app": await appIntrospection(srv.base, srv.pat, opaque.clientId, opaque.clientSecret, "quick") } : {}),
   };
   const rows = [];
   if (wanted.has("raw")) {
@@ -80,10 +82,10 @@ async function main() {
       printProfile(name, run, dir);
     }
   }
-  console.log("\ntarget      req/s    p50 ms  p99 ms  server µs/req");
+  console.log("\ntarget          req/s    p50 ms  p99 ms  server µs/req");
   for (const [name, r] of rows) {
     const per = r.cpu ? `${r.cpu.serverUsPerRequest} (${r.cpu.serverUserUsPerRequest}+${r.cpu.serverSysUsPerRequest})` : "";
-    console.log(`${name.padEnd(10)} ${String(Math.round(r.rps)).padStart(7)}  ${r.latencyMs.p50.toFixed(2).padStart(6)}  ${r.latencyMs.p99.toFixed(2).padStart(6)}  ${per}`);
+    console.log(`${name.padEnd(14)} ${String(Math.round(r.rps)).padStart(7)}  ${r.latencyMs.p50.toFixed(2).padStart(6)}  ${r.latencyMs.p99.toFixed(2).padStart(6)}  ${per}`);
   }
 }
 

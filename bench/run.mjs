@@ -22,7 +22,7 @@
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { execFileSync } from "node:child_process";
-import { api, basicAuth, bearerGet, createDatabase, fetchToken, MASTERKEY, snapshotDist, startPortcullis, TOKEN_BODY, tokenRequest } from "./lib/portcullis.mjs";
+import { api, appIntrospection, basicAuth, bearerGet, createDatabase, fetchToken, MASTERKEY, snapshotDist, startPortcullis, TOKEN_BODY, tokenRequest } from "./lib/portcullis.mjs";
 import { latestProfile, summarizeProfile } from "./lib/profile.mjs";
 import { startWaitSampler } from "./lib/pg-waits.mjs";
 import { evaluateTargets, writeReport } from "./lib/report.mjs";
@@ -237,6 +237,9 @@ async function pgliteTargets(ctx) {
   const rawGetRef = ctx.startRaw && (async () => ({ ...(await ctx.startRaw()), request: bearerGet("/oidc/v1/userinfo", ctx.pat) }));
   await bracketed("opaque", [["raw-ceiling-post", rawPostRef], ["oidc-provider-client-credentials", ctx.startOidc]], () => record("portcullis-pglite-token-opaque", srv.base, tokenRequest(ctx.opaque.clientId, ctx.opaque.clientSecret), { serverPids: pids }));
   await record("portcullis-pglite-token-jwt", srv.base, tokenRequest(ctx.jwt.clientId, ctx.jwt.clientSecret), { serverPids: pids });
+  // Introspection by an API application (ZITADEL's resource-server setup), next to the raw ceiling.
+  const introspectApp = await appIntrospection(srv.base, srv.pat, ctx.opaque.clientId, ctx.opaque.clientSecret);
+  await bracketed("introspectApp", [["raw-ceiling-post", rawPostRef]], () => record("portcullis-pglite-introspect-app", srv.base, introspectApp, { serverPids: pids }));
   await bracketed("userinfo", [["raw-ceiling-get", rawGetRef]], () => record("portcullis-pglite-userinfo-pat", srv.base, bearerGet("/oidc/v1/userinfo", ctx.pat), { serverPids: pids }));
   await bracketed("getUser", [["raw-ceiling-get", rawGetRef]], () => record("portcullis-pglite-getuserbyid-pat", srv.base, bearerGet(`/management/v1/users/${ctx.patUserId}`, srv.pat), { serverPids: pids }));
   const cycle = { kind: "cycle", headers: { authorization: `Bearer ${srv.pat}`, "content-type": "application/json" }, users: ctx.writeUsers };

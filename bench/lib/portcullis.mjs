@@ -142,6 +142,34 @@ export async function fetchToken(base, clientId, secret) {
   return { json: JSON.parse(text), text };
 }
 
+/**
+ * An API application (the usual ZITADEL resource server) and an opaque token meant for it: a project,
+ * a BASIC app in it, and a machine's token with the project in its audience. The request is the
+ * introspection a resource server makes per call it protects (client_secret_basic).
+ */
+export async function appIntrospection(base, pat, clientId, secret, tag = "bench") {
+  const a = api(base, pat);
+  const project = await a.call("POST", "/management/v1/projects", { name: `${tag}-introspected` });
+  const app = await a.call("POST", `/management/v1/projects/${project.id}/apps/api`, { name: `${tag}-resource-server` });
+  const r = await fetch(`${base}/oauth/v2/token`, {
+    method: "POST",
+    headers: { authorization: basicAuth(clientId, secret), "content-type": "application/x-www-form-urlencoded" },
+    body: `grant_type=client_credentials&scope=${encodeURIComponent(`urn:zitadel:iam:org:project:id:${project.id}:aud`)}`,
+  });
+  const token = (await r.json()).access_token;
+  const request = {
+    kind: "static",
+    method: "POST",
+    path: "/oauth/v2/introspect",
+    headers: { authorization: basicAuth(app.clientId, app.clientSecret), "content-type": "application/x-www-form-urlencoded" },
+    body: `token=${encodeURIComponent(token)}`,
+  };
+  const check = await fetch(base + request.path, { method: "POST", headers: request.headers, body: request.body });
+  const answer = await check.json();
+  if (answer.active !== true) throw new Error(`app introspection setup: ${JSON.stringify(answer)}`);
+  return request;
+}
+
 /** A fresh PostgreSQL database for one scenario, dropped at the end. */
 export async function createDatabase(tag) {
   const name = `portcullis_bench_${tag}_${process.pid}`;

@@ -41,6 +41,7 @@ export function evaluateTargets(res) {
   const jwt = runs["portcullis-pglite-token-jwt"];
   const userinfo = runs["portcullis-pglite-userinfo-pat"];
   const getUser = runs["portcullis-pglite-getuserbyid-pat"];
+  const introspectApp = runs["portcullis-pglite-introspect-app"];
   const oidc = refs.oidcProvider;
   const rawPost = refs.rawPost;
   const rawGet = refs.rawGet;
@@ -56,6 +57,7 @@ export function evaluateTargets(res) {
   const opaqueCeiling = ceiling("opaque", rawPost, "POST");
   const userinfoCeiling = ceiling("userinfo", rawGet, "GET");
   const getUserCeiling = ceiling("getUser", rawGet, "GET");
+  const introspectAppCeiling = ceiling("introspectApp", rawPost, "POST");
 
   t.push(
     atLeast("opaque-vs-oidc-provider", "client_credentials opaque ≥ 4× oidc-provider", opaque?.rps / oidcPeer.rps, 4, {
@@ -90,6 +92,14 @@ export function evaluateTargets(res) {
       profile: "pgliteUserinfo",
     }),
   );
+  if (introspectApp)
+    t.push(
+      atLeast("introspect-app-vs-raw", "introspection by an API app (client_secret_basic) ≥ 40 % of the raw ceiling", introspectApp.rps / introspectAppCeiling.rps, 0.4, {
+        measured: run(introspectApp),
+        reference: introspectAppCeiling.reference,
+        invalid: validity(introspectApp),
+      }),
+    );
   t.push(
     atLeast("getuserbyid-vs-raw", "GetUserByID (REST) with a PAT ≥ 40 % of the raw ceiling", getUser?.rps / getUserCeiling.rps, 0.4, {
       measured: run(getUser),

@@ -77,7 +77,7 @@ export async function startRuntime(config: Config, log: Logger, clock: () => Dat
     const signingKeys = await openSigningKeys({ sql, keys, config, clock, newId, log });
     const boot = await bootstrap(store, reads.instance, config, keys, newId, clock());
     let cluster: Cluster | undefined;
-    const cache = createAggregateCache(store, { trusted: () => cluster?.trusted() ?? false, users: reads.users, userGrants: reads.userGrants, metrics });
+    const cache = createAggregateCache(store, { trusted: () => cluster?.trusted() ?? false, users: reads.users, userGrants: reads.userGrants, apps: reads.apps, metrics });
     cluster = await joinCluster(sql, store, slot, { onNotice: (n) => cache.applyNotice(n), onGap: () => cache.clear() }, log, { metrics, tracing });
     metrics.watch({ clusterPeers: () => cluster?.peerCount() ?? 1, clusterTrusted: () => cluster?.trusted() ?? false });
     const limits = createRateLimits(config.rateLimit, { processes: () => cluster?.peerCount() ?? 1 });

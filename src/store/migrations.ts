@@ -294,6 +294,45 @@ CREATE INDEX proj_project_grants_org ON proj_project_grants (instance_id, org_id
 CREATE INDEX proj_project_grants_granted_org ON proj_project_grants (instance_id, granted_org_id);
 `,
   },
+  {
+    version: 10,
+    name: "applications",
+    // API applications and their keys (projections of project.application.* on the project
+    // aggregate). No secret, hash or public key is kept here: the aggregate holds what
+    // authentication needs.
+    sql: `
+CREATE TABLE proj_apps (
+  instance_id       text NOT NULL,
+  project_id        text NOT NULL,
+  id                text NOT NULL,
+  org_id            text NOT NULL,
+  name              text NOT NULL,
+  state             smallint NOT NULL,
+  client_id         text NOT NULL DEFAULT '',
+  auth_method_type  smallint NOT NULL DEFAULT 0,
+  created_at        timestamptz NOT NULL,
+  changed_at        timestamptz NOT NULL,
+  sequence          bigint NOT NULL,
+  PRIMARY KEY (instance_id, project_id, id)
+);
+CREATE INDEX proj_apps_client ON proj_apps (instance_id, client_id);
+CREATE INDEX proj_apps_org ON proj_apps (instance_id, org_id);
+CREATE TABLE proj_app_keys (
+  instance_id  text NOT NULL,
+  project_id   text NOT NULL,
+  app_id       text NOT NULL,
+  id           text NOT NULL,
+  org_id       text NOT NULL,
+  key_type     smallint NOT NULL,
+  expiration   timestamptz NOT NULL,
+  created_at   timestamptz NOT NULL,
+  sequence     bigint NOT NULL,
+  PRIMARY KEY (instance_id, id)
+);
+CREATE INDEX proj_app_keys_app ON proj_app_keys (instance_id, project_id, app_id);
+CREATE INDEX proj_app_keys_org ON proj_app_keys (instance_id, org_id);
+`,
+  },
 ];
 
 export { PROJECTION_TABLES } from "./read-models/tables.js";

@@ -3,6 +3,8 @@ import { InstanceEvents, OrgEvents, instanceEventMappers, orgEventMappers, type 
 import { OrgStateNum } from "../domain/orgs/org.js";
 import { ProjectEvents, projectEventMappers } from "../domain/projects/events.js";
 import { ProjectGrantStateNum, ProjectStateNum } from "../domain/projects/project.js";
+import { AppEvents } from "../domain/projects/app-events.js";
+import { AppStateNum } from "../domain/projects/app-state.js";
 import { UserGrantEvents, userGrantEventMappers } from "../domain/usergrants/events.js";
 import { UserGrantStateNum } from "../domain/usergrants/user-grant.js";
 import { UserEvents, userEventMappers } from "../domain/users/events.js";
@@ -79,6 +81,8 @@ const removeOrgContents = async (tx: Queryable, e: EventMeta) => {
     params,
   );
   await tx.query(`DELETE FROM ${Tables.projectRoles} WHERE instance_id = $1 AND org_id = $2`, params);
+  await tx.query(`DELETE FROM ${Tables.appKeys} WHERE instance_id = $1 AND org_id = $2`, params); // apps (branch apps)
+  await tx.query(`DELETE FROM ${Tables.apps} WHERE instance_id = $1 AND org_id = $2`, params);
   await tx.query(`DELETE FROM ${Tables.projects} WHERE instance_id = $1 AND org_id = $2`, params);
   // Project grants of its projects and grants made to it (ZITADEL's project grant projection on org.removed).
   await tx.query(`DELETE FROM ${Tables.projectGrants} WHERE instance_id = $1 AND (org_id = $2 OR granted_org_id = $2)`, params);
@@ -125,6 +129,8 @@ const removeProjectContents = async (tx: Queryable, e: EventMeta) => {
   const params = [e.instanceId, e.aggregateId];
   await tx.query(`DELETE FROM ${Tables.members} WHERE instance_id = $1 AND scope_type = 'project' AND scope_id = $2`, params);
   await tx.query(`DELETE FROM ${Tables.projectRoles} WHERE instance_id = $1 AND project_id = $2`, params);
+  await tx.query(`DELETE FROM ${Tables.appKeys} WHERE instance_id = $1 AND project_id = $2`, params); // apps (branch apps)
+  await tx.query(`DELETE FROM ${Tables.apps} WHERE instance_id = $1 AND project_id = $2`, params);
   await tx.query(`DELETE FROM ${Tables.projects} WHERE instance_id = $1 AND id = $2`, params);
   await tx.query(`DELETE FROM ${Tables.projectGrants} WHERE instance_id = $1 AND project_id = $2`, params); // project grants (PGRANT)
 };
@@ -141,6 +147,17 @@ const touchProjectGrant = (tx: Queryable, e: EventMeta, grantId: string, set: st
   ]);
 // --- end project grants ---
 
+// --- apps (branch apps) ---
+const touchApp = (tx: Queryable, e: EventMeta, appId: string, set = "", params: unknown[] = []) =>
+  tx.query(`UPDATE ${Tables.apps} SET changed_at = $4, sequence = $5${set ? ", " + set : ""} WHERE instance_id = $1 AND project_id = $2 AND id = $3`, [
+    e.instanceId,
+    e.aggregateId,
+    appId,
+    e.createdAt,
+    e.sequence,
+    ...params,
+  ]);
+
 const insertSecret = (tx: Queryable, e: EventMeta, id: string, description: string, expiration: Date | undefined) =>
   tx.query(
     `INSERT INTO ${Tables.machineSecrets} (instance_id, user_id, id, org_id, description, expiration, created_at, changed_at, sequence)
@@ -148,7 +165,34 @@ const insertSecret = (tx: Queryable, e: EventMeta, id: string, description: stri
     [e.instanceId, e.aggregateId, id, e.resourceOwner, description, expiration ?? null, e.createdAt, e.sequence],
   );
 
+const appHandlers: Handlers = {
+  [AppEvents.appAdded]: (tx, e) =>
+    tx.query(
+      `INSERT INTO ${Tables.apps} (instance_id, project_id, id, org_id, name, state, created_at, changed_at, sequence) VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8)`,
+      [e.instanceId, e.aggregateId, e.payload.appId, e.resourceOwner, e.payload.name, AppStateNum.active, e.createdAt, e.sequence],
+    ),
+  [AppEvents.appChanged]: (tx, e) => touchApp(tx, e, e.payload.appId, "name = $6", [e.payload.name]),
+  [AppEvents.appDeactivated]: (tx, e) => touchApp(tx, e, e.payload.appId, "state = $6", [AppStateNum.inactive]),
+  [AppEvents.appReactivated]: (tx, e) => touchApp(tx, e, e.payload.appId, "state = $6", [AppStateNum.active]),
+  [AppEvents.appRemoved]: async (tx, e) => {
+    const params = [e.instanceId, e.aggregateId, e.payload.appId];
+    await tx.query(`DELETE FROM ${Tables.appKeys} WHERE instance_id = $1 AND project_id = $2 AND app_id = $3`, params);
+    await tx.query(`DELETE FROM ${Tables.apps} WHERE instance_id = $1 AND project_id = $2 AND id = $3`, params);
+  },
+  [AppEvents.apiConfigAdded]: (tx, e) => touchApp(tx, e, e.payload.appId, "client_id = $6, auth_method_type = $7", [e.payload.clientId, e.payload.authMethodType]),
+  [AppEvents.apiConfigChanged]: (tx, e) =>
+    touchApp(tx, e, e.payload.appId, "auth_method_type = COALESCE($6, auth_method_type)", [e.payload.authMethodType ?? null]),
+  [AppEvents.apiConfigSecretChanged]: (tx, e) => touchApp(tx, e, e.payload.appId),
+  [AppEvents.appKeyAdded]: (tx, e) =>
+    tx.query(
+      `INSERT INTO ${Tables.appKeys} (instance_id, project_id, app_id, id, org_id, key_type, expiration, created_at, sequence) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+      [e.instanceId, e.aggregateId, e.payload.applicationId, e.payload.keyId, e.resourceOwner, e.payload.type, e.payload.expirationDate, e.createdAt, e.sequence],
+    ),
+  [AppEvents.appKeyRemoved]: (tx, e) => tx.query(`DELETE FROM ${Tables.appKeys} WHERE instance_id = $1 AND id = $2`, [e.instanceId, e.payload.keyId]),
+};
+
 const handlers: Handlers = {
+  ...appHandlers, // apps (branch apps)
   [InstanceEvents.added]: (tx, e) =>
     tx.query(`INSERT INTO ${Tables.instances} (id, name, created_at, changed_at, sequence) VALUES ($1, $2, $3, $3, $4)`, [
       e.aggregateId,

@@ -1,5 +1,7 @@
 import type { Logger } from "pino";
 import type { Deps } from "../../app/core/context.js";
+import { authenticateIntrospector, type Introspector } from "../../app/oauth/app-clients.js";
+import { introspectForApp } from "../../app/oauth/app-introspection.js";
 import { authenticateClient } from "../../app/oauth/clients.js";
 import { OAuthError } from "../../app/oauth/errors.js";
 import { createReplayCache } from "../../app/oauth/jwt-assertion.js";
@@ -116,9 +118,19 @@ export function createOAuthRoutes(deps: Deps, log: Logger): OAuthRoutes {
     }, failed);
   }
 
-  async function introspection(req: Req, res: Res, form: Map<string, string>) {
-    await requireClient(req, form);
-    sendJson(res, 200, JSON.stringify(await introspect(deps, form.get("token"))));
+  /**
+   * An API application (ZITADEL's resource servers) or a machine introspecting its own tokens.
+   * Without a promise when everything is cached (the resource servers' hot path).
+   */
+  function introspection(req: Req, res: Res, form: Map<string, string>): void | Promise<void> {
+    const who = limited(req, clientIdOf(req, form), false, () => authenticateIntrospector(deps, replay, clientAuthentication(req, form)));
+    const answer = (w: Introspector): void | Promise<void> => {
+      const token = form.get("token");
+      const r = w.kind === "app" ? introspectForApp(deps, w.project, w.app, token) : introspect(deps, token);
+      if (!(r instanceof Promise)) return sendJson(res, 200, JSON.stringify(r));
+      return r.then((a) => sendJson(res, 200, JSON.stringify(a)));
+    };
+    return who instanceof Promise ? who.then(answer) : answer(who);
   }
 
   async function revocation(req: Req, res: Res, form: Map<string, string>) {

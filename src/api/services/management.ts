@@ -3,6 +3,7 @@ import { credentialHandlers } from "../users/management-credentials.js";
 import { metadataHandlers } from "../users/management-metadata.js";
 import { orgHandlers } from "../orgs/management-orgs.js";
 import { projectGrantHandlers } from "../projects/management-project-grants.js";
+import { appHandlers } from "../projects/management-apps.js";
 import { projectHandlers } from "../projects/management-projects.js";
 import { userGrantHandlers } from "../usergrants/management-user-grants.js";
 import { userHandlers } from "../users/management-users.js";
@@ -17,4 +18,5 @@ export const managementHandlers: ServiceHandlers = {
   ...projectHandlers,
   ...projectGrantHandlers,
   ...userGrantHandlers,
+  ...appHandlers, // apps (branch apps)
 };

@@ -93,6 +93,17 @@ const eventTexts: Record<string, string> = {
   "project.member.changed": "Project member changed",
   "project.member.removed": "Project member removed",
   "project.member.cascade.removed": "Project member cascade removed",
+  // --- apps (branch apps) ---
+  "project.application.added": "Application added",
+  "project.application.changed": "Application changed",
+  "project.application.deactivated": "Application deactivated",
+  "project.application.reactivated": "Application reactivated",
+  "project.application.removed": "Application removed",
+  "project.application.config.api.added": "API Configuration added",
+  "project.application.config.api.changed": "API Configuration changed",
+  "project.application.config.api.secret.changed": "API Configuration secret changed",
+  "project.application.oidc.key.added": "Application key added",
+  "project.application.oidc.key.removed": "Application key removed",
 };
 
 const changeMessage = (e: StoredEvent, editorName: string | undefined) => ({

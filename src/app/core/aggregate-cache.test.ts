@@ -81,3 +81,32 @@ describe("aggregate cache", () => {
     expect(cache.peek("i", "user", "u")).toBeDefined();
   });
 });
+
+describe("app client ids", () => {
+  it("keeps a found client id; forgets 'no such app' on a project commit here or a project notice from another process", async () => {
+    const { store } = fakeStore();
+    const known = new Map<string, string>();
+    let queries = 0;
+    const apps = {
+      projectIdByClientId: async (_i: string, clientId: string) => {
+        queries++;
+        return known.get(clientId);
+      },
+    };
+    const cache = createAggregateCache(store, { apps });
+    expect(cache.peekProjectIdByClientId("i1", "c1@p")).toBeUndefined();
+    expect(await cache.projectIdByClientId("i1", "c1@p")).toBeUndefined();
+    expect(cache.peekProjectIdByClientId("i1", "c1@p")).toBeNull();
+    known.set("c1@p", "p1");
+    // Another process added the app: its notice names the project.
+    cache.applyNotice({ i: "i1", a: ["project:p1"], p: 1, c: "9:1" });
+    expect(cache.peekProjectIdByClientId("i1", "c1@p")).toBeUndefined();
+    expect(await cache.projectIdByClientId("i1", "c1@p")).toBe("p1");
+    expect(cache.peekProjectIdByClientId("i1", "c1@p")).toBe("p1");
+    // A found id stays (a client id never moves); user notices do not touch the index.
+    cache.applyNotice({ i: "i1", a: ["user:u1", "project:p1"], p: 2, c: "9:2" });
+    expect(cache.peekProjectIdByClientId("i1", "c1@p")).toBe("p1");
+    expect(cache.peekProjectIdByClientId("i2", "c1@p")).toBeUndefined();
+    expect(queries).toBe(2);
+  });
+});

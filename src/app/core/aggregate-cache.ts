@@ -7,6 +7,7 @@ import { aggregateKey, type CommitNotice, type EventStore } from "../../store/ev
 import { userGrantReads, type ActiveUserGrant, type UserGrantReads } from "../../store/read-models/user-grants.js";
 import { userReads, type UserReads } from "../../store/read-models/users.js";
 import { noMetrics, type Metrics } from "../../telemetry/instruments.js";
+import { appReads, type AppReads } from "../../store/read-models/apps.js";
 
 export type StateOf<T extends AggregateType> = T extends "user"
   ? UserState
@@ -63,6 +64,10 @@ export interface AggregateCache {
   activeGrantsOf(instanceId: string, userId: string): Promise<readonly ActiveUserGrant[]>;
   /** As activeGrantsOf from the cache only; undefined = not cached. */
   peekActiveGrantsOf(instanceId: string, userId: string): readonly ActiveUserGrant[] | undefined;
+  /** An API app's client id → the id of its project (apps branch), cached: a client id never moves to another project. */
+  projectIdByClientId(instanceId: string, clientId: string): Promise<string | undefined>;
+  /** As projectIdByClientId from the cache only: null = no app has it, undefined = not cached. */
+  peekProjectIdByClientId(instanceId: string, clientId: string): string | null | undefined;
   evict(instanceId: string, type: AggregateType, id: string): void;
   /** Another process committed. */
   applyNotice(notice: CommitNotice): void;
@@ -81,6 +86,8 @@ export interface CacheOptions {
   userGrants?: Pick<UserGrantReads, "activeFor">;
   /** Counts hits, misses (loads) and untrusted reads of get(). */
   metrics?: Metrics;
+  /** Where app client ids are looked up (deps.reads.apps). */
+  apps?: Pick<AppReads, "projectIdByClientId">;
 }
 
 /** Commits of these aggregate types may change whose grants are active: they drop every cached grant list. */
@@ -97,6 +104,19 @@ export function createAggregateCache(store: EventStore, opts: CacheOptions = {})
   const entries = createEntries();
   const loading = new Map<string, Promise<unknown>>();
   const logins = new Map<string, string | null>();
+  const apps = opts.apps ?? appReads(store.sql);
+  /**
+   * Client id → project id. A client id is minted once and never moves, so a found entry stays
+   * true (whether the app still authenticates is the project state's answer); "no such app" is
+   * forgotten on every project commit, here or in another process (`noAppSince` guards loads in flight).
+   */
+  const appClients = new Map<string, string>();
+  const noAppClients = new Set<string>();
+  let noAppSince = 0;
+  const forgetNoApps = () => {
+    noAppClients.clear();
+    noAppSince++;
+  };
   /**
    * Bumped on every eviction. A load that started before an eviction of its key (or a clear) must
    * not be kept: it may hold the state from before the write.
@@ -120,6 +140,7 @@ export function createAggregateCache(store: EventStore, opts: CacheOptions = {})
     // Usernames can appear, change or be released by any user event: forget the name index.
     if (keys.some((k) => k.includes("/user:"))) logins.clear();
     if (keys.some((k) => GRANT_KEYS.test(k))) grants.clear();
+    if (keys.some((k) => k.includes("/project:"))) forgetNoApps();
   };
 
   const clear = () => {
@@ -127,6 +148,8 @@ export function createAggregateCache(store: EventStore, opts: CacheOptions = {})
     loading.clear();
     logins.clear();
     grants.clear();
+    appClients.clear();
+    forgetNoApps();
     evictedAt.clear();
     clearedAt = ++epoch;
   };
@@ -140,6 +163,7 @@ export function createAggregateCache(store: EventStore, opts: CacheOptions = {})
   store.onCommitted((events: StoredEvent[]) => {
     let loginsChanged = false;
     let grantsChanged = false;
+    let projectsChanged = false;
     for (const e of events) {
       const key = `${e.instanceId}/${aggregateKey(e.aggregateType, e.aggregateId)}`;
       const cached = entries.get(key) as { sequence: number } | undefined;
@@ -149,8 +173,10 @@ export function createAggregateCache(store: EventStore, opts: CacheOptions = {})
       else entries.delete(key);
       if (e.aggregateType === "user" && LOGIN_EVENTS.has(e.type)) loginsChanged = true;
       if (e.aggregateType === "usergrant" || e.aggregateType === "org") grantsChanged = true;
+      if (e.aggregateType === "project") projectsChanged = true;
     }
     if (grantsChanged) grants.clear();
+    if (projectsChanged) forgetNoApps();
     if (evictedAt.size > 10_000) {
       evictedAt.clear();
       clearedAt = epoch;
@@ -237,6 +263,29 @@ export function createAggregateCache(store: EventStore, opts: CacheOptions = {})
         grants.set(k, rows);
       }
       return rows;
+    },
+    peekProjectIdByClientId(instanceId, clientId) {
+      if (!trusted()) return undefined;
+      const k = `${instanceId}/${clientId}`;
+      return appClients.get(k) ?? (noAppClients.has(k) ? null : undefined);
+    },
+    async projectIdByClientId(instanceId, clientId) {
+      if (clientId.includes("\0")) return undefined;
+      const k = `${instanceId}/${clientId}`;
+      const ok = trusted();
+      const hit = ok ? appClients.get(k) : undefined;
+      if (hit !== undefined) return hit;
+      const since = noAppSince;
+      const id = await apps.projectIdByClientId(instanceId, clientId);
+      if (ok && trusted()) {
+        if (appClients.size + noAppClients.size >= maxEntries) {
+          appClients.clear();
+          noAppClients.clear();
+        }
+        if (id !== undefined) appClients.set(k, id);
+        else if (since === noAppSince) noAppClients.add(k);
+      }
+      return id;
     },
     evict: (instanceId, type, id) => evictKey(`${instanceId}/${type}:${id}`),
     applyNotice: (n) => evictAll(n.a.map((a) => `${n.i}/${a}`)),

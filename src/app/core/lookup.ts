@@ -12,11 +12,15 @@ export type Miss = typeof MISS;
  * a token signing key by kid ("signingKey": a miss reloads the key set, as another process may have
  * rotated), or a user's active user grants by user id ("userGrants": the token role claims).
  */
-export type LookupType = AggregateType | "login" | "signingKey" | "userGrants";
-/** A login name resolves to a user id, or to null: nobody (unknown, or ambiguous); a kid to its key, or null. */
+export type LookupType = AggregateType | "login" | "signingKey" | "userGrants" | "appClient";
+/**
+ * A login name resolves to a user id, or to null: nobody (unknown, or ambiguous); a kid to its key,
+ * or null; a user to its active user grants ("userGrants"); an app client id ("appClient") to its
+ * project's id, or null.
+ */
 export type LookedUp<T extends LookupType> = T extends AggregateType
   ? StateOf<T>
-  : T extends "login"
+  : T extends "login" | "appClient"
     ? string | null
     : T extends "userGrants"
       ? readonly ActiveUserGrant[]
@@ -88,6 +92,7 @@ function peek<T extends LookupType>(deps: Deps, type: T, id: string): LookedUp<T
   const { cache, instanceId } = deps;
   if (type === "signingKey") return deps.signingKeys.find(id) as LookedUp<T> | undefined;
   if (type === "userGrants") return cache.peekActiveGrantsOf(instanceId, id) as LookedUp<T> | undefined;
+  if (type === "appClient") return cache.peekProjectIdByClientId(instanceId, id) as LookedUp<T> | undefined;
   return (type === "login" ? cache.peekUserIdByLoginName(instanceId, id) : cache.peek(instanceId, type as AggregateType, id)) as LookedUp<T> | undefined;
 }
 
@@ -99,5 +104,6 @@ async function load(deps: Deps, type: LookupType, id: string): Promise<unknown> 
     return deps.signingKeys.find(id) ?? null;
   }
   if (type === "userGrants") return cache.activeGrantsOf(instanceId, id);
+  if (type === "appClient") return (await cache.projectIdByClientId(instanceId, id)) ?? null;
   return type === "login" ? ((await cache.userIdByLoginName(instanceId, id)) ?? null) : cache.get(instanceId, type, id);
 }

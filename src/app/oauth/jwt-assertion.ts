@@ -169,7 +169,21 @@ function replayId(iss: string, jti: string | undefined, signingInput: string, us
  * Every failure is reported the same way to the caller; `reason` is for the debug log only.
  */
 export function verifyKeyAssertion(deps: Deps, replay: ReplayCache, request: SpentJti, assertion: string, use: AssertionUse, lookup: Lookup): AssertionResult | Miss {
-  const fail = (reason: string): AssertionResult => ({ ok: false, reason });
+  const c = checkAssertionClaims(deps, assertion);
+  if (!c.ok) return c;
+  const user = lookup("user", c.iss);
+  if (user === MISS) return MISS;
+  const key = userExists(user) && user.type === UserType.machine ? user.keys.get(c.kid) : undefined;
+  const v = checkAssertionKey(deps, replay, request, c, key, use);
+  return v.ok ? { ok: true, user, keyId: c.kid } : v;
+}
+
+/** An assertion whose form, times and audience are right; the key is not checked yet. */
+export type CheckedAssertion = { ok: true; iss: string; kid: string; jwt: NonNullable<ReturnType<typeof decodeJwt>> };
+
+/** The key-independent rules of verifyKeyAssertion (everything before the key is looked up). */
+export function checkAssertionClaims(deps: Deps, assertion: string): CheckedAssertion | { ok: false; reason: string } {
+  const fail = (reason: string) => ({ ok: false as const, reason });
   const jwt = decodeJwt(assertion);
   if (!jwt) return fail("not a compact JWS");
   if (jwt.header.alg !== "RS256") return fail("algorithm not allowed");
@@ -181,8 +195,7 @@ export function verifyKeyAssertion(deps: Deps, replay: ReplayCache, request: Spe
   const aud = typeof p.aud === "string" ? [p.aud] : Array.isArray(p.aud) ? p.aud : [];
   if (!aud.includes(deps.config.externalUrl)) return fail("audience does not contain the issuer");
 
-  const nowMs = deps.clock().getTime();
-  const now = nowMs / 1000;
+  const now = deps.clock().getTime() / 1000;
   if (!isNumericDate(p.exp) || p.exp + CLOCK_SKEW_S <= now) return fail("expired");
   if (!isNumericDate(p.iat) || p.iat - CLOCK_SKEW_S > now) return fail("iat missing or in the future");
   if (p.iat + MAX_ASSERTION_AGE_S + CLOCK_SKEW_S < now) return fail("issued too long ago");
@@ -190,19 +203,29 @@ export function verifyKeyAssertion(deps: Deps, replay: ReplayCache, request: Spe
   if (p.nbf !== undefined && (!isNumericDate(p.nbf) || p.nbf - CLOCK_SKEW_S > now)) return fail("not yet valid");
   if (p.jti !== undefined && (typeof p.jti !== "string" || !p.jti || p.jti.length > MAX_JTI_LENGTH)) return fail("malformed jti");
   if (p.jti === undefined && deps.config.oauth.requireAssertionJti) return fail("jti missing (oauth.requireAssertionJti)");
+  return { ok: true, iss: p.iss, kid, jwt };
+}
 
-  const user = lookup("user", p.iss);
-  if (user === MISS) return MISS;
-  const key = userExists(user) && user.type === UserType.machine ? user.keys.get(kid) : undefined;
+/** The key rules of verifyKeyAssertion: the key named by kid exists, has not expired, verifies the signature; then single use. */
+export function checkAssertionKey(
+  deps: Deps,
+  replay: ReplayCache,
+  request: SpentJti,
+  c: CheckedAssertion,
+  key: { expiration: Date; publicKey: string } | undefined,
+  use: AssertionUse,
+): { ok: true } | { ok: false; reason: string } {
+  const fail = (reason: string) => ({ ok: false as const, reason });
+  const nowMs = deps.clock().getTime();
   if (!key) return fail("unknown key");
   if (key.expiration.getTime() <= nowMs) return fail("key expired");
   const publicKey = publicKeyOf(key.publicKey);
-  if (!publicKey || !verifyRs256(jwt, publicKey)) return fail("bad signature");
-
-  const id = replayId(p.iss, p.jti as string | undefined, jwt.signingInput, use);
+  if (!publicKey || !verifyRs256(c.jwt, publicKey)) return fail("bad signature");
+  const p = c.jwt.payload as { exp: number; iat: number; jti?: string };
+  const id = replayId(c.iss, p.jti, c.jwt.signingInput, use);
   if (id !== undefined) {
     const untilMs = (Math.min(p.exp, p.iat + MAX_ASSERTION_AGE_S) + CLOCK_SKEW_S) * 1000;
     if (!spendOnce(replay, request, id, untilMs, nowMs)) return fail("replayed");
   }
-  return { ok: true, user, keyId: kid };
+  return { ok: true };
 }

@@ -1,5 +1,6 @@
 import type { NewEvent, UniqueClaim } from "../../domain/events.js";
 import { projectGrantsWithoutRole } from "../../domain/projects/project-grants.js";
+import { appRemovalUniques } from "./app-removal.js";
 import type { ProjectState } from "../../domain/projects/project.js";
 import { newUserGrantCascadeChangedEvent, newUserGrantCascadeRemovedEvent } from "../../domain/usergrants/events.js";
 import { userGrantClaim } from "../../domain/usergrants/rules.js";
@@ -20,7 +21,8 @@ import type { Deps } from "../core/context.js";
  *   leaving the project or the grant, `user.grant.cascade.changed` with the remaining keys.
  * - project grants (on the project aggregate): on role removal `project.grant.cascade.changed`
  *   (projectGrantsWithoutRole, domain/projects/project-grants.ts); project.removed ends them.
- * - applications and app keys: ended by project.removed.
+ * - applications and app keys: ended by project.removed; their name and client-id claims are
+ *   released (appRemovalUniques, app-removal.ts).
  */
 export interface Cascade {
   events: NewEvent[];
@@ -55,8 +57,10 @@ async function reduceGrants(deps: Deps, load: Loader, filter: UserGrantFilter, k
   return { events, uniques: [] };
 }
 
+/** The project's user grants, and the name and client-id claims of its applications (project.removed ends the apps). */
 export async function projectRemovalCascade(deps: Deps, load: Loader, project: ProjectState): Promise<Cascade> {
-  return removeGrants(await loadGrants(deps, load, { projectId: project.id }));
+  const users = removeGrants(await loadGrants(deps, load, { projectId: project.id }));
+  return { events: users.events, uniques: [...users.uniques, ...appRemovalUniques(project)] };
 }
 
 /** Project grants without the key (project.grant.cascade.changed) and user grants without it (user.grant.cascade.changed). */

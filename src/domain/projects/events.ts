@@ -1,4 +1,6 @@
 import { readEvent, text, texts, type EventsOf, type PayloadMappers, type StoredEvent, type TypedNewEvent } from "../events.js";
+// --- apps (branch apps): application events live in app-events.ts ---
+import { AppEvents, appEventMappers } from "./app-events.js";
 
 /**
  * Project events (ZITADEL's internal/repository/project: project.go, role.go, member.go): per event
@@ -32,6 +34,8 @@ export const ProjectEvents = {
   grantReactivated: "project.grant.reactivated",
   grantRemoved: "project.grant.removed",
   // end project grants
+  // --- apps (branch apps) ---
+  ...AppEvents,
 } as const;
 export type ProjectEventType = (typeof ProjectEvents)[keyof typeof ProjectEvents];
 
@@ -197,6 +201,8 @@ export const projectEventMappers = {
   [ProjectEvents.grantDeactivated]: readGrantId,
   [ProjectEvents.grantReactivated]: readGrantId,
   [ProjectEvents.grantRemoved]: readGrantId,
+  // --- apps (branch apps) ---
+  ...appEventMappers,
 } satisfies PayloadMappers & Record<ProjectEventType, unknown>;
 
 export type ProjectEvent = EventsOf<typeof projectEventMappers>;

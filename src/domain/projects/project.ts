@@ -1,6 +1,9 @@
 import type { StoredEvent } from "../events.js";
 import { emptyScope, removeMember, setMember, type MemberScope } from "../orgs/org.js";
 import { ProjectEvents, readProjectEvent } from "./events.js";
+// --- apps (branch apps) ---
+import { evolveApp, type ProjectAppState } from "./app-state.js";
+export type { AppKeyState, ProjectAppState } from "./app-state.js";
 
 export { ProjectEvents } from "./events.js";
 
@@ -57,6 +60,9 @@ export interface ProjectState extends MemberScope {
   roles: Map<string, ProjectRoleState>;
   /** Project grants by grant id (PGRANT). */
   grants: Map<string, ProjectGrantState>;
+  // --- apps (branch apps) ---
+  /** API applications by app id (removed ones are deleted). */
+  apps: Map<string, ProjectAppState>;
   sequence: number;
   createdAt?: Date;
   changedAt?: Date;
@@ -89,6 +95,7 @@ export function evolveProject(p: ProjectState, stored: StoredEvent): ProjectStat
       p.roles = new Map();
       p.members = new Map();
       p.grants = new Map(); // project grants (PGRANT): ended with the project
+      p.apps = new Map(); // apps (branch apps)
       break;
     case ProjectEvents.roleAdded:
       p.roles.set(e.payload.key, { ...e.payload, sequence: e.sequence, createdAt: e.createdAt, changedAt: e.createdAt });
@@ -135,6 +142,9 @@ export function evolveProject(p: ProjectState, stored: StoredEvent): ProjectStat
       p.grants.delete(e.payload.grantId);
       break;
     // --- end project grants ---
+    // --- apps (branch apps) ---
+    default:
+      if (e) evolveApp(p.apps, e);
   }
   return p;
 }
@@ -158,6 +168,7 @@ export const reduceProject = (id: string, events: StoredEvent[]) =>
     privateLabelingSetting: 0,
     roles: new Map(),
     grants: new Map(), // project grants (PGRANT)
+    apps: new Map(), // apps (branch apps)
     sequence: 0,
     ...emptyScope(),
   } as ProjectState);

@@ -1,4 +1,5 @@
 import type { Queryable } from "../sql.js";
+import { appReads } from "./apps.js";
 import { changeReads } from "./changes.js";
 import { instanceReads } from "./instance.js";
 import { machineKeyReads } from "./machine-keys.js";
@@ -30,6 +31,7 @@ export function createReadModels(db: Queryable) {
     projects: projectReads(db),
     projectGrants: projectGrantReads(db),
     userGrants: userGrantReads(db),
+    apps: appReads(db), // apps (branch apps)
   };
 }
 
@@ -43,6 +45,7 @@ export type { PatRow } from "./pats.js";
 export type { ProjectQuery, ProjectRoleQuery, ProjectRoleRow, ProjectRow } from "./projects.js";
 export type { GrantedProjectQuery, ProjectGrantQuery, ProjectGrantRow } from "./project-grants.js";
 export type { ActiveUserGrant, UserGrantFilter, UserGrantQuery, UserGrantRow } from "./user-grants.js";
+export type { AppKeyRow, AppQuery, AppRow } from "./apps.js";
 export type { MachineKeyRow } from "./machine-keys.js";
 export type { ExpiringCredentialRow, MachineSecretRow } from "./machine-secrets.js";
 export type { MetadataKeyQuery, MetadataRow } from "./metadata.js";

@@ -17,6 +17,9 @@ export const Tables = {
   projectGrants: "proj_project_grants",
   userGrants: "proj_user_grants",
   machineSecrets: "proj_machine_secrets",
+  // --- apps (branch apps) ---
+  apps: "proj_apps",
+  appKeys: "proj_app_keys",
 } as const;
 
 export const InstanceColumns = {
@@ -130,6 +133,21 @@ export const ProjectGrantColumns = {
   sequence: "sequence",
 } as const;
 
+// --- apps (branch apps) ---
+export const AppColumns = {
+  instanceId: "instance_id",
+  projectId: "project_id",
+  id: "id",
+  orgId: "org_id",
+  name: "name",
+  state: "state",
+  clientId: "client_id",
+  authMethodType: "auth_method_type",
+  createdAt: "created_at",
+  changedAt: "changed_at",
+  sequence: "sequence",
+} as const;
+
 /** User grants (migration 8). */
 export const UserGrantColumns = {
   instanceId: "instance_id",
@@ -159,6 +177,18 @@ export const MachineSecretColumns = {
   sequence: "sequence",
 } as const;
 
+export const AppKeyColumns = {
+  instanceId: "instance_id",
+  projectId: "project_id",
+  appId: "app_id",
+  id: "id",
+  orgId: "org_id",
+  type: "key_type",
+  expiration: "expiration",
+  createdAt: "created_at",
+  sequence: "sequence",
+} as const;
+
 export const MemberColumns = {
   instanceId: "instance_id",
   /** "org", "instance" or "project". */
@@ -185,4 +215,6 @@ export const PROJECTION_TABLES = [
   Tables.projectGrants,
   Tables.userGrants,
   Tables.machineSecrets,
+  Tables.apps, // apps (branch apps)
+  Tables.appKeys,
 ] as const;
