@@ -265,6 +265,26 @@ describe.each<Storage>(["pglite", "postgres"])("API applications (%s)", (storage
     expect((await introspect(m.token, asApp())).status).toBe(401);
   });
 
+  it("introspection by the app of a project that asserts roles carries the machine's roles on it, as they are at each answer", async () => {
+    const p = await newProject({ projectRoleAssertion: true });
+    await mgmt("POST", `/projects/${p}/roles/_bulk`, { body: { roles: [{ key: "invoices.read", displayName: "Read" }, { key: "invoices.write", displayName: "Write" }] } });
+    const app = (await mgmt("POST", `/projects/${p}/apps/api`, { body: { name: unique("rs") } })).json as { clientId: string; clientSecret: string };
+    const m = await machineToken(p);
+    const grant = await mgmt("POST", `/users/${m.userId}/grants`, { body: { projectId: p, roleKeys: ["invoices.read"] } });
+    expect(grant.status).toBe(200);
+    const domain = (await mgmt("GET", "/orgs/me")).json.org.primaryDomain as string;
+    const claim = `urn:zitadel:iam:org:project:${p}:roles`;
+    const asApp = () => introspect(m.token, basic(app.clientId, app.clientSecret));
+    expect((await asApp()).json).toMatchObject({ active: true, sub: m.userId, [claim]: { "invoices.read": { [orgId]: domain } } });
+    // The grant changes: the next answer says so (opaque tokens freeze no roles).
+    await mgmt("PUT", `/users/${m.userId}/grants/${grant.json.userGrantId}`, { body: { roleKeys: ["invoices.read", "invoices.write"] } });
+    expect((await asApp()).json[claim]).toEqual({ "invoices.read": { [orgId]: domain }, "invoices.write": { [orgId]: domain } });
+    await mgmt("POST", `/users/${m.userId}/grants/${grant.json.userGrantId}/_deactivate`, { body: {} });
+    const after = await asApp();
+    expect(after.json.active).toBe(true);
+    expect(after.json[claim]).toBeUndefined();
+  });
+
   it("introspection with an app key (private_key_jwt); a removed key, app or project is refused at once; role assertion without grants adds no roles", async () => {
     const p = await newProject({ projectRoleAssertion: true });
     const app = (await mgmt("POST", `/projects/${p}/apps/api`, { body: { name: unique("jwt"), authMethodType: "API_AUTH_METHOD_TYPE_PRIVATE_KEY_JWT" } })).json as { appId: string; clientId: string };
