@@ -30,7 +30,7 @@ function sources(dir, out = []) {
   return out;
 }
 
-/** Portcullis's own .proto files (compiled into src/api/proto by scripts/gen-proto.mjs). */
+/** Portcullis's own .proto files and the declarations they import (compiled into src/api/proto by scripts/gen-proto.mjs). */
 function protos(dir, out = []) {
   if (!existsSync(dir)) return out;
   for (const e of readdirSync(dir, { withFileTypes: true })) {
@@ -42,7 +42,7 @@ function protos(dir, out = []) {
 }
 
 function inputsHash() {
-  const files = [...protos(path.join(root, "proto")), ...sources(path.join(root, "src")), ...["tsconfig.json", "tsconfig.build.json", "package.json", "package-lock.json"].map((f) => path.join(root, f))];
+  const files = [...protos(path.join(root, "proto")), ...protos(path.join(root, "proto-vendor")), ...sources(path.join(root, "src")), ...["buf.yaml", "buf.gen.yaml", "tsconfig.json", "tsconfig.build.json", "package.json", "package-lock.json"].map((f) => path.join(root, f))];
   const h = createHash("sha256");
   for (const f of files.map((f) => path.relative(root, f)).sort()) {
     h.update(f).update("\0");
