@@ -14,6 +14,8 @@ import { formatDoctorReport, runDoctor } from "../server/doctor.js";
 import { DatabaseUnreachableError } from "../store/pg-startup.js";
 import { migrate } from "../store/migrations.js";
 import { rebuildProjections } from "../store/rebuild.js";
+import { addPersonalAccessToken } from "../app/users/pats.js";
+import { OPERATOR_COMMANDS, runOperator, signInLink, SIGNIN_LINK_MINUTES } from "./ops.js";
 
 const commands: Record<string, { summary: string; run: (argv: string[]) => Promise<void> }> = {
   start: { summary: "Run the server (migrates and bootstraps on first start).", run: start },
@@ -36,6 +38,18 @@ function usage(): string {
     "",
     "Commands:",
     ...Object.entries(commands).map(([n, c]) => `  ${n.padEnd(22)}${c.summary}`),
+    "",
+    "Operator commands (a client of a running server's API; `portcullis login <url>` first):",
+    `  ${"login <url>".padEnd(22)}Store a PAT (from stdin or --token-file) for the server at <url>.`,
+    `  ${"machine create|ls|rm".padEnd(22)}Machine users.`,
+    `  ${"secret add|rotate|rm".padEnd(22)}A machine user's client secret (printed once, to stdout).`,
+    `  ${"key add|ls|rm".padEnd(22)}A machine user's keys (key add --out key.json).`,
+    `  ${"pat add|ls|rm".padEnd(22)}A machine user's personal access tokens (pat add --expires 90d).`,
+    `  ${"token <machine>".padEnd(22)}Get an access token for a machine user to test with.`,
+    `  ${"member add|ls|rm|roles".padEnd(22)}Organization members.`,
+    `  ${"console login".padEnd(22)}Print a single-use sign-in link for the web console (/ui/console).`,
+    `  ${"completion bash".padEnd(22)}Print a bash completion script.`,
+    "  Each takes --org <id>, --output table|json and --help.",
     "",
     "Run 'portcullis <command> --help' for the flags of a command.",
   ];
@@ -101,6 +115,13 @@ async function start(argv: string[]) {
       `\nFirst start: admin machine user "${rt.boot.adminUserName}" created; its PAT was written to ${rt.boot.patPath}\n` +
         `Try:  curl -H "Authorization: Bearer $(cat ${rt.boot.patPath})" ${base}/management/v1/orgs/me\n\n`,
     );
+    if (rt.boot.adminUserId && rt.boot.orgId) {
+      // A single-use sign-in link for the web console, short-lived (docs/design.md, "Console sign-in").
+      const caller = { userId: rt.boot.adminUserId, resourceOwner: rt.boot.orgId, orgId: rt.boot.orgId, system: true as const };
+      const expires = new Date(rt.deps.clock().getTime() + SIGNIN_LINK_MINUTES * 60_000);
+      const link = await addPersonalAccessToken(rt.deps, caller, rt.boot.adminUserId, expires).catch(() => undefined);
+      if (link) process.stderr.write(`Web console (single use, for ${SIGNIN_LINK_MINUTES} minutes):  ${signInLink(base, link.tokenId, link.token)}\n\n`);
+    }
   }
   log.info({ port: server.port, issuer: base, storage: config.databaseUrl ? "postgres" : `pglite:${config.dataDir}`, instanceId: rt.boot.instanceId }, "portcullis ready");
 }
@@ -220,6 +241,10 @@ async function main() {
   const args = process.argv.slice(2);
   if (args.length === 0 || args[0] === "--help" || args[0] === "-h" || args[0] === "help") {
     process.stdout.write(usage() + "\n");
+    return;
+  }
+  if (OPERATOR_COMMANDS.includes(args[0]!)) {
+    process.exitCode = await runOperator(args);
     return;
   }
   let name = args[0]!;

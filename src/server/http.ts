@@ -17,6 +17,7 @@ import { createPipeline } from "../api/pipeline.js";
 import { createRestHandler } from "../api/rest/handler.js";
 import { createClientAddress } from "../api/client-address.js";
 import { enforceHttp2Limits, http2ServerOptions } from "./http2-limits.js";
+import { createConsoleHandler } from "./console-ui.js";
 
 export interface RunningServer {
   port: number;
@@ -51,6 +52,7 @@ export async function startServer(deps: Deps, log: Logger, ready: () => Promise<
   const rest = createRestHandler(services, pipeline, config.maxBodyBytes, log, clientAddress);
   const oauth = createOAuthRoutes(deps, log);
   const openapi = createOpenApiHandler(services);
+  const consoleUi = createConsoleHandler();
   let draining = false;
 
   const accessLog = log.isLevelEnabled("debug");
@@ -86,6 +88,7 @@ export async function startServer(deps: Deps, log: Logger, ready: () => Promise<
         return sendJson(res, ok ? 200 : 503, ok ? '{"status":"ready"}' : '{"status":"not ready"}');
       }
       if (openapi(req, res, path)) return;
+      if (consoleUi(req, res, path)) return;
       return await rest(req, res, path, q < 0 ? "" : url.slice(q + 1));
     } catch (e) {
       log.error({ err: e, path, reqId }, "request failed");
