@@ -22,12 +22,18 @@ function SignIn({ onSignedIn }: { onSignedIn: (s: Session) => void }) {
   const action = useAction();
   const [linkState, setLinkState] = useState<"none" | "busy">("none");
   useEffect(() => {
-    const fragment = location.hash.slice(1);
-    if (!fragment.startsWith("signin=")) return;
-    // The link's secret leaves the address bar (and the history entry) before anything else happens.
-    history.replaceState(null, "", location.pathname + location.search);
-    setLinkState("busy");
-    void action.run(async () => onSignedIn(await exchangeSignInLink(fragment))).then(() => setLinkState("none"));
+    // Opened fresh, or the fragment changed in an open tab: either way the link is used once.
+    const tryLink = () => {
+      const fragment = location.hash.slice(1);
+      if (!fragment.startsWith("signin=")) return;
+      // The link's secret leaves the address bar (and the history entry) before anything else happens.
+      history.replaceState(null, "", location.pathname + location.search);
+      setLinkState("busy");
+      void action.run(async () => onSignedIn(await exchangeSignInLink(fragment))).then(() => setLinkState("none"));
+    };
+    tryLink();
+    addEventListener("hashchange", tryLink);
+    return () => removeEventListener("hashchange", tryLink);
   }, []);
   return (
     <main id="main" class="signin">

@@ -46,7 +46,7 @@ function usage(): string {
     `  ${"key add|ls|rm".padEnd(22)}A machine user's keys (key add --out key.json).`,
     `  ${"pat add|ls|rm".padEnd(22)}A machine user's personal access tokens (pat add --expires 90d).`,
     `  ${"token <machine>".padEnd(22)}Get an access token for a machine user to test with.`,
-    `  ${"member add|ls|rm|roles".padEnd(22)}Organization members.`,
+    `  ${"member add|ls|rm".padEnd(22)}Organization members (member roles lists the roles).`,
     `  ${"console login".padEnd(22)}Print a single-use sign-in link for the web console (/ui/console).`,
     `  ${"completion bash".padEnd(22)}Print a bash completion script.`,
     "  Each takes --org <id>, --output table|json and --help.",

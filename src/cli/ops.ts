@@ -399,7 +399,7 @@ function buildProgram(): Command {
   program
     .command("token")
     .description(
-      "Get an access token for a machine user to test with: with --key-file (JWT bearer grant), with --secret-stdin (client_credentials, the secret read from stdin), or with neither: a key made for this request only (expires in 1 h, removed right after)",
+      "Get an access token for a machine user to test with: with --key-file (JWT bearer grant), with --secret-stdin (client_credentials, the secret read from stdin), or with neither: a key made for this token that expires in 1 hour (the token stops working with it)",
     )
     .argument("<machine>", "username or id")
     .option("--key-file <file>", "a key file from `portcullis key add --out`")
@@ -418,13 +418,11 @@ function buildProgram(): Command {
         answer = await tokenRequest(ctx.url, new URLSearchParams({ grant_type: "client_credentials", scope: o.scope }), basic);
       } else {
         const u = await resolveMachine(ctx, name);
+        // Tokens live only as long as the credential that obtained them: this key stays until it expires.
         const r = await ctx.mgmt.addMachineKey({ userId: u.id, type: KeyType.JSON, expirationDate: timestampFromDate(new Date(Date.now() + 3600_000)) });
-        try {
-          const kf = JSON.parse(Buffer.from(r.keyDetails).toString("utf8")) as KeyFile;
-          answer = await tokenRequest(ctx.url, new URLSearchParams({ grant_type: "urn:ietf:params:oauth:grant-type:jwt-bearer", assertion: assertion(kf, ctx.url), scope: o.scope }));
-        } finally {
-          await ctx.mgmt.removeMachineKey({ userId: u.id, keyId: r.keyId }).catch(() => undefined);
-        }
+        const kf = JSON.parse(Buffer.from(r.keyDetails).toString("utf8")) as KeyFile;
+        answer = await tokenRequest(ctx.url, new URLSearchParams({ grant_type: "urn:ietf:params:oauth:grant-type:jwt-bearer", assertion: assertion(kf, ctx.url), scope: o.scope }));
+        process.stderr.write(`portcullis: made key ${r.keyId} for this token; it and the token stop working in 1 hour (or at \`portcullis key rm ${u.userName} ${r.keyId}\`)\n`);
       }
       out(ctx, answer, [[String(answer.access_token)]]);
     });
