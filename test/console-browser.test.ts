@@ -37,12 +37,9 @@ describe.skipIf(!haveChromium)("web console in Chromium", () => {
   /** axe-core in the page (evaluate is not subject to the page's CSP); serious or critical violations fail. */
   async function axe(where: string) {
     await page.evaluate(axeSource);
-    const violations = await page.evaluate(async () => {
-      const r = await (window as unknown as { axe: { run: (o: unknown) => Promise<{ violations: { id: string; impact: string; nodes: { target: string[] }[] }[] }> } }).axe.run({
-        resultTypes: ["violations"],
-      });
-      return r.violations.filter((v) => v.impact === "serious" || v.impact === "critical").map((v) => `${v.id}: ${v.nodes.map((x) => x.target.join(" ")).join(", ")}`);
-    });
+    const violations = await page.evaluate<string[]>(`axe.run({ resultTypes: ["violations"] }).then((r) => r.violations
+      .filter((v) => v.impact === "serious" || v.impact === "critical")
+      .map((v) => v.id + ": " + v.nodes.map((x) => x.target.join(" ")).join(", ")))`);
     expect(violations, `axe on ${where}`).toEqual([]);
   }
 
@@ -84,7 +81,7 @@ describe.skipIf(!haveChromium)("web console in Chromium", () => {
     await page.keyboard.press("Enter");
     await page.getByRole("heading", { name: "Machine users" }).waitFor();
     await page.getByRole("link", { name: "admin" }).waitFor();
-    expect(await page.evaluate(() => localStorage.length)).toBe(0);
+    expect(await page.evaluate("localStorage.length")).toBe(0);
     await axe("the machine user list");
     await shot("machine-users");
   });
@@ -161,7 +158,7 @@ describe.skipIf(!haveChromium)("web console in Chromium", () => {
     await page.setViewportSize({ width: 360, height: 740 });
     await page.goto(`${s.url}/ui/console/#/users`);
     await page.getByRole("link", { name: "billing-svc" }).waitFor();
-    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(360);
+    expect(await page.evaluate<number>("document.documentElement.scrollWidth")).toBeLessThanOrEqual(360);
     await shot("narrow-360");
     await page.setViewportSize({ width: 1280, height: 900 });
   });
@@ -170,7 +167,7 @@ describe.skipIf(!haveChromium)("web console in Chromium", () => {
     await page.getByRole("button", { name: "Sign out" }).click();
     await page.getByRole("dialog").getByRole("button", { name: "Sign out" }).click();
     await page.getByRole("heading", { name: "Sign in" }).waitFor();
-    expect(await page.evaluate(() => sessionStorage.length)).toBe(0);
+    expect(await page.evaluate("sessionStorage.length")).toBe(0);
 
     const env = { XDG_CONFIG_HOME: cfg };
     expect((await operator(["login", s.url], env, s.pat)).code).toBe(0);

@@ -92,8 +92,8 @@ export async function exchangeSignInLink(fragment: string): Promise<Session> {
   let me: { sub: string; name: string };
   try {
     me = await whoAmI(linkToken);
-  } catch {
-    throw new Error("this sign-in link has expired or was already used; print a new one with `portcullis console login`");
+  } catch (e) {
+    throw new Error("this sign-in link has expired or was already used; print a new one with `portcullis console login`", { cause: e });
   }
   const linkApi = makeApi(linkToken, () => undefined);
   const expirationDate = toTimestamp(new Date(Date.now() + SESSION_HOURS * 3600_000));

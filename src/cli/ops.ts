@@ -4,15 +4,22 @@
 import { Code, ConnectError, createClient, type Client, type Interceptor } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { timestampDate, timestampFromDate, type Timestamp } from "@bufbuild/protobuf/wkt";
-import { ManagementService } from "@zitadel/proto/zitadel/management_pb.js";
-import { AccessTokenType, Type, UserState } from "@zitadel/proto/zitadel/user_pb.js";
-import { TextQueryMethod } from "@zitadel/proto/zitadel/object_pb.js";
-import { KeyType } from "@zitadel/proto/zitadel/auth_n_key_pb.js";
+import type { ManagementService } from "@zitadel/proto/zitadel/management_pb.js";
+import type { UserState } from "@zitadel/proto/zitadel/user_pb.js";
 import { Command, CommanderError, Option } from "commander";
 import { createPrivateKey, sign } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
+
+// The enum values used here (zitadel.user.v1, object.v1, authn.v1): the generated modules load the whole
+// Management descriptor, so they are imported only when a command talks to the server (`--help` and
+// `completion` stay fast).
+const Type = { MACHINE: 2 } as const;
+const AccessTokenType = { BEARER: 0, JWT: 1 } as const;
+const TextQueryMethod = { EQUALS_IGNORE_CASE: 1, CONTAINS_IGNORE_CASE: 5 } as const;
+const KeyType = { JSON: 1 } as const;
+const USER_STATES = ["unspecified", "active", "inactive", "deleted", "locked", "suspend", "initial"];
 
 /** Exit codes a script can rely on (also in `portcullis --help` and the README). */
 export const EXIT = { ok: 0, failed: 1, usage: 2, unauthenticated: 3, denied: 4, notFound: 5, exists: 6 } as const;
@@ -62,7 +69,8 @@ interface Ctx {
   output: "table" | "json";
 }
 
-function connect(url: string, token: string, org: string | undefined) {
+async function connect(url: string, token: string, org: string | undefined) {
+  const { ManagementService } = await import("@zitadel/proto/zitadel/management_pb.js");
   const auth: Interceptor = (next) => (req) => {
     req.header.set("authorization", `Bearer ${token}`);
     if (org) req.header.set("x-zitadel-orgid", org);
@@ -72,10 +80,10 @@ function connect(url: string, token: string, org: string | undefined) {
   return createClient(ManagementService, transport);
 }
 
-function ctxOf(cmd: Command): Ctx {
+async function ctxOf(cmd: Command): Promise<Ctx> {
   const o = cmd.optsWithGlobals<{ org?: string; output: "table" | "json" }>();
   const s = loadStored();
-  return { url: s.url, token: s.token, mgmt: connect(s.url, s.token, o.org), output: o.output };
+  return { url: s.url, token: s.token, mgmt: await connect(s.url, s.token, o.org), output: o.output };
 }
 
 /** A machine user named by username or id. */
@@ -210,9 +218,9 @@ async function tokenRequest(url: string, body: URLSearchParams, basic?: string):
 
 // ---- commands ----
 
-const stateName = (s: UserState) => (UserState[s] ?? "UNSPECIFIED").replace(/^USER_STATE_/, "").toLowerCase();
+const stateName = (s: UserState) => USER_STATES[s] ?? String(s);
 
-function buildProgram(): Command {
+export function buildProgram(): Command {
   const program = new Command("portcullis")
     .description("Manage machine users on a running Portcullis server over its public API.")
     .addOption(new Option("--org <id>", "act in this organization (x-zitadel-orgid; default: the PAT owner's organization)"))
@@ -235,7 +243,7 @@ function buildProgram(): Command {
       const token = raw.trim();
       if (!token) throw new CliError("no PAT given (pipe it on stdin or use --token-file)", EXIT.usage);
       const me = await whoAmI(base, token);
-      const org = await connect(base, token, undefined).getMyOrg({});
+      const org = await (await connect(base, token, undefined)).getMyOrg({});
       saveStored({ url: base, token });
       out(cmd.optsWithGlobals(), { url: base, userId: me.sub, userName: me.name, orgId: org.org?.id, orgName: org.org?.name, credentials: credentialsFile() }, [
         [`logged in to ${base} as ${me.name} (${me.sub}), organization ${org.org?.name} (${org.org?.id})`],
@@ -258,7 +266,7 @@ function buildProgram(): Command {
     .option("--description <text>", "description", "")
     .option("--jwt", "issue JWT access tokens instead of opaque ones")
     .action(async (userName: string, o: { name?: string; description: string; jwt?: boolean }, cmd: Command) => {
-      const ctx = ctxOf(cmd);
+      const ctx = await ctxOf(cmd);
       const r = await ctx.mgmt.addMachineUser({ userName, name: o.name ?? userName, description: o.description, accessTokenType: o.jwt ? AccessTokenType.JWT : AccessTokenType.BEARER });
       out(ctx, { userId: r.userId, userName }, [[r.userId]]);
     });
@@ -269,7 +277,7 @@ function buildProgram(): Command {
     .option("--limit <n>", "at most this many", "100")
     .option("--offset <n>", "skip this many", "0")
     .action(async (o: { search?: string; limit: string; offset: string }, cmd: Command) => {
-      const ctx = ctxOf(cmd);
+      const ctx = await ctxOf(cmd);
       const queries: Parameters<typeof ctx.mgmt.listUsers>[0]["queries"] & object[] = [{ query: { case: "typeQuery", value: { type: Type.MACHINE } } }];
       if (o.search) queries.push({ query: { case: "userNameQuery", value: { userName: o.search, method: TextQueryMethod.CONTAINS_IGNORE_CASE } } });
       const r = await ctx.mgmt.listUsers({ query: { limit: Number(o.limit), offset: BigInt(o.offset), asc: true }, queries });
@@ -291,7 +299,7 @@ function buildProgram(): Command {
     .description("Remove a machine user (its secret, keys and PATs with it)")
     .argument("<machine>", "username or id")
     .action(async (name: string, _o: unknown, cmd: Command) => {
-      const ctx = ctxOf(cmd);
+      const ctx = await ctxOf(cmd);
       const u = await resolveMachine(ctx, name);
       await ctx.mgmt.removeUser({ id: u.id });
       out(ctx, { removed: u.id }, [[`removed ${u.userName} (${u.id})`]]);
@@ -299,7 +307,7 @@ function buildProgram(): Command {
 
   const secret = program.command("secret").description("A machine user's client secret: add, rotate, rm");
   const addSecret = async (name: string, _o: unknown, cmd: Command) => {
-    const ctx = ctxOf(cmd);
+    const ctx = await ctxOf(cmd);
     const u = await resolveMachine(ctx, name);
     const r = await ctx.mgmt.generateMachineSecret({ userId: u.id });
     // Printed once, to stdout only; never stored.
@@ -315,7 +323,7 @@ function buildProgram(): Command {
     .description("Delete the client secret")
     .argument("<machine>", "username or id")
     .action(async (name: string, _o: unknown, cmd: Command) => {
-      const ctx = ctxOf(cmd);
+      const ctx = await ctxOf(cmd);
       const u = await resolveMachine(ctx, name);
       await ctx.mgmt.removeMachineSecret({ userId: u.id });
       out(ctx, { removed: true, userId: u.id }, [[`client secret of ${u.userName} removed`]]);
@@ -329,7 +337,7 @@ function buildProgram(): Command {
     .option("--out <file>", "write the key file here")
     .option("--expires <when>", "90d, 12h, 2w, 1y or a date (default: never)")
     .action(async (name: string, o: { out?: string; expires?: string }, cmd: Command) => {
-      const ctx = ctxOf(cmd);
+      const ctx = await ctxOf(cmd);
       const u = await resolveMachine(ctx, name);
       const r = await ctx.mgmt.addMachineKey({ userId: u.id, type: KeyType.JSON, expirationDate: o.expires ? timestampFromDate(parseExpiry(o.expires)) : undefined });
       const json = Buffer.from(r.keyDetails).toString("utf8");
@@ -343,7 +351,7 @@ function buildProgram(): Command {
     .description("List keys")
     .argument("<machine>", "username or id")
     .action(async (name: string, _o: unknown, cmd: Command) => {
-      const ctx = ctxOf(cmd);
+      const ctx = await ctxOf(cmd);
       const u = await resolveMachine(ctx, name);
       const r = await ctx.mgmt.listMachineKeys({ userId: u.id });
       const keys = r.result.map((k) => ({ id: k.id, created: fmt(k.details?.creationDate), expires: fmt(k.expirationDate) }));
@@ -355,7 +363,7 @@ function buildProgram(): Command {
     .argument("<machine>", "username or id")
     .argument("<keyId>")
     .action(async (name: string, keyId: string, _o: unknown, cmd: Command) => {
-      const ctx = ctxOf(cmd);
+      const ctx = await ctxOf(cmd);
       const u = await resolveMachine(ctx, name);
       await ctx.mgmt.removeMachineKey({ userId: u.id, keyId });
       out(ctx, { removed: keyId }, [[`key ${keyId} removed`]]);
@@ -368,7 +376,7 @@ function buildProgram(): Command {
     .argument("<machine>", "username or id")
     .option("--expires <when>", "90d, 12h, 2w, 1y or a date (default: never)")
     .action(async (name: string, o: { expires?: string }, cmd: Command) => {
-      const ctx = ctxOf(cmd);
+      const ctx = await ctxOf(cmd);
       const u = await resolveMachine(ctx, name);
       const r = await ctx.mgmt.addPersonalAccessToken({ userId: u.id, expirationDate: o.expires ? timestampFromDate(parseExpiry(o.expires)) : undefined });
       out(ctx, { tokenId: r.tokenId, token: r.token }, [[r.token]]);
@@ -378,7 +386,7 @@ function buildProgram(): Command {
     .description("List PATs")
     .argument("<machine>", "username or id")
     .action(async (name: string, _o: unknown, cmd: Command) => {
-      const ctx = ctxOf(cmd);
+      const ctx = await ctxOf(cmd);
       const u = await resolveMachine(ctx, name);
       const r = await ctx.mgmt.listPersonalAccessTokens({ userId: u.id });
       const pats = r.result.map((t) => ({ id: t.id, created: fmt(t.details?.creationDate), expires: fmt(t.expirationDate) }));
@@ -390,7 +398,7 @@ function buildProgram(): Command {
     .argument("<machine>", "username or id")
     .argument("<tokenId>")
     .action(async (name: string, tokenId: string, _o: unknown, cmd: Command) => {
-      const ctx = ctxOf(cmd);
+      const ctx = await ctxOf(cmd);
       const u = await resolveMachine(ctx, name);
       await ctx.mgmt.removePersonalAccessToken({ userId: u.id, tokenId });
       out(ctx, { removed: tokenId }, [[`PAT ${tokenId} removed`]]);
@@ -406,7 +414,7 @@ function buildProgram(): Command {
     .option("--secret-stdin", "read the client secret from stdin")
     .option("--scope <scope>", "scopes to ask for", "openid profile")
     .action(async (name: string, o: { keyFile?: string; secretStdin?: boolean; scope: string }, cmd: Command) => {
-      const ctx = ctxOf(cmd);
+      const ctx = await ctxOf(cmd);
       let answer: Record<string, unknown>;
       if (o.keyFile) {
         const kf = JSON.parse(readFileSync(o.keyFile, "utf8")) as KeyFile;
@@ -434,7 +442,7 @@ function buildProgram(): Command {
     .argument("<user>", "username or id of a machine user, or a user id")
     .option("--role <role...>", "roles (see `portcullis member roles`)", ["ORG_OWNER"])
     .action(async (name: string, o: { role: string[] }, cmd: Command) => {
-      const ctx = ctxOf(cmd);
+      const ctx = await ctxOf(cmd);
       const u = await resolveMachine(ctx, name).catch(() => ({ id: name, userName: name }));
       await ctx.mgmt.addOrgMember({ userId: u.id, roles: o.role });
       out(ctx, { userId: u.id, roles: o.role }, [[`${u.userName} is a member with ${o.role.join(", ")}`]]);
@@ -443,7 +451,7 @@ function buildProgram(): Command {
     .command("ls")
     .description("List the organization's members")
     .action(async (_o: unknown, cmd: Command) => {
-      const ctx = ctxOf(cmd);
+      const ctx = await ctxOf(cmd);
       const r = await ctx.mgmt.listOrgMembers({});
       const members = r.result.map((m) => ({ userId: m.userId, loginName: m.preferredLoginName, roles: m.roles }));
       out(ctx, { members }, [["USER ID", "LOGIN NAME", "ROLES"], ...members.map((m) => [m.userId, m.loginName, m.roles.join(",")])]);
@@ -453,7 +461,7 @@ function buildProgram(): Command {
     .description("Remove a member from the organization")
     .argument("<user>", "username or id")
     .action(async (name: string, _o: unknown, cmd: Command) => {
-      const ctx = ctxOf(cmd);
+      const ctx = await ctxOf(cmd);
       const u = await resolveMachine(ctx, name).catch(() => ({ id: name, userName: name }));
       await ctx.mgmt.removeOrgMember({ userId: u.id });
       out(ctx, { removed: u.id }, [[`${u.userName} is no longer a member`]]);
@@ -462,7 +470,7 @@ function buildProgram(): Command {
     .command("roles")
     .description("The roles an organization member can have")
     .action(async (_o: unknown, cmd: Command) => {
-      const ctx = ctxOf(cmd);
+      const ctx = await ctxOf(cmd);
       const r = await ctx.mgmt.listOrgMemberRoles({});
       out(ctx, { roles: r.result }, r.result.map((x) => [x]));
     });
@@ -472,9 +480,9 @@ function buildProgram(): Command {
     .command("login")
     .description(`Print a single-use sign-in link for the web console (works for ${SIGNIN_LINK_MINUTES} minutes; signs in as the stored PAT's user)`)
     .action(async (_o: unknown, cmd: Command) => {
-      const ctx = ctxOf(cmd);
+      const ctx = await ctxOf(cmd);
       const me = await whoAmI(ctx.url, ctx.token);
-      const r = await connect(ctx.url, ctx.token, undefined).addPersonalAccessToken({ userId: me.sub, expirationDate: timestampFromDate(new Date(Date.now() + SIGNIN_LINK_MINUTES * 60_000)) });
+      const r = await (await connect(ctx.url, ctx.token, undefined)).addPersonalAccessToken({ userId: me.sub, expirationDate: timestampFromDate(new Date(Date.now() + SIGNIN_LINK_MINUTES * 60_000)) });
       const link = signInLink(ctx.url, r.tokenId, r.token);
       out(ctx, { link, expiresInMinutes: SIGNIN_LINK_MINUTES }, [[link]]);
     });
