@@ -103,7 +103,7 @@ export async function exchangeSignInLink(fragment: string): Promise<Session> {
     await sessionApi.mgmt.removePersonalAccessToken({ userId: me.sub, tokenId: linkPatId });
   } catch (e) {
     await sessionApi.mgmt.removePersonalAccessToken({ userId: me.sub, tokenId: added.tokenId }).catch(() => undefined);
-    if (isCode(e, Code.NotFound)) throw new Error("this sign-in link was already used; print a new one with `portcullis console login`");
+    if (isCode(e, Code.NotFound)) throw new Error("this sign-in link was already used; print a new one with `portcullis console login`", { cause: e });
     throw e;
   }
   const org = await sessionApi.mgmt.getMyOrg({});
