@@ -20,6 +20,8 @@ export interface Session {
 export interface Api {
   mgmt: Client<typeof ManagementService>;
   orgs: Client<typeof OrganizationService>;
+  /** The Admin API (instance members), loaded on first use: it is not part of the initial bundle. */
+  admin: () => Promise<Client<typeof import("@zitadel/proto/zitadel/admin_pb.js").AdminService>>;
 }
 
 export function makeApi(token: string, orgId: () => string | undefined): Api {
@@ -30,7 +32,11 @@ export function makeApi(token: string, orgId: () => string | undefined): Api {
     return next(req);
   };
   const transport = createConnectTransport({ baseUrl: location.origin, interceptors: [auth] });
-  return { mgmt: createClient(ManagementService, transport), orgs: createClient(OrganizationService, transport) };
+  return {
+    mgmt: createClient(ManagementService, transport),
+    orgs: createClient(OrganizationService, transport),
+    admin: async () => createClient((await import("@zitadel/proto/zitadel/admin_pb.js")).AdminService, transport),
+  };
 }
 
 /** Who a bearer token belongs to (OIDC userinfo accepts PATs). */

@@ -3,7 +3,7 @@ import { useState } from "preact/hooks";
 import { AccessTokenType, Type, UserState, type User } from "@zitadel/proto/zitadel/user_pb.js";
 import { TextQueryMethod } from "@zitadel/proto/zitadel/object_pb.js";
 import { KeyType } from "@zitadel/proto/zitadel/auth_n_key_pb.js";
-import { fmtDate, toTimestamp, type Api } from "./api.js";
+import { describeError, fmtDate, toTimestamp, type Api } from "./api.js";
 import { Badge, ConfirmButton, ErrorBox, SecretOnce, useAction, useLoad } from "./ui.js";
 
 const PAGE = 20;
@@ -403,6 +403,8 @@ function Keys({ api, user }: { api: Api; user: User }) {
   const keys = useLoad(() => api.mgmt.listMachineKeys({ userId: user.id }), [user.id]);
   const [days, setDays] = useState("90");
   const [added, setAdded] = useState<{ keyId: string; file: string }>();
+  const [publicKey, setPublicKey] = useState("");
+  const [addedPublic, setAddedPublic] = useState<string>();
   const action = useAction();
   return (
     <div class="card">
@@ -433,6 +435,30 @@ function Keys({ api, user }: { api: Api; user: User }) {
           Key {added.keyId} downloaded as {added.file}. It cannot be downloaded again.
         </p>
       )}
+      <details>
+        <summary>Add a public key instead (the private key never leaves your machine)</summary>
+        <form
+          onSubmit={(e) => {
+            e.preventDefault();
+            void action.run(async () => {
+              const r = await api.mgmt.addMachineKey({ userId: user.id, type: KeyType.JSON, expirationDate: inDays(days), publicKey: new TextEncoder().encode(publicKey.trim() + "\n") });
+              setAdded(undefined);
+              setPublicKey("");
+              setAddedPublic(r.keyId);
+              keys.reload();
+            });
+          }}
+        >
+          <label>
+            Public key (PEM)
+            <textarea rows={5} required value={publicKey} onInput={(e) => setPublicKey((e.target as HTMLTextAreaElement).value)} placeholder="-----BEGIN PUBLIC KEY-----" />
+          </label>
+          <button type="submit" disabled={action.busy}>
+            Add public key
+          </button>
+          {addedPublic && <p role="status">Key {addedPublic} added: sign assertions with its private key and this key id.</p>}
+        </form>
+      </details>
       <CredentialTable
         rows={keys.data?.result.map((k) => ({ id: k.id, created: fmtDate(k.details?.creationDate), expires: fmtDate(k.expirationDate) })) ?? []}
         what="key"
@@ -589,18 +615,25 @@ function Metadata({ api, user }: { api: Api; user: User }) {
 
 function Memberships({ api, user }: { api: Api; user: User }) {
   const members = useLoad(() => api.mgmt.listOrgMembers({ queries: [{ query: { case: "userIdQuery", value: { userId: user.id } } }] }), [user.id]);
+  // Instance roles: only an instance administrator may read them; anyone else sees why not.
+  const iam = useLoad(async () => (await api.admin()).listIAMMembers({ queries: [{ query: { case: "userIdQuery", value: { userId: user.id } } }] }), [user.id]);
   const mine = members.data?.result.filter((m) => m.userId === user.id) ?? [];
+  const instance = iam.data?.result.filter((m) => m.userId === user.id) ?? [];
   return (
     <div class="card">
       <h2>Memberships</h2>
-      <p>Roles of this machine user in this organization (manage them under Organization members).</p>
+      <p>Administrative roles of this machine user (organization roles are managed under Members).</p>
       <ErrorBox error={members.error} />
       <ul>
         {mine.map((m) => (
-          <li key={m.userId}>Organization: {m.roles.join(", ")}</li>
+          <li key={"org" + m.userId}>This organization: {m.roles.join(", ")}</li>
         ))}
-        {members.data && mine.length === 0 && <li>No memberships in this organization.</li>}
+        {instance.map((m) => (
+          <li key={"iam" + m.userId}>Instance: {m.roles.join(", ")}</li>
+        ))}
+        {members.data && mine.length === 0 && instance.length === 0 && <li>No memberships{iam.error ? " in this organization" : ""}.</li>}
       </ul>
+      {iam.error !== undefined && <p class="muted">Instance roles: not visible to you ({describeError(iam.error)}).</p>}
     </div>
   );
 }
