@@ -150,11 +150,31 @@ describe.skipIf(!haveChromium)("web console in Chromium", () => {
     await shot("keys");
   });
 
-  it("shows the activity newest first and is usable at 360 px", async () => {
+  it("shows PATs, metadata, memberships, the activity (newest first) and the members; usable at 360 px", async () => {
+    await page.goto(`${s.url}/ui/console/#/users/${machineId}/pats`);
+    await page.getByRole("button", { name: "New token" }).click();
+    const token = await page.getByRole("dialog").getByLabel("Token").inputValue();
+    expect((await fetch(`${s.url}/oidc/v1/userinfo`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
+    await page.getByRole("button", { name: "I stored it" }).click();
+    await shot("pats");
+    await page.goto(`${s.url}/ui/console/#/users/${machineId}/metadata`);
+    await page.getByLabel("Key", { exact: true }).fill("team");
+    await page.getByLabel("Value").fill("billing");
+    await page.getByRole("button", { name: "Set" }).click();
+    await page.getByRole("cell", { name: "billing", exact: true }).waitFor();
+    await shot("metadata");
+    await page.goto(`${s.url}/ui/console/#/users/${machineId}/memberships`);
+    await page.getByText("No memberships").waitFor();
+    await shot("memberships");
+    await page.goto(`${s.url}/ui/console/#/members`);
+    await page.getByRole("cell", { name: /ORG_OWNER/ }).waitFor();
+    await axe("the members page");
+    await shot("members");
     await page.goto(`${s.url}/ui/console/#/users/${machineId}/activity`);
     const first = page.locator("tbody tr").first();
     await first.waitFor();
-    expect(await first.textContent()).toContain("key.added");
+    expect(await first.textContent()).toContain("metadata.set");
+    await shot("activity");
     await page.setViewportSize({ width: 360, height: 740 });
     await page.goto(`${s.url}/ui/console/#/users`);
     await page.getByRole("link", { name: "billing-svc" }).waitFor();

@@ -76,7 +76,8 @@ async function connect(url: string, token: string, org: string | undefined) {
     if (org) req.header.set("x-zitadel-orgid", org);
     return next(req);
   };
-  const transport = createConnectTransport({ baseUrl: url, httpVersion: "1.1", interceptors: [auth] });
+  // No keep-alive: a command makes a few calls and exits; an idle pooled socket would hold it open.
+  const transport = createConnectTransport({ baseUrl: url, httpVersion: "1.1", interceptors: [auth], nodeOptions: { agent: false } });
   return createClient(ManagementService, transport);
 }
 
