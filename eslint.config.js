@@ -10,15 +10,17 @@ import tseslint from "typescript-eslint";
 
 // Layer → the other layers its files may import (anything else under src/ is refused).
 // cli → server → api → app → store/crypto → domain; config is read by cli, server, api, app and store.
+// telemetry (metrics, tracing) imports no layer and is recorded into from every layer but domain.
 const layers = {
   domain: [],
   config: [],
+  telemetry: [],
   crypto: ["domain"],
-  store: ["domain", "config"],
-  app: ["domain", "store", "crypto", "config"],
-  api: ["app", "domain", "crypto", "config"],
-  server: ["api", "app", "domain", "store", "crypto", "config"],
-  cli: ["server", "api", "app", "domain", "store", "crypto", "config"],
+  store: ["domain", "config", "telemetry"],
+  app: ["domain", "store", "crypto", "config", "telemetry"],
+  api: ["app", "domain", "crypto", "config", "telemetry"],
+  server: ["api", "app", "domain", "store", "crypto", "config", "telemetry"],
+  cli: ["server", "api", "app", "domain", "store", "crypto", "config", "telemetry"],
 };
 
 const zones = [

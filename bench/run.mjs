@@ -7,7 +7,8 @@
 //   BENCH_WARMUP        seconds of warm-up before each (default 3)
 //   BENCH_LARGE_USERS   users in the large store (default 1000000)
 //   BENCH_WORKING_SET   distinct users a scale load cycles through (default 1000)
-//   BENCH_ONLY          comma list of sections: footprint,refs,pglite,pg,scale (default all)
+//   BENCH_ONLY          comma list of sections: footprint,refs,pglite,pg,scale,metrics,workers,secrets (default all but secrets)
+//   BENCH_METRICS_ROUNDS alternating on/off measurements per side in the metrics section (default 3)
 //   BENCH_FOOTPRINT_LOAD seconds of token load in the footprint section, per start (default 60)
 //   BENCH_RETRIES       measure a target again when other processes took > 0.25 cores (default 1)
 //   BENCH_QUIET_WAIT    seconds to wait for a quiet machine before each measurement (default 15)
@@ -16,17 +17,20 @@
 //   BENCH_PROFILE       0: do not profile missed targets (default 1)
 //   BENCH_PROFILE_DURATION seconds per profile (default 6)
 //   BENCH_NO_WRITE      1: do not write bench/results/latest.json and docs/benchmarks.md
+//   BENCH_SECRETS_HTTP  0: the secrets section measures the client-authentication decision only (no HTTP runs)
 //   BENCH_PG_URL        admin URL of the PostgreSQL to create databases on (default postgres://postgres@127.0.0.1:5432/postgres)
 import path from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { execFileSync } from "node:child_process";
-import { api, basicAuth, bearerGet, createDatabase, fetchToken, snapshotDist, startPortcullis, TOKEN_BODY, tokenRequest } from "./lib/portcullis.mjs";
+import { api, basicAuth, bearerGet, createDatabase, fetchToken, MASTERKEY, snapshotDist, startPortcullis, TOKEN_BODY, tokenRequest } from "./lib/portcullis.mjs";
 import { latestProfile, summarizeProfile } from "./lib/profile.mjs";
 import { startWaitSampler } from "./lib/pg-waits.mjs";
 import { evaluateTargets, writeReport } from "./lib/report.mjs";
 import { measure, runChild, settings, summary, waitQuiet } from "./lib/runner.mjs";
 import { credentialsOf, seedMachines, storeCounts } from "./lib/seed.mjs";
 import { footprintSection } from "./lib/footprint.mjs";
+import { metricsCostSection } from "./lib/metrics-cost.mjs";
+import { workersSection } from "./lib/workers.mjs";
 import { cleanupAll, freePort, log, machineInfo, removeTempDir, round, spawnNode, stopChild, tempDir, waitHttp } from "./lib/util.mjs";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -34,7 +38,7 @@ const env = process.env;
 const LARGE = Number(env.BENCH_LARGE_USERS ?? 1_000_000);
 const SMALL = 1000;
 const WORKING_SET = Number(env.BENCH_WORKING_SET ?? 1000);
-const ONLY = new Set((env.BENCH_ONLY ?? "footprint,refs,pglite,pg,scale").split(",").map((s) => s.trim()));
+const ONLY = new Set((env.BENCH_ONLY ?? "footprint,refs,pglite,pg,scale,metrics,workers").split(",").map((s) => s.trim()));
 const FOOTPRINT_LOAD = Number(env.BENCH_FOOTPRINT_LOAD ?? 60);
 const PROFILE = env.BENCH_PROFILE !== "0";
 const PROFILE_DURATION = Number(env.BENCH_PROFILE_DURATION ?? 6);
@@ -490,6 +494,83 @@ function codeIdentity(snapshot) {
   return { commit: git("rev-parse", "--short", "HEAD"), srcFilesChangedSinceCommit: changed.length, distSha256: snapshot.distSha256 };
 }
 
+// ---------------------------------------------------------------------------------------------
+// Several secrets per machine: client_credentials with a machine holding 1 secret and one holding
+// 10 (authenticating with its newest), on PGlite. The data directory is seeded in this process
+// (the secret set has no ZITADEL API), then the measured server is started on it.
+// ---------------------------------------------------------------------------------------------
+
+async function secretsSection() {
+  const dataDir = tempDir("secrets");
+  const dist = path.join(here, "..", "dist");
+  const load = (m) => import(pathToFileURL(path.join(dist, m)).href);
+  const [{ loadConfig }, { createLogger, startRuntime }, { addSecret }, { generateMachineSecret, addMachineUser }] = await Promise.all([
+    load("config/load.js"),
+    load("server/runtime.js"),
+    load("app/credentials/secrets.js"),
+    load("app/users/users.js"),
+  ]);
+  const config = loadConfig({ env: { PORTCULLIS_DATA_DIR: dataDir, PORTCULLIS_MASTERKEY: MASTERKEY, PORTCULLIS_LOG_LEVEL: "warn" } });
+  const rt = await startRuntime(config, createLogger(config));
+  const defaultOrg = (await rt.deps.cache.get(rt.deps.instanceId, "instance", rt.deps.instanceId)).defaultOrgId;
+  const caller = { userId: "BENCH", orgId: defaultOrg, resourceOwner: defaultOrg, system: true };
+  const one = await addMachineUser(rt.deps, caller, { userName: "bench-secrets-1", name: "b1", description: "", accessTokenType: 0 });
+  const ten = await addMachineUser(rt.deps, caller, { userName: "bench-secrets-10", name: "b10", description: "", accessTokenType: 0 });
+  const oneSecret = (await generateMachineSecret(rt.deps, caller, one.userId)).clientSecret;
+  let newest;
+  for (let i = 0; i < 10; i++) newest = (await addSecret(rt.deps, caller, { userId: ten.userId, description: `s${i}` })).clientSecret;
+  // The decision alone (client authentication on cached states), in this process: CPU per call without
+  // HTTP, so that the difference the set makes is not lost in the machine's noise.
+  const { decideWithCache } = await load("app/core/lookup.js");
+  const { clientBySecret } = await load("app/oauth/clients.js");
+  const decide = (d, creds, lookup) => clientBySecret(d, creds, lookup);
+  const untracked = { ...rt.deps, lastUsed: { touch: () => undefined } };
+  const cases = [
+    ["1-secret", rt.deps, { clientId: "bench-secrets-1", secret: oneSecret }],
+    ["10-secrets", rt.deps, { clientId: "bench-secrets-10", secret: newest }],
+    ["1-secret-untracked", untracked, { clientId: "bench-secrets-1", secret: oneSecret }],
+  ];
+  const micro = Object.fromEntries(cases.map(([label]) => [label, []]));
+  for (const [, deps, creds] of cases) await decideWithCache(deps, decide, creds);
+  for (let r = 0; r < 5; r++)
+    for (const [label, deps, creds] of cases) {
+      const n = 200_000;
+      const t = process.cpuUsage();
+      for (let i = 0; i < n; i++) decideWithCache(deps, decide, creds);
+      const used = process.cpuUsage(t);
+      micro[label].push((used.user + used.system) / n);
+    }
+  const best = (xs) => round(Math.min(...xs), 3);
+  for (const [label] of cases) results.runs[`client-auth-decision-${label}`] = { cpuUsPerCall: best(micro[label]), samples: micro[label].map((x) => round(x, 3)) };
+  log(`  client authentication decision, CPU µs per call (best of 5 × 200k): ${cases.map(([label]) => `${label} ${best(micro[label])}`).join(", ")}`);
+  await rt.close();
+  if (env.BENCH_SECRETS_HTTP === "0") return removeTempDir(dataDir);
+
+  log("starting Portcullis on PGlite for the secrets section");
+  const srv = await startPortcullis({ dataDir, name: "portcullis-secrets" });
+  try {
+    await fetchToken(srv.base, "bench-secrets-1", oneSecret);
+    await fetchToken(srv.base, "bench-secrets-10", newest);
+    const pids = [srv.pid];
+    // Interleaved, twice each, so that drift in the machine's load hits both alike.
+    for (const round of [1, 2]) {
+      await record(`portcullis-pglite-token-1-secret-${round}`, srv.base, tokenRequest("bench-secrets-1", oneSecret), { serverPids: pids });
+      await record(`portcullis-pglite-token-10-secrets-${round}`, srv.base, tokenRequest("bench-secrets-10", newest), { serverPids: pids });
+    }
+  } finally {
+    await srv.stop();
+  }
+  // The token endpoint with last-use tracking off (credentials.trackLastUsed) against on, on the same data.
+  const off = await startPortcullis({ dataDir, name: "portcullis-secrets-untracked", env: { PORTCULLIS_CREDENTIALS_TRACK_LAST_USED: "false" } });
+  try {
+    await fetchToken(off.base, "bench-secrets-1", oneSecret);
+    await record("portcullis-pglite-token-1-secret-untracked", off.base, tokenRequest("bench-secrets-1", oneSecret), { serverPids: [off.pid] });
+  } finally {
+    await off.stop();
+    removeTempDir(dataDir);
+  }
+}
+
 async function main() {
   const snapshot = snapshotDist();
   results.meta.code = codeIdentity(snapshot);
@@ -502,12 +583,15 @@ async function main() {
       results.footprint = await footprintSection({ loadSeconds: FOOTPRINT_LOAD });
       results.footprint.quietBefore = quiet;
     }
+    if (ONLY.has("metrics")) results.metricsCost = await metricsCostSection({ rounds: Number(env.BENCH_METRICS_ROUNDS ?? 3), quietWaitMs: QUIET_WAIT_MS, retries: RETRIES });
+    if (ONLY.has("workers")) results.workers = await workersSection({ quietWaitMs: QUIET_WAIT_MS });
     if (ONLY.has("refs") || ONLY.has("pglite")) ctx = await pgliteSetup();
     if (ONLY.has("refs")) await references(ctx);
     if (ONLY.has("pglite")) await pgliteTargets(ctx);
     else if (ctx) await ctx.srv.stop();
     if (ONLY.has("pg")) dbs.push(await pgSection());
     if (ONLY.has("scale")) dbs.push(await scaleSection());
+    if (ONLY.has("secrets")) await secretsSection();
 
     results.targets = evaluateTargets(results);
     if (PROFILE) {

@@ -35,8 +35,19 @@ function sources(dir, out = []) {
   return out;
 }
 
+/** Portcullis's own .proto files (compiled into src/api/proto by scripts/gen-proto.mjs). */
+function protos(dir, out = []) {
+  if (!existsSync(dir)) return out;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) protos(p, out);
+    else if (e.name.endsWith(".proto")) out.push(p);
+  }
+  return out;
+}
+
 function inputsHash() {
-  const files = [...sources(path.join(root, "src")), ...["tsconfig.json", "tsconfig.build.json", "package.json", "package-lock.json"].map((f) => path.join(root, f))];
+  const files = [...protos(path.join(root, "proto")), ...sources(path.join(root, "src")), ...["tsconfig.json", "tsconfig.build.json", "package.json", "package-lock.json"].map((f) => path.join(root, f))];
   const h = createHash("sha256");
   for (const f of files.map((f) => path.relative(root, f)).sort()) {
     h.update(f).update("\0");
@@ -55,6 +66,9 @@ if (!upToDate) {
   // Without a stamp the outputs may not match tsc's incremental state: compile everything.
   if (previous === undefined || force) rmSync(path.join(dist, ".tsbuildinfo"), { force: true });
   rmSync(stampFile, { force: true });
+  // The descriptor modules of proto/ (committed; rewritten only when a .proto changed).
+  const gen = spawnSync(process.execPath, [path.join(root, "scripts", "gen-proto.mjs")], { stdio: "inherit", cwd: root });
+  if (gen.status !== 0) process.exit(gen.status ?? 1);
   const tsc = createRequire(import.meta.url).resolve("typescript/bin/tsc");
   const r = spawnSync(process.execPath, [tsc, "-p", path.join(root, "tsconfig.build.json")], { stdio: "inherit", cwd: root });
   if (r.status !== 0) process.exit(r.status ?? 1);

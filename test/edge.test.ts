@@ -40,12 +40,13 @@ describe("the API edge", () => {
       expect(err?.code, m.name).toBe(Code.Unimplemented);
       expect(err?.rawMessage).toContain(`zitadel.management.v1.ManagementService.${m.name} is not implemented`);
     }
-    const r = await rest(s.url, "GET", "/management/v1/projects/123", { token: s.pat });
+    // A human-only method: it stays unimplemented.
+    const r = await rest(s.url, "GET", "/management/v1/users/123/profile", { token: s.pat });
     expect(r.status).toBe(501);
     expect(r.json).toEqual({
       code: 12,
-      message: "zitadel.management.v1.ManagementService.GetProjectByID is not implemented by Portcullis (API-unimpl)",
-      details: [{ "@type": "type.googleapis.com/zitadel.v1.ErrorDetail", id: "API-unimpl", message: "zitadel.management.v1.ManagementService.GetProjectByID is not implemented by Portcullis" }],
+      message: "zitadel.management.v1.ManagementService.GetHumanProfile is not implemented by Portcullis (API-unimpl)",
+      details: [{ "@type": "type.googleapis.com/zitadel.v1.ErrorDetail", id: "API-unimpl", message: "zitadel.management.v1.ManagementService.GetHumanProfile is not implemented by Portcullis" }],
     });
   });
 

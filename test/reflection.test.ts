@@ -199,7 +199,7 @@ function registryOf(files: FileDescriptorProto[]): FileRegistry {
   return createFileRegistry(create(FileDescriptorSetSchema, { file: ordered }));
 }
 
-const SERVED = ["zitadel.management.v1.ManagementService", "zitadel.admin.v1.AdminService", "zitadel.user.v2.UserService", "zitadel.org.v2.OrganizationService"];
+const SERVED = ["zitadel.management.v1.ManagementService", "zitadel.admin.v1.AdminService", "zitadel.user.v2.UserService", "zitadel.org.v2.OrganizationService", "portcullis.v1.CredentialService"];
 
 describe("gRPC server reflection", () => {
   let s: TestServer;

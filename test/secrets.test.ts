@@ -184,13 +184,13 @@ describe("machine secrets and the token endpoint", () => {
   it("never stores a secret or a token in clear", async () => {
     const m = await machine(s, "scan-svc");
     const t = (await tokenRequest(s.url, { grant_type: "client_credentials", scope: API }, { id: "scan-svc", secret: m.secret })).json.access_token as string;
-    const tables = ["events", "unique_constraints", "system_settings", "signing_keys", "proj_users", "proj_pats", "proj_machine_keys", "proj_user_metadata", "proj_members", "proj_orgs"];
+    const tables = ["events", "unique_constraints", "system_settings", "signing_keys", "proj_users", "proj_pats", "proj_machine_keys", "proj_user_metadata", "proj_members", "proj_orgs", "proj_machine_secrets"];
     for (const table of tables) {
       const rows = JSON.stringify(await s.rt.sql.query(`SELECT * FROM ${table}`));
       for (const secret of [m.secret, t, s.pat]) expect(rows.includes(secret), `${table} holds a secret`).toBe(false);
     }
     const set = await s.rt.sql.query<{ payload: Record<string, unknown> }>("SELECT payload FROM events WHERE event_type = 'user.machine.secret.set' AND aggregate_id = $1", [m.userId]);
-    expect(Object.keys(set[0]!.payload)).toEqual(["hashedSecret"]);
+    expect(Object.keys(set[0]!.payload)).toEqual(["secretId", "hashedSecret"]);
   });
 });
 

@@ -35,7 +35,8 @@ describe.each<Storage>(["pglite", "postgres"])("seed flow over REST (%s)", (stor
     const gen = await rest(s.url, "PUT", `/management/v1/users/${userId}/secret`, { token: s.pat });
     expect(gen.status).toBe(200);
     expect(gen.json.clientId).toBe("billing-svc");
-    expect(gen.json.clientSecret).toMatch(/^[A-Za-z0-9]{64}$/);
+    // Portcullis's leak-detectable format (credentials.secretFormat "zitadel" mints ZITADEL's 64 alphanumerics).
+    expect(gen.json.clientSecret).toMatch(/^pcs_[A-Za-z0-9]{64}$/);
     expect(gen.json.details).toEqual({ sequence: "2", creationDate: expect.stringMatching(ISO), resourceOwner: orgId });
     const secret = gen.json.clientSecret as string;
 
@@ -86,7 +87,7 @@ describe.each<Protocol>(["grpc", "grpc-web", "connect"])("seed flow over %s", (p
     expect(added.details?.sequence).toBe(1n);
     expect(added.details?.resourceOwner).toBe(org!.id);
     const gen = await client.generateMachineSecret({ userId: added.userId });
-    expect(gen.clientSecret).toHaveLength(64);
+    expect(gen.clientSecret).toMatch(/^pcs_[A-Za-z0-9]{64}$/);
     const removed = await client.removeMachineSecret({ userId: added.userId });
     expect(removed.details?.sequence).toBe(3n);
     expect(removed.details?.changeDate).toBeDefined();

@@ -451,7 +451,8 @@ ${generated}
  */
 export function writeReport(res) {
   mkdirSync(path.dirname(RESULTS_FILE), { recursive: true });
-  const main = (res.meta.settings.sections ?? []).some((s) => s !== "footprint");
+  // The footprint and metrics sections have their own files; a run of only them leaves the main block alone.
+  const main = (res.meta.settings.sections ?? []).some((s) => s !== "footprint" && s !== "metrics" && s !== "workers");
   let doc = existsSync(DOC_FILE) ? readFileSync(DOC_FILE, "utf8") : undefined;
   if (main) {
     const rest = { ...res };
@@ -460,6 +461,8 @@ export function writeReport(res) {
     const generated = markdown(res);
     doc = doc === undefined ? DOC_TEMPLATE(generated) : replaceBlock(doc, BEGIN, END, generated);
   }
+  if (res.workers) writeFileSync(path.join(root, "bench", "results", "workers.json"), JSON.stringify({ meta: res.meta, workers: res.workers }, null, 2) + "\n");
+  if (res.metricsCost) writeFileSync(path.join(root, "bench", "results", "metrics-cost.json"), JSON.stringify({ meta: res.meta, metricsCost: res.metricsCost }, null, 2) + "\n");
   if (res.footprint) {
     writeFileSync(FOOTPRINT_FILE, JSON.stringify({ meta: res.meta, footprint: res.footprint, targets: (res.targets ?? []).filter((t) => t.id.startsWith("footprint-")) }, null, 2) + "\n");
     const generated = footprintMarkdown(res);

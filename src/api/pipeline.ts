@@ -16,6 +16,17 @@ export interface CallContext {
 
 export type Handler = (ctx: CallContext, req: any) => Promise<MessageInitShape<DescMessage>> | MessageInitShape<DescMessage>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
+/**
+ * A handler that names the project its request acts on when the method's auth option has no
+ * `check_field_name` for it (the user-grant methods: ZITADEL checks the project itself,
+ * checkExplicitProjectPermission). The pipeline lets a membership in that project grant the
+ * permission, exactly as for a project check field.
+ */
+export type TargetResolver = (deps: Deps, req: any) => ScopedTarget | undefined | Promise<ScopedTarget | undefined>; // eslint-disable-line @typescript-eslint/no-explicit-any
+export type ScopedHandler = Handler & { target: TargetResolver };
+
+export const scoped = (target: TargetResolver, handler: Handler): ScopedHandler => Object.assign(handler, { target });
+
 /** Handlers by method local name (`removeMachineSecret`), per service. */
 export type ServiceHandlers = Partial<Record<string, Handler>>;
 
@@ -48,8 +59,9 @@ function projectField(method: DescMethod, checkFieldName: string): string | unde
   return method.input.fields.find((f) => f.name === snakeCase(checkFieldName) && f.fieldKind === "scalar")?.localName;
 }
 
-const scopedTarget = (m: CompiledMethod, input: Message): ScopedTarget | undefined => {
-  if (!m.projectField) return undefined;
+const scopedTarget = (deps: Deps, m: CompiledMethod, input: Message): ScopedTarget | undefined | Promise<ScopedTarget | undefined> => {
+  const resolver = (m.handler as Partial<ScopedHandler> | undefined)?.target;
+  if (!m.projectField) return resolver?.(deps, input);
   const v = (input as unknown as Record<string, unknown>)[m.projectField];
   return typeof v === "string" && v ? { type: "project", id: v } : undefined;
 };
@@ -87,15 +99,23 @@ export function createPipeline(deps: Deps, services: { service: DescService; han
       compiled.set(method, { method, ...p, ...(field ? { projectField: field } : {}), handler: handlers[method.localName] });
     }
 
+  const apiAuthFailures = deps.metrics.authFailures.labels("api");
+  const refusedAddress = deps.metrics.rateLimitRefusals.labels("failures_per_address");
   const tooManyFailures = (wait: number) =>
     new DomainError("ResourceExhausted", "AUTH-rate", "too many failed authentications from this address", wait);
 
   /** Sync when the token's user and org are cached (the common case), a promise otherwise. */
   function authenticate(header: HeaderGetter, peer: string | undefined): Principal | Promise<Principal> {
     const wait = peer ? deps.limits.failAddress.wait(peer) : 0;
-    if (wait > 0) throw tooManyFailures(wait);
+    if (wait > 0) {
+      refusedAddress.inc();
+      throw tooManyFailures(wait);
+    }
     const failed = (e: unknown): never => {
-      if (peer && e instanceof DomainError && e.kind === "Unauthenticated") deps.limits.failAddress.take(peer);
+      if (e instanceof DomainError && e.kind === "Unauthenticated") {
+        apiAuthFailures.inc();
+        if (peer) deps.limits.failAddress.take(peer);
+      }
       throw e;
     };
     let r: Principal | Promise<Principal>;
@@ -126,9 +146,13 @@ export function createPipeline(deps: Deps, services: { service: DescService; han
         // Awaited only when something had to be loaded: the common, cached case stays synchronous.
         const a = authenticated ?? authenticate(header, peer);
         const principal = a instanceof Promise ? await a : a;
-        const z = m.resourceAuthz
-          ? { userId: principal.userId, resourceOwner: principal.orgId, orgId: principal.orgId }
-          : authorize(deps, principal, header("x-zitadel-orgid")?.trim() || undefined, m.permission, scopedTarget(m, input));
+        let z: Caller | Promise<Caller>;
+        if (m.resourceAuthz) z = { userId: principal.userId, resourceOwner: principal.orgId, orgId: principal.orgId };
+        else {
+          const t = scopedTarget(deps, m, input);
+          const target = t instanceof Promise ? await t : t;
+          z = authorize(deps, principal, header("x-zitadel-orgid")?.trim() || undefined, m.permission, target);
+        }
         const caller = z instanceof Promise ? await z : z;
         ctx = { deps, caller, principal };
       }

@@ -16,9 +16,11 @@ import { migrate } from "../store/migrations.js";
 import { rebuildProjections } from "../store/rebuild.js";
 import { addPersonalAccessToken } from "../app/users/pats.js";
 import { OPERATOR_COMMANDS, runOperator, signInLink, SIGNIN_LINK_MINUTES } from "./ops.js";
+import cluster from "node:cluster";
+import { reportReady, superviseWorkers, workerCount, workerMetrics, workerSlot } from "../server/workers.js";
 
 const commands: Record<string, { summary: string; run: (argv: string[]) => Promise<void> }> = {
-  start: { summary: "Run the server (migrates and bootstraps on first start).", run: start },
+  start: { summary: "Run the server (migrates and bootstraps on first start); --workers N|auto: N processes on one port (PostgreSQL).", run: start },
   migrate: { summary: "Apply pending database migrations and exit.", run: migrateCmd },
   "projections rebuild": { summary: "Rebuild every projection table from the events and exit.", run: rebuild },
   "config print": { summary: "Print the effective configuration (secrets redacted) and exit.", run: printConfig },
@@ -73,6 +75,9 @@ function commandHelp(name: string): string {
     "ZITADEL_FIRSTINSTANCE_ORG_MACHINE_MACHINE_USERNAME (default admin; empty: no admin), _MACHINE_NAME,",
     "ZITADEL_FIRSTINSTANCE_ORG_MACHINE_PAT_EXPIRATIONDATE, ZITADEL_FIRSTINSTANCE_PATPATH (default <data dir>/admin.pat),",
     "ZITADEL_FIRSTINSTANCE_ORG_MACHINE_MACHINEKEY_TYPE=1 and ZITADEL_FIRSTINSTANCE_MACHINEKEYPATH.",
+    "",
+    "Tracing (OpenTelemetry, OTLP/HTTP JSON) is on when OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+    "or OTEL_TRACES_EXPORTER=otlp is set; also read: OTEL_EXPORTER_OTLP_HEADERS, OTEL_SERVICE_NAME, OTEL_SDK_DISABLED.",
   ];
   return lines.join("\n");
 }
@@ -88,11 +93,22 @@ function load(argv: string[]): Config {
 
 async function start(argv: string[]) {
   const config = load(argv);
-  const log = createLogger(config);
+  const slot = workerSlot();
+  const log = slot ? createLogger(config).child({ worker: slot }) : createLogger(config);
+  if (cluster.isPrimary) {
+    const n = workerCount(config.workers);
+    if (n > 1 && !config.databaseUrl)
+      log.warn(
+        { workers: config.workers },
+        `the embedded store runs in one process: --workers ${config.workers} needs PostgreSQL (PORTCULLIS_DATABASE_URL); starting one process`,
+      );
+    else if (n > 1) return superviseWorkers(config, log, n);
+  }
   const rt = await startRuntime(config, log);
   let server: RunningServer;
   try {
-    server = await startServer(rt.deps, log, () => rt.sql.ping());
+    const registry = rt.deps.metrics.registry;
+    server = await startServer(rt.deps, log, () => rt.sql.ping(), { metrics: slot && registry ? workerMetrics(registry) : undefined });
   } catch (e) {
     await rt.close().catch(() => undefined);
     throw listenError(e, config);
@@ -109,7 +125,12 @@ async function start(argv: string[]) {
     process.exit(0);
   };
   process.on("SIGTERM", () => void stop("SIGTERM"));
-  process.on("SIGINT", () => void stop("SIGINT"));
+  if (slot) {
+    // The supervisor decides: Ctrl-C reaches every process of the group, the primary then sends SIGTERM.
+    process.on("SIGINT", () => undefined);
+    // The supervisor is gone (killed): nobody would replace or stop this worker.
+    process.on("disconnect", () => void stop("supervisor gone"));
+  } else process.on("SIGINT", () => void stop("SIGINT"));
   if (rt.boot.created && rt.boot.patPath) {
     process.stderr.write(
       `\nFirst start: admin machine user "${rt.boot.adminUserName}" created; its PAT was written to ${rt.boot.patPath}\n` +
@@ -123,6 +144,7 @@ async function start(argv: string[]) {
       if (link) process.stderr.write(`Web console (single use, for ${SIGNIN_LINK_MINUTES} minutes):  ${signInLink(base, link.tokenId, link.token)}\n\n`);
     }
   }
+  if (slot) return reportReady(server.port, base, rt.boot.instanceId);
   log.info({ port: server.port, issuer: base, storage: config.databaseUrl ? "postgres" : `pglite:${config.dataDir}`, instanceId: rt.boot.instanceId }, "portcullis ready");
 }
 

@@ -110,6 +110,21 @@ const configSchema = z.object({
       description: "Seconds between a process's checks of the signing-key schedule and reloads of the key set from the database.",
     }),
   }),
+  credentials: z.object({
+    secretFormat: setting(z.enum(["portcullis", "zitadel"]), {
+      default: "portcullis",
+      description:
+        "Shape of new client secrets: portcullis (pcs_ prefix + checksum, found by secret scanners) or zitadel (ZITADEL's 64 alphanumerics, byte-for-byte). Both are always accepted.",
+    }),
+    trackLastUsed: setting(bool, {
+      default: true,
+      description: "Record when each secret, machine key and PAT was last used (to the minute; gathered in memory, written at most once per credentials.lastUsedWriteInterval).",
+    }),
+    lastUsedWriteInterval: setting(durationMs, {
+      default: 60000,
+      description: "Milliseconds between writes of the gathered last uses (one statement for all; each credential at most once per interval).",
+    }),
+  }),
   oauth: z.object({
     maxAssertionLifetime: setting(positiveInt, {
       default: 3600,
@@ -155,11 +170,23 @@ const configSchema = z.object({
         "Embedded store: flush each commit to disk (fsync) before acknowledging it, so an acknowledged write survives a power loss. false: written through to the OS only (survives a crash of the process, not of the machine); faster writes.",
     }),
   }),
+  workers: setting(z.union([z.literal("auto"), positiveInt.max(256)]), {
+    default: 1,
+    description:
+      "Worker processes sharing the port (`portcullis start --workers N|auto`; auto: one per core), each a full instance in the database's cluster, supervised. PostgreSQL only: the embedded store is one process.",
+  }),
   shutdownTimeoutMs: setting(positiveInt, { default: 10000, description: "How long a graceful shutdown waits for in-flight requests." }),
   trustedProxies: setting(cidrList, {
     default: [],
     description:
       "Proxy addresses or CIDRs (comma-separated; a YAML list in a file) whose X-Forwarded-For / Forwarded headers name the client; the right-most address not in the list is the one the limits use. Empty: the headers are ignored.",
+  }),
+  metrics: z.object({
+    enabled: setting(bool, { default: true, description: "Serve Prometheus metrics at /debug/metrics (text format) and record them; false: no endpoint, nothing recorded." }),
+    token: setting(z.string().min(16, "must be at least 16 characters"), {
+      secret: true,
+      description: "When set, /debug/metrics answers only requests with `Authorization: Bearer <token>` (401 otherwise). Unset: open, as ZITADEL's /debug/metrics.",
+    }).optional(),
   }),
   rateLimit: z.object({
     enabled: setting(bool, { default: true, description: "Rate-limit the token endpoint and failed authentications (429 with Retry-After)." }),

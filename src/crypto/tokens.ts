@@ -1,4 +1,5 @@
 import { randomBytes, timingSafeEqual } from "node:crypto";
+import { formatPat, patBody } from "./credential-formats.js";
 import { hmacSha256, keyedHash, open, seal } from "./keys.js";
 
 /**
@@ -13,7 +14,8 @@ import { hmacSha256, keyedHash, open, seal } from "./keys.js";
  * - Opaque access token, first format: base64url(0x01 ‖ AES-256-GCM(tokenKey, JSON claims)). No longer
  *   issued (an AES-GCM cipher per token cost more than the rest of the token request); still accepted
  *   so that tokens issued before an upgrade stay valid until they expire.
- * - Personal access token: base64url(0x02 ‖ len ‖ tokenId ‖ len ‖ userId ‖ 32 random bytes). The ids
+ * - Personal access token: `pcp_` ‖ base64url(0x02 ‖ len ‖ tokenId ‖ len ‖ userId ‖ 32 random bytes) ‖
+ *   checksum (credential-formats.ts; before that format, the bare base64url, still accepted). The ids
  *   only locate the record; the 256 random bits are the secret, and only HMAC(hmacKey, token) is stored.
  *
  * Ids are at most 255 bytes in a PAT; user ids are at most MAX_ID_BYTES (200) bytes of UTF-8
@@ -116,7 +118,7 @@ export function newPersonalAccessToken(hmacKey: Buffer, tokenId: string, userId:
   const t = Buffer.from(tokenId);
   const u = Buffer.from(userId);
   if (t.length > 255 || u.length > 255) throw new Error("id too long for a PAT");
-  const token = Buffer.concat([Buffer.of(KIND_PAT, t.length), t, Buffer.of(u.length), u, randomBytes(32)]).toString("base64url");
+  const token = formatPat(Buffer.concat([Buffer.of(KIND_PAT, t.length), t, Buffer.of(u.length), u, randomBytes(32)]).toString("base64url"));
   return { token, hash: keyedHash(hmacKey, token) };
 }
 
@@ -126,6 +128,16 @@ export function parsePersonalAccessToken(raw: Buffer): { tokenId: string; userId
   const ul = raw[2 + tl];
   if (ul === undefined || raw.length !== 3 + tl + ul + 32) return undefined;
   return { tokenId: raw.subarray(2, 2 + tl).toString(), userId: raw.subarray(3 + tl, 3 + tl + ul).toString() };
+}
+
+/**
+ * The ids of a PAT given as presented, in the current format (prefix, checksum) or the old one (bare
+ * base64url); undefined when it is neither (a prefixed value with a wrong checksum among them).
+ */
+export function readPersonalAccessToken(token: string): { tokenId: string; userId: string } | undefined {
+  const body = patBody(token);
+  const raw = body === undefined ? undefined : decodeOpaque(body);
+  return raw && parsePersonalAccessToken(raw);
 }
 
 const B64URL = /^[A-Za-z0-9_-]+$/;

@@ -121,7 +121,7 @@ describe("absent fields read as the untyped reads did", () => {
     expect(payloadOf(UserEvents.machineChanged, {})).toEqual({});
     expect(payloadOf(UserEvents.machineChanged, { name: null, accessTokenType: null })).toEqual({ name: "", accessTokenType: 0 });
     expect(payloadOf(UserEvents.usernameChanged, {})).toEqual({ userName: "" });
-    expect(payloadOf(UserEvents.secretSet, {})).toEqual({ hashedSecret: "" });
+    expect(payloadOf(UserEvents.secretSet, {})).toEqual({ hashedSecret: "", secretId: "", expirationDate: undefined });
     expect(payloadOf(UserEvents.secretRemoved, {})).toEqual({});
     const key = payloadOf(UserEvents.keyAdded, { keyId: "k" });
     expect(key).toMatchObject({ keyId: "k", type: 1, publicKey: "" });

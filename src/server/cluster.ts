@@ -2,6 +2,8 @@ import { performance } from "node:perf_hooks";
 import type { Logger } from "pino";
 import { EVENTS_CHANNEL, commitPrefix, type CommitNotice, type EventStore } from "../store/event-store.js";
 import type { SqlPort } from "../store/sql.js";
+import { noMetrics, type Metrics } from "../telemetry/instruments.js";
+import { noTracing, type Span, type Tracing } from "../telemetry/tracing.js";
 import type { NodeSlot } from "./node-slot.js";
 
 export const ACKS_CHANNEL = "portcullis_acks";
@@ -60,7 +62,16 @@ export interface ClusterHooks {
  *
  * PGlite is one process: no peers, always trusted.
  */
-export async function joinCluster(sql: SqlPort, store: EventStore, slot: NodeSlot, hooks: ClusterHooks, log: Logger): Promise<Cluster> {
+export async function joinCluster(
+  sql: SqlPort,
+  store: EventStore,
+  slot: NodeSlot,
+  hooks: ClusterHooks,
+  log: Logger,
+  telemetry: { metrics?: Metrics; tracing?: Tracing } = {},
+): Promise<Cluster> {
+  const metrics = telemetry.metrics ?? noMetrics;
+  const tracing = telemetry.tracing ?? noTracing;
   if (sql.dialect === "pglite")
     return {
       get node() {
@@ -173,7 +184,7 @@ export async function joinCluster(sql: SqlPort, store: EventStore, slot: NodeSlo
   const timer = setInterval(() => void heartbeat(), HEARTBEAT_MS);
   timer.unref();
 
-  store.setBarrier(async (commitId) => {
+  const barrier = async (commitId: string, span: Span) => {
     // The peer list of the latest heartbeat. A peer that joined after the list was read does not
     // trust its cache until this write's wait is over (VISIBLE_BEFORE_TRUST_MS). Too old (the
     // heartbeat is late or failing): read it now, after the commit; if that fails too, wait the full
@@ -187,21 +198,29 @@ export async function joinCluster(sql: SqlPort, store: EventStore, slot: NodeSlo
         peers = ["unknown"];
       }
     }
+    span.setAttribute("portcullis.peers", peers.length);
     if (peers.length === 0) return;
     const done = () => peers.every((p) => acks.get(commitId)?.has(p));
-    if (done()) return;
-    await new Promise<void>((resolve) => {
-      const t = setTimeout(finish, ACK_TIMEOUT_MS);
-      function finish() {
+    if (done()) return metrics.barrierWait.observe(0);
+    const started = performance.now();
+    const timedOut = await new Promise<boolean>((resolve) => {
+      const t = setTimeout(() => finish(true), ACK_TIMEOUT_MS);
+      function finish(timeout: boolean) {
         clearTimeout(t);
         waiters.delete(commitId);
-        resolve();
+        resolve(timeout);
       }
       waiters.set(commitId, () => {
-        if (done()) finish();
+        if (done()) finish(false);
       });
     });
-  });
+    metrics.barrierWait.observe((performance.now() - started) / 1000);
+    if (timedOut) {
+      metrics.barrierTimeouts.inc();
+      span.setAttribute("portcullis.barrier_timed_out", true);
+    }
+  };
+  store.setBarrier((commitId) => tracing.inSpan("cluster.barrier", { "portcullis.commit": commitId }, (span) => barrier(commitId, span)));
 
   return {
     get node() {

@@ -13,10 +13,14 @@ import { apiServices } from "../api/services/catalog.js";
 import { registerReflection } from "../api/reflection/reflection.js";
 import { createOpenApiHandler } from "../api/openapi/handler.js";
 import { createOAuthRoutes } from "../api/oauth/endpoints.js";
+import { createTokenPreviewRoute } from "../api/oauth/token-preview.js";
 import { createPipeline } from "../api/pipeline.js";
 import { createRestHandler } from "../api/rest/handler.js";
 import { createClientAddress } from "../api/client-address.js";
 import { enforceHttp2Limits, http2ServerOptions } from "./http2-limits.js";
+import { attachRequestInfo, requestInfo, type RequestInfo } from "../api/request-info.js";
+import { createMetricsEndpoint, type MetricsSource } from "./metrics-endpoint.js";
+import type { Span } from "../telemetry/tracing.js";
 import { createConsoleHandler } from "./console-ui.js";
 
 export interface RunningServer {
@@ -32,8 +36,25 @@ const H2_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
 const SNIFF_TIMEOUT_MS = 10_000;
 const HEADERS_TIMEOUT_MS = 20_000;
 
-export async function startServer(deps: Deps, log: Logger, ready: () => Promise<boolean>): Promise<RunningServer> {
-  const { config } = deps;
+/** What the server adds to the request's info while it is answered (see onAnswered). */
+interface ServedInfo extends RequestInfo {
+  started: number;
+  span: Span | undefined;
+}
+
+/** The gRPC codes that mark a server span failed (OpenTelemetry's RPC conventions); the others are the client's. */
+const SERVER_FAULTS = new Set(["Unknown", "DeadlineExceeded", "Unimplemented", "Internal", "Unavailable", "DataLoss"]);
+
+/** Other paths of the one port, by name; anything else counts as "" (no label per unknown path). */
+const PLAIN_PATHS: Record<string, string> = { "/debug/healthz": "healthz", "/debug/ready": "ready", "/debug/metrics": "metrics" };
+
+export interface ServerOptions {
+  /** Where /debug/metrics takes its text from (the worker supervisor's merge); this process's registry by default. */
+  metrics?: MetricsSource;
+}
+
+export async function startServer(deps: Deps, log: Logger, ready: () => Promise<boolean>, opts: ServerOptions = {}): Promise<RunningServer> {
+  const { config, metrics, tracing } = deps;
   const services = [...apiServices];
   const pipeline = createPipeline(deps, services);
   // One client address for every protocol's limits (the OAuth edge builds the same from the config).
@@ -51,18 +72,79 @@ export async function startServer(deps: Deps, log: Logger, ready: () => Promise<
   });
   const rest = createRestHandler(services, pipeline, config.maxBodyBytes, log, clientAddress);
   const oauth = createOAuthRoutes(deps, log);
+  const tokenPreview = createTokenPreviewRoute(deps, log);
   const openapi = createOpenApiHandler(services);
+  const metricsEndpoint = metrics.registry ? createMetricsEndpoint(opts.metrics ?? (() => metrics.registry!.metrics()), config.metrics.token) : undefined;
+  const observe = metrics.registry !== undefined || tracing.enabled;
   const consoleUi = createConsoleHandler();
   let draining = false;
+
+  /** Once the answer is out (or the stream went away): the request's metrics and the end of its span. */
+  function onAnswered(this: Res) {
+    const info = requestInfo(this.req) as ServedInfo;
+    const code = info.code || String(this.statusCode);
+    metrics.requests.labels(info.protocol, info.service, info.method, code).inc();
+    metrics.requestDuration.labels(info.protocol, info.service, info.method).observe((performance.now() - info.started) / 1000);
+    const span = info.span;
+    if (span) {
+      if (info.service) {
+        span.updateName(info.protocol === "oauth" || !info.method ? `${this.req.method} ${info.service}` : `${info.service}/${info.method}`);
+        span.setAttribute("rpc.service", info.service);
+        span.setAttribute("rpc.method", info.method);
+      }
+      span.setAttribute("http.response.status_code", this.statusCode);
+      if (info.code) span.setAttribute("rpc.grpc.status_code", info.code);
+      if (this.statusCode >= 500 || SERVER_FAULTS.has(info.code)) span.recordError(new Error(info.code || `HTTP ${this.statusCode}`));
+      span.end();
+    }
+  }
 
   const accessLog = log.isLevelEnabled("debug");
   const handle = async (req: Req, res: Res) => {
     const url = req.url ?? "/";
     const q = url.indexOf("?");
     const path = q < 0 ? url : url.slice(0, q);
-    // Every answer names its request (the caller's x-request-id or traceparent trace id, else a new one).
-    const reqId = assignRequestId(req);
+    // Every answer names its request (the caller's x-request-id or traceparent trace id, else a new
+    // one: with tracing on, the new trace's id, so that log lines and the trace share it).
+    const named = tracing.enabled && (req.headers["x-request-id"] !== undefined || req.headers.traceparent !== undefined);
+    let reqId = assignRequestId(req);
     res.setHeader("x-request-id", reqId);
+    if (observe) {
+      // The edge that takes the request says what it is (connect adapter, REST, OAuth).
+      const info: ServedInfo = {
+        protocol: "http",
+        service: "",
+        method: PLAIN_PATHS[path] ?? "",
+        code: "",
+        started: performance.now(),
+        span: undefined,
+      };
+      attachRequestInfo(req, info);
+      res.on("close", onAnswered); // once per response; "on" spares once()'s wrapper
+      if (tracing.enabled) {
+        const traceparent = req.headers.traceparent;
+        return tracing.serverSpan(
+          `${req.method} ${info.method || "request"}`,
+          typeof traceparent === "string" ? traceparent : undefined,
+          { "http.request.method": req.method ?? "", "url.path": path, "portcullis.request_id": reqId, "network.protocol.version": req.httpVersion },
+          (span) => {
+            info.span = span;
+            if (!named) {
+              reqId = span.traceId;
+              (req.headers as Record<string, string | string[] | undefined>)["x-request-id"] = reqId;
+              res.setHeader("x-request-id", reqId);
+              span.setAttribute("portcullis.request_id", reqId);
+            }
+            return serve(req, res, url, path, q);
+          },
+        );
+      }
+    }
+    return serve(req, res, url, path, q);
+  };
+
+  const serve = async (req: Req, res: Res, url: string, path: string, q: number) => {
+    const reqId = req.headers["x-request-id"] as string;
     if (accessLog) {
       // Path only: query strings may carry values a log should not keep.
       const started = performance.now();
@@ -83,11 +165,13 @@ export async function startServer(deps: Deps, log: Logger, ready: () => Promise<
       const o = oauth.handle(req, res, path);
       if (o === true || (o !== false && (await o))) return;
       if (path === "/debug/healthz") return sendJson(res, 200, '{"status":"ok"}');
+      if (path === "/debug/metrics" && metricsEndpoint) return await metricsEndpoint(req, res);
       if (path === "/debug/ready") {
         const ok = !draining && (await ready());
         return sendJson(res, ok ? 200 : 503, ok ? '{"status":"ready"}' : '{"status":"not ready"}');
       }
       if (openapi(req, res, path)) return;
+      if (tokenPreview(req, res, path)) return;
       if (consoleUi(req, res, path)) return;
       return await rest(req, res, path, q < 0 ? "" : url.slice(q + 1));
     } catch (e) {

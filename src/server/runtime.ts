@@ -7,6 +7,7 @@ import { openPostgres } from "../store/postgres-adapter.js";
 import { waitForPostgres } from "../store/pg-startup.js";
 import { createReadModels } from "../store/read-models/index.js";
 import type { SqlPort } from "../store/sql.js";
+import { createLastUsed } from "../store/last-used.js";
 import { createUsedAssertions } from "../store/used-assertions.js";
 import { createAggregateCache } from "../app/core/aggregate-cache.js";
 import { bootstrap, type BootstrapResult } from "../app/instance/bootstrap.js";
@@ -17,6 +18,10 @@ import { createRateLimits } from "../app/core/rate-limit.js";
 import { loadServerKeys } from "./system.js";
 import { registerNode } from "./node-slot.js";
 import { openSigningKeys, type LiveSigningKeys } from "./signing-keys.js";
+import { createMetrics, noMetrics } from "../telemetry/instruments.js";
+import { tracingFromEnv } from "../telemetry/otlp-exporter.js";
+import type { Tracing } from "../telemetry/tracing.js";
+import { PORTCULLIS_VERSION } from "./version.js";
 
 export { createLogger } from "./logger.js";
 
@@ -48,26 +53,41 @@ export interface Runtime {
   close(): Promise<void>;
 }
 
+export interface RuntimeOptions {
+  /** Tracing to use instead of the one the OTEL_* variables ask for (tests: an in-memory exporter). */
+  tracing?: Tracing;
+}
+
 /** Opens storage, migrates, loads keys, bootstraps the first instance and builds the shared deps. */
-export async function startRuntime(config: Config, log: Logger, clock: () => Date = () => new Date()): Promise<Runtime> {
+export async function startRuntime(config: Config, log: Logger, clock: () => Date = () => new Date(), opts: RuntimeOptions = {}): Promise<Runtime> {
   const sql = await openStorage(config, log);
+  const metrics = config.metrics.enabled ? createMetrics() : noMetrics;
+  const tracing = opts.tracing ?? tracingFromEnv(process.env, PORTCULLIS_VERSION, (m) => log.warn(m));
+  if (tracing.enabled && !opts.tracing) log.info("tracing on (OpenTelemetry, OTLP/HTTP JSON)");
+  metrics.watch({ pool: sql.poolStats && (() => sql.poolStats!()) });
   try {
     await migrate(sql);
     const keys = await loadServerKeys(sql, config, clock());
     const slot = await registerNode(sql, config.db.nodeLeaseMs);
     const newId = createIdGenerator(() => slot.idNode());
-    const store = createEventStore(sql, slot);
+    const store = createEventStore(sql, slot, { metrics, tracing });
     const reads = createReadModels(sql);
     if (keys.previous.length > 0)
       log.info({ previous: keys.previous.length }, "previous master keys configured: run `portcullis masterkey rotate` to re-wrap under the current key and see what still depends on them");
     const signingKeys = await openSigningKeys({ sql, keys, config, clock, newId, log });
     const boot = await bootstrap(store, reads.instance, config, keys, newId, clock());
     let cluster: Cluster | undefined;
-    const cache = createAggregateCache(store, { trusted: () => cluster?.trusted() ?? false, users: reads.users });
-    cluster = await joinCluster(sql, store, slot, { onNotice: (n) => cache.applyNotice(n), onGap: () => cache.clear() }, log);
+    const cache = createAggregateCache(store, { trusted: () => cluster?.trusted() ?? false, users: reads.users, userGrants: reads.userGrants, metrics });
+    cluster = await joinCluster(sql, store, slot, { onNotice: (n) => cache.applyNotice(n), onGap: () => cache.clear() }, log, { metrics, tracing });
+    metrics.watch({ clusterPeers: () => cluster?.peerCount() ?? 1, clusterTrusted: () => cluster?.trusted() ?? false });
     const limits = createRateLimits(config.rateLimit, { processes: () => cluster?.peerCount() ?? 1 });
     const usedAssertions = createUsedAssertions(sql, { onPruneError: (err) => log.warn({ err }, "pruning used assertions failed") });
-    const deps: Deps = { config, store, reads, cache, keys, clock, newId, instanceId: boot.instanceId, signingKeys, log, limits, usedAssertions };
+    const lastUsed = createLastUsed(sql, {
+      intervalMs: config.credentials.lastUsedWriteInterval,
+      enabled: config.credentials.trackLastUsed,
+      onError: (err) => log.warn({ err }, "writing credentials' last use failed (kept for the next round)"),
+    });
+    const deps: Deps = { config, store, reads, cache, keys, clock, newId, instanceId: boot.instanceId, signingKeys, log, limits, usedAssertions, lastUsed, metrics, tracing };
     return {
       deps,
       sql,
@@ -76,12 +96,16 @@ export async function startRuntime(config: Config, log: Logger, clock: () => Dat
       signingKeys,
       async close() {
         signingKeys.close();
+        // The uses gathered since the last write, before the pool goes (graceful shutdown).
+        await lastUsed.close().catch((err: unknown) => log.warn({ err }, "writing credentials' last use at shutdown failed"));
         await cluster?.close();
         await sql.close();
+        await tracing.shutdown();
       },
     };
   } catch (e) {
     await sql.close().catch(() => undefined);
+    await tracing.shutdown().catch(() => undefined);
     throw e;
   }
 }

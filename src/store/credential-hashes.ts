@@ -1,4 +1,3 @@
-import { UserEvents } from "../domain/users/user.js";
 import type { Queryable } from "./sql.js";
 
 /**
@@ -13,20 +12,19 @@ export interface HashedCredential {
   userName: string;
   /** The PAT's id (PATs only). */
   tokenId?: string;
+  /** The secret's id (secrets only). */
+  secretId?: string;
   createdAt: Date;
 }
 
-/** Current machine secrets set before `since`, and unexpired PATs created before it. */
+/** Unexpired machine secrets made before `since`, and unexpired PATs created before it. */
 export async function credentialsHashedBefore(q: Queryable, since: Date, now: Date): Promise<HashedCredential[]> {
-  const secrets = await q.query<{ instance_id: string; id: string; username: string; set_at: Date | string }>(
-    `SELECT u.instance_id, u.id, u.username, max(e.created_at) AS set_at
-       FROM proj_users u
-       JOIN events e ON e.instance_id = u.instance_id AND e.aggregate_type = 'user' AND e.aggregate_id = u.id AND e.event_type = $1
-      WHERE u.has_secret
-      GROUP BY u.instance_id, u.id, u.username
-     HAVING max(e.created_at) < $2
-      ORDER BY set_at, u.id`,
-    [UserEvents.secretSet, since],
+  const secrets = await q.query<{ instance_id: string; id: string; secret_id: string; username: string; set_at: Date | string }>(
+    `SELECT s.instance_id, s.user_id AS id, s.id AS secret_id, u.username, s.created_at AS set_at
+       FROM proj_machine_secrets s JOIN proj_users u ON u.instance_id = s.instance_id AND u.id = s.user_id
+      WHERE s.created_at < $1 AND (s.expiration IS NULL OR s.expiration > $2)
+      ORDER BY s.created_at, s.user_id, s.id`,
+    [since, now],
   );
   const pats = await q.query<{ instance_id: string; id: string; user_id: string; username: string | null; created_at: Date | string }>(
     `SELECT p.instance_id, p.id, p.user_id, u.username, p.created_at
@@ -36,7 +34,14 @@ export async function credentialsHashedBefore(q: Queryable, since: Date, now: Da
     [since, now],
   );
   return [
-    ...secrets.map((r) => ({ kind: "secret" as const, instanceId: r.instance_id, userId: r.id, userName: r.username, createdAt: new Date(r.set_at) })),
+    ...secrets.map((r) => ({
+      kind: "secret" as const,
+      instanceId: r.instance_id,
+      userId: r.id,
+      userName: r.username,
+      secretId: r.secret_id,
+      createdAt: new Date(r.set_at),
+    })),
     ...pats.map((r) => ({
       kind: "pat" as const,
       instanceId: r.instance_id,

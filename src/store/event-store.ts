@@ -7,6 +7,8 @@ import { FENCED_SQLSTATE, PUSH_LOCK, aggregateKey, claimStatement, insertEventSt
 import { pushScript } from "./push-script.js";
 import { performance } from "node:perf_hooks";
 import { isUniqueViolation, type Queryable, type Row, type SqlError, type SqlPort } from "./sql.js";
+import { noMetrics, type Metrics } from "../telemetry/instruments.js";
+import { noTracing, type Tracing } from "../telemetry/tracing.js";
 
 export { EVENTS_CHANNEL, aggregateKey, type CommitNotice, type PushRequest } from "./push.js";
 
@@ -81,16 +83,32 @@ const rowToEvent = (r: Row): StoredEvent => ({
 export const EVENT_COLUMNS =
   "instance_id, aggregate_type, aggregate_id, sequence, position, event_type, payload, editor_user, resource_owner, created_at";
 
-export function createEventStore(sql: SqlPort, writer: Writer | number = 0): EventStore {
+export interface EventStoreTelemetry {
+  metrics?: Metrics;
+  tracing?: Tracing;
+}
+
+export function createEventStore(sql: SqlPort, writer: Writer | number = 0, telemetry: EventStoreTelemetry = {}): EventStore {
   const w: Writer = typeof writer === "number" ? { node: writer } : writer;
   const listeners: ((events: StoredEvent[]) => void)[] = [];
   let barrier: ((commitId: string) => Promise<void>) | undefined;
   let commits = 0;
+  const metrics = telemetry.metrics ?? noMetrics;
+  const tracing = telemetry.tracing ?? noTracing;
+  const viaScript = metrics.pushDuration.labels("script");
+  const viaTransaction = metrics.pushDuration.labels("transaction");
   const prologue = () => prologueStatement({ node: w.node, lease: w.lease });
-  const commit = sql.dialect === "postgres" && sql.script ? createCommitter(sql.script.bind(sql), () => {
-    const p = prologue();
-    return inline(p.text, p.params);
-  }) : undefined;
+  const commit =
+    sql.dialect === "postgres" && sql.script
+      ? createCommitter(
+          sql.script.bind(sql),
+          () => {
+            const p = prologue();
+            return inline(p.text, p.params);
+          },
+          (pushes) => metrics.commitBatchPushes.observe(pushes),
+        )
+      : undefined;
 
   async function insertEvents(tx: Queryable, req: PushRequest): Promise<StoredEvent[]> {
     const next = new Map<string, number>();
@@ -141,51 +159,14 @@ export function createEventStore(sql: SqlPort, writer: Writer | number = 0): Eve
     },
     async push(req) {
       if (req.events.length === 0) return [];
-      let stored: StoredEvent[] | undefined;
-      const commitId = `${commitPrefix(w)}:${++commits}`;
-      try {
-        const s = commit && (await pushScript(req, commitId));
-        if (s) {
-          try {
-            const rows = await commit!(s);
-            s.inserts.forEach((at, i) => (s.events[i]!.position = Number(rows[at]![0]!.position)));
-            stored = s.events;
-          } catch (e) {
-            // A taken claim: nothing was written; the parameter path raises the claim's own error.
-            if (!(isUniqueViolation(e) && e.constraint === "unique_constraints_claim")) throw e;
-          }
-        }
-        stored ??= await sql.transaction(async (tx) => {
-          if (sql.dialect === "postgres") {
-            const p = prologue();
-            await tx.query(p.text, p.params);
-          }
-          await claimUniques(tx, req.instanceId, req.uniques ?? []);
-          const events = await insertEvents(tx, req);
-          for (const e of events) await project(tx, e);
-          const touched = [...new Set(events.map((e) => aggregateKey(e.aggregateType, e.aggregateId)))];
-          // Delivered to other processes at commit; they evict what they cached of these aggregates.
-          // Embedded mode is one process: nobody to tell.
-          if (sql.dialect === "postgres") {
-            const notify = notifyStatement(req.instanceId, touched, commitId);
-            await tx.query(notify.text, notify.params);
-          }
-          return events;
-        });
-      } catch (e) {
-        if (e instanceof DomainError) throw e;
-        if ((e as SqlError | undefined)?.code === FENCED_SQLSTATE) throw fencedError();
-        if (isUniqueViolation(e) && e.constraint === "events_aggregate_sequence") throw new ConcurrencyConflict("aggregate changed concurrently");
-        // disk_full / ENOSPC / a read-only file system: the transaction rolled back, nothing was
-        // written; reads go on working.
-        const unwritable = storageUnwritable(e);
-        if (unwritable === "full") throw new DomainError("Unavailable", "STORE-full", "storage is full; writes are refused until space is freed");
-        if (unwritable === "readonly") throw new DomainError("Unavailable", "STORE-readonly", "storage is read-only; writes are refused");
-        throw e;
-      }
-      for (const l of listeners) l(stored);
-      if (barrier) await barrier(commitId);
-      return stored;
+      // The barrier is part of the push (its span a child of this one): push() resolves after it.
+      return tracing.inSpan("event_store.push", { "portcullis.events": req.events.length }, async (span) => {
+        const { stored, commitId, path } = await commitPush(req);
+        span.setAttribute("portcullis.push_path", path);
+        for (const l of listeners) l(stored);
+        if (barrier) await barrier(commitId);
+        return stored;
+      });
     },
     onCommitted(listener) {
       listeners.push(listener);
@@ -224,6 +205,58 @@ export function createEventStore(sql: SqlPort, writer: Writer | number = 0): Eve
       return rows.map(rowToEvent);
     },
   };
+
+  /** Commits one push (one round-trip script, group-committed, or a transaction); the barrier is the caller's. */
+  async function commitPush(req: PushRequest): Promise<{ stored: StoredEvent[]; commitId: string; path: "script" | "transaction" }> {
+    let stored: StoredEvent[] | undefined;
+    const commitId = `${commitPrefix(w)}:${++commits}`;
+    const started = performance.now();
+    let path = viaScript;
+    try {
+      const s = commit && (await pushScript(req, commitId));
+      if (s) {
+        try {
+          const rows = await commit!(s);
+          s.inserts.forEach((at, i) => (s.events[i]!.position = Number(rows[at]![0]!.position)));
+          stored = s.events;
+        } catch (e) {
+          // A taken claim: nothing was written; the parameter path raises the claim's own error.
+          if (!(isUniqueViolation(e) && e.constraint === "unique_constraints_claim")) throw e;
+        }
+      }
+      if (!stored) path = viaTransaction;
+      stored ??= await sql.transaction(async (tx) => {
+        if (sql.dialect === "postgres") {
+          const p = prologue();
+          await tx.query(p.text, p.params);
+        }
+        await claimUniques(tx, req.instanceId, req.uniques ?? []);
+        const events = await insertEvents(tx, req);
+        for (const e of events) await project(tx, e);
+        const touched = [...new Set(events.map((e) => aggregateKey(e.aggregateType, e.aggregateId)))];
+        // Delivered to other processes at commit; they evict what they cached of these aggregates.
+        // Embedded mode is one process: nobody to tell.
+        if (sql.dialect === "postgres") {
+          const notify = notifyStatement(req.instanceId, touched, commitId);
+          await tx.query(notify.text, notify.params);
+        }
+        return events;
+      });
+    } catch (e) {
+      if (e instanceof DomainError) throw e;
+      if ((e as SqlError | undefined)?.code === FENCED_SQLSTATE) throw fencedError();
+      if (isUniqueViolation(e) && e.constraint === "events_aggregate_sequence") throw new ConcurrencyConflict("aggregate changed concurrently");
+      // disk_full / ENOSPC / a read-only file system: the transaction rolled back, nothing was
+      // written; reads go on working.
+      const unwritable = storageUnwritable(e);
+      if (unwritable === "full") throw new DomainError("Unavailable", "STORE-full", "storage is full; writes are refused until space is freed");
+      if (unwritable === "readonly") throw new DomainError("Unavailable", "STORE-readonly", "storage is read-only; writes are refused");
+      throw e;
+    }
+    path.observe((performance.now() - started) / 1000);
+    metrics.pushEvents.observe(stored.length);
+    return { stored, commitId, path: path === viaScript ? "script" : "transaction" };
+  }
 }
 
 export async function* readAllEvents(sql: Queryable, batch = 5000): AsyncGenerator<StoredEvent> {

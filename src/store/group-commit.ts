@@ -26,7 +26,7 @@ const MAX_BATCH_PUSHES = 64;
  * Every script starts with `prologue()` (push.ts prologueStatement: the push lock and the writer's
  * slot fence); a fenced writer's batch fails as a whole (every push in it is this process's).
  */
-export function createCommitter(script: (statements: readonly string[]) => Promise<Row[][]>, prologue: () => string) {
+export function createCommitter(script: (statements: readonly string[]) => Promise<Row[][]>, prologue: () => string, onCommitted?: (pushes: number) => void) {
   interface Job {
     s: PushScript;
     resolve: (rows: Row[][]) => void;
@@ -52,7 +52,11 @@ export function createCommitter(script: (statements: readonly string[]) => Promi
   };
 
   const withPrologue = async (statements: string[]) => (await script([prologue(), ...statements])).slice(1);
-  const runOne = (j: Job) => withPrologue(j.s.statements).then(j.resolve, j.reject);
+  const runOne = (j: Job) =>
+    withPrologue(j.s.statements).then((rows) => {
+      onCommitted?.(1);
+      j.resolve(rows);
+    }, j.reject);
 
   async function run(batch: Job[]) {
     if (batch.length === 1) return runOne(batch[0]!);
@@ -70,6 +74,7 @@ export function createCommitter(script: (statements: readonly string[]) => Promi
       await run(batch.slice(half));
       return;
     }
+    onCommitted?.(batch.length);
     let at = 0;
     for (const j of batch) {
       j.resolve(rows.slice(at, at + j.s.statements.length));

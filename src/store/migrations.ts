@@ -198,6 +198,42 @@ CREATE INDEX proj_project_roles_org ON proj_project_roles (instance_id, org_id);
 `,
   },
   {
+    version: 6,
+    name: "machine secrets and credentials' last use",
+    // Version 5 is another branch's. The set of a machine's client secrets (never the secret, nor its hash),
+    // filled from the secret each machine has: before this version a machine had at most one.
+    sql: `
+CREATE TABLE proj_machine_secrets (
+  instance_id  text        NOT NULL,
+  user_id      text        NOT NULL,
+  id           text        NOT NULL,
+  org_id       text        NOT NULL,
+  description  text        NOT NULL DEFAULT '',
+  expiration   timestamptz,
+  created_at   timestamptz NOT NULL,
+  changed_at   timestamptz NOT NULL,
+  sequence     bigint      NOT NULL,
+  PRIMARY KEY (instance_id, user_id, id)
+);
+CREATE INDEX proj_machine_secrets_org_expiration ON proj_machine_secrets (instance_id, org_id, expiration);
+CREATE TABLE credential_last_used (
+  instance_id  text        NOT NULL,
+  kind         text        NOT NULL,
+  user_id      text        NOT NULL,
+  cred_id      text        NOT NULL,
+  last_used    timestamptz NOT NULL,
+  PRIMARY KEY (instance_id, kind, user_id, cred_id)
+);
+INSERT INTO proj_machine_secrets (instance_id, user_id, id, org_id, description, expiration, created_at, changed_at, sequence)
+SELECT DISTINCT ON (e.instance_id, e.aggregate_id)
+       e.instance_id, e.aggregate_id, COALESCE(NULLIF(e.payload->>'secretId', ''), e.sequence::text), u.org_id, '',
+       NULLIF(e.payload->>'expirationDate', '')::timestamptz, e.created_at, e.created_at, e.sequence
+  FROM events e JOIN proj_users u ON u.instance_id = e.instance_id AND u.id = e.aggregate_id
+ WHERE e.aggregate_type = 'user' AND e.event_type = 'user.machine.secret.set' AND u.has_secret
+ ORDER BY e.instance_id, e.aggregate_id, e.sequence DESC;
+`,
+  },
+  {
     version: 7,
     name: "fenced node slots",
     // Each registration of a node slot gets its own number (`lease`, from node_ids); a PostgreSQL
@@ -207,6 +243,55 @@ CREATE INDEX proj_project_roles_org ON proj_project_roles (instance_id, org_id);
     sql: `
 ALTER TABLE nodes ADD COLUMN lease bigint NOT NULL DEFAULT 0;
 CREATE FUNCTION portcullis_fence(slot bigint, holder bigint) RETURNS void LANGUAGE plpgsql AS $$ BEGIN PERFORM 1 FROM nodes WHERE node_id = slot AND lease = holder; IF NOT FOUND THEN RAISE EXCEPTION 'node slot % is no longer held by this process', slot USING ERRCODE = 'PCF01'; END IF; END $$;
+`,
+  },
+  {
+    version: 8,
+    name: "user grants",
+    // The "usergrant" aggregate's read model (ZITADEL's projections.user_grants5): one row per grant
+    // not removed; names of users, orgs and projects are joined at query time.
+    sql: `
+CREATE TABLE proj_user_grants (
+  instance_id       text NOT NULL,
+  id                text NOT NULL,
+  org_id            text NOT NULL,
+  user_id           text NOT NULL,
+  project_id        text NOT NULL,
+  project_grant_id  text NOT NULL,
+  role_keys         jsonb NOT NULL,
+  state             smallint NOT NULL,
+  created_at        timestamptz NOT NULL,
+  changed_at        timestamptz NOT NULL,
+  sequence          bigint NOT NULL,
+  PRIMARY KEY (instance_id, id)
+);
+CREATE INDEX proj_user_grants_user ON proj_user_grants (instance_id, user_id);
+CREATE INDEX proj_user_grants_project ON proj_user_grants (instance_id, project_id);
+CREATE INDEX proj_user_grants_org ON proj_user_grants (instance_id, org_id);
+`,
+  },
+  {
+    version: 9,
+    name: "project grants",
+    // Project grants (projection of project.grant.* on the "project" aggregate): org_id is the
+    // project's org, granted_org_id the org the project is granted to, role_keys a JSON array.
+    sql: `
+CREATE TABLE proj_project_grants (
+  instance_id     text NOT NULL,
+  grant_id        text NOT NULL,
+  project_id      text NOT NULL,
+  org_id          text NOT NULL,
+  granted_org_id  text NOT NULL,
+  role_keys       jsonb NOT NULL DEFAULT '[]'::jsonb,
+  state           smallint NOT NULL,
+  created_at      timestamptz NOT NULL,
+  changed_at      timestamptz NOT NULL,
+  sequence        bigint NOT NULL,
+  PRIMARY KEY (instance_id, grant_id)
+);
+CREATE INDEX proj_project_grants_project ON proj_project_grants (instance_id, project_id);
+CREATE INDEX proj_project_grants_org ON proj_project_grants (instance_id, org_id);
+CREATE INDEX proj_project_grants_granted_org ON proj_project_grants (instance_id, granted_org_id);
 `,
   },
 ];

@@ -255,6 +255,7 @@ export async function openPostgres(url: string, opts: PostgresOptions = {}): Pro
       return listener.subscribe(channel, onMessage, onReconnect);
     },
 
+    poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount, max: opts.max ?? 10 }),
     async ping(): Promise<boolean> {
       if (closed) return false;
       const attempt = pool

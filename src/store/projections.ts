@@ -2,7 +2,9 @@ import { readEvent, type EventsOf, type StoredEvent, type TypedEvent } from "../
 import { InstanceEvents, OrgEvents, instanceEventMappers, orgEventMappers, type MemberPayload, type MemberRemovedPayload } from "../domain/orgs/events.js";
 import { OrgStateNum } from "../domain/orgs/org.js";
 import { ProjectEvents, projectEventMappers } from "../domain/projects/events.js";
-import { ProjectStateNum } from "../domain/projects/project.js";
+import { ProjectGrantStateNum, ProjectStateNum } from "../domain/projects/project.js";
+import { UserGrantEvents, userGrantEventMappers } from "../domain/usergrants/events.js";
+import { UserGrantStateNum } from "../domain/usergrants/user-grant.js";
 import { UserEvents, userEventMappers } from "../domain/users/events.js";
 import { UserStateNum, UserType } from "../domain/users/user.js";
 import { Tables } from "./read-models/tables.js";
@@ -19,7 +21,7 @@ export async function project(tx: Queryable, stored: StoredEvent): Promise<void>
   if (handler) await handler(tx, e);
 }
 
-const eventMappers = { ...instanceEventMappers, ...orgEventMappers, ...userEventMappers, ...projectEventMappers };
+const eventMappers = { ...instanceEventMappers, ...orgEventMappers, ...userEventMappers, ...projectEventMappers, ...userGrantEventMappers };
 type ProjectedEvent = EventsOf<typeof eventMappers>;
 type Handler<E> = (tx: Queryable, e: E) => Promise<unknown>;
 /** Each handler gets its event with the typed payload of its type. */
@@ -67,7 +69,7 @@ const touchOrg = (tx: Queryable, e: EventMeta, set = "", params: unknown[] = [])
  */
 const removeOrgContents = async (tx: Queryable, e: EventMeta) => {
   const params = [e.instanceId, e.aggregateId];
-  for (const table of [Tables.machineKeys, Tables.pats, Tables.userMetadata, Tables.users]) {
+  for (const table of [Tables.machineKeys, Tables.pats, Tables.machineSecrets, Tables.userMetadata, Tables.users]) {
     await tx.query(`DELETE FROM ${table} WHERE instance_id = $1 AND org_id = $2`, params);
   }
   await tx.query(`DELETE FROM ${Tables.members} WHERE instance_id = $1 AND scope_type = 'org' AND scope_id = $2`, params);
@@ -78,7 +80,32 @@ const removeOrgContents = async (tx: Queryable, e: EventMeta) => {
   );
   await tx.query(`DELETE FROM ${Tables.projectRoles} WHERE instance_id = $1 AND org_id = $2`, params);
   await tx.query(`DELETE FROM ${Tables.projects} WHERE instance_id = $1 AND org_id = $2`, params);
+  // Project grants of its projects and grants made to it (ZITADEL's project grant projection on org.removed).
+  await tx.query(`DELETE FROM ${Tables.projectGrants} WHERE instance_id = $1 AND (org_id = $2 OR granted_org_id = $2)`, params);
 };
+
+/**
+ * A removed org's user grants go: those it made, those of its users and those on its projects
+ * (ZITADEL's user-grant projection on org.removed); before its users and projects leave the tables.
+ */
+const removeOrgUserGrants = (tx: Queryable, e: EventMeta) =>
+  tx.query(
+    `DELETE FROM ${Tables.userGrants} WHERE instance_id = $1 AND (org_id = $2
+       OR user_id IN (SELECT id FROM ${Tables.users} WHERE instance_id = $1 AND org_id = $2)
+       OR project_id IN (SELECT id FROM ${Tables.projects} WHERE instance_id = $1 AND org_id = $2))`,
+    [e.instanceId, e.aggregateId],
+  );
+
+const touchUserGrant = (tx: Queryable, e: EventMeta, set = "", params: unknown[] = []) =>
+  tx.query(`UPDATE ${Tables.userGrants} SET changed_at = $3, sequence = $4${set ? ", " + set : ""} WHERE instance_id = $1 AND id = $2`, [
+    e.instanceId,
+    e.aggregateId,
+    e.createdAt,
+    e.sequence,
+    ...params,
+  ]);
+
+const removeUserGrant: Handler<EventMeta> = (tx, e) => tx.query(`DELETE FROM ${Tables.userGrants} WHERE instance_id = $1 AND id = $2`, [e.instanceId, e.aggregateId]);
 
 const touchProject = (tx: Queryable, e: EventMeta, set = "", params: unknown[] = []) =>
   tx.query(`UPDATE ${Tables.projects} SET changed_at = $3, sequence = $4${set ? ", " + set : ""} WHERE instance_id = $1 AND id = $2`, [
@@ -91,7 +118,7 @@ const touchProject = (tx: Queryable, e: EventMeta, set = "", params: unknown[] =
 
 /**
  * A removed project goes from every read model with its roles and members (as ZITADEL's projections
- * delete them). Extension point: the tables of its grants, apps and app keys are emptied here too;
+ * delete them), and its project grants. Extension point: the tables of its apps and app keys are emptied here too;
  * user grants are their own aggregate and get their own removal events (app/projects/cascade.ts).
  */
 const removeProjectContents = async (tx: Queryable, e: EventMeta) => {
@@ -99,7 +126,27 @@ const removeProjectContents = async (tx: Queryable, e: EventMeta) => {
   await tx.query(`DELETE FROM ${Tables.members} WHERE instance_id = $1 AND scope_type = 'project' AND scope_id = $2`, params);
   await tx.query(`DELETE FROM ${Tables.projectRoles} WHERE instance_id = $1 AND project_id = $2`, params);
   await tx.query(`DELETE FROM ${Tables.projects} WHERE instance_id = $1 AND id = $2`, params);
+  await tx.query(`DELETE FROM ${Tables.projectGrants} WHERE instance_id = $1 AND project_id = $2`, params); // project grants (PGRANT)
 };
+
+// --- project grants (PGRANT) ---
+const touchProjectGrant = (tx: Queryable, e: EventMeta, grantId: string, set: string, params: unknown[]) =>
+  tx.query(`UPDATE ${Tables.projectGrants} SET changed_at = $4, sequence = $5, ${set} WHERE instance_id = $1 AND project_id = $2 AND grant_id = $3`, [
+    e.instanceId,
+    e.aggregateId,
+    grantId,
+    e.createdAt,
+    e.sequence,
+    ...params,
+  ]);
+// --- end project grants ---
+
+const insertSecret = (tx: Queryable, e: EventMeta, id: string, description: string, expiration: Date | undefined) =>
+  tx.query(
+    `INSERT INTO ${Tables.machineSecrets} (instance_id, user_id, id, org_id, description, expiration, created_at, changed_at, sequence)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8)`,
+    [e.instanceId, e.aggregateId, id, e.resourceOwner, description, expiration ?? null, e.createdAt, e.sequence],
+  );
 
 const handlers: Handlers = {
   [InstanceEvents.added]: (tx, e) =>
@@ -130,6 +177,7 @@ const handlers: Handlers = {
   [OrgEvents.reactivated]: (tx, e) => touchOrg(tx, e, "state = $5", [OrgStateNum.active]),
   [OrgEvents.removed]: async (tx, e) => {
     await touchOrg(tx, e, "state = $5", [OrgStateNum.removed]);
+    await removeOrgUserGrants(tx, e);
     await removeOrgContents(tx, e);
   },
   [OrgEvents.domainPrimarySet]: (tx, e) => touchOrg(tx, e, "primary_domain = $5", [e.payload.domain]),
@@ -186,6 +234,44 @@ const handlers: Handlers = {
   [ProjectEvents.memberChanged]: upsertMember("project"),
   [ProjectEvents.memberRemoved]: removeMember("project"),
   [ProjectEvents.memberCascadeRemoved]: removeMember("project"),
+  // --- project grants (PGRANT) ---
+  [ProjectEvents.grantAdded]: (tx, e) =>
+    tx.query(
+      `INSERT INTO ${Tables.projectGrants} (instance_id, grant_id, project_id, org_id, granted_org_id, role_keys, state, created_at, changed_at, sequence)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9)`,
+      [e.instanceId, e.payload.grantId, e.aggregateId, e.resourceOwner, e.payload.grantedOrgId, JSON.stringify(e.payload.roleKeys), ProjectGrantStateNum.active, e.createdAt, e.sequence],
+    ),
+  [ProjectEvents.grantChanged]: (tx, e) => touchProjectGrant(tx, e, e.payload.grantId, "role_keys = $6", [JSON.stringify(e.payload.roleKeys)]),
+  [ProjectEvents.grantCascadeChanged]: (tx, e) => touchProjectGrant(tx, e, e.payload.grantId, "role_keys = $6", [JSON.stringify(e.payload.roleKeys)]),
+  [ProjectEvents.grantDeactivated]: (tx, e) => touchProjectGrant(tx, e, e.payload.grantId, "state = $6", [ProjectGrantStateNum.inactive]),
+  [ProjectEvents.grantReactivated]: (tx, e) => touchProjectGrant(tx, e, e.payload.grantId, "state = $6", [ProjectGrantStateNum.active]),
+  [ProjectEvents.grantRemoved]: (tx, e) =>
+    tx.query(`DELETE FROM ${Tables.projectGrants} WHERE instance_id = $1 AND project_id = $2 AND grant_id = $3`, [e.instanceId, e.aggregateId, e.payload.grantId]),
+  // --- end project grants ---
+
+  [UserGrantEvents.added]: (tx, e) =>
+    tx.query(
+      `INSERT INTO ${Tables.userGrants} (instance_id, id, org_id, user_id, project_id, project_grant_id, role_keys, state, created_at, changed_at, sequence)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10)`,
+      [
+        e.instanceId,
+        e.aggregateId,
+        e.resourceOwner,
+        e.payload.userId,
+        e.payload.projectId,
+        e.payload.projectGrantId,
+        JSON.stringify(e.payload.roleKeys),
+        UserGrantStateNum.active,
+        e.createdAt,
+        e.sequence,
+      ],
+    ),
+  [UserGrantEvents.changed]: (tx, e) => touchUserGrant(tx, e, "role_keys = $5", [JSON.stringify(e.payload.roleKeys)]),
+  [UserGrantEvents.cascadeChanged]: (tx, e) => touchUserGrant(tx, e, "role_keys = $5", [JSON.stringify(e.payload.roleKeys)]),
+  [UserGrantEvents.deactivated]: (tx, e) => touchUserGrant(tx, e, "state = $5", [UserGrantStateNum.inactive]),
+  [UserGrantEvents.reactivated]: (tx, e) => touchUserGrant(tx, e, "state = $5", [UserGrantStateNum.active]),
+  [UserGrantEvents.removed]: removeUserGrant,
+  [UserGrantEvents.cascadeRemoved]: removeUserGrant,
 
   [UserEvents.machineAdded]: (tx, e) =>
     tx.query(
@@ -214,8 +300,33 @@ const handlers: Handlers = {
     ]);
   },
   [UserEvents.usernameChanged]: (tx, e) => touchUser(tx, e, "username = $5", [e.payload.userName]),
-  [UserEvents.secretSet]: (tx, e) => touchUser(tx, e, "has_secret = true"),
-  [UserEvents.secretRemoved]: (tx, e) => touchUser(tx, e, "has_secret = false"),
+  [UserEvents.secretSet]: async (tx, e) => {
+    await tx.query(`DELETE FROM ${Tables.machineSecrets} WHERE instance_id = $1 AND user_id = $2`, [e.instanceId, e.aggregateId]);
+    await insertSecret(tx, e, e.payload.secretId || String(e.sequence), "", e.payload.expirationDate);
+    return touchUser(tx, e, "has_secret = true");
+  },
+  [UserEvents.secretRemoved]: async (tx, e) => {
+    await tx.query(`DELETE FROM ${Tables.machineSecrets} WHERE instance_id = $1 AND user_id = $2`, [e.instanceId, e.aggregateId]);
+    return touchUser(tx, e, "has_secret = false");
+  },
+  [UserEvents.secretAdded]: async (tx, e) => {
+    await insertSecret(tx, e, e.payload.secretId, e.payload.description, e.payload.expirationDate);
+    return touchUser(tx, e, "has_secret = true");
+  },
+  [UserEvents.secretChanged]: async (tx, e) => {
+    const p = e.payload;
+    await tx.query(
+      `UPDATE ${Tables.machineSecrets} SET description = COALESCE($4::text, description), expiration = CASE WHEN $5::boolean THEN $6::timestamptz ELSE expiration END,
+              changed_at = $7, sequence = $8
+        WHERE instance_id = $1 AND user_id = $2 AND id = $3`,
+      [e.instanceId, e.aggregateId, p.secretId, p.description ?? null, p.expirationDate !== undefined, p.expirationDate ?? null, e.createdAt, e.sequence],
+    );
+    return touchUser(tx, e);
+  },
+  [UserEvents.secretDeleted]: async (tx, e) => {
+    await tx.query(`DELETE FROM ${Tables.machineSecrets} WHERE instance_id = $1 AND user_id = $2 AND id = $3`, [e.instanceId, e.aggregateId, e.payload.secretId]);
+    return touchUser(tx, e, `has_secret = EXISTS (SELECT 1 FROM ${Tables.machineSecrets} s WHERE s.instance_id = $1 AND s.user_id = $2)`);
+  },
   [UserEvents.locked]: userState(UserStateNum.locked),
   [UserEvents.unlocked]: userState(UserStateNum.active),
   [UserEvents.deactivated]: userState(UserStateNum.inactive),
@@ -225,6 +336,7 @@ const handlers: Handlers = {
     await tx.query(`DELETE FROM ${Tables.users} WHERE instance_id = $1 AND id = $2`, params);
     await tx.query(`DELETE FROM ${Tables.machineKeys} WHERE instance_id = $1 AND user_id = $2`, params);
     await tx.query(`DELETE FROM ${Tables.pats} WHERE instance_id = $1 AND user_id = $2`, params);
+    await tx.query(`DELETE FROM ${Tables.machineSecrets} WHERE instance_id = $1 AND user_id = $2`, params);
     await tx.query(`DELETE FROM ${Tables.userMetadata} WHERE instance_id = $1 AND user_id = $2`, params);
   },
   [UserEvents.keyAdded]: async (tx, e) => {

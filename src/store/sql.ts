@@ -31,6 +31,8 @@ export interface SqlPort extends Queryable {
    * and calls `onReconnect` so caches can be dropped (notifications may have been missed).
    */
   listen(channel: string, onMessage: (payload: string) => void, onReconnect?: () => void): Promise<() => Promise<void>>;
+  /** PostgreSQL only: the pool's connections now (for metrics). */
+  poolStats?(): { total: number; idle: number; waiting: number; max: number };
   /** True while the database answered the last attempt (used by /debug/ready). */
   ping(): Promise<boolean>;
   close(): Promise<void>;

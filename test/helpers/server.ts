@@ -6,6 +6,7 @@ import { loadConfig } from "../../src/config/load.js";
 import { createLogger, startRuntime, type Runtime } from "../../src/server/runtime.js";
 import { startServer, type RunningServer } from "../../src/server/http.js";
 import { createTestDatabase } from "./pg.js";
+import type { Tracing } from "../../src/telemetry/tracing.js";
 
 export type Storage = "pglite" | "postgres";
 
@@ -43,6 +44,8 @@ export interface TestServerOptions {
   dataDir?: string;
   databaseUrl?: string;
   clock?: () => Date;
+  /** Tracing instead of what the OTEL_* variables ask for (an in-memory exporter). */
+  tracing?: Tracing;
 }
 
 /** A real Portcullis (runtime + server) on a free port on 127.0.0.1. */
@@ -67,7 +70,7 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
   };
   const config = loadConfig({ env });
   const log = createLogger(config);
-  const rt = await startRuntime(config, log, opts.clock);
+  const rt = await startRuntime(config, log, opts.clock, { tracing: opts.tracing });
   const server = await startServer(rt.deps, log, () => rt.sql.ping());
   const patFile = config.firstInstance.patPath;
   const pat = readFileSync(patFile, "utf8").trim();

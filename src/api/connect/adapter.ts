@@ -5,7 +5,8 @@ import type { ServerResponse } from "node:http";
 import type { Logger } from "pino";
 import { header, sendJson, unreadBodyHeaders, type Req, type Res } from "../http-util.js";
 import type { Pipeline } from "../pipeline.js";
-import { peerContext, preAuthKey } from "./routes.js";
+import { infoKey, peerContext, preAuthKey } from "./routes.js";
+import { requestInfo } from "../request-info.js";
 import { createClientAddress, type ClientAddress } from "../client-address.js";
 
 /** Node's timers hold at most 2^31-1 ms; a larger deadline would be turned into 1 ms with a warning on every request. */
@@ -95,6 +96,8 @@ async function* once(bytes: Uint8Array): AsyncIterable<Uint8Array> {
 /** `application/grpc`, `application/grpc+proto`, `application/grpc-web-text; …`: gRPC or gRPC-web, whatever the codec. */
 const GRPC_CONTENT_TYPE = /^application\/grpc(?:-web(?:-text)?)?(?:[+;]|$)/i;
 
+const GRPC_WEB_CONTENT_TYPE = /^application\/grpc-web/i;
+
 export const isGrpcRequest = (req: Req): boolean => GRPC_CONTENT_TYPE.test(req.headers["content-type"] ?? "");
 
 /**
@@ -134,8 +137,14 @@ export function createConnectHandler(opts: {
   const services = new Set(router.handlers.map((h) => h.service.typeName));
   const handle = async (req: Req, res: Res, path: string): Promise<void> => {
     const handler = paths.get(path);
+    const info = requestInfo(req);
+    if (info) {
+      const contentType = req.headers["content-type"] ?? "";
+      info.protocol = GRPC_WEB_CONTENT_TYPE.test(contentType) ? "grpc-web" : GRPC_CONTENT_TYPE.test(contentType) ? "grpc" : "connect";
+    }
     if (!handler) {
       req.resume();
+      if (info && isGrpcRequest(req)) info.code = "Unimplemented";
       if (isGrpcRequest(req)) return sendGrpcStatus(req, res, GRPC_UNIMPLEMENTED, unknownMethodMessage(path, services));
       return sendJson(res, 404, JSON.stringify({ code: 5, message: "Not Found" }));
     }
@@ -143,6 +152,11 @@ export function createConnectHandler(opts: {
     try {
       const peer = clientAddress(req);
       const values = peerContext(peer);
+      if (info) {
+        info.service = handler.method.parent.typeName;
+        info.method = handler.method.name;
+        values.set(infoKey, info);
+      }
       let uReq = universalRequestFromNodeRequest(req as never, res as never, undefined, values);
       if (opts.authenticate && req.method === "POST") {
         try {

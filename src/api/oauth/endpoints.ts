@@ -12,6 +12,9 @@ import { authorizationServerMetadata } from "./metadata-8414.js";
 import { BEARER_ERRORS, CLIENT_ERRORS, answerError } from "./errors.js";
 import { FORM_LIMIT, parseForm } from "./form.js";
 import { createLimited } from "./limits.js";
+import { GRANTS } from "../../app/oauth/grants.js";
+import { DomainError } from "../../domain/errors.js";
+import { requestInfo } from "../request-info.js";
 
 /** RFC 6749 §5.1: token responses are not cached. */
 const TOKEN_HEADERS = jsonHeaders({ pragma: "no-cache" });
@@ -22,6 +25,23 @@ const TOKEN_HEADERS = jsonHeaders({ pragma: "no-cache" });
  */
 const tokenJson = (t: TokenResponse) =>
   t.id_token === undefined ? `{"access_token":"${t.access_token}","token_type":"Bearer","expires_in":${t.expires_in}}` : JSON.stringify(t);
+
+/** The grant types a label may name: the served ones; anything else a client sends is "other". */
+const GRANT_LABELS = new Set(GRANTS.map((g) => g.grantType));
+const grantLabel = (g: string | undefined) => (g === undefined ? "" : GRANT_LABELS.has(g) ? g : "other");
+/** A failed token request's result label: the OAuth error code, else the error kind. */
+const tokenResult = (e: unknown) => (e instanceof OAuthError ? e.error : e instanceof DomainError ? e.kind : "Internal");
+
+/** OAuth endpoints by path, for the request metrics' method label. */
+const ENDPOINTS: Record<string, string> = {
+  "/.well-known/openid-configuration": "discovery",
+  "/.well-known/oauth-authorization-server": "metadata",
+  "/oauth/v2/keys": "keys",
+  "/oauth/v2/token": "token",
+  "/oauth/v2/introspect": "introspect",
+  "/oauth/v2/revoke": "revoke",
+  "/oidc/v1/userinfo": "userinfo",
+};
 
 function bearerFrom(req: Req, form?: Map<string, string>): string | undefined {
   const auth = header(req, "authorization");
@@ -71,11 +91,29 @@ export function createOAuthRoutes(deps: Deps, log: Logger): OAuthRoutes {
   const requireClient = (req: Req, form: Map<string, string>, countRequest = false) =>
     limited(req, clientIdOf(req, form), countRequest, () => authenticateClient(deps, replay, clientAuthentication(req, form)));
 
+  const tokenRequests = deps.metrics.tokenRequests;
+
   function token(req: Req, res: Res, form: Map<string, string>) {
+    const grant = grantLabel(form.get("grant_type"));
+    const failed = (e: unknown): never => {
+      tokenRequests.labels(grant, tokenResult(e)).inc();
+      throw e;
+    };
     const creds = clientCredentials(req, form);
-    const tokens = limited(req, creds?.clientId ?? form.get("client_id"), true, () => exchangeToken(deps, replay, form, creds));
-    if (!(tokens instanceof Promise)) return sendJsonWith(res, 200, tokenJson(tokens), TOKEN_HEADERS);
-    return tokens.then((t) => sendJsonWith(res, 200, tokenJson(t), TOKEN_HEADERS));
+    let tokens: ReturnType<typeof exchangeToken>;
+    try {
+      tokens = limited(req, creds?.clientId ?? form.get("client_id"), true, () => exchangeToken(deps, replay, form, creds));
+    } catch (e) {
+      return failed(e);
+    }
+    if (!(tokens instanceof Promise)) {
+      tokenRequests.labels(grant, "issued").inc();
+      return sendJsonWith(res, 200, tokenJson(tokens), TOKEN_HEADERS);
+    }
+    return tokens.then((t) => {
+      tokenRequests.labels(grant, "issued").inc();
+      sendJsonWith(res, 200, tokenJson(t), TOKEN_HEADERS);
+    }, failed);
   }
 
   async function introspection(req: Req, res: Res, form: Map<string, string>) {
@@ -102,6 +140,15 @@ export function createOAuthRoutes(deps: Deps, log: Logger): OAuthRoutes {
 
   return {
     handle(req, res, path) {
+      const info = requestInfo(req);
+      if (info) {
+        const endpoint = ENDPOINTS[path];
+        if (endpoint) {
+          info.protocol = "oauth";
+          info.service = "oauth";
+          info.method = endpoint;
+        }
+      }
       switch (path) {
         case "/.well-known/openid-configuration":
           sendJson(res, 200, discovery, { "cache-control": "public, max-age=300" });

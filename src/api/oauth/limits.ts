@@ -26,15 +26,23 @@ const isAuthFailure = (e: unknown) => e instanceof OAuthError && (e.error === "i
  */
 export function createLimited(deps: Deps): Limited {
   const clientAddress = createClientAddress(deps.config.trustedProxies);
+  const { authFailures, rateLimitRefusals } = deps.metrics;
+  const oauthFailures = authFailures.labels("oauth");
+  const refused = (limit: string, wait: number) => {
+    rateLimitRefusals.labels(limit).inc();
+    return tooManyRequests(wait);
+  };
   const limited: Limited = (req, clientId, countRequest, fn) => {
     const { limits } = deps;
     const addr = clientAddress(req);
     const client = clientId?.toLowerCase();
     const blocked = limits.failAddress.wait(addr);
-    if (blocked > 0) throw tooManyRequests(blocked);
+    if (blocked > 0) throw refused("failures_per_address", blocked);
     if (countRequest) {
-      const wait = limits.tokenAddress.take(addr) || (client ? limits.tokenClient.wait(client) : 0);
-      if (wait > 0) throw tooManyRequests(wait);
+      const perAddress = limits.tokenAddress.take(addr);
+      if (perAddress > 0) throw refused("tokens_per_address", perAddress);
+      const perClient = client ? limits.tokenClient.wait(client) : 0;
+      if (perClient > 0) throw refused("tokens_per_client", perClient);
     }
     const succeeded = <R>(r: R): R => {
       if (countRequest && client) limits.tokenClient.take(client);
@@ -60,13 +68,14 @@ export function createLimited(deps: Deps): Limited {
   /** Counts a failed authentication; the error to answer (the original one or a 429), maybe after a delay. */
   const failure = (addr: string, client: string | undefined, e: unknown): unknown => {
     if (!isAuthFailure(e)) return e;
+    oauthFailures.inc();
     const { limits } = deps;
     limits.failAddress.take(addr);
     if (!client) return e;
     const pair = limits.failClientAddress.take(`${client} ${addr}`);
     const all = limits.failClient.take(client);
-    if (all > 0) return sleep(Math.min(all * 1000, MAX_FAILURE_DELAY_MS)).then(() => tooManyRequests(Math.max(all, pair)));
-    return pair > 0 ? tooManyRequests(pair) : e;
+    if (all > 0) return sleep(Math.min(all * 1000, MAX_FAILURE_DELAY_MS)).then(() => refused("failures_per_client", Math.max(all, pair)));
+    return pair > 0 ? refused("failures_per_client_address", pair) : e;
   };
   return limited;
 }

@@ -1,4 +1,5 @@
-import type { ProjectQuery as ProjectQueryPb, RoleQuery } from "@zitadel/proto/zitadel/project_pb.js";
+import type { ProjectGrantQuery as ProjectGrantQueryPb, ProjectQuery as ProjectQueryPb, RoleQuery } from "@zitadel/proto/zitadel/project_pb.js";
+import type { GrantedProjectQuery, ProjectGrantQuery, ProjectGrantRow } from "../../app/projects/project-grant-queries.js";
 import type { ProjectQuery, ProjectRoleQuery, ProjectRoleRow, ProjectRow } from "../../app/projects/project-queries.js";
 import { invalidArgument } from "../../domain/errors.js";
 import { ProjectStateNum } from "../../domain/projects/project.js";
@@ -50,4 +51,39 @@ export function toRoleQueries(queries: RoleQuery[]): ProjectRoleQuery[] {
         throw invalidArgument("PROJECT-fms0e", "List.Query.Invalid");
     }
   });
+}
+
+// project grants (PGRANT)
+
+/** zitadel.project.v1.GrantedProject: the grant with its project and both orgs; the resource owner is the project's org. */
+export const grantedProjectMessage = (g: ProjectGrantRow) => ({
+  grantId: g.grantId,
+  grantedOrgId: g.grantedOrgId,
+  grantedOrgName: g.grantedOrgName,
+  grantedRoleKeys: g.roleKeys,
+  state: g.state,
+  projectId: g.projectId,
+  projectName: g.projectName,
+  projectOwnerId: g.orgId,
+  projectOwnerName: g.orgName,
+  details: readDetails(g.sequence, g.createdAt, g.changedAt, g.orgId),
+});
+
+/** zitadel.project.v1.ProjectGrantQuery → ProjectGrantQuery. */
+export function toProjectGrantQueries(queries: ProjectGrantQueryPb[]): ProjectGrantQuery[] {
+  return queries.map((q) => {
+    switch (q.query.case) {
+      case "projectNameQuery":
+        return { kind: "projectName", name: q.query.value.name, method: q.query.value.method };
+      case "roleKeyQuery":
+        return { kind: "roleKey", key: q.query.value.roleKey, method: q.query.value.method };
+      default:
+        throw invalidArgument("PROJECT-M099f", "List.Query.Invalid");
+    }
+  });
+}
+
+/** zitadel.project.v1.ProjectQuery as ListGrantedProjects takes it (the project's name and org). */
+export function toGrantedProjectQueries(queries: ProjectQueryPb[]): GrantedProjectQuery[] {
+  return toProjectQueries(queries);
 }

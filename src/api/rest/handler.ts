@@ -9,6 +9,7 @@ import type { Pipeline, ServiceHandlers } from "../pipeline.js";
 import { compileRoutes, type RestRouter } from "./routes.js";
 import { decodeRequest, encodeResponse } from "./transcode.js";
 import { jsonOf } from "../response-memo.js";
+import { requestInfo } from "../request-info.js";
 
 const NOT_FOUND = JSON.stringify({ code: 5, message: "Not Found" });
 const METHOD_NOT_ALLOWED = JSON.stringify({ code: 12, message: "Method Not Allowed" });
@@ -36,6 +37,8 @@ export function createRestHandler(
       if (match.kind !== "miss" || match.status !== 404) break;
     }
     if (!match) return sendJson(res, 404, NOT_FOUND);
+    const info = requestInfo(req);
+    if (info) info.protocol = "rest";
     if (match.kind === "miss") {
       req.resume();
       if (match.status === 405) return sendJson(res, 405, METHOD_NOT_ALLOWED, { allow: match.allow.join(", ") });
@@ -43,6 +46,10 @@ export function createRestHandler(
       return sendJson(res, 404, NOT_FOUND);
     }
     const method = match.route.method;
+    if (info) {
+      info.service = method.parent.typeName;
+      info.method = method.name;
+    }
     const get = (name: string) => header(req, name);
     const peer = clientAddress(req);
     const hasBody = match.route.body !== "";
@@ -59,16 +66,19 @@ export function createRestHandler(
       bodyRead = true;
       const input = decodeRequest(match.route, match.pathParams, new URLSearchParams(query), body);
       const output = await pipeline.invoke(method, input, get, peer, principal);
+      if (info) info.code = "OK";
       sendJson(res, 200, jsonOf(output, () => encodeResponse(method.output, create(method.output, output as never))));
     } catch (e) {
       if (e instanceof RequestAborted) return log.debug({ method: method.name }, "request aborted by the client");
       if (e instanceof BodyTooLarge) {
         const err = new DomainError("ResourceExhausted", "", `request body larger than ${maxBodyBytes} bytes`);
+        if (info) info.code = err.kind;
         const { body } = toRestError(err);
         // HTTP/1.1: close, the rest of the body is not read; HTTP/2 has no such header (and needs none).
         return sendJson(res, 413, body, req.httpVersionMajor === 1 ? { connection: "close" } : {});
       }
       const err = toDomainError(e);
+      if (info) info.code = err.kind;
       const reqId = header(req, "x-request-id");
       if (err.kind === "Internal" || err.kind === "Unknown") log.error({ err: e, method: method.name, reqId }, "request failed");
       else if (err.kind === "Unavailable") log.warn({ id: err.id, method: method.name, reqId }, err.message);

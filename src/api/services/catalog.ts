@@ -3,7 +3,9 @@ import { AdminService } from "@zitadel/proto/zitadel/admin_pb.js";
 import { ManagementService } from "@zitadel/proto/zitadel/management_pb.js";
 import { OrganizationService } from "@zitadel/proto/zitadel/org/v2/org_service_pb.js";
 import { UserService } from "@zitadel/proto/zitadel/user/v2/user_service_pb.js";
+import { credentialServiceHandlers } from "../credentials/credential-service.js";
 import type { ServiceHandlers } from "../pipeline.js";
+import { CredentialService } from "../proto/portcullis/v1/credentials_pb.js";
 import { adminHandlers } from "./admin.js";
 import { managementHandlers } from "./management.js";
 import { organizationServiceV2Handlers } from "./org-v2.js";
@@ -29,4 +31,6 @@ export const apiServices: readonly ApiService[] = [
   // v2: authorized in the org of the resource (pipeline.ts methodPermission), never x-zitadel-orgid.
   { service: UserService, handlers: userServiceV2Handlers, prefix: "" },
   { service: OrganizationService, handlers: organizationServiceV2Handlers, prefix: "" },
+  // Portcullis's own (proto/portcullis/v1/credentials.proto); its routes carry their full path.
+  { service: CredentialService, handlers: credentialServiceHandlers, prefix: "" },
 ];

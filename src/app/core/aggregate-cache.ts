@@ -1,17 +1,29 @@
 import type { AggregateType, StoredEvent } from "../../domain/events.js";
 import { evolveInstance, evolveOrg, reduceInstance, reduceOrg, type InstanceState, type OrgState } from "../../domain/orgs/org.js";
 import { evolveProject, reduceProject, type ProjectState } from "../../domain/projects/project.js";
+import { evolveUserGrant, reduceUserGrant, type UserGrantState } from "../../domain/usergrants/user-grant.js";
 import { UserEvents, evolveUser, reduceUser, type UserState } from "../../domain/users/user.js";
 import { aggregateKey, type CommitNotice, type EventStore } from "../../store/event-store.js";
+import { userGrantReads, type ActiveUserGrant, type UserGrantReads } from "../../store/read-models/user-grants.js";
 import { userReads, type UserReads } from "../../store/read-models/users.js";
+import { noMetrics, type Metrics } from "../../telemetry/instruments.js";
 
-export type StateOf<T extends AggregateType> = T extends "user" ? UserState : T extends "org" ? OrgState : T extends "project" ? ProjectState : InstanceState;
+export type StateOf<T extends AggregateType> = T extends "user"
+  ? UserState
+  : T extends "org"
+    ? OrgState
+    : T extends "project"
+      ? ProjectState
+      : T extends "usergrant"
+        ? UserGrantState
+        : InstanceState;
 
 const reducers = {
   user: reduceUser,
   org: reduceOrg,
   instance: reduceInstance,
   project: reduceProject,
+  usergrant: reduceUserGrant,
 } as const;
 
 const evolvers = {
@@ -19,6 +31,7 @@ const evolvers = {
   org: evolveOrg,
   instance: evolveInstance,
   project: evolveProject,
+  usergrant: evolveUserGrant,
 } as const;
 
 /** User events that can add, rename or release a login name. */
@@ -43,6 +56,13 @@ export interface AggregateCache {
   userIdByLoginName(instanceId: string, loginName: string): Promise<string | undefined>;
   /** As userIdByLoginName from the cache only: null = known to be nobody, undefined = not cached. */
   peekUserIdByLoginName(instanceId: string, loginName: string): string | null | undefined;
+  /**
+   * The user's active user grants (the token claims' source), from the user-grant read model, kept
+   * until any commit touches a user grant or an org (grant changes are rare; tokens are not).
+   */
+  activeGrantsOf(instanceId: string, userId: string): Promise<readonly ActiveUserGrant[]>;
+  /** As activeGrantsOf from the cache only; undefined = not cached. */
+  peekActiveGrantsOf(instanceId: string, userId: string): readonly ActiveUserGrant[] | undefined;
   evict(instanceId: string, type: AggregateType, id: string): void;
   /** Another process committed. */
   applyNotice(notice: CommitNotice): void;
@@ -57,12 +77,23 @@ export interface CacheOptions {
   trusted?: () => boolean;
   /** Where login names are looked up (deps.reads.users); by default the user read model over the store's database. */
   users?: Pick<UserReads, "idsByLoginName">;
+  /** Where a user's active grants are read (deps.reads.userGrants); by default the read model over the store's database. */
+  userGrants?: Pick<UserGrantReads, "activeFor">;
+  /** Counts hits, misses (loads) and untrusted reads of get(). */
+  metrics?: Metrics;
 }
+
+/** Commits of these aggregate types may change whose grants are active: they drop every cached grant list. */
+const GRANT_KEYS = /(^|\/)(usergrant|org):/;
 
 export function createAggregateCache(store: EventStore, opts: CacheOptions = {}): AggregateCache {
   const maxEntries = opts.maxEntries ?? 200_000;
   const trusted = opts.trusted ?? (() => true);
   const users = opts.users ?? userReads(store.sql);
+  const grantReads = opts.userGrants ?? userGrantReads(store.sql);
+  const grants = new Map<string, readonly ActiveUserGrant[]>();
+  const lookups = (opts.metrics ?? noMetrics).cacheLookups;
+  const [hits, misses, untrusted] = [lookups.labels("aggregate", "hit"), lookups.labels("aggregate", "miss"), lookups.labels("aggregate", "untrusted")];
   const entries = createEntries();
   const loading = new Map<string, Promise<unknown>>();
   const logins = new Map<string, string | null>();
@@ -88,12 +119,14 @@ export function createAggregateCache(store: EventStore, opts: CacheOptions = {})
     for (const k of keys) evictKey(k);
     // Usernames can appear, change or be released by any user event: forget the name index.
     if (keys.some((k) => k.includes("/user:"))) logins.clear();
+    if (keys.some((k) => GRANT_KEYS.test(k))) grants.clear();
   };
 
   const clear = () => {
     entries.clear();
     loading.clear();
     logins.clear();
+    grants.clear();
     evictedAt.clear();
     clearedAt = ++epoch;
   };
@@ -106,6 +139,7 @@ export function createAggregateCache(store: EventStore, opts: CacheOptions = {})
    */
   store.onCommitted((events: StoredEvent[]) => {
     let loginsChanged = false;
+    let grantsChanged = false;
     for (const e of events) {
       const key = `${e.instanceId}/${aggregateKey(e.aggregateType, e.aggregateId)}`;
       const cached = entries.get(key) as { sequence: number } | undefined;
@@ -114,7 +148,9 @@ export function createAggregateCache(store: EventStore, opts: CacheOptions = {})
       if (cached && cached.sequence === e.sequence - 1) evolvers[e.aggregateType](cached as never, e);
       else entries.delete(key);
       if (e.aggregateType === "user" && LOGIN_EVENTS.has(e.type)) loginsChanged = true;
+      if (e.aggregateType === "usergrant" || e.aggregateType === "org") grantsChanged = true;
     }
+    if (grantsChanged) grants.clear();
     if (evictedAt.size > 10_000) {
       evictedAt.clear();
       clearedAt = epoch;
@@ -141,9 +177,16 @@ export function createAggregateCache(store: EventStore, opts: CacheOptions = {})
       // No stored id holds a NUL (PostgreSQL text cannot): an id from a forged token is nobody, without a query.
       if (id.includes("\0")) return reducers[type](id, []) as never;
       const key = `${instanceId}/${type}:${id}`;
-      if (!trusted()) return (await load(instanceId, type, id, key, false)) as never;
+      if (!trusted()) {
+        untrusted.inc();
+        return (await load(instanceId, type, id, key, false)) as never;
+      }
       const hit = entries.get(key);
-      if (hit) return hit as never;
+      if (hit) {
+        hits.inc();
+        return hit as never;
+      }
+      misses.inc();
       let p = loading.get(key);
       if (!p) {
         p = load(instanceId, type, id, key, true).finally(() => {
@@ -177,6 +220,23 @@ export function createAggregateCache(store: EventStore, opts: CacheOptions = {})
         logins.set(k, id);
       }
       return id ?? undefined;
+    },
+    peekActiveGrantsOf(instanceId, userId) {
+      return trusted() ? grants.get(`${instanceId}/${userId}`) : undefined;
+    },
+    async activeGrantsOf(instanceId, userId) {
+      const k = `${instanceId}/${userId}`;
+      const ok = trusted();
+      const hit = ok ? grants.get(k) : undefined;
+      if (hit) return hit;
+      const startEpoch = epoch;
+      const rows = Object.freeze(await grantReads.activeFor(instanceId, userId));
+      // Kept only when no commit came in between (it may have changed what the rows say).
+      if (ok && epoch === startEpoch && trusted()) {
+        if (grants.size >= maxEntries) grants.clear();
+        grants.set(k, rows);
+      }
+      return rows;
     },
     evict: (instanceId, type, id) => evictKey(`${instanceId}/${type}:${id}`),
     applyNotice: (n) => evictAll(n.a.map((a) => `${n.i}/${a}`)),

@@ -1,9 +1,10 @@
 import { keyedHashMatches } from "../../crypto/keys.js";
 import { decodeJwt, verifyRs256 } from "../../crypto/jwt.js";
-import { decodeOpaque, openAccessToken, parsePersonalAccessToken } from "../../crypto/tokens.js";
+import { PAT_PREFIX } from "../../crypto/credential-formats.js";
+import { decodeOpaque, openAccessToken, parsePersonalAccessToken, readPersonalAccessToken } from "../../crypto/tokens.js";
 import { unauthenticated } from "../../domain/errors.js";
 import { OrgStateNum, type OrgState } from "../../domain/orgs/org.js";
-import { UserStateNum, UserType, type UserState } from "../../domain/users/user.js";
+import { UserStateNum, UserType, secretLive, type UserState } from "../../domain/users/user.js";
 import type { Deps } from "./context.js";
 import { MISS, decideWithCache, type Lookup, type Miss } from "./lookup.js";
 
@@ -43,7 +44,11 @@ function credentialAlive(user: UserState, cred: string, nowMs: number): boolean 
   const i = cred.indexOf(":");
   const kind = cred.slice(0, i);
   const ref = cred.slice(i + 1);
-  if (kind === "secret") return user.secret !== undefined && String(user.secret.sequence) === ref;
+  if (kind === "secret") {
+    // A token obtained before secret ids existed names the secret by its event's sequence, which is its id.
+    const s = user.secrets.get(ref);
+    return s !== undefined && secretLive(s, nowMs);
+  }
   if (kind === "key") {
     const k = user.keys.get(ref);
     return k !== undefined && k.expiration.getTime() > nowMs;
@@ -90,30 +95,40 @@ export function decideBearer(deps: Deps, token: string, lookup: Lookup): Princip
   const nowMs = deps.clock().getTime();
   const nowSec = Math.floor(nowMs / 1000);
   if (token.startsWith("eyJ")) return verifyJwtAccessToken(deps, token, nowMs, lookup);
+  // A PAT in the current format: its checksum is checked before anything is looked up.
+  if (token.startsWith(PAT_PREFIX)) {
+    const pat = readPersonalAccessToken(token);
+    return pat && decidePat(deps, token, pat, nowMs, lookup);
+  }
   const raw = decodeOpaque(token);
   if (!raw) return undefined;
-
   const pat = parsePersonalAccessToken(raw);
-  if (pat) {
-    const live = activeMachineFrom(lookup, pat.userId);
-    if (live === MISS) return MISS;
-    const record = live?.user.pats.get(pat.tokenId);
-    if (!live || !record || record.expiration.getTime() <= nowMs) return undefined;
-    if (!keyedHashMatches(deps.keys, token, record.tokenHash)) return undefined;
-    return {
-      userId: pat.userId,
-      orgId: live.user.orgId,
-      kind: "pat",
-      tokenId: pat.tokenId,
-      aud: [],
-      scopes: record.scopes,
-      clientId: live.user.userName,
-      exp: Math.floor(record.expiration.getTime() / 1000),
-      iat: Math.floor(record.createdAt.getTime() / 1000),
-      user: live.user,
-    };
-  }
+  if (pat) return decidePat(deps, token, pat, nowMs, lookup);
+  return decideAccessToken(deps, raw, nowMs, nowSec, lookup);
+}
 
+function decidePat(deps: Deps, token: string, pat: { tokenId: string; userId: string }, nowMs: number, lookup: Lookup): Principal | undefined | Miss {
+  const live = activeMachineFrom(lookup, pat.userId);
+  if (live === MISS) return MISS;
+  const record = live?.user.pats.get(pat.tokenId);
+  if (!live || !record || record.expiration.getTime() <= nowMs) return undefined;
+  if (!keyedHashMatches(deps.keys, token, record.tokenHash)) return undefined;
+  deps.lastUsed.touch(deps.instanceId, "pat", pat.userId, pat.tokenId, nowMs);
+  return {
+    userId: pat.userId,
+    orgId: live.user.orgId,
+    kind: "pat",
+    tokenId: pat.tokenId,
+    aud: [],
+    scopes: record.scopes,
+    clientId: live.user.userName,
+    exp: Math.floor(record.expiration.getTime() / 1000),
+    iat: Math.floor(record.createdAt.getTime() / 1000),
+    user: live.user,
+  };
+}
+
+function decideAccessToken(deps: Deps, raw: Buffer, nowMs: number, nowSec: number, lookup: Lookup): Principal | undefined | Miss {
   const claims = openAccessToken(deps.keys, raw);
   if (!claims || claims.exp <= nowSec) return undefined;
   const live = activeMachineFrom(lookup, claims.sub);

@@ -3,6 +3,7 @@ import { DomainError } from "../../domain/errors.js";
 import { ConcurrencyConflict, aggregateKey } from "../../store/event-store.js";
 import type { StateOf } from "./aggregate-cache.js";
 import type { Deps } from "./context.js";
+import type { Span } from "../../telemetry/tracing.js";
 
 export interface Decision<R> {
   events: NewEvent[];
@@ -23,7 +24,12 @@ const backoff = (attempt: number) => new Promise((r) => setTimeout(r, Math.rando
  * to still be at the sequence the decision saw; if another writer got there first, the command
  * evicts what it loaded and decides again on fresh state.
  */
-export async function runCommand<R>(deps: Deps, editor: string, decide: (load: Loader) => Promise<Decision<R>> | Decision<R>): Promise<R> {
+export function runCommand<R>(deps: Deps, editor: string, decide: (load: Loader) => Promise<Decision<R>> | Decision<R>): Promise<R> {
+  // The span is named after the first event the command writes, once it has decided.
+  return deps.tracing.inSpan("command", { "portcullis.editor": editor }, (span) => attempts(deps, editor, decide, span));
+}
+
+async function attempts<R>(deps: Deps, editor: string, decide: (load: Loader) => Promise<Decision<R>> | Decision<R>, span: Span): Promise<R> {
   for (let attempt = 1; ; attempt++) {
     const expected = new Map<string, number>();
     const load: Loader = async (type, id) => {
@@ -32,7 +38,9 @@ export async function runCommand<R>(deps: Deps, editor: string, decide: (load: L
       return state;
     };
     const decision = await decide(load);
+    span.setAttribute("portcullis.attempts", attempt);
     if (decision.events.length === 0) return decision.result([]);
+    span.updateName(`command ${decision.events[0]!.type}`);
     try {
       const stored = await deps.store.push({
         instanceId: deps.instanceId,

@@ -3,11 +3,14 @@ import type { ServerKeys } from "../../crypto/keys.js";
 import type { EventStore } from "../../store/event-store.js";
 import type { ReadModels } from "../../store/read-models/index.js";
 import type { UsedAssertions } from "../../store/used-assertions.js";
+import type { LastUsed } from "../../store/last-used.js";
 import type { AggregateCache } from "./aggregate-cache.js";
 import type { IdGenerator } from "./ids.js";
 import type { Logger } from "pino";
 import type { SigningKeyRing } from "../../crypto/signing-keys.js";
 import type { RateLimits } from "./rate-limit.js";
+import type { Metrics } from "../../telemetry/instruments.js";
+import type { Tracing } from "../../telemetry/tracing.js";
 
 /** Everything commands and queries need, passed as one object. Clock and ids are injected for tests. */
 export interface Deps {
@@ -26,6 +29,12 @@ export interface Deps {
   limits: RateLimits;
   /** The single-use check of machine-key assertions, shared by every process on the database. */
   usedAssertions: UsedAssertions;
+  /** What the process records for Prometheus (no-ops with metrics off). */
+  metrics: Metrics;
+  /** Spans (a no-op unless tracing is on). */
+  tracing: Tracing;
+  /** When each credential was last used, gathered in memory and written at most once a minute each. */
+  lastUsed: LastUsed;
 }
 
 /** Who is asking, and for which org (§4 of the management API notes: x-zitadel-orgid or the caller's org). */

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { AggregateCache } from "./aggregate-cache.js";
 import type { Deps } from "./context.js";
+import { noMetrics } from "../../telemetry/instruments.js";
 import { MISS, decideWithCache, type Lookup } from "./lookup.js";
 
 /** A cache holding `cached`, and `stored` behind it; records every load. */
@@ -18,7 +19,7 @@ function depsWith(cached: Record<string, unknown>, stored: Record<string, unknow
       return stored[`login:${name}`];
     },
   } as unknown as AggregateCache;
-  return { deps: { cache, instanceId: "i" } as Deps, loads, cached };
+  return { deps: { cache, instanceId: "i", metrics: noMetrics } as unknown as Deps, loads, cached };
 }
 
 /** login name → user → org, failing on an inactive org: each step needs the one before. */

@@ -1,4 +1,5 @@
 import type { AggregateType } from "../../domain/events.js";
+import type { ActiveUserGrant } from "../../store/read-models/index.js";
 import type { StateOf } from "./aggregate-cache.js";
 import type { Deps } from "./context.js";
 
@@ -9,11 +10,17 @@ export type Miss = typeof MISS;
 /**
  * What a decision can look up: an aggregate's state, the user id behind a login name ("login"), or
  * a token signing key by kid ("signingKey": a miss reloads the key set, as another process may have
- * rotated).
+ * rotated), or a user's active user grants by user id ("userGrants": the token role claims).
  */
-export type LookupType = AggregateType | "login" | "signingKey";
+export type LookupType = AggregateType | "login" | "signingKey" | "userGrants";
 /** A login name resolves to a user id, or to null: nobody (unknown, or ambiguous); a kid to its key, or null. */
-export type LookedUp<T extends LookupType> = T extends AggregateType ? StateOf<T> : T extends "login" ? string | null : VerifyingKey | null;
+export type LookedUp<T extends LookupType> = T extends AggregateType
+  ? StateOf<T>
+  : T extends "login"
+    ? string | null
+    : T extends "userGrants"
+      ? readonly ActiveUserGrant[]
+      : VerifyingKey | null;
 type VerifyingKey = NonNullable<ReturnType<Deps["signingKeys"]["find"]>>;
 
 /**
@@ -45,7 +52,11 @@ export function decideWithCache<A, R>(deps: Deps, decide: (deps: Deps, arg: A, l
     missing ??= { type, id };
     return MISS;
   });
-  if (r !== MISS) return r;
+  if (r !== MISS) {
+    deps.metrics.cacheLookups.labels("decision", "hit").inc();
+    return r;
+  }
+  deps.metrics.cacheLookups.labels("decision", "miss").inc();
   return decideLoading(deps, decide, arg, missing);
 }
 
@@ -76,6 +87,7 @@ async function decideLoading<A, R>(deps: Deps, decide: (deps: Deps, arg: A, look
 function peek<T extends LookupType>(deps: Deps, type: T, id: string): LookedUp<T> | undefined {
   const { cache, instanceId } = deps;
   if (type === "signingKey") return deps.signingKeys.find(id) as LookedUp<T> | undefined;
+  if (type === "userGrants") return cache.peekActiveGrantsOf(instanceId, id) as LookedUp<T> | undefined;
   return (type === "login" ? cache.peekUserIdByLoginName(instanceId, id) : cache.peek(instanceId, type as AggregateType, id)) as LookedUp<T> | undefined;
 }
 
@@ -86,5 +98,6 @@ async function load(deps: Deps, type: LookupType, id: string): Promise<unknown> 
     await deps.signingKeys.reloadForUnknownKid();
     return deps.signingKeys.find(id) ?? null;
   }
+  if (type === "userGrants") return cache.activeGrantsOf(instanceId, id);
   return type === "login" ? ((await cache.userIdByLoginName(instanceId, id)) ?? null) : cache.get(instanceId, type, id);
 }

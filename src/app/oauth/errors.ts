@@ -1,7 +1,7 @@
 import { DomainError, type ErrorKind } from "../../domain/errors.js";
 
 /** RFC 6749 §5.2 error codes (and RFC 6750 §3.1's invalid_token, RFC 6585's too many requests). */
-export type OAuthErrorCode = "invalid_request" | "invalid_client" | "invalid_grant" | "unsupported_grant_type" | "invalid_token" | "too_many_requests";
+export type OAuthErrorCode = "invalid_request" | "invalid_client" | "invalid_grant" | "unsupported_grant_type" | "invalid_scope" | "invalid_token" | "too_many_requests";
 
 /**
  * The kind each code has unless said otherwise: what went wrong in the terms of the rest of the
@@ -12,6 +12,7 @@ const KIND: Record<OAuthErrorCode, ErrorKind> = {
   invalid_client: "Unauthenticated",
   invalid_grant: "InvalidArgument",
   unsupported_grant_type: "InvalidArgument",
+  invalid_scope: "InvalidArgument",
   invalid_token: "Unauthenticated",
   too_many_requests: "ResourceExhausted",
 };

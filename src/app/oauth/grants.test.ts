@@ -10,6 +10,7 @@ import { OAuthError } from "./errors.js";
 import { JWT_BEARER_GRANT } from "./grants.js";
 import { createReplayCache } from "./jwt-assertion.js";
 import { exchangeToken, type TokenResponse } from "./oauth.js";
+import { noMetrics } from "../../telemetry/instruments.js";
 
 const ISSUER = "https://issuer.example";
 const NOW = new Date("2026-01-02T03:04:05Z");
@@ -26,7 +27,7 @@ const machine: UserState = {
   state: UserStateNum.active,
   userName: "m1",
   name: "M1",
-  secret: { hash: keyedHash(keys.hmac, "s3cret"), sequence: 4 },
+  secrets: new Map([["4", { id: "4", hash: keyedHash(keys.hmac, "s3cret"), description: "", expiration: undefined, sequence: 4, createdAt: NOW, changedAt: NOW }]]),
   keys: new Map([["k1", { id: "k1", type: 1, expiration: new Date("2030-01-01"), publicKey: publicKey.export({ type: "spki", format: "pem" }).toString(), sequence: 5, createdAt: NOW }]]),
   sequence: 5,
 };
@@ -60,6 +61,8 @@ function depsWith(cached: "all" | "none" | string[] = "all") {
     log: { debug() {} },
     signingKeys: [],
     usedAssertions: { claim: async () => true },
+    metrics: noMetrics,
+    lastUsed: { touch: () => undefined },
   } as unknown as Deps;
   return { deps, loads };
 }

@@ -1,10 +1,11 @@
 import type { InstanceState } from "../../domain/orgs/org.js";
 import type { Deps } from "../core/context.js";
 import { MISS, type Lookup, type Miss } from "../core/lookup.js";
-import { activeClient, clientBySecret, type AuthenticatedClient, type ClientSecret } from "./clients.js";
+import { activeClient, clientBySecret, used, type AuthenticatedClient, type ClientSecret } from "./clients.js";
 import { OAuthError } from "./errors.js";
 import { verifyKeyAssertion, type ReplayCache, type SpentJti } from "./jwt-assertion.js";
-import { requireScope } from "./scopes.js";
+import { decideProjectAccess } from "./role-claims.js";
+import { audienceOf, requireScope } from "./scopes.js";
 
 /**
  * The grant types of the token endpoint, one entry each ({ grantType, parameters, handler }, as
@@ -36,16 +37,28 @@ export interface Grant {
   scopes: readonly string[];
   /** The instance, for the audience of its own project. */
   instance: InstanceState;
+  /** The project ids of the audience scopes. */
+  aud: string[];
   /** OIDC amr of the id_token (none for a machine key: ZITADEL's private_key has no amr value). */
   amr: readonly string[] | undefined;
 }
 
 const PWD = Object.freeze(["pwd"]);
 
-/** The last step of every grant: the instance the tokens are issued for. */
+/**
+ * The last step of every grant: the instance the tokens are issued for, and the projects of the
+ * audience, which must admit the machine (projectRoleCheck / hasProjectCheck, role-claims.ts).
+ */
 function granted(deps: Deps, lookup: Lookup, client: AuthenticatedClient, scopes: readonly string[], amr: readonly string[] | undefined): Grant | Miss {
   const instance = lookup("instance", deps.instanceId);
-  return instance === MISS ? MISS : { client, scopes, instance, amr };
+  if (instance === MISS) return MISS;
+  const aud = audienceOf(scopes, instance.projectId);
+  if (aud.length > 0) {
+    const refused = decideProjectAccess(lookup, client.user, aud, instance.projectId);
+    if (refused === MISS) return MISS;
+    if (refused) throw refused;
+  }
+  return { client, scopes, instance, aud, amr };
 }
 
 const grant = <P extends string>(g: GrantHandler<P>) => g;
@@ -87,8 +100,9 @@ const jwtBearer = grant({
       deps.log.debug({ reason: v.reason }, "jwt-bearer assertion rejected");
       throw new OAuthError("invalid_grant", "invalid assertion");
     }
-    const client = activeClient(v.user, `key:${v.keyId}`, lookup);
+    const client = activeClient(v.user, `key:${v.keyId}`, lookup, v.user.keys.get(v.keyId)?.expiration.getTime());
     if (client === MISS) return MISS;
+    used(deps, "key", v.user.id, v.keyId);
     return granted(deps, lookup, client, scopes, undefined);
   },
 });

@@ -8,7 +8,7 @@ import type { ClientSecret } from "./clients.js";
 import { OAuthError } from "./errors.js";
 import { GRANTS, type Grant, type GrantHandler, type TokenRequest } from "./grants.js";
 import { claimSpentAssertion, type ReplayCache } from "./jwt-assertion.js";
-import { PROJECT_AUD } from "./scopes.js";
+import { decideRoleClaims, roleRequest, type RoleRequest } from "./role-claims.js";
 import { userClaims } from "./token-info.js";
 
 const byGrantType = new Map<string, GrantHandler>(GRANTS.map((g) => [g.grantType, g]));
@@ -58,22 +58,27 @@ export function issueTokens(deps: Deps, grant: Grant): TokenResponse | Promise<T
 
 function accessClaims(deps: Deps, grant: Grant): AccessClaims {
   const iat = Math.floor(deps.clock().getTime() / 1000);
-  const aud: string[] = [];
-  for (const s of grant.scopes) {
-    const m = PROJECT_AUD.exec(s);
-    if (m) {
-      const id = m[1] === "zitadel" ? grant.instance.projectId : m[1]!;
-      if (!aud.includes(id)) aud.push(id);
-    }
-  }
+  const aud = grant.aud;
   const u = grant.client.user;
-  return { tid: deps.newId(), sub: u.id, org: u.orgId, iat, exp: iat + deps.config.accessTokenLifetime, aud, scope: grant.scopes, cred: grant.client.cred, clientId: u.userName };
+  const exp = Math.min(iat + deps.config.accessTokenLifetime, credentialCap(grant, iat));
+  return { tid: deps.newId(), sub: u.id, org: u.orgId, iat, exp, aud, scope: grant.scopes, cred: grant.client.cred, clientId: u.userName };
 }
+
+/** No token outlives the credential that obtained it: its expiry in seconds (the credential is live, so after iat). */
+function credentialCap(grant: Grant, iat: number): number {
+  const at = grant.client.credExpiresAt;
+  return at === undefined ? Infinity : Math.max(iat + 1, Math.floor(at / 1000));
+}
+
+/** The role claims a signed token carries, as the grants are at its issuing. */
+const roleClaimsFor = (deps: Deps, userId: string, req: RoleRequest | undefined) =>
+  req ? decideWithCache(deps, (_d, a: { userId: string; req: RoleRequest }, lookup) => decideRoleClaims(lookup, a.userId, a.req), { userId, req }) : {};
 
 async function signTokens(deps: Deps, grant: Grant, claims: AccessClaims): Promise<TokenResponse> {
   const { client, scopes, amr } = grant;
   const { iat, exp, aud } = claims;
   const u = client.user;
+  const roles = await roleClaimsFor(deps, u.id, roleRequest(scopes, aud));
   const key = deps.signingKeys.signer();
   const accessToken =
     u.accessTokenType === 1
@@ -88,6 +93,7 @@ async function signTokens(deps: Deps, grant: Grant, claims: AccessClaims): Promi
           client_id: u.userName,
           scope: scopes.join(" "),
           cred: claims.cred,
+          ...roles,
         })
       : mintAccessToken(deps.keys.tokenMac, claims);
   const res: TokenResponse = { access_token: accessToken, token_type: "Bearer", expires_in: exp - iat };
@@ -96,7 +102,7 @@ async function signTokens(deps: Deps, grant: Grant, claims: AccessClaims): Promi
       iss: deps.config.externalUrl,
       sub: u.id,
       aud: [...aud, u.userName],
-      exp: iat + ID_TOKEN_LIFETIME_SECONDS,
+      exp: Math.min(iat + ID_TOKEN_LIFETIME_SECONDS, credentialCap(grant, iat)),
       iat,
       auth_time: iat,
       azp: u.userName,
@@ -104,6 +110,7 @@ async function signTokens(deps: Deps, grant: Grant, claims: AccessClaims): Promi
       at_hash: atHash(accessToken),
       ...(amr ? { amr } : {}),
       ...userClaims(u, client.org, scopes),
+      ...roles,
     };
     res.id_token = await signRs256(key.privateKey, jwtHeader(key.id, "JWT"), idClaims);
   }

@@ -37,6 +37,19 @@ function computeScopes(scope: string): string[] {
   return out;
 }
 
+/** The project ids of a token's audience scopes, in order, once each ("zitadel" is the instance's own project). */
+export function audienceOf(scopes: readonly string[], instanceProjectId: string): string[] {
+  const aud: string[] = [];
+  for (const s of scopes) {
+    const m = PROJECT_AUD.exec(s);
+    if (m) {
+      const id = m[1] === "zitadel" ? instanceProjectId : m[1]!;
+      if (!aud.includes(id)) aud.push(id);
+    }
+  }
+  return aud;
+}
+
 /** ZITADEL requires a scope (oidc op.ValidateAuthReqScopes) and answers invalid_request without one. */
 export function requireScope(scope: string | undefined): readonly string[] {
   if (!scope?.trim())

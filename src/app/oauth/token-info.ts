@@ -7,6 +7,7 @@ import type { Deps } from "../core/context.js";
 import { runCommand } from "../core/command.js";
 import { MISS, decideWithCache, type Lookup, type Miss } from "../core/lookup.js";
 import { OAuthError } from "./errors.js";
+import { decideRoleClaims, roleRequest } from "./role-claims.js";
 
 /**
  * What a token says to those holding it: introspection (RFC 7662), userinfo (OIDC Core §5.3) and
@@ -49,6 +50,8 @@ function decideIntrospection(deps: Deps, token: string, lookup: Lookup): Record<
   if (!p) return { active: false };
   const org = lookup("org", p.orgId);
   if (org === MISS) return MISS;
+  const roles = decideRoleClaims(lookup, p.userId, roleRequest(p.scopes, p.aud));
+  if (roles === MISS) return MISS;
   return {
     active: true,
     scope: p.scopes.join(" "),
@@ -63,6 +66,7 @@ function decideIntrospection(deps: Deps, token: string, lookup: Lookup): Record<
     jti: p.tokenId,
     username: p.user.userName,
     ...userClaims(p.user, org, p.scopes),
+    ...roles,
   };
 }
 
@@ -78,7 +82,9 @@ function decideUserinfo(deps: Deps, token: string, lookup: Lookup): Record<strin
   if (!p) throw new OAuthError("invalid_token", "access token invalid");
   const org = lookup("org", p.orgId);
   if (org === MISS) return MISS;
-  return { sub: p.userId, ...userClaims(p.user, org, p.scopes) };
+  const roles = decideRoleClaims(lookup, p.userId, roleRequest(p.scopes, p.aud));
+  if (roles === MISS) return MISS;
+  return { sub: p.userId, ...userClaims(p.user, org, p.scopes), ...roles };
 }
 
 /**

@@ -11,7 +11,7 @@ import {
   type ProjectSettings,
 } from "../../domain/projects/events.js";
 import { ProjectStateNum, type ProjectState } from "../../domain/projects/project.js";
-import { projectMemberClaim, projectNameClaim, projectRoleClaim } from "../../domain/projects/rules.js";
+import { projectGrantClaim, projectMemberClaim, projectNameClaim, projectRoleClaim } from "../../domain/projects/rules.js";
 import { runCommand, type Loader } from "../core/command.js";
 import type { Caller, Deps } from "../core/context.js";
 import { changedDetails, createdDetails, lastOf, type Details } from "../core/details.js";
@@ -94,8 +94,8 @@ export function reactivateProject(deps: Deps, caller: Caller, projectId: string)
 }
 
 /**
- * RemoveProject: one project.removed releases the project's name, its role keys and its members'
- * claims; what hangs off the project (user grants, project grants, apps) goes in the same push
+ * RemoveProject: one project.removed releases the project's name, its role keys, its members' and its
+ * project grants' claims; what hangs off the project (user grants, project grants, apps) goes in the same push
  * through projectRemovalCascade (cascade.ts). The answer is the project.removed event's details.
  */
 export function removeProject(deps: Deps, caller: Caller, projectId: string): Promise<Details> {
@@ -109,6 +109,7 @@ export function removeProject(deps: Deps, caller: Caller, projectId: string): Pr
         projectNameClaim(p.name, p.orgId, "remove"),
         ...[...p.roles.keys()].map((key) => projectRoleClaim(key, p.id, "remove")),
         ...[...p.members.keys()].map((userId) => projectMemberClaim(p.id, userId, "remove")),
+        ...[...p.grants.values()].map((g) => projectGrantClaim(g.grantedOrgId, p.id, "remove")), // project grants (PGRANT)
         ...cascade.uniques,
       ],
       result: (stored) => changedDetails(stored[0]!),

@@ -1,6 +1,7 @@
 import { generateMachineKeyPairAsync, keyFileJson, parseRsaPublicKey } from "../../crypto/machine-keys.js";
 import { alreadyExists, invalidArgument, notFound, preconditionFailed } from "../../domain/errors.js";
-import { expirationOrDefault } from "../../domain/expiration.js";
+import { credentialExpiration } from "../../domain/credentials/lifetime.js";
+import { NO_EXPIRY, expirationOrDefault } from "../../domain/expiration.js";
 import { newMachineKeyAddedEvent, newMachineKeyRemovedEvent } from "../../domain/users/events.js";
 import { inOrg, isMachineInOrg } from "../../domain/users/rules.js";
 import { runCommand } from "../core/command.js";
@@ -31,7 +32,8 @@ export interface AddedMachineKey {
 
 /**
  * AddMachineKey (ZITADEL command/user_machine_key.go): checks in ZITADEL's order — public key, type,
- * expiration, then the user (a machine in the caller's org). Only the public key is stored; a
+ * expiration, then the user (a machine in the caller's org), then the org's credential policy (an
+ * expiration beyond it is refused; without one the key expires at the policy's limit). Only the public key is stored; a
  * generated private key leaves in the response once and is not kept anywhere.
  */
 export async function addMachineKey(deps: Deps, caller: Caller, input: AddMachineKeyInput): Promise<AddedMachineKey> {
@@ -43,7 +45,8 @@ export async function addMachineKey(deps: Deps, caller: Caller, input: AddMachin
     publicPem = key.export({ type: "spki", format: "pem" }) as string;
   }
   if (input.type !== KEY_TYPE_JSON) throw invalidArgument("COMMAND-0i9fsfd", "Errors.Invalid.Argument");
-  const expiration = expirationOrDefault(input.expirationDate, deps.clock());
+  const now = deps.clock();
+  expirationOrDefault(input.expirationDate, now);
   const keyId = deps.newId();
   let generated: { privatePkcs1Pem: string; publicPem: string } | undefined;
 
@@ -52,6 +55,8 @@ export async function addMachineKey(deps: Deps, caller: Caller, input: AddMachin
     if (!isMachineInOrg(u, caller)) throw preconditionFailed("COMMAND-bnipwm1", "User could not be found");
     await requireMayActOn(deps, load, caller, u.id);
     if (u.keys.has(keyId)) throw alreadyExists("COMMAND-091mops", "Errors.User.Machine.Key.AlreadyExists");
+    const org = await load("org", u.orgId);
+    const expiration = credentialExpiration("key", input.expirationDate, now, org.credentialPolicy, NO_EXPIRY);
     // Generated once, after the user check, and reused if the append has to be retried.
     if (!publicPem) generated ??= await generateMachineKeyPairAsync();
     const event = newMachineKeyAddedEvent(u, { keyId, type: KEY_TYPE_JSON, expirationDate: expiration, publicKeyPem: publicPem ?? generated!.publicPem });

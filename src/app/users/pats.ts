@@ -1,6 +1,7 @@
 import { newPersonalAccessToken } from "../../crypto/tokens.js";
 import { notFound, preconditionFailed } from "../../domain/errors.js";
-import { expirationOrDefault } from "../../domain/expiration.js";
+import { credentialExpiration } from "../../domain/credentials/lifetime.js";
+import { NO_EXPIRY, expirationOrDefault } from "../../domain/expiration.js";
 import { newPersonalAccessTokenAddedEvent, newPersonalAccessTokenRemovedEvent } from "../../domain/users/events.js";
 import { PAT_SCOPES, inOrg } from "../../domain/users/rules.js";
 import { UserType } from "../../domain/users/user.js";
@@ -23,15 +24,19 @@ export interface AddedPat {
  * AddPersonalAccessToken (ZITADEL command/user_personal_access_token.go): expiration first, then the
  * user must exist in the caller's org (COMMAND-Dggw2) and be a machine (COMMAND-Df2f1). Locked or
  * deactivated machines may get one (it only works once they are active again). Scopes are fixed.
+ * The org's credential policy bounds the expiration (and sets it when none is given).
  */
 export function addPersonalAccessToken(deps: Deps, caller: Caller, userId: string, expirationDate: Date | undefined): Promise<AddedPat> {
-  const expiration = expirationOrDefault(expirationDate, deps.clock());
+  const now = deps.clock();
+  expirationOrDefault(expirationDate, now);
   const tokenId = deps.newId();
   return runCommand(deps, caller.userId, async (load) => {
     const u = await load("user", userId);
     if (!inOrg(u, caller)) throw preconditionFailed("COMMAND-Dggw2", "User could not be found");
     if (u.type !== UserType.machine) throw preconditionFailed("COMMAND-Df2f1", "Not allowed for this user type");
     await requireMayActOn(deps, load, caller, u.id);
+    const org = await load("org", u.orgId);
+    const expiration = credentialExpiration("pat", expirationDate, now, org.credentialPolicy, NO_EXPIRY);
     const { token, hash } = newPersonalAccessToken(deps.keys.hmac, tokenId, u.id);
     return {
       events: [newPersonalAccessTokenAddedEvent(u, { tokenId, expiration, scopes: PAT_SCOPES, tokenHash: hash })],

@@ -49,7 +49,7 @@ function rowOf(u: UserState): UserRow {
     name: u.name,
     description: u.description,
     accessTokenType: u.accessTokenType,
-    hasSecret: u.secret !== undefined,
+    hasSecret: u.secrets.size > 0,
     createdAt: u.createdAt!,
     changedAt: u.changedAt ?? u.createdAt!,
     sequence: u.sequence,

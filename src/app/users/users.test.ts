@@ -212,11 +212,11 @@ describe("updateMachine", () => {
 
 describe("generateMachineSecret", () => {
   it("writes user.machine.secret.set with only the keyed hash, and answers the clear secret once with creationDate", async () => {
-    const t = createHarness();
+    const t = createHarness({ ids: ["s1"] });
     t.given(orgAdded(), machineAdded("u1", ORG, { userName: "Bot", name: "B" }));
     const r = await generateMachineSecret(t.deps, caller, "u1");
     expect(r.clientId).toBe("Bot");
-    expect(r.clientSecret).toMatch(/^[A-Za-z0-9]{64}$/);
+    expect(r.clientSecret).toMatch(/^pcs_[A-Za-z0-9]{64}$/);
     expect(r.details).toEqual({ sequence: 2, creationDate: NOW, resourceOwner: ORG });
     expect(t.written()).toEqual([
       {
@@ -225,9 +225,15 @@ describe("generateMachineSecret", () => {
         resourceOwner: ORG,
         sequence: 2,
         type: "user.machine.secret.set",
-        payload: { hashedSecret: keyedHash(t.deps.keys.hmac, r.clientSecret) },
+        payload: { hashedSecret: keyedHash(t.deps.keys.hmac, r.clientSecret), secretId: "s1" },
       },
     ]);
+  });
+
+  it("mints ZITADEL's 64 alphanumerics with credentials.secretFormat zitadel", async () => {
+    const t = createHarness({ config: { credentials: { secretFormat: "zitadel", trackLastUsed: true, lastUsedWriteInterval: 60000 } } });
+    t.given(orgAdded(), machineAdded("u1", ORG, { userName: "Bot", name: "B" }));
+    expect((await generateMachineSecret(t.deps, caller, "u1")).clientSecret).toMatch(/^[A-Za-z0-9]{64}$/);
   });
 
   it("replaces a previous secret", async () => {
@@ -235,7 +241,7 @@ describe("generateMachineSecret", () => {
     t.given(orgAdded(), machineAdded(), userEvent("u1", ORG, "user.machine.secret.set", { hashedSecret: "old" }));
     const r = await generateMachineSecret(t.deps, caller, "u1");
     const u = await t.deps.cache.get(t.instanceId, "user", "u1");
-    expect(u.secret).toEqual({ hash: keyedHash(t.deps.keys.hmac, r.clientSecret), sequence: 3 });
+    expect([...u.secrets.values()]).toMatchObject([{ hash: keyedHash(t.deps.keys.hmac, r.clientSecret), sequence: 3, expiration: undefined }]);
   });
 
   it("answers 404s for users it cannot see and 400 for a human (ZITADEL looks the user up first)", async () => {

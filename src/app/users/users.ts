@@ -1,4 +1,3 @@
-import { generateSecret, keyedHash } from "../../crypto/keys.js";
 import { invalidArgument, notFound, preconditionFailed } from "../../domain/errors.js";
 import type { NewEvent } from "../../domain/events.js";
 import { newInstanceMemberCascadeRemovedEvent, newOrgMemberCascadeRemovedEvent } from "../../domain/orgs/events.js";
@@ -8,7 +7,6 @@ import {
   newMachineAddedEvent,
   newMachineChangedEvent,
   newMachineSecretRemovedEvent,
-  newMachineSecretSetEvent,
   newUserDeactivatedEvent,
   newUserLockedEvent,
   newUserReactivatedEvent,
@@ -18,11 +16,13 @@ import {
   type MachineChangedPayload,
   type UserRef,
 } from "../../domain/users/events.js";
+import { userRemovalCascade } from "../projects/cascade.js";
 import { checkDisplayName, checkUserId, checkUserName, inOrg, isMachineInOrg, usernameClaim } from "../../domain/users/rules.js";
 import { UserStateNum, userExists, type UserState } from "../../domain/users/user.js";
 import { runCommand } from "../core/command.js";
 import type { Caller, Deps } from "../core/context.js";
 import { changedDetails, createdDetails, lastOf, type Details } from "../core/details.js";
+import { replaceSecrets } from "../credentials/secrets.js";
 import { requireMayActOn } from "../orgs/privilege-ceiling.js";
 
 export interface AddMachineInput {
@@ -87,30 +87,31 @@ export interface GeneratedSecret {
   details: Details;
 }
 
-/** GenerateMachineSecret: a new 64-character secret replaces any previous one; only its keyed hash is stored. */
+/**
+ * GenerateMachineSecret: a new secret replaces all of the machine's secrets (ZITADEL's meaning over a
+ * set); only its keyed hash is stored. Its format follows credentials.secretFormat.
+ */
 export async function generateMachineSecret(deps: Deps, caller: Caller, userId: string): Promise<GeneratedSecret> {
   // ZITADEL looks the user up in the projection first (404s), then runs the command (400s).
   const found = await deps.cache.get(deps.instanceId, "user", userId);
   if (!userExists(found)) throw notFound("QUERY-Dfbg2", "User could not be found");
   if (found.orgId !== caller.orgId) throw notFound("MANAG-fpo4B", "User could not be found");
-  const clientSecret = generateSecret();
   return runCommand(deps, caller.userId, async (load) => {
     const u = await load("user", userId);
     if (!isMachineInOrg(u, caller)) throw preconditionFailed("COMMAND-x8910n", "Errors.User.NotExisting");
     await requireMayActOn(deps, load, caller, u.id);
-    return {
-      events: [newMachineSecretSetEvent(u, keyedHash(deps.keys.hmac, clientSecret))],
-      result: (s) => ({ clientId: u.userName, clientSecret, details: createdDetails(lastOf(s)) }),
-    };
+    const { event, clientSecret } = await replaceSecrets(deps, load, u);
+    return { events: [event], result: (s) => ({ clientId: u.userName, clientSecret, details: createdDetails(lastOf(s)) }) };
   });
 }
 
+/** RemoveMachineSecret: every secret of the machine goes ("has no secret" afterwards); refused when it has none. */
 export function removeMachineSecret(deps: Deps, caller: Caller, userId: string) {
   return runCommand(deps, caller.userId, async (load) => {
     const u = await load("user", userId);
     if (!isMachineInOrg(u, caller)) throw preconditionFailed("COMMAND-x7s802", "Errors.User.NotExisting");
     await requireMayActOn(deps, load, caller, u.id);
-    if (!u.secret) throw preconditionFailed("COMMAND-coi82n", "Secret doesn't exist");
+    if (u.secrets.size === 0) throw preconditionFailed("COMMAND-coi82n", "Secret doesn't exist");
     return { events: [newMachineSecretRemovedEvent(u)], result: (s) => changedDetails(lastOf(s)) };
   });
 }
@@ -200,9 +201,12 @@ export function removeUser(deps: Deps, caller: Caller, userId: string) {
         events.push(newInstanceMemberCascadeRemovedEvent(m.id, userId));
       }
     }
+    // Its user grants go in the same push (user.grant.cascade.removed, as ZITADEL's RemoveUser).
+    const grants = await userRemovalCascade(deps, load, userId);
+    events.push(...grants.events);
     return {
       events,
-      uniques: [usernameClaim(u.userName, "remove"), ...memberships.map((m) => memberClaim(m.id, userId, "remove"))],
+      uniques: [usernameClaim(u.userName, "remove"), ...memberships.map((m) => memberClaim(m.id, userId, "remove")), ...grants.uniques],
       result: (s) => changedDetails(s[0]!),
     };
   });

@@ -1,4 +1,4 @@
-import { readEvent, text, texts, type EventsOf, type PayloadMappers, type StoredEvent, type TypedNewEvent } from "../events.js";
+import { int, readEvent, text, texts, type EventsOf, type PayloadMappers, type StoredEvent, type TypedNewEvent } from "../events.js";
 
 /**
  * Org and instance events (ZITADEL's internal/repository/org and internal/repository/instance): per
@@ -19,6 +19,7 @@ export const OrgEvents = {
   memberChanged: "org.member.changed",
   memberRemoved: "org.member.removed",
   memberCascadeRemoved: "org.member.cascade.removed",
+  credentialPolicySet: "org.policy.credential.set",
 } as const;
 export type OrgEventType = (typeof OrgEvents)[keyof typeof OrgEvents];
 
@@ -109,6 +110,24 @@ export const newOrgMemberRemovedEvent = (orgId: string, userId: string) => orgEv
 /** The member's user was removed. */
 export const newOrgMemberCascadeRemovedEvent = (orgId: string, userId: string) => orgEvent(orgId, OrgEvents.memberCascadeRemoved, { userId });
 
+// org.policy.credential.set (Portcullis: the longest lifetime of new credentials; 0 = no limit)
+
+export interface CredentialPolicyPayload {
+  /** Seconds; 0 = no limit. */
+  maxSecretLifetime: number;
+  maxKeyLifetime: number;
+  maxPatLifetime: number;
+}
+
+export const newCredentialPolicySetEvent = (orgId: string, p: CredentialPolicyPayload) =>
+  orgEvent(orgId, OrgEvents.credentialPolicySet, { maxSecretLifetime: p.maxSecretLifetime, maxKeyLifetime: p.maxKeyLifetime, maxPatLifetime: p.maxPatLifetime });
+
+const readCredentialPolicy = (p: Record<string, unknown>): CredentialPolicyPayload => ({
+  maxSecretLifetime: int(p.maxSecretLifetime, 0),
+  maxKeyLifetime: int(p.maxKeyLifetime, 0),
+  maxPatLifetime: int(p.maxPatLifetime, 0),
+});
+
 // instance.*
 
 export interface InstanceAddedPayload {
@@ -153,6 +172,7 @@ export const orgEventMappers = {
   [OrgEvents.memberChanged]: readMember,
   [OrgEvents.memberRemoved]: readMemberRemoved,
   [OrgEvents.memberCascadeRemoved]: readMemberRemoved,
+  [OrgEvents.credentialPolicySet]: readCredentialPolicy,
 } satisfies PayloadMappers & Record<OrgEventType, unknown>;
 
 /** Every instance event type with its mapper. */

@@ -27,7 +27,7 @@ const added: [string, Record<string, unknown>] = ["org.added", { name: "Acme" }]
 
 describe("org reducer", () => {
   it("starts as an org that does not exist", () => {
-    expect(org()).toEqual({ id: "o1", exists: false, state: 0, name: "", primaryDomain: "", sequence: 0, members: new Map(), lastMemberEvent: new Map() });
+    expect(org()).toEqual({ id: "o1", exists: false, state: 0, name: "", primaryDomain: "", credentialPolicy: { maxSecretLifetime: 0, maxKeyLifetime: 0, maxPatLifetime: 0 }, sequence: 0, members: new Map(), lastMemberEvent: new Map() });
   });
 
   it("org.added: an active org with its name; org.domain.primary.set sets the primary domain (added/verified alone do not)", () => {

@@ -1,5 +1,5 @@
 import type { StoredEvent } from "../events.js";
-import { InstanceEvents, OrgEvents, readInstanceEvent, readOrgEvent, type MemberPayload, type MemberRemovedPayload } from "./events.js";
+import { InstanceEvents, OrgEvents, readInstanceEvent, readOrgEvent, type CredentialPolicyPayload, type MemberPayload, type MemberRemovedPayload } from "./events.js";
 
 /** Also here, beside the aggregates their events build. */
 export { InstanceEvents, OrgEvents } from "./events.js";
@@ -21,12 +21,18 @@ export interface MemberScope {
   lastMemberEvent: Map<string, { sequence: number; at: Date }>;
 }
 
+export const NO_POLICY: CredentialPolicyPayload = Object.freeze({ maxSecretLifetime: 0, maxKeyLifetime: 0, maxPatLifetime: 0 });
+
 export interface OrgState extends MemberScope {
   id: string;
   exists: boolean;
   state: number;
   name: string;
   primaryDomain: string;
+  /** The org's credential policy (seconds, 0 = no limit); all zero until one is set. */
+  credentialPolicy: CredentialPolicyPayload;
+  /** Sequence and time of the last policy change (for its details). */
+  credentialPolicyChange?: { sequence: number; at: Date };
   sequence: number;
   createdAt?: Date;
   changedAt?: Date;
@@ -92,12 +98,16 @@ export function evolveOrg(o: OrgState, stored: StoredEvent): OrgState {
     case OrgEvents.memberCascadeRemoved:
       removeMember(o, e.payload, stored);
       break;
+    case OrgEvents.credentialPolicySet:
+      o.credentialPolicy = e.payload;
+      o.credentialPolicyChange = { sequence: e.sequence, at: e.createdAt };
+      break;
   }
   return o;
 }
 
 export const reduceOrg = (id: string, events: StoredEvent[]) =>
-  events.reduce(evolveOrg, { id, exists: false, state: OrgStateNum.unspecified, name: "", primaryDomain: "", sequence: 0, ...emptyScope() } as OrgState);
+  events.reduce(evolveOrg, { id, exists: false, state: OrgStateNum.unspecified, name: "", primaryDomain: "", credentialPolicy: NO_POLICY, sequence: 0, ...emptyScope() } as OrgState);
 
 export function evolveInstance(i: InstanceState, stored: StoredEvent): InstanceState {
   i.sequence = stored.sequence;

@@ -6,7 +6,7 @@ import { readEvent, text, texts, type EventsOf, type PayloadMappers, type Stored
  * ZITADEL's; they are stored, so they never change. The aggregate is "project", its resource owner
  * the org that owns the project.
  *
- * Extension point: project grants (`project.grant.*`) and applications (`project.application.*`,
+ * Project grants (`project.grant.*`) are here too. Extension point: applications (`project.application.*`,
  * `project.api.config.*`, `project.client.secret.*`, `project.application.key.*`) live on this same
  * aggregate in ZITADEL; add their types here, their mappers to projectEventMappers and their cases
  * to evolveProject (project.ts).
@@ -24,6 +24,14 @@ export const ProjectEvents = {
   memberChanged: "project.member.changed",
   memberRemoved: "project.member.removed",
   memberCascadeRemoved: "project.member.cascade.removed",
+  // project grants (PGRANT)
+  grantAdded: "project.grant.added",
+  grantChanged: "project.grant.changed",
+  grantCascadeChanged: "project.grant.cascade.changed",
+  grantDeactivated: "project.grant.deactivated",
+  grantReactivated: "project.grant.reactivated",
+  grantRemoved: "project.grant.removed",
+  // end project grants
 } as const;
 export type ProjectEventType = (typeof ProjectEvents)[keyof typeof ProjectEvents];
 
@@ -131,6 +139,44 @@ export const newProjectMemberCascadeRemovedEvent = (projectId: string, orgId: st
 const readMember = (p: Record<string, unknown>): ProjectMemberPayload => ({ userId: text(p.userId), roles: texts(p.roles) });
 const readMemberRemoved = (p: Record<string, unknown>): ProjectMemberRemovedPayload => ({ userId: text(p.userId) });
 
+// project.grant.* (PGRANT; ZITADEL's internal/repository/project/grant.go). The grant is an entity of
+// the project aggregate, named by grantId; every field is `omitempty` in ZITADEL.
+
+export interface ProjectGrantAddedPayload {
+  grantId: string;
+  grantedOrgId: string;
+  roleKeys: string[];
+}
+
+/** project.grant.changed and project.grant.cascade.changed: the grant's whole new list of role keys. */
+export interface ProjectGrantRolesPayload {
+  grantId: string;
+  roleKeys: string[];
+}
+
+export interface ProjectGrantIdPayload {
+  grantId: string;
+}
+
+/** An empty list is left out, as Go's omitempty does with a nil or empty slice. */
+const withKeys = (p: Record<string, unknown>, roleKeys: readonly string[]) => (roleKeys.length > 0 ? { ...p, roleKeys: [...roleKeys] } : p);
+
+export const newProjectGrantAddedEvent = (projectId: string, orgId: string, grantId: string, grantedOrgId: string, roleKeys: readonly string[]) =>
+  projectEvent(projectId, orgId, ProjectEvents.grantAdded, withKeys({ grantId, grantedOrgId }, roleKeys));
+export const newProjectGrantChangedEvent = (projectId: string, orgId: string, grantId: string, roleKeys: readonly string[]) =>
+  projectEvent(projectId, orgId, ProjectEvents.grantChanged, withKeys({ grantId }, roleKeys));
+/** A role of the project was removed: the grant keeps the rest (ZITADEL's removeRoleFromProjectGrant with cascade). */
+export const newProjectGrantCascadeChangedEvent = (projectId: string, orgId: string, grantId: string, roleKeys: readonly string[]) =>
+  projectEvent(projectId, orgId, ProjectEvents.grantCascadeChanged, withKeys({ grantId }, roleKeys));
+export const newProjectGrantDeactivatedEvent = (projectId: string, orgId: string, grantId: string) => projectEvent(projectId, orgId, ProjectEvents.grantDeactivated, { grantId });
+export const newProjectGrantReactivatedEvent = (projectId: string, orgId: string, grantId: string) => projectEvent(projectId, orgId, ProjectEvents.grantReactivated, { grantId });
+/** ZITADEL keeps the granted org out of the payload (an unexported field used for the unique claim). */
+export const newProjectGrantRemovedEvent = (projectId: string, orgId: string, grantId: string) => projectEvent(projectId, orgId, ProjectEvents.grantRemoved, { grantId });
+
+const readGrantAdded = (p: Record<string, unknown>): ProjectGrantAddedPayload => ({ grantId: text(p.grantId), grantedOrgId: text(p.grantedOrgId), roleKeys: texts(p.roleKeys) });
+const readGrantRoles = (p: Record<string, unknown>): ProjectGrantRolesPayload => ({ grantId: text(p.grantId), roleKeys: texts(p.roleKeys) });
+const readGrantId = (p: Record<string, unknown>): ProjectGrantIdPayload => ({ grantId: text(p.grantId) });
+
 /** Every project event type with its mapper. */
 export const projectEventMappers = {
   [ProjectEvents.added]: readProjectAdded,
@@ -145,6 +191,12 @@ export const projectEventMappers = {
   [ProjectEvents.memberChanged]: readMember,
   [ProjectEvents.memberRemoved]: readMemberRemoved,
   [ProjectEvents.memberCascadeRemoved]: readMemberRemoved,
+  [ProjectEvents.grantAdded]: readGrantAdded,
+  [ProjectEvents.grantChanged]: readGrantRoles,
+  [ProjectEvents.grantCascadeChanged]: readGrantRoles,
+  [ProjectEvents.grantDeactivated]: readGrantId,
+  [ProjectEvents.grantReactivated]: readGrantId,
+  [ProjectEvents.grantRemoved]: readGrantId,
 } satisfies PayloadMappers & Record<ProjectEventType, unknown>;
 
 export type ProjectEvent = EventsOf<typeof projectEventMappers>;

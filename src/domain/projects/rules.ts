@@ -3,7 +3,8 @@ import type { UniqueClaim } from "../events.js";
 /**
  * Uniqueness on projects, as ZITADEL's unique constraints (internal/repository/project): a project's
  * name per org (`project_names`, name + resource owner), a role key per project (`project_role`,
- * key:projectId) and one membership per project and user (`member`, as org and instance members).
+ * key:projectId), one membership per project and user (`member`, as org and instance members) and one
+ * grant per project and granted org (`project_grant`, grantedOrgId:projectId).
  */
 
 const UNIQUE_TAKEN = "V3-DKcYh";
@@ -27,4 +28,11 @@ export const projectMemberClaim = (projectId: string, userId: string, action: "a
   type: "member",
   field: `${projectId}:${userId}`,
   error: { kind: "AlreadyExists", id: "PROJECT-PtXi1", message: "Errors.Project.Member.AlreadyExists" },
+});
+
+export const projectGrantClaim = (grantedOrgId: string, projectId: string, action: "add" | "remove"): UniqueClaim => ({
+  action,
+  type: "project_grant",
+  field: `${grantedOrgId}:${projectId}`,
+  error: { kind: "AlreadyExists", id: UNIQUE_TAKEN, message: "Errors.Project.Grant.AlreadyExists" },
 });

@@ -12,6 +12,9 @@ export const UserEvents = {
   usernameChanged: "user.username.changed",
   secretSet: "user.machine.secret.set",
   secretRemoved: "user.machine.secret.removed",
+  secretAdded: "user.machine.secret.added",
+  secretChanged: "user.machine.secret.changed",
+  secretDeleted: "user.machine.secret.deleted",
   keyAdded: "user.machine.key.added",
   keyRemoved: "user.machine.key.removed",
   patAdded: "user.pat.added",
@@ -112,18 +115,86 @@ export const newUsernameChangedEvent = (u: UserRef, userName: string) => userEve
 
 const readUsernameChanged = (p: Record<string, unknown>): UsernameChangedPayload => ({ userName: text(p.userName) });
 
-// user.machine.secret.set / removed
+// user.machine.secret.set / removed (ZITADEL's: one secret replaces all; removed removes all)
 
 export interface MachineSecretSetPayload {
   /** HMAC-SHA256 of the secret under the server's key (never the secret itself). */
   hashedSecret: string;
+  /** Portcullis: the id of the one secret this makes (absent in ZITADEL's and older events: the event's sequence is the id). */
+  secretId: string;
+  /** Portcullis: when the secret stops working (set by an org's credential policy); absent = never. */
+  expirationDate: Date | undefined;
 }
 
-export const newMachineSecretSetEvent = (u: UserRef, hashedSecret: string) => userEvent(u, UserEvents.secretSet, { hashedSecret });
+export const newMachineSecretSetEvent = (u: UserRef, p: { hashedSecret: string; secretId: string; expirationDate?: Date }) =>
+  userEvent(u, UserEvents.secretSet, {
+    hashedSecret: p.hashedSecret,
+    secretId: p.secretId,
+    ...(p.expirationDate ? { expirationDate: p.expirationDate.toISOString() } : {}),
+  });
 
-const readMachineSecretSet = (p: Record<string, unknown>): MachineSecretSetPayload => ({ hashedSecret: text(p.hashedSecret) });
+const optionalTimestamp = (v: unknown): Date | undefined => (v === undefined || v === null || v === "" ? undefined : timestamp(v));
+
+const readMachineSecretSet = (p: Record<string, unknown>): MachineSecretSetPayload => ({
+  hashedSecret: text(p.hashedSecret),
+  secretId: text(p.secretId),
+  expirationDate: optionalTimestamp(p.expirationDate),
+});
 
 export const newMachineSecretRemovedEvent = (u: UserRef) => userEvent(u, UserEvents.secretRemoved);
+
+// user.machine.secret.added / changed / deleted (Portcullis: one secret of the set, by id)
+
+export interface MachineSecretAddedPayload {
+  secretId: string;
+  hashedSecret: string;
+  description: string;
+  expirationDate: Date | undefined;
+}
+
+export const newMachineSecretAddedEvent = (u: UserRef, p: { secretId: string; hashedSecret: string; description: string; expirationDate?: Date }) =>
+  userEvent(u, UserEvents.secretAdded, {
+    secretId: p.secretId,
+    hashedSecret: p.hashedSecret,
+    ...(p.description ? { description: p.description } : {}),
+    ...(p.expirationDate ? { expirationDate: p.expirationDate.toISOString() } : {}),
+  });
+
+const readMachineSecretAdded = (p: Record<string, unknown>): MachineSecretAddedPayload => ({
+  secretId: text(p.secretId),
+  hashedSecret: text(p.hashedSecret),
+  description: text(p.description),
+  expirationDate: optionalTimestamp(p.expirationDate),
+});
+
+/** Only what changed is present; `expirationDate: null` clears the expiration. */
+export interface MachineSecretChangedPayload {
+  secretId: string;
+  description?: string;
+  expirationDate?: Date | null;
+}
+
+export function newMachineSecretChangedEvent(u: UserRef, p: MachineSecretChangedPayload) {
+  const payload: Record<string, unknown> = { secretId: p.secretId };
+  if (p.description !== undefined) payload.description = p.description;
+  if (p.expirationDate !== undefined) payload.expirationDate = p.expirationDate === null ? null : p.expirationDate.toISOString();
+  return userEvent(u, UserEvents.secretChanged, payload);
+}
+
+function readMachineSecretChanged(p: Record<string, unknown>): MachineSecretChangedPayload {
+  const c: MachineSecretChangedPayload = { secretId: text(p.secretId) };
+  if ("description" in p) c.description = text(p.description);
+  if ("expirationDate" in p) c.expirationDate = p.expirationDate === null ? null : timestamp(p.expirationDate);
+  return c;
+}
+
+export interface MachineSecretDeletedPayload {
+  secretId: string;
+}
+
+export const newMachineSecretDeletedEvent = (u: UserRef, secretId: string) => userEvent(u, UserEvents.secretDeleted, { secretId });
+
+const readMachineSecretDeleted = (p: Record<string, unknown>): MachineSecretDeletedPayload => ({ secretId: text(p.secretId) });
 
 // user.machine.key.added / removed
 
@@ -237,6 +308,9 @@ export const userEventMappers = {
   [UserEvents.usernameChanged]: readUsernameChanged,
   [UserEvents.secretSet]: readMachineSecretSet,
   [UserEvents.secretRemoved]: noPayload,
+  [UserEvents.secretAdded]: readMachineSecretAdded,
+  [UserEvents.secretChanged]: readMachineSecretChanged,
+  [UserEvents.secretDeleted]: readMachineSecretDeleted,
   [UserEvents.keyAdded]: readMachineKeyAdded,
   [UserEvents.keyRemoved]: readMachineKeyRemoved,
   [UserEvents.patAdded]: readPersonalAccessTokenAdded,

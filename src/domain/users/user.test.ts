@@ -60,10 +60,26 @@ describe("user reducer", () => {
     expect(reduce(machineAdded, ["user.username.changed", { userName: "robot" }]).userName).toBe("robot");
   });
 
-  it("user.machine.secret.set keeps the hash and the event's sequence; .removed drops it", () => {
+  it("user.machine.secret.set replaces every secret (id: the payload's, else the event's sequence); .removed drops all", () => {
     const set = reduce(machineAdded, ["user.machine.secret.set", { hashedSecret: "h1" }], ["user.machine.secret.set", { hashedSecret: "h2" }]);
-    expect(set.secret).toEqual({ hash: "h2", sequence: 3 });
-    expect(reduce(machineAdded, ["user.machine.secret.set", { hashedSecret: "h1" }], ["user.machine.secret.removed"]).secret).toBeUndefined();
+    expect([...set.secrets.values()]).toMatchObject([{ id: "3", hash: "h2", sequence: 3 }]);
+    const withId = reduce(machineAdded, ["user.machine.secret.added", { secretId: "a", hashedSecret: "ha" }], ["user.machine.secret.set", { hashedSecret: "h", secretId: "s9" }]);
+    expect([...withId.secrets.keys()]).toEqual(["s9"]);
+    expect(reduce(machineAdded, ["user.machine.secret.set", { hashedSecret: "h1" }], ["user.machine.secret.removed"]).secrets.size).toBe(0);
+  });
+
+  it("user.machine.secret.added / changed / deleted keep a set of secrets by id", () => {
+    const u = reduce(
+      machineAdded,
+      ["user.machine.secret.added", { secretId: "a", hashedSecret: "ha", description: "ci" }],
+      ["user.machine.secret.added", { secretId: "b", hashedSecret: "hb", expirationDate: "2030-01-01T00:00:00.000Z" }],
+      ["user.machine.secret.changed", { secretId: "a", expirationDate: "2029-01-01T00:00:00.000Z" }],
+      ["user.machine.secret.changed", { secretId: "b", expirationDate: null, description: "new" }],
+    );
+    expect(u.secrets.get("a")).toMatchObject({ description: "ci", expiration: new Date("2029-01-01T00:00:00.000Z"), sequence: 4 });
+    expect(u.secrets.get("b")).toMatchObject({ description: "new", expiration: undefined, sequence: 5 });
+    const d = reduce(machineAdded, ["user.machine.secret.added", { secretId: "a", hashedSecret: "ha" }], ["user.machine.secret.deleted", { secretId: "a" }]);
+    expect(d.secrets.size).toBe(0);
   });
 
   it("user.machine.key.added keeps the key (public key decoded from base64); .removed drops it", () => {
@@ -116,7 +132,7 @@ describe("user reducer", () => {
       ["user.removed"],
     );
     expect(u).toMatchObject({ state: 3, type: 2, userName: "bot", sequence: 6 });
-    expect([u.secret, u.keys.size, u.pats.size, u.metadata.size]).toEqual([undefined, 0, 0, 0]);
+    expect([u.secrets.size, u.keys.size, u.pats.size, u.metadata.size]).toEqual([0, 0, 0, 0]);
     expect([userExists(u), isActiveMachine(u)]).toEqual([false, false]);
   });
 

@@ -19,6 +19,25 @@ export interface MachineKeyState {
   createdAt: Date;
 }
 
+/** One of a machine's client secrets (up to MAX_SECRETS). */
+export interface SecretState {
+  id: string;
+  /** Keyed hash of the secret (never the secret). */
+  hash: string;
+  description: string;
+  /** When it stops working; undefined = never. */
+  expiration: Date | undefined;
+  sequence: number;
+  createdAt: Date;
+  changedAt: Date;
+}
+
+/** How many secrets a machine may hold at once. */
+export const MAX_SECRETS = 10;
+
+/** A secret that may authenticate at `nowMs`. */
+export const secretLive = (s: SecretState, nowMs: number) => s.expiration === undefined || s.expiration.getTime() > nowMs;
+
 export interface PatState {
   id: string;
   expiration: Date;
@@ -45,7 +64,8 @@ export interface UserState {
   name: string;
   description: string;
   accessTokenType: number;
-  secret?: { hash: string; sequence: number };
+  /** The machine's client secrets by id, in creation order ("has a secret" = at least one). */
+  secrets: Map<string, SecretState>;
   keys: Map<string, MachineKeyState>;
   pats: Map<string, PatState>;
   metadata: Map<string, MetadataState>;
@@ -67,6 +87,7 @@ export const emptyUser = (id: string): UserState => ({
   name: "",
   description: "",
   accessTokenType: 0,
+  secrets: new Map(),
   keys: new Map(),
   pats: new Map(),
   metadata: new Map(),
@@ -113,11 +134,42 @@ export function evolveUser(u: UserState, stored: StoredEvent): UserState {
     case UserEvents.usernameChanged:
       u.userName = e.payload.userName;
       break;
-    case UserEvents.secretSet:
-      u.secret = { hash: e.payload.hashedSecret, sequence: e.sequence };
+    case UserEvents.secretSet: {
+      // ZITADEL's event: this secret replaces every other one. Older payloads have no id: the sequence is it.
+      const p = e.payload;
+      const id = p.secretId || String(e.sequence);
+      u.secrets.clear();
+      u.secrets.set(id, { id, hash: p.hashedSecret, description: "", expiration: p.expirationDate, sequence: e.sequence, createdAt: e.createdAt, changedAt: e.createdAt });
       break;
+    }
     case UserEvents.secretRemoved:
-      u.secret = undefined;
+      u.secrets.clear();
+      break;
+    case UserEvents.secretAdded: {
+      const p = e.payload;
+      u.secrets.set(p.secretId, {
+        id: p.secretId,
+        hash: p.hashedSecret,
+        description: p.description,
+        expiration: p.expirationDate,
+        sequence: e.sequence,
+        createdAt: e.createdAt,
+        changedAt: e.createdAt,
+      });
+      break;
+    }
+    case UserEvents.secretChanged: {
+      const p = e.payload;
+      const s = u.secrets.get(p.secretId);
+      if (!s) break;
+      if (p.description !== undefined) s.description = p.description;
+      if (p.expirationDate !== undefined) s.expiration = p.expirationDate ?? undefined;
+      s.sequence = e.sequence;
+      s.changedAt = e.createdAt;
+      break;
+    }
+    case UserEvents.secretDeleted:
+      u.secrets.delete(e.payload.secretId);
       break;
     case UserEvents.keyAdded: {
       const p = e.payload;
@@ -167,7 +219,7 @@ export function evolveUser(u: UserState, stored: StoredEvent): UserState {
       break;
     case UserEvents.removed:
       u.state = UserStateNum.deleted;
-      u.secret = undefined;
+      u.secrets.clear();
       u.keys.clear();
       u.pats.clear();
       u.metadata.clear();

@@ -2,11 +2,14 @@ import type { Queryable } from "../sql.js";
 import { changeReads } from "./changes.js";
 import { instanceReads } from "./instance.js";
 import { machineKeyReads } from "./machine-keys.js";
+import { machineSecretReads } from "./machine-secrets.js";
 import { memberReads } from "./members.js";
 import { metadataReads } from "./metadata.js";
 import { orgReads } from "./orgs.js";
 import { patReads } from "./pats.js";
+import { projectGrantReads } from "./project-grants.js";
 import { projectReads } from "./projects.js";
+import { userGrantReads } from "./user-grants.js";
 import { userReads } from "./users.js";
 
 /**
@@ -20,10 +23,13 @@ export function createReadModels(db: Queryable) {
     members: memberReads(db),
     pats: patReads(db),
     machineKeys: machineKeyReads(db),
+    machineSecrets: machineSecretReads(db),
     metadata: metadataReads(db),
     changes: changeReads(db),
     instance: instanceReads(db),
     projects: projectReads(db),
+    projectGrants: projectGrantReads(db),
+    userGrants: userGrantReads(db),
   };
 }
 
@@ -35,6 +41,9 @@ export type { OrgQuery, OrgRow } from "./orgs.js";
 export type { MemberQuery, MemberRow, MemberScopeType, MemberSort } from "./members.js";
 export type { PatRow } from "./pats.js";
 export type { ProjectQuery, ProjectRoleQuery, ProjectRoleRow, ProjectRow } from "./projects.js";
+export type { GrantedProjectQuery, ProjectGrantQuery, ProjectGrantRow } from "./project-grants.js";
+export type { ActiveUserGrant, UserGrantFilter, UserGrantQuery, UserGrantRow } from "./user-grants.js";
 export type { MachineKeyRow } from "./machine-keys.js";
+export type { ExpiringCredentialRow, MachineSecretRow } from "./machine-secrets.js";
 export type { MetadataKeyQuery, MetadataRow } from "./metadata.js";
 export type { CredentialFilter } from "./credential-filter.js";

@@ -14,6 +14,9 @@ export const Tables = {
   members: "proj_members",
   projects: "proj_projects",
   projectRoles: "proj_project_roles",
+  projectGrants: "proj_project_grants",
+  userGrants: "proj_user_grants",
+  machineSecrets: "proj_machine_secrets",
 } as const;
 
 export const InstanceColumns = {
@@ -113,6 +116,49 @@ export const ProjectRoleColumns = {
   sequence: "sequence",
 } as const;
 
+/** Project grants (migration 9): `org_id` is the project's org (the grant's resource owner). */
+export const ProjectGrantColumns = {
+  instanceId: "instance_id",
+  grantId: "grant_id",
+  projectId: "project_id",
+  orgId: "org_id",
+  grantedOrgId: "granted_org_id",
+  roleKeys: "role_keys",
+  state: "state",
+  createdAt: "created_at",
+  changedAt: "changed_at",
+  sequence: "sequence",
+} as const;
+
+/** User grants (migration 8). */
+export const UserGrantColumns = {
+  instanceId: "instance_id",
+  id: "id",
+  /** The granting org (the usergrant aggregate's resource owner). */
+  orgId: "org_id",
+  userId: "user_id",
+  projectId: "project_id",
+  projectGrantId: "project_grant_id",
+  roleKeys: "role_keys",
+  state: "state",
+  createdAt: "created_at",
+  changedAt: "changed_at",
+  sequence: "sequence",
+} as const;
+
+/** A machine's client secrets (migration 6): never the secret nor its hash. */
+export const MachineSecretColumns = {
+  instanceId: "instance_id",
+  userId: "user_id",
+  id: "id",
+  orgId: "org_id",
+  description: "description",
+  expiration: "expiration",
+  createdAt: "created_at",
+  changedAt: "changed_at",
+  sequence: "sequence",
+} as const;
+
 export const MemberColumns = {
   instanceId: "instance_id",
   /** "org", "instance" or "project". */
@@ -136,4 +182,7 @@ export const PROJECTION_TABLES = [
   Tables.members,
   Tables.projects,
   Tables.projectRoles,
+  Tables.projectGrants,
+  Tables.userGrants,
+  Tables.machineSecrets,
 ] as const;

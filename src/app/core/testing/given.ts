@@ -17,7 +17,8 @@
  * Commands that still read projections through `deps.store.sql` need the `sql` option (a stub
  * answering those reads); without it such a read fails the test, naming the query — except the
  * memberships of a user (`deps.reads.members.scopesOfUser`), which the harness then answers from
- * the stored events.
+ * the stored events. The user-grant read model (`deps.reads.userGrants.find` / `activeFor`, read by
+ * cascades and token claims) is always answered from the stored events.
  */
 import type { Logger } from "pino";
 import type { Config } from "../../../config/schema.js";
@@ -29,9 +30,12 @@ import type { Row, SqlPort } from "../../../store/sql.js";
 import { createReadModels, type MemberScopeType, type ReadModels } from "../../../store/read-models/index.js";
 import { reduceInstance, reduceOrg } from "../../../domain/orgs/org.js";
 import { reduceProject } from "../../../domain/projects/project.js";
+import { reduceUserGrant } from "../../../domain/usergrants/user-grant.js";
 import { createAggregateCache } from "../aggregate-cache.js";
 import type { Caller, Deps } from "../context.js";
 import { createRateLimits } from "../rate-limit.js";
+import { noMetrics } from "../../../telemetry/instruments.js";
+import { noTracing } from "../../../telemetry/tracing.js";
 
 /** The instant every command of a harness runs at (the fixed clock). */
 export const NOW = new Date("2025-06-01T12:00:00.000Z");
@@ -140,10 +144,13 @@ function testConfig(overrides: Partial<Config> = {}): Config {
     http2: { maxConcurrentStreams: 100, idleTimeoutMs: 300000, maxSessionMemoryMb: 10 },
     db: { poolSize: 10, connectTimeoutMs: 2000, startupTimeoutMs: 60000, nodeLeaseMs: 10000, embeddedFsync: true },
     shutdownTimeoutMs: 10000,
+    workers: 1,
     signingKeys: { rotationInterval: 30 * 86400, publishAhead: 86400, retireMargin: 3600, reloadInterval: 60 },
     trustedProxies: [],
     rateLimit: { enabled: false, tokenPerSecond: 100, tokenPerSecondPerAddress: 1000, failuresPerMinute: 30, failuresPerMinutePerClient: 300, failuresPerMinutePerAddress: 300 },
     oauth: { maxAssertionLifetime: 3600, requireAssertionJti: false },
+    metrics: { enabled: true },
+    credentials: { secretFormat: "portcullis", trackLastUsed: true, lastUsedWriteInterval: 60000 },
     firstInstance: { orgName: "Portcullis", machineUsername: "admin", machineName: "admin", patPath: "/nonexistent/given-when-then/admin.pat" },
     ...overrides,
   };
@@ -213,6 +220,36 @@ function withMembershipsFromEvents(reads: ReadModels, events: () => readonly Sto
     return scopes;
   };
   return { ...reads, members: { ...reads.members, scopesOfUser } };
+}
+
+/**
+ * The user-grant read model as the projection would answer it, from the stored events: the grants
+ * not removed (find, for cascades) and the active ones of a user (activeFor, for token claims).
+ */
+function withUserGrantsFromEvents(reads: ReadModels, events: () => readonly StoredEvent[]): ReadModels {
+  const grants = (instanceId: string) => {
+    const streams = new Map<string, StoredEvent[]>();
+    for (const e of events()) {
+      if (e.instanceId !== instanceId || e.aggregateType !== "usergrant") continue;
+      streams.set(e.aggregateId, [...(streams.get(e.aggregateId) ?? []), e]);
+    }
+    return [...streams.entries()].map(([id, stream]) => reduceUserGrant(id, [...stream].sort((a, b) => a.sequence - b.sequence))).filter((g) => g.exists);
+  };
+  const find: ReadModels["userGrants"]["find"] = async (instanceId, f) =>
+    grants(instanceId)
+      .filter(
+        (g) =>
+          (f.userId === undefined || g.userId === f.userId) &&
+          (f.projectId === undefined || g.projectId === f.projectId) &&
+          (f.projectGrantId === undefined || g.projectGrantId === f.projectGrantId) &&
+          (f.roleKey === undefined || g.roleKeys.includes(f.roleKey)),
+      )
+      .map((g) => g.id);
+  const activeFor: ReadModels["userGrants"]["activeFor"] = async (instanceId, userId) =>
+    grants(instanceId)
+      .filter((g) => g.userId === userId && g.state === 1)
+      .map((g) => ({ id: g.id, orgId: g.orgId, projectId: g.projectId, projectGrantId: g.projectGrantId, roleKeys: g.roleKeys }));
+  return { ...reads, userGrants: { ...reads.userGrants, find, activeFor } };
 }
 
 export function createHarness(opts: HarnessOptions = {}): Harness {
@@ -353,10 +390,12 @@ export function createHarness(opts: HarnessOptions = {}): Harness {
   const ids = [...(opts.ids ?? [])];
   let generated = 0;
   const config = testConfig(opts.config);
+  // User grants are always answered from the events (the cascades of removals read them).
+  const reads = withUserGrantsFromEvents(opts.sql ? createReadModels(sql) : withMembershipsFromEvents(createReadModels(sql), () => log), () => log);
   const deps: Deps = {
     config,
     store,
-    cache: createAggregateCache(store),
+    cache: createAggregateCache(store, { userGrants: reads.userGrants }),
     keys: deriveKeys("given-when-then master key"),
     clock: () => new Date(NOW),
     newId: () => ids.shift() ?? `id${++generated}`,
@@ -364,8 +403,11 @@ export function createHarness(opts: HarnessOptions = {}): Harness {
     signingKeys: noSigningKeys,
     log: silentLogger(),
     limits: createRateLimits(config.rateLimit),
-    reads: opts.sql ? createReadModels(sql) : withMembershipsFromEvents(createReadModels(sql), () => log),
+    reads,
     usedAssertions: memoryUsedAssertions(),
+    metrics: noMetrics,
+    tracing: noTracing,
+    lastUsed: { touch: () => undefined, flush: async () => 0, close: async () => undefined, writes: 0 },
   };
 
   return {
@@ -425,6 +467,13 @@ export const orgEvent = (id: string, type: string, payload?: Record<string, unkn
 });
 export const projectEvent = (id: string, orgId: string, type: string, payload?: Record<string, unknown>): GivenEvent => ({
   aggregateType: "project",
+  aggregateId: id,
+  resourceOwner: orgId,
+  type,
+  payload,
+});
+export const userGrantEvent = (id: string, orgId: string, type: string, payload?: Record<string, unknown>): GivenEvent => ({
+  aggregateType: "usergrant",
   aggregateId: id,
   resourceOwner: orgId,
   type,

@@ -1,0 +1,116 @@
+import { timestampDate, type Duration, type Timestamp } from "@bufbuild/protobuf/wkt";
+import * as policies from "../../app/credentials/policy.js";
+import * as secrets from "../../app/credentials/secrets.js";
+import { invalidArgument } from "../../domain/errors.js";
+import type { ServiceHandlers } from "../pipeline.js";
+import { CredentialKind } from "../proto/portcullis/v1/credentials_pb.js";
+import type * as pb from "../proto/portcullis/v1/credentials_pb.js";
+import { listDetails, listInput, objectDetails, readDetails, ts } from "../users/mappers.js";
+
+/**
+ * portcullis.v1.CredentialService (proto/portcullis/v1/credentials.proto): thin adapters over the
+ * commands and queries of app/credentials, which any other edge (ZITADEL's v2 UserService) can call too.
+ */
+
+const date = (t: Timestamp | undefined) => (t ? timestampDate(t) : undefined);
+
+/** Whole seconds of a Duration (absent: 0); fractions are refused rather than rounded. */
+function seconds(d: Duration | undefined, field: string): number {
+  if (!d) return 0;
+  if (d.nanos !== 0 || d.seconds < 0n) throw invalidArgument("PORT-duration", `${field} must be a non-negative whole number of seconds`);
+  return Number(d.seconds);
+}
+
+const duration = (s: number) => ({ seconds: BigInt(s), nanos: 0 });
+
+const secretMessage = (s: secrets.MachineSecretRow) => ({
+  id: s.id,
+  details: readDetails(s.sequence, s.createdAt, s.changedAt, s.orgId),
+  description: s.description,
+  expirationDate: ts(s.expiration),
+  creationDate: ts(s.createdAt),
+  lastUsed: ts(s.lastUsed),
+});
+
+const KINDS = { secret: CredentialKind.SECRET, key: CredentialKind.MACHINE_KEY, pat: CredentialKind.PERSONAL_ACCESS_TOKEN } as const;
+
+export const credentialServiceHandlers: ServiceHandlers = {
+  async listSecrets(ctx, req: pb.ListSecretsRequest) {
+    const r = await secrets.listSecrets(ctx.deps, ctx.caller, req.userId, listInput(req.query));
+    return { details: listDetails(r.meta), result: r.secrets.map(secretMessage) };
+  },
+  async getSecret(ctx, req: pb.GetSecretRequest) {
+    return { secret: secretMessage(await secrets.getSecret(ctx.deps, ctx.caller, req.userId, req.secretId)) };
+  },
+  async addSecret(ctx, req: pb.AddSecretRequest) {
+    const r = await secrets.addSecret(ctx.deps, ctx.caller, { userId: req.userId, description: req.description, expirationDate: date(req.expirationDate) });
+    return { secretId: r.secretId, clientId: r.clientId, clientSecret: r.clientSecret, expirationDate: ts(r.expirationDate), details: objectDetails(r.details) };
+  },
+  async rotateSecret(ctx, req: pb.RotateSecretRequest) {
+    const r = await secrets.rotateSecret(ctx.deps, ctx.caller, {
+      userId: req.userId,
+      secretId: req.secretId || undefined,
+      gracePeriodSeconds: seconds(req.gracePeriod, "grace_period"),
+      description: req.description,
+      expirationDate: date(req.expirationDate),
+    });
+    return {
+      secretId: r.secretId,
+      clientId: r.clientId,
+      clientSecret: r.clientSecret,
+      expirationDate: ts(r.expirationDate),
+      retiredSecretIds: r.retired,
+      details: objectDetails(r.details),
+    };
+  },
+  async updateSecret(ctx, req: pb.UpdateSecretRequest) {
+    if (req.clearExpiration && req.expirationDate) throw invalidArgument("PORT-secret-update", "expiration_date and clear_expiration exclude each other");
+    const details = await secrets.updateSecret(ctx.deps, ctx.caller, {
+      userId: req.userId,
+      secretId: req.secretId,
+      description: req.description,
+      expirationDate: req.clearExpiration ? null : date(req.expirationDate),
+    });
+    return { details: objectDetails(details) };
+  },
+  async removeSecret(ctx, req: pb.RemoveSecretRequest) {
+    return { details: objectDetails(await secrets.removeSecret(ctx.deps, ctx.caller, req.userId, req.secretId)) };
+  },
+
+  async getCredentialPolicy(ctx) {
+    const { policy, details } = await policies.getCredentialPolicy(ctx.deps, ctx.caller);
+    return {
+      policy: { maxSecretLifetime: duration(policy.maxSecretLifetime), maxKeyLifetime: duration(policy.maxKeyLifetime), maxPatLifetime: duration(policy.maxPatLifetime) },
+      details: objectDetails(details),
+    };
+  },
+  async setCredentialPolicy(ctx, req: pb.SetCredentialPolicyRequest) {
+    const details = await policies.setCredentialPolicy(ctx.deps, ctx.caller, {
+      maxSecretLifetime: seconds(req.maxSecretLifetime, "max_secret_lifetime"),
+      maxKeyLifetime: seconds(req.maxKeyLifetime, "max_key_lifetime"),
+      maxPatLifetime: seconds(req.maxPatLifetime, "max_pat_lifetime"),
+    });
+    return { details: objectDetails(details) };
+  },
+
+  async listExpiringCredentials(ctx, req: pb.ListExpiringCredentialsRequest) {
+    const r = await secrets.listExpiringCredentials(
+      ctx.deps,
+      ctx.caller,
+      { withinSeconds: seconds(req.within, "within"), unusedForSeconds: seconds(req.unusedFor, "unused_for") },
+      listInput(req.query),
+    );
+    return {
+      details: listDetails(r.meta),
+      result: r.credentials.map((c) => ({
+        kind: KINDS[c.kind],
+        id: c.id,
+        userId: c.userId,
+        userName: c.userName,
+        expirationDate: ts(c.expiration),
+        creationDate: ts(c.createdAt),
+        lastUsed: ts(c.lastUsed),
+      })),
+    };
+  },
+};
