@@ -9,7 +9,7 @@
 // `--force` compiles regardless.
 //
 // The web console (console/, preact + Vite) is built the same way into dist/console: only when a file
-// under console/ or the package files changed (stamp dist/.console-inputs), and the build fails when
+// under console/, the generated protos it imports (src/api/proto) or the package files changed (stamp dist/.console-inputs), and the build fails when
 // the initial bundle (the scripts and styles index.html loads) exceeds 250 KB gzipped.
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -101,7 +101,7 @@ const consoleDir = path.join(root, "console");
 const consoleOut = path.join(dist, "console");
 const consoleStamp = path.join(dist, ".console-inputs");
 const ch = createHash("sha256");
-for (const f of [...consoleFiles(consoleDir), path.join(root, "package-lock.json")].map((f) => path.relative(root, f)).sort())
+for (const f of [...consoleFiles(consoleDir), ...consoleFiles(path.join(root, "src", "api", "proto")), path.join(root, "package-lock.json")].map((f) => path.relative(root, f)).sort())
   ch.update(f).update("\0").update(readFileSync(path.join(root, f))).update("\0");
 const consoleHash = ch.digest("hex");
 let previousConsole;

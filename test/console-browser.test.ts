@@ -49,7 +49,8 @@ describe.skipIf(!haveChromium)("web console in Chromium", () => {
     mkdirSync(shots, { recursive: true });
     console.log(`console-browser: screenshots in ${shots}`);
     cfg = mkdtempSync(path.join(os.tmpdir(), "portcullis-cli-cfg-"));
-    s = await startTestServer();
+    // Last uses written at once (not once a minute), so the secrets table shows them.
+    s = await startTestServer({ env: { PORTCULLIS_CREDENTIALS_LAST_USED_WRITE_INTERVAL: "100" } });
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       headless: true,
@@ -120,9 +121,17 @@ describe.skipIf(!haveChromium)("web console in Chromium", () => {
     expect(ok.status).toBe(200);
     await dialog.getByRole("button", { name: "I stored it" }).click();
 
-    await page.getByRole("button", { name: "Delete secret" }).click();
+    // Listed with its dates and last use (the token request above).
+    const row = page.getByRole("row").filter({ hasText: "no description" });
+    await expect
+      .poll(async () => {
+        await page.reload();
+        return (await row.textContent({ timeout: 5_000 })) ?? "";
+      })
+      .not.toMatch(/never$/);
+    await row.getByRole("button", { name: "Delete" }).click();
     await page.getByRole("dialog").getByRole("button", { name: "Delete secret" }).click();
-    await page.getByRole("button", { name: "Generate secret" }).waitFor();
+    await page.getByRole("cell", { name: "No client secret." }).waitFor();
     const refused = await tokenRequest(s.url, { grant_type: "client_credentials", scope: "openid" }, { id: clientId, secret });
     expect(refused.status).toBe(401);
     expect(refused.json.error).toBe("invalid_client");

@@ -5,6 +5,8 @@ import { createConnectTransport } from "@connectrpc/connect-web";
 import { timestampDate, timestampFromDate, type Timestamp } from "@bufbuild/protobuf/wkt";
 import { ManagementService } from "@zitadel/proto/zitadel/management_pb.js";
 import { OrganizationService } from "@zitadel/proto/zitadel/org/v2/org_service_pb.js";
+// Portcullis's own service (several named secrets with expiry and last use), generated from proto/ into src/.
+import { CredentialService } from "../../src/api/proto/portcullis/v1/credentials_pb.js";
 
 export interface Session {
   token: string;
@@ -20,6 +22,7 @@ export interface Session {
 export interface Api {
   mgmt: Client<typeof ManagementService>;
   orgs: Client<typeof OrganizationService>;
+  creds: Client<typeof CredentialService>;
   /** The Admin API (instance members), loaded on first use: it is not part of the initial bundle. */
   admin: () => Promise<Client<typeof import("@zitadel/proto/zitadel/admin_pb.js").AdminService>>;
 }
@@ -35,6 +38,7 @@ export function makeApi(token: string, orgId: () => string | undefined): Api {
   return {
     mgmt: createClient(ManagementService, transport),
     orgs: createClient(OrganizationService, transport),
+    creds: createClient(CredentialService, transport),
     admin: async () => createClient((await import("@zitadel/proto/zitadel/admin_pb.js")).AdminService, transport),
   };
 }

@@ -321,36 +321,101 @@ function General({ api, user, reload }: { api: Api; user: User; reload: () => vo
 }
 
 function Secrets({ api, user, reload }: { api: Api; user: User; reload: () => void }) {
-  const has = user.type.case === "machine" && user.type.value.hasSecret;
-  const [shown, setShown] = useState<{ clientId: string; clientSecret: string }>();
+  const secrets = useLoad(() => api.creds.listSecrets({ userId: user.id }), [user.id]);
+  const [shown, setShown] = useState<{ clientId: string; clientSecret: string; note?: string }>();
+  const [description, setDescription] = useState("");
+  const [days, setDays] = useState("90");
+  const [grace, setGrace] = useState("24");
   const action = useAction();
   const origin = location.origin;
+  const refresh = () => {
+    secrets.reload();
+    reload();
+  };
+  const rows = secrets.data?.result ?? [];
   return (
     <div class="card">
-      <h2>Client secret</h2>
-      <p>
-        {has
-          ? "This machine user has a client secret (client_credentials grant). Generating a new one replaces it at once."
-          : "No client secret. Generate one to use the client_credentials grant."}
-      </p>
-      <ErrorBox error={action.error} />
-      <div class="actions">
-        <button
-          type="button"
-          class="primary"
-          disabled={action.busy}
-          onClick={() => action.run(async () => setShown(await api.mgmt.generateMachineSecret({ userId: user.id })))}
-        >
-          {has ? "Generate a new secret" : "Generate secret"}
+      <h2>Client secrets</h2>
+      <p>Secrets authenticate the client_credentials grant (client id: the username). Several may be valid at once, so a secret can be replaced without downtime.</p>
+      <ErrorBox error={secrets.error ?? action.error} />
+      <form
+        class="inline-form"
+        onSubmit={(e) => {
+          e.preventDefault();
+          void action.run(async () => {
+            const r = await api.creds.addSecret({ userId: user.id, description, expirationDate: inDays(days) });
+            setDescription("");
+            setShown({ clientId: r.clientId, clientSecret: r.clientSecret });
+          });
+        }}
+      >
+        <label>
+          Description
+          <input value={description} onInput={(e) => setDescription((e.target as HTMLInputElement).value)} placeholder="e.g. prod deployment" />
+        </label>
+        <ExpirySelect id="secret-expiry" value={days} onChange={setDays} />
+        <button type="submit" class="primary" disabled={action.busy}>
+          Generate secret
         </button>
-        {has && (
-          <ConfirmButton
-            label="Delete secret"
-            title="Delete the client secret?"
-            body={<p>Tokens can no longer be requested with it. Tokens already issued stay valid until they expire.</p>}
-            onConfirm={() => api.mgmt.removeMachineSecret({ userId: user.id }).then(reload)}
-          />
-        )}
+      </form>
+      <div class="table-wrap">
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">Secret</th>
+              <th scope="col">Created</th>
+              <th scope="col">Expires</th>
+              <th scope="col">Last used</th>
+              <th scope="col">
+                <span class="sr-only">Actions</span>
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {rows.map((x) => (
+              <tr key={x.id}>
+                <td>
+                  {x.description || <em>no description</em>} <code>{x.id}</code>
+                </td>
+                <td>{fmtDate(x.creationDate)}</td>
+                <td>{fmtDate(x.expirationDate)}</td>
+                <td>{x.lastUsed ? fmtDate(x.lastUsed) : "never"}</td>
+                <td class="row-actions">
+                  <ConfirmButton
+                    label="Rotate"
+                    danger={false}
+                    title={`Rotate secret ${x.description || x.id}?`}
+                    body={
+                      <>
+                        <p>A new secret is made; this one keeps working for the grace period, then expires.</p>
+                        <label>
+                          Grace period (hours)
+                          <input type="number" min="0" value={grace} onInput={(e) => setGrace((e.target as HTMLInputElement).value)} />
+                        </label>
+                      </>
+                    }
+                    onConfirm={async () => {
+                      const r = await api.creds.rotateSecret({ userId: user.id, secretId: x.id, gracePeriod: { seconds: BigInt(Math.round(Number(grace || "0") * 3600)), nanos: 0 } });
+                      setShown({ clientId: r.clientId, clientSecret: r.clientSecret, note: `The old secret stays valid for ${grace} hours.` });
+                    }}
+                  />{" "}
+                  <ConfirmButton
+                    label="Delete"
+                    title={`Delete secret ${x.description || x.id}?`}
+                    confirmLabel="Delete secret"
+                    body={<p>Tokens can no longer be requested with it, and the tokens it obtained stop working.</p>}
+                    onConfirm={() => api.creds.removeSecret({ userId: user.id, secretId: x.id }).then(refresh)}
+                  />
+                </td>
+              </tr>
+            ))}
+            {secrets.data && rows.length === 0 && (
+              <tr>
+                <td colSpan={5}>No client secret.</td>
+              </tr>
+            )}
+          </tbody>
+        </table>
       </div>
       {shown && (
         <SecretOnce
@@ -361,9 +426,10 @@ function Secrets({ api, user, reload }: { api: Api; user: User; reload: () => vo
           ]}
           onClose={() => {
             setShown(undefined);
-            reload();
+            refresh();
           }}
         >
+          {shown.note && <p>{shown.note}</p>}
           <p>Try it:</p>
           <pre class="snippet">{`curl -u '${shown.clientId}:<secret>' -d grant_type=client_credentials -d scope=openid ${origin}/oauth/v2/token`}</pre>
         </SecretOnce>
