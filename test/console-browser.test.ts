@@ -129,6 +129,7 @@ describe.skipIf(!haveChromium)("web console in Chromium", () => {
         return (await row.textContent({ timeout: 5_000 })) ?? "";
       })
       .not.toMatch(/never$/);
+    await shot("secrets");
     await row.getByRole("button", { name: "Delete" }).click();
     await page.getByRole("dialog").getByRole("button", { name: "Delete secret" }).click();
     await page.getByRole("cell", { name: "No client secret." }).waitFor();

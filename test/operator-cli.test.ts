@@ -72,9 +72,9 @@ describe("operator CLI", () => {
     expect((await cli(["machine", "rm", "temp-svc"])).code).toBe(5);
   });
 
-  it("secret add prints the secret once to stdout only; token --secret-stdin works until secret rm", async () => {
+  it("secret add prints the secret once to stdout only; ls, rotate with a grace period, token --secret-stdin until rm", async () => {
     const before = new Set(readdirSync(work));
-    const sec = await json(["secret", "add", "billing-svc"]);
+    const sec = await json(["secret", "add", "billing-svc", "--description", "ci", "--expires", "30d"]);
     expect(sec.clientId).toBe("billing-svc");
     expect(sec.clientSecret).toMatch(/^\S{20,}$/);
     // Nothing written anywhere: not the work dir, not the config dir (only credentials.json there).
@@ -84,13 +84,22 @@ describe("operator CLI", () => {
 
     const tok = await json(["token", "billing-svc", "--secret-stdin"], sec.clientSecret);
     expect((await userinfo(tok.access_token)).status).toBe(200);
-    const rotated = await json(["secret", "rotate", "billing-svc"]);
+    const ls = await json(["secret", "ls", "billing-svc"]);
+    expect(ls.secrets).toEqual([expect.objectContaining({ id: sec.secretId, description: "ci" })]);
+
+    // Rotation without a grace period: the old secret is refused at once, the new one works.
+    const rotated = await json(["secret", "rotate", "billing-svc", "--grace", "0h"]);
     expect(rotated.clientSecret).not.toBe(sec.clientSecret);
+    expect(rotated.retiredSecretIds).toEqual([sec.secretId]);
     expect((await cli(["token", "billing-svc", "--secret-stdin"], sec.clientSecret)).code).toBe(3);
-    expect((await cli(["secret", "rm", "billing-svc"])).code).toBe(0);
+    expect((await cli(["token", "billing-svc", "--secret-stdin"], rotated.clientSecret)).code).toBe(0);
+    expect((await cli(["secret", "rm", "billing-svc", rotated.secretId])).code).toBe(0);
     const refused = await cli(["token", "billing-svc", "--secret-stdin"], rotated.clientSecret);
     expect(refused.code).toBe(3);
     expect(refused.stderr).toMatch(/invalid_client/);
+    await json(["secret", "add", "billing-svc"]);
+    expect((await json(["secret", "rm", "billing-svc"])).removed).toBe("all");
+    expect((await json(["secret", "ls", "billing-svc"])).secrets).toEqual([]);
   });
 
   it("key add --out writes a 0600 key file that gets tokens; without --out the key goes to stdout; token without credentials", async () => {

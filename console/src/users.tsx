@@ -378,7 +378,7 @@ function Secrets({ api, user, reload }: { api: Api; user: User; reload: () => vo
                   {x.description || <em>no description</em>} <code>{x.id}</code>
                 </td>
                 <td>{fmtDate(x.creationDate)}</td>
-                <td>{fmtDate(x.expirationDate)}</td>
+                <td>{x.expirationDate ? fmtDate(x.expirationDate) : "never"}</td>
                 <td>{x.lastUsed ? fmtDate(x.lastUsed) : "never"}</td>
                 <td class="row-actions">
                   <ConfirmButton

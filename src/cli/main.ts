@@ -39,18 +39,18 @@ function usage(): string {
     "Usage: portcullis <command> [flags]",
     "",
     "Commands:",
-    ...Object.entries(commands).map(([n, c]) => `  ${n.padEnd(22)}${c.summary}`),
+    ...Object.entries(commands).map(([n, c]) => `  ${n.padEnd(24)}${c.summary}`),
     "",
     "Operator commands (a client of a running server's API; `portcullis login <url>` first):",
-    `  ${"login <url>".padEnd(22)}Store a PAT (from stdin or --token-file) for the server at <url>.`,
-    `  ${"machine create|ls|rm".padEnd(22)}Machine users.`,
-    `  ${"secret add|rotate|rm".padEnd(22)}A machine user's client secret (printed once, to stdout).`,
-    `  ${"key add|ls|rm".padEnd(22)}A machine user's keys (key add --out key.json).`,
-    `  ${"pat add|ls|rm".padEnd(22)}A machine user's personal access tokens (pat add --expires 90d).`,
-    `  ${"token <machine>".padEnd(22)}Get an access token for a machine user to test with.`,
-    `  ${"member add|ls|rm".padEnd(22)}Organization members (member roles lists the roles).`,
-    `  ${"console login".padEnd(22)}Print a single-use sign-in link for the web console (/ui/console).`,
-    `  ${"completion bash".padEnd(22)}Print a bash completion script.`,
+    `  ${"login <url>".padEnd(24)}Store a PAT (from stdin or --token-file) for the server at <url>.`,
+    `  ${"machine create|ls|rm".padEnd(24)}Machine users.`,
+    `  ${"secret add|ls|rotate|rm".padEnd(24)}A machine user's client secrets (printed once, to stdout).`,
+    `  ${"key add|ls|rm".padEnd(24)}A machine user's keys (key add --out key.json).`,
+    `  ${"pat add|ls|rm".padEnd(24)}A machine user's personal access tokens (pat add --expires 90d).`,
+    `  ${"token <machine>".padEnd(24)}Get an access token for a machine user to test with.`,
+    `  ${"member add|ls|rm|roles".padEnd(24)}Organization members and their roles.`,
+    `  ${"console login".padEnd(24)}Print a single-use sign-in link for the web console (/ui/console).`,
+    `  ${"completion bash".padEnd(24)}Print a bash completion script.`,
     "  Each takes --org <id>, --output table|json and --help.",
     "",
     "Run 'portcullis <command> --help' for the flags of a command.",
@@ -211,9 +211,9 @@ const operatorIds = () => createIdGenerator(randomInt(1024));
 async function keysList(argv: string[]) {
   await withKeys(argv, async (sql, _keys, config) => {
     const rows = await listSigningKeys(sql, config, new Date());
-    const lines = [`${"kid".padEnd(22)}${"state".padEnd(9)}${"signs from".padEnd(26)}published until`];
+    const lines = [`${"kid".padEnd(24)}${"state".padEnd(9)}${"signs from".padEnd(26)}published until`];
     for (const r of rows)
-      lines.push(`${r.record.id.padEnd(22)}${r.state.padEnd(9)}${r.record.activateAt.toISOString().padEnd(26)}${r.removeAt ? r.removeAt.toISOString() : "-"}`);
+      lines.push(`${r.record.id.padEnd(24)}${r.state.padEnd(9)}${r.record.activateAt.toISOString().padEnd(26)}${r.removeAt ? r.removeAt.toISOString() : "-"}`);
     process.stdout.write(lines.join("\n") + "\n");
   });
 }

@@ -5,6 +5,7 @@ import { Code, ConnectError, createClient, type Client, type Interceptor } from 
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { timestampDate, timestampFromDate, type Timestamp } from "@bufbuild/protobuf/wkt";
 import type { ManagementService } from "@zitadel/proto/zitadel/management_pb.js";
+import type { CredentialService } from "../api/proto/portcullis/v1/credentials_pb.js";
 import type { UserState } from "@zitadel/proto/zitadel/user_pb.js";
 import { Command, CommanderError, Option } from "commander";
 import { createPrivateKey, sign } from "node:crypto";
@@ -66,25 +67,34 @@ interface Ctx {
   url: string;
   token: string;
   mgmt: Client<typeof ManagementService>;
+  creds: Client<typeof CredentialService>;
   output: "table" | "json";
 }
 
-async function connect(url: string, token: string, org: string | undefined) {
-  const { ManagementService } = await import("@zitadel/proto/zitadel/management_pb.js");
+function transport(url: string, token: string, org: string | undefined) {
   const auth: Interceptor = (next) => (req) => {
     req.header.set("authorization", `Bearer ${token}`);
     if (org) req.header.set("x-zitadel-orgid", org);
     return next(req);
   };
   // No keep-alive: a command makes a few calls and exits; an idle pooled socket would hold it open.
-  const transport = createConnectTransport({ baseUrl: url, httpVersion: "1.1", interceptors: [auth], nodeOptions: { agent: false } });
-  return createClient(ManagementService, transport);
+  return createConnectTransport({ baseUrl: url, httpVersion: "1.1", interceptors: [auth], nodeOptions: { agent: false } });
+}
+
+async function connect(url: string, token: string, org: string | undefined) {
+  const { ManagementService } = await import("@zitadel/proto/zitadel/management_pb.js");
+  return createClient(ManagementService, transport(url, token, org));
+}
+
+async function connectCreds(url: string, token: string, org: string | undefined) {
+  const { CredentialService } = await import("../api/proto/portcullis/v1/credentials_pb.js");
+  return createClient(CredentialService, transport(url, token, org));
 }
 
 async function ctxOf(cmd: Command): Promise<Ctx> {
   const o = cmd.optsWithGlobals<{ org?: string; output: "table" | "json" }>();
   const s = loadStored();
-  return { url: s.url, token: s.token, mgmt: await connect(s.url, s.token, o.org), output: o.output };
+  return { url: s.url, token: s.token, mgmt: await connect(s.url, s.token, o.org), creds: await connectCreds(s.url, s.token, o.org), output: o.output };
 }
 
 /** A machine user named by username or id. */
@@ -306,28 +316,66 @@ export function buildProgram(): Command {
       out(ctx, { removed: u.id }, [[`removed ${u.userName} (${u.id})`]]);
     });
 
-  const secret = program.command("secret").description("A machine user's client secret: add, rotate, rm");
-  const addSecret = async (name: string, _o: unknown, cmd: Command) => {
-    const ctx = await ctxOf(cmd);
-    const u = await resolveMachine(ctx, name);
-    const r = await ctx.mgmt.generateMachineSecret({ userId: u.id });
-    // Printed once, to stdout only; never stored.
-    out(ctx, { clientId: r.clientId, clientSecret: r.clientSecret }, [
-      ["client_id", r.clientId],
-      ["client_secret", r.clientSecret],
-    ]);
-  };
-  secret.command("add").description("Generate a client secret (replaces the existing one); printed once, to stdout").argument("<machine>", "username or id").action(addSecret);
-  secret.command("rotate").description("Same as add: the new secret replaces the old one at once").argument("<machine>", "username or id").action(addSecret);
+  const secret = program.command("secret").description("A machine user's client secrets (several may be valid at once): add, ls, rotate, rm");
   secret
-    .command("rm")
-    .description("Delete the client secret")
+    .command("add")
+    .description("Add a client secret (the others stay valid); printed once, to stdout")
+    .argument("<machine>", "username or id")
+    .option("--description <text>", "what it is for", "")
+    .option("--expires <when>", "90d, 12h, 2w, 1y or a date (default: never, or the org's credential policy)")
+    .action(async (name: string, o: { description: string; expires?: string }, cmd: Command) => {
+      const ctx = await ctxOf(cmd);
+      const u = await resolveMachine(ctx, name);
+      const r = await ctx.creds.addSecret({ userId: u.id, description: o.description, expirationDate: o.expires ? timestampFromDate(parseExpiry(o.expires)) : undefined });
+      // Printed once, to stdout only; never stored.
+      out(ctx, { secretId: r.secretId, clientId: r.clientId, clientSecret: r.clientSecret, expires: r.expirationDate ? fmt(r.expirationDate) : "never" }, [
+        ["client_id", r.clientId],
+        ["client_secret", r.clientSecret],
+        ["secret_id", r.secretId],
+        ["expires", r.expirationDate ? fmt(r.expirationDate) : "never"],
+      ]);
+    });
+  secret
+    .command("ls")
+    .description("List the client secrets (created, expires, last used)")
     .argument("<machine>", "username or id")
     .action(async (name: string, _o: unknown, cmd: Command) => {
       const ctx = await ctxOf(cmd);
       const u = await resolveMachine(ctx, name);
-      await ctx.mgmt.removeMachineSecret({ userId: u.id });
-      out(ctx, { removed: true, userId: u.id }, [[`client secret of ${u.userName} removed`]]);
+      const r = await ctx.creds.listSecrets({ userId: u.id });
+      const secrets = r.result.map((x) => ({ id: x.id, description: x.description, created: fmt(x.creationDate), expires: x.expirationDate ? fmt(x.expirationDate) : "never", lastUsed: x.lastUsed ? fmt(x.lastUsed) : "never" }));
+      out(ctx, { secrets }, [["ID", "DESCRIPTION", "CREATED", "EXPIRES", "LAST USED"], ...secrets.map((x) => [x.id, x.description || "-", x.created, x.expires, x.lastUsed])]);
+    });
+  secret
+    .command("rotate")
+    .description("Make a new secret; the old one(s) keep working for --grace, then expire; the new one is printed once, to stdout")
+    .argument("<machine>", "username or id")
+    .option("--secret <id>", "rotate only this secret (default: all)")
+    .option("--grace <duration>", "how long the old secret(s) stay valid: 24h, 7d, 0h", "24h")
+    .action(async (name: string, o: { secret?: string; grace: string }, cmd: Command) => {
+      const ctx = await ctxOf(cmd);
+      const u = await resolveMachine(ctx, name);
+      const now = new Date();
+      const seconds = BigInt(Math.round((parseExpiry(o.grace, now).getTime() - now.getTime()) / 1000));
+      const r = await ctx.creds.rotateSecret({ userId: u.id, secretId: o.secret ?? "", gracePeriod: { seconds, nanos: 0 } });
+      out(ctx, { secretId: r.secretId, clientId: r.clientId, clientSecret: r.clientSecret, retiredSecretIds: r.retiredSecretIds }, [
+        ["client_id", r.clientId],
+        ["client_secret", r.clientSecret],
+        ["secret_id", r.secretId],
+        ["retiring", r.retiredSecretIds.join(",") || "-"],
+      ]);
+    });
+  secret
+    .command("rm")
+    .description("Delete one client secret, or all of them (RemoveMachineSecret) without <secretId>")
+    .argument("<machine>", "username or id")
+    .argument("[secretId]", "the secret to delete (see `secret ls`)")
+    .action(async (name: string, secretId: string | undefined, _o: unknown, cmd: Command) => {
+      const ctx = await ctxOf(cmd);
+      const u = await resolveMachine(ctx, name);
+      if (secretId) await ctx.creds.removeSecret({ userId: u.id, secretId });
+      else await ctx.mgmt.removeMachineSecret({ userId: u.id });
+      out(ctx, { removed: secretId ?? "all", userId: u.id }, [[secretId ? `client secret ${secretId} of ${u.userName} removed` : `all client secrets of ${u.userName} removed`]]);
     });
 
   const key = program.command("key").description("A machine user's keys (JWT bearer grant): add, ls, rm");
