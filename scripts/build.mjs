@@ -88,8 +88,9 @@ if (!cluster.findTemplate(cluster.TEMPLATE_DIR)) {
   await cluster.makeTemplate();
 }
 
-// The console: Vite, when console/ or the package files changed.
+// The console: Vite, when console/, src/api/proto or the package files changed.
 function consoleFiles(dir, out = []) {
+  if (!existsSync(dir)) return out;
   for (const e of readdirSync(dir, { withFileTypes: true })) {
     const p = path.join(dir, e.name);
     if (e.isDirectory()) consoleFiles(p, out);
@@ -108,7 +109,7 @@ let previousConsole;
 try {
   previousConsole = JSON.parse(readFileSync(consoleStamp, "utf8")).inputs;
 } catch {}
-if (force || previousConsole !== consoleHash || !existsSync(path.join(consoleOut, "index.html"))) {
+if (existsSync(consoleDir) && (force || previousConsole !== consoleHash || !existsSync(path.join(consoleOut, "index.html")))) {
   rmSync(consoleStamp, { force: true });
   let vite;
   try {
