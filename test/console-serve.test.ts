@@ -5,7 +5,10 @@ import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { mkdtempSync, rmSync } from "node:fs";
+import os from "node:os";
 import { startTestServer, type TestServer } from "./helpers/server.js";
+import { startServerProcess } from "./helpers/process.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -55,5 +58,29 @@ describe("/ui/console", () => {
     const size = JSON.parse(readFileSync(path.join(root, "dist/console/bundle-size.json"), "utf8")) as { initialGzipBytes: number };
     expect(size.initialGzipBytes).toBeGreaterThan(10_000);
     expect(size.initialGzipBytes).toBeLessThanOrEqual(250 * 1024);
+  });
+
+  it("the first start prints a short-lived sign-in link beside the admin PAT", async () => {
+    const dataDir = mkdtempSync(path.join(os.tmpdir(), "portcullis-first-link-"));
+    const p = await startServerProcess({ PORTCULLIS_DATA_DIR: dataDir });
+    try {
+      const m = /Web console \(single use, for 10 minutes\): +(\S+)/.exec(p.output());
+      expect(m, p.output()).not.toBeNull();
+      const link = new URL(m![1]!);
+      expect(link.origin + link.pathname).toBe(`${p.url}/ui/console/`);
+      const [tokenId, token] = link.hash.replace(/^#signin=/, "").split(/\.(.*)/s) as [string, string];
+      // An ordinary PAT of the admin, expiring within 10 minutes.
+      const me = await fetch(`${p.url}/oidc/v1/userinfo`, { headers: { authorization: `Bearer ${token}` } });
+      expect(me.status).toBe(200);
+      const sub = ((await me.json()) as { sub: string }).sub;
+      const pats = await fetch(`${p.url}/management/v1/users/${sub}/pats/_search`, { method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": "application/json" }, body: "{}" });
+      const row = ((await pats.json()) as { result: { id: string; expirationDate: string }[] }).result.find((r) => r.id === tokenId)!;
+      const minutes = (Date.parse(row.expirationDate) - Date.now()) / 60_000;
+      expect(minutes).toBeGreaterThan(5);
+      expect(minutes).toBeLessThanOrEqual(10);
+    } finally {
+      await p.kill();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });
