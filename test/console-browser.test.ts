@@ -201,6 +201,12 @@ describe.skipIf(!haveChromium)("web console in Chromium", () => {
 
     const env = { XDG_CONFIG_HOME: cfg };
     expect((await operator(["login", s.url], env, s.pat)).code).toBe(0);
+    const adminId = ((await (await fetch(`${s.url}/oidc/v1/userinfo`, { headers: { authorization: `Bearer ${s.pat}` } })).json()) as { sub: string }).sub;
+    const patIds = async () => {
+      const r = await fetch(`${s.url}/management/v1/users/${adminId}/pats/_search`, { method: "POST", headers: { authorization: `Bearer ${s.pat}`, "content-type": "application/json" }, body: "{}" });
+      return ((await r.json()) as { result: { id: string }[] }).result.map((p) => p.id).sort();
+    };
+    const patsBefore = await patIds();
     const r = await operator(["console", "login", "--output", "json"], env);
     expect(r.code).toBe(0);
     const link = (JSON.parse(r.stdout) as { link: string }).link;
@@ -212,6 +218,12 @@ describe.skipIf(!haveChromium)("web console in Chromium", () => {
     await tab.getByRole("heading", { name: "Machine users" }).waitFor();
     expect(tab.url()).not.toContain("signin=");
     await tab.screenshot({ path: path.join(shots, `${String(++n).padStart(2, "0")}-signed-in-by-link.png`) });
+    // The link PAT is gone; the session PAT the console made is removed at sign-out.
+    expect((await patIds()).length).toBe(patsBefore.length + 1);
+    await tab.getByRole("button", { name: "Sign out" }).click();
+    await tab.getByRole("dialog").getByRole("button", { name: "Sign out" }).click();
+    await tab.getByRole("heading", { name: "Sign in" }).waitFor();
+    expect(await patIds()).toEqual(patsBefore);
     await tab.close();
 
     // The same link again (here in the signed-out tab): refused, and nothing signs in.
