@@ -59,6 +59,13 @@ export default defineConfig(
     },
   },
 
+  // The web console (console/): browser code, outside the server's layers; it reaches the server
+  // only over the public API (its own tsconfig: preact JSX, DOM types).
+  {
+    files: ["console/src/**/*.{ts,tsx}"],
+    languageOptions: { globals: globals.browser },
+  },
+
   // Tests only.
   {
     files: ["test/**", "src/**/*.test.ts"],

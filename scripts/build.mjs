@@ -7,9 +7,14 @@
 // and the package files), not by modification times, so a checkout, stash or copy that keeps old
 // mtimes still rebuilds. tsc itself runs incrementally (tsconfig.build.json: dist/.tsbuildinfo).
 // `--force` compiles regardless.
+//
+// The web console (console/, preact + Vite) is built the same way into dist/console: only when a file
+// under console/, the generated protos it imports (src/api/proto) or the package files changed (stamp dist/.console-inputs), and the build fails when
+// the initial bundle (the scripts and styles index.html loads) exceeds 250 KB gzipped.
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { gzipSync } from "node:zlib";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -81,4 +86,51 @@ if (!cluster.findTemplate(cluster.TEMPLATE_DIR)) {
   process.stderr.write("build: making the embedded store's template (dist/pglite-template), once per PGlite version ...\n");
   cluster.useBaselineWasmCompiler();
   await cluster.makeTemplate();
+}
+
+// The console: Vite, when console/, src/api/proto or the package files changed.
+function consoleFiles(dir, out = []) {
+  if (!existsSync(dir)) return out;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) consoleFiles(p, out);
+    else out.push(p);
+  }
+  return out;
+}
+const consoleDir = path.join(root, "console");
+const consoleOut = path.join(dist, "console");
+const consoleStamp = path.join(dist, ".console-inputs");
+const ch = createHash("sha256");
+for (const f of [...consoleFiles(consoleDir), ...consoleFiles(path.join(root, "src", "api", "proto")), path.join(root, "package-lock.json")].map((f) => path.relative(root, f)).sort())
+  ch.update(f).update("\0").update(readFileSync(path.join(root, f))).update("\0");
+const consoleHash = ch.digest("hex");
+let previousConsole;
+try {
+  previousConsole = JSON.parse(readFileSync(consoleStamp, "utf8")).inputs;
+} catch {}
+if (existsSync(consoleDir) && (force || previousConsole !== consoleHash || !existsSync(path.join(consoleOut, "index.html")))) {
+  rmSync(consoleStamp, { force: true });
+  let vite;
+  try {
+    vite = await import("vite");
+  } catch {
+    // A production install without devDependencies: the server answers /ui/console with a hint.
+    process.stderr.write("build: vite is not installed (devDependency): the web console is not built\n");
+    process.exit(0);
+  }
+  await vite.build({ configFile: path.join(consoleDir, "vite.config.mjs") });
+  // The initial bundle: every script and stylesheet index.html loads, gzipped.
+  const html = readFileSync(path.join(consoleOut, "index.html"), "utf8");
+  if (/<script(?![^>]*\ssrc=)[^>]*>/i.test(html)) {
+    process.stderr.write("build: dist/console/index.html has an inline script; the Content-Security-Policy forbids it\n");
+    process.exit(1);
+  }
+  let gz = 0;
+  for (const [, ref] of html.matchAll(/(?:src|href)="\/ui\/console\/(assets\/[^"]+)"/g)) gz += gzipSync(readFileSync(path.join(consoleOut, ref))).length;
+  const limit = 250 * 1024;
+  process.stderr.write(`build: console built (initial bundle ${(gz / 1024).toFixed(1)} KB gzipped, limit ${limit / 1024} KB)\n`);
+  if (gz > limit) process.exit(1);
+  writeFileSync(path.join(consoleOut, "bundle-size.json"), JSON.stringify({ initialGzipBytes: gz, limitBytes: limit }) + "\n");
+  writeFileSync(consoleStamp, JSON.stringify({ inputs: consoleHash }) + "\n");
 }

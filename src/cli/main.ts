@@ -14,6 +14,8 @@ import { formatDoctorReport, runDoctor } from "../server/doctor.js";
 import { DatabaseUnreachableError } from "../store/pg-startup.js";
 import { migrate } from "../store/migrations.js";
 import { rebuildProjections } from "../store/rebuild.js";
+import { addPersonalAccessToken } from "../app/users/pats.js";
+import { OPERATOR_COMMANDS, runOperator, signInLink, SIGNIN_LINK_MINUTES } from "./ops.js";
 import cluster from "node:cluster";
 import { reportReady, superviseWorkers, workerCount, workerMetrics, workerSlot } from "../server/workers.js";
 
@@ -37,7 +39,19 @@ function usage(): string {
     "Usage: portcullis <command> [flags]",
     "",
     "Commands:",
-    ...Object.entries(commands).map(([n, c]) => `  ${n.padEnd(22)}${c.summary}`),
+    ...Object.entries(commands).map(([n, c]) => `  ${n.padEnd(24)}${c.summary}`),
+    "",
+    "Operator commands (a client of a running server's API; `portcullis login <url>` first):",
+    `  ${"login <url>".padEnd(24)}Store a PAT (from stdin or --token-file) for the server at <url>.`,
+    `  ${"machine create|ls|rm".padEnd(24)}Machine users.`,
+    `  ${"secret add|ls|rotate|rm".padEnd(24)}A machine user's client secrets (printed once, to stdout).`,
+    `  ${"key add|ls|rm".padEnd(24)}A machine user's keys (key add --out key.json).`,
+    `  ${"pat add|ls|rm".padEnd(24)}A machine user's personal access tokens (pat add --expires 90d).`,
+    `  ${"token <machine>".padEnd(24)}Get an access token for a machine user to test with.`,
+    `  ${"member add|ls|rm|roles".padEnd(24)}Organization members and their roles.`,
+    `  ${"console login".padEnd(24)}Print a single-use sign-in link for the web console (/ui/console).`,
+    `  ${"completion bash".padEnd(24)}Print a bash completion script.`,
+    "  Each takes --org <id>, --output table|json and --help.",
     "",
     "Run 'portcullis <command> --help' for the flags of a command.",
   ];
@@ -122,6 +136,13 @@ async function start(argv: string[]) {
       `\nFirst start: admin machine user "${rt.boot.adminUserName}" created; its PAT was written to ${rt.boot.patPath}\n` +
         `Try:  curl -H "Authorization: Bearer $(cat ${rt.boot.patPath})" ${base}/management/v1/orgs/me\n\n`,
     );
+    if (rt.boot.adminUserId && rt.boot.orgId) {
+      // A single-use sign-in link for the web console, short-lived (docs/design.md, "Console sign-in").
+      const caller = { userId: rt.boot.adminUserId, resourceOwner: rt.boot.orgId, orgId: rt.boot.orgId, system: true as const };
+      const expires = new Date(rt.deps.clock().getTime() + SIGNIN_LINK_MINUTES * 60_000);
+      const link = await addPersonalAccessToken(rt.deps, caller, rt.boot.adminUserId, expires).catch(() => undefined);
+      if (link) process.stderr.write(`Web console (single use, for ${SIGNIN_LINK_MINUTES} minutes):  ${signInLink(base, link.tokenId, link.token)}\n\n`);
+    }
   }
   if (slot) return reportReady(server.port, base, rt.boot.instanceId);
   log.info({ port: server.port, issuer: base, storage: config.databaseUrl ? "postgres" : `pglite:${config.dataDir}`, instanceId: rt.boot.instanceId }, "portcullis ready");
@@ -190,9 +211,9 @@ const operatorIds = () => createIdGenerator(randomInt(1024));
 async function keysList(argv: string[]) {
   await withKeys(argv, async (sql, _keys, config) => {
     const rows = await listSigningKeys(sql, config, new Date());
-    const lines = [`${"kid".padEnd(22)}${"state".padEnd(9)}${"signs from".padEnd(26)}published until`];
+    const lines = [`${"kid".padEnd(24)}${"state".padEnd(9)}${"signs from".padEnd(26)}published until`];
     for (const r of rows)
-      lines.push(`${r.record.id.padEnd(22)}${r.state.padEnd(9)}${r.record.activateAt.toISOString().padEnd(26)}${r.removeAt ? r.removeAt.toISOString() : "-"}`);
+      lines.push(`${r.record.id.padEnd(24)}${r.state.padEnd(9)}${r.record.activateAt.toISOString().padEnd(26)}${r.removeAt ? r.removeAt.toISOString() : "-"}`);
     process.stdout.write(lines.join("\n") + "\n");
   });
 }
@@ -242,6 +263,10 @@ async function main() {
   const args = process.argv.slice(2);
   if (args.length === 0 || args[0] === "--help" || args[0] === "-h" || args[0] === "help") {
     process.stdout.write(usage() + "\n");
+    return;
+  }
+  if (OPERATOR_COMMANDS.includes(args[0]!)) {
+    process.exitCode = await runOperator(args);
     return;
   }
   let name = args[0]!;

@@ -21,6 +21,7 @@ import { enforceHttp2Limits, http2ServerOptions } from "./http2-limits.js";
 import { attachRequestInfo, requestInfo, type RequestInfo } from "../api/request-info.js";
 import { createMetricsEndpoint, type MetricsSource } from "./metrics-endpoint.js";
 import type { Span } from "../telemetry/tracing.js";
+import { createConsoleHandler } from "./console-ui.js";
 
 export interface RunningServer {
   port: number;
@@ -75,6 +76,7 @@ export async function startServer(deps: Deps, log: Logger, ready: () => Promise<
   const openapi = createOpenApiHandler(services);
   const metricsEndpoint = metrics.registry ? createMetricsEndpoint(opts.metrics ?? (() => metrics.registry!.metrics()), config.metrics.token) : undefined;
   const observe = metrics.registry !== undefined || tracing.enabled;
+  const consoleUi = createConsoleHandler();
   let draining = false;
 
   /** Once the answer is out (or the stream went away): the request's metrics and the end of its span. */
@@ -170,6 +172,7 @@ export async function startServer(deps: Deps, log: Logger, ready: () => Promise<
       }
       if (openapi(req, res, path)) return;
       if (tokenPreview(req, res, path)) return;
+      if (consoleUi(req, res, path)) return;
       return await rest(req, res, path, q < 0 ? "" : url.slice(q + 1));
     } catch (e) {
       log.error({ err: e, path, reqId }, "request failed");

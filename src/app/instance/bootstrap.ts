@@ -34,6 +34,9 @@ export interface BootstrapResult {
   patPath?: string;
   machineKeyPath?: string;
   adminUserName?: string;
+  /** The admin machine user and its org (only on the start that created them). */
+  adminUserId?: string;
+  orgId?: string;
 }
 
 /** A name of this process's own, so two processes bootstrapping one database at once don't share a file. */
@@ -144,7 +147,7 @@ export async function bootstrap(
   if (pat) renameSync(pending(pat.file), pat.file);
   if (keyFile?.file) renameSync(pending(keyFile.file), keyFile.file);
   else if (keyFile) process.stdout.write(keyFile.json + "\n"); // ZITADEL prints the key when no path is set
-  return { instanceId, created: true, patPath: pat?.file, machineKeyPath: keyFile?.file, adminUserName: fi.machineUsername || undefined };
+  return { instanceId, created: true, patPath: pat?.file, machineKeyPath: keyFile?.file, adminUserName: fi.machineUsername || undefined, adminUserId: fi.machineUsername ? adminId : undefined, orgId };
 }
 
 /** Completes a PAT file whose commit happened but whose rename did not (crash between the two). */

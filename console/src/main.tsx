@@ -1,0 +1,239 @@
+// The Portcullis console: sign-in (PAT or single-use sign-in link), the shell (org switcher,
+// navigation, sign-out) and the routes (#/users, #/users/<id>/<tab>, #/members).
+import { render } from "preact";
+import { useEffect, useMemo, useState } from "preact/hooks";
+import { exchangeSignInLink, loadSession, makeApi, saveSession, signInWithPat, signOut, type Api, type Session } from "./api.js";
+import { MachinePage, UserList } from "./users.js";
+import { ConfirmButton, ErrorBox, useAction, useLoad } from "./ui.js";
+import "./style.css";
+
+function useHash(): string {
+  const [hash, setHash] = useState(location.hash);
+  useEffect(() => {
+    const on = () => setHash(location.hash);
+    addEventListener("hashchange", on);
+    return () => removeEventListener("hashchange", on);
+  }, []);
+  return hash;
+}
+
+function SignIn({ onSignedIn }: { onSignedIn: (s: Session) => void }) {
+  const [pat, setPat] = useState("");
+  const action = useAction();
+  const [linkState, setLinkState] = useState<"none" | "busy">("none");
+  useEffect(() => {
+    // Opened fresh, or the fragment changed in an open tab: either way the link is used once.
+    const tryLink = () => {
+      const fragment = location.hash.slice(1);
+      if (!fragment.startsWith("signin=")) return;
+      // The link's secret leaves the address bar (and the history entry) before anything else happens.
+      history.replaceState(null, "", location.pathname + location.search);
+      setLinkState("busy");
+      void action.run(async () => onSignedIn(await exchangeSignInLink(fragment))).then(() => setLinkState("none"));
+    };
+    tryLink();
+    addEventListener("hashchange", tryLink);
+    return () => removeEventListener("hashchange", tryLink);
+  }, []);
+  return (
+    <main id="main" class="signin">
+      <h1>Portcullis console</h1>
+      {linkState === "busy" ? (
+        <p role="status">Signing in with the link…</p>
+      ) : (
+        <form
+          class="card"
+          onSubmit={async (e) => {
+            e.preventDefault();
+            await action.run(async () => onSignedIn(await signInWithPat(pat.trim())));
+          }}
+        >
+          <h2>Sign in</h2>
+          <p>
+            Paste a personal access token, or open the sign-in link that <code>portcullis console login</code> prints.
+          </p>
+          <label>
+            Personal access token
+            <input type="password" autoComplete="off" required value={pat} onInput={(e) => setPat((e.target as HTMLInputElement).value)} />
+          </label>
+          <div class="actions">
+            <button type="submit" class="primary" disabled={action.busy}>
+              Sign in
+            </button>
+          </div>
+        </form>
+      )}
+      <ErrorBox error={action.error} />
+    </main>
+  );
+}
+
+function OrgSwitcher({ api, session, onSwitch }: { api: Api; session: Session; onSwitch: (orgId: string) => void }) {
+  // Organizations the caller may see (v2 ListOrganizations; an org owner sees its own).
+  const orgs = useLoad(async () => {
+    try {
+      return (await api.orgs.listOrganizations({ query: { limit: 200 } })).result.map((o) => ({ id: o.id, name: o.name }));
+    } catch {
+      const mine = await api.mgmt.getMyOrg({});
+      return mine.org ? [{ id: mine.org.id, name: mine.org.name }] : [];
+    }
+  }, [session.token]);
+  return (
+    <label class="org-switcher">
+      Organization
+      <select value={session.orgId} onChange={(e) => onSwitch((e.target as HTMLSelectElement).value)}>
+        {(orgs.data ?? [{ id: session.orgId, name: session.orgId }]).map((o) => (
+          <option key={o.id} value={o.id}>
+            {o.name}
+          </option>
+        ))}
+      </select>
+    </label>
+  );
+}
+
+function Members({ api, orgId }: { api: Api; orgId: string }) {
+  const members = useLoad(() => api.mgmt.listOrgMembers({}), [orgId]);
+  const roles = useLoad(() => api.mgmt.listOrgMemberRoles({}), [orgId]);
+  const [userId, setUserId] = useState("");
+  const [role, setRole] = useState("ORG_OWNER");
+  const action = useAction();
+  return (
+    <section aria-labelledby="members-title">
+      <h1 id="members-title">Organization members</h1>
+      <ErrorBox error={members.error ?? action.error} />
+      <div class="table-wrap">
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">User</th>
+              <th scope="col">Roles</th>
+              <th scope="col">
+                <span class="sr-only">Actions</span>
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {members.data?.result.map((m) => (
+              <tr key={m.userId}>
+                <td>
+                  {m.preferredLoginName || m.displayName} <code>{m.userId}</code>
+                </td>
+                <td>{m.roles.join(", ")}</td>
+                <td>
+                  <ConfirmButton
+                    label="Remove"
+                    title={`Remove ${m.preferredLoginName || m.userId} from the organization?`}
+                    body={<p>Its roles in this organization are removed.</p>}
+                    onConfirm={() => api.mgmt.removeOrgMember({ userId: m.userId }).then(members.reload)}
+                  />
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+      <form
+        class="inline-form"
+        onSubmit={async (e) => {
+          e.preventDefault();
+          if (await action.run(() => api.mgmt.addOrgMember({ userId: userId.trim(), roles: [role] }))) {
+            setUserId("");
+            members.reload();
+          }
+        }}
+      >
+        <label>
+          User id
+          <input required value={userId} onInput={(e) => setUserId((e.target as HTMLInputElement).value)} />
+        </label>
+        <label>
+          Role
+          <select value={role} onChange={(e) => setRole((e.target as HTMLSelectElement).value)}>
+            {(roles.data?.result ?? ["ORG_OWNER"]).map((r) => (
+              <option key={r} value={r}>
+                {r}
+              </option>
+            ))}
+          </select>
+        </label>
+        <button type="submit" disabled={action.busy}>
+          Add member
+        </button>
+      </form>
+    </section>
+  );
+}
+
+function Shell({ session, setSession }: { session: Session; setSession: (s: Session | undefined) => void }) {
+  const hash = useHash();
+  const api = useMemo(() => makeApi(session.token, () => session.orgId), [session.token, session.orgId]);
+  const parts = hash.replace(/^#\/?/, "").split("/");
+  let page;
+  if (parts[0] === "users" && parts[1]) page = <MachinePage api={api} userId={parts[1]} tab={parts[2] ?? "general"} orgId={session.orgId} />;
+  else if (parts[0] === "members") page = <Members api={api} orgId={session.orgId} />;
+  else page = <UserList api={api} orgId={session.orgId} />;
+  const section = parts[0] === "members" ? "members" : "users";
+  return (
+    <>
+      <a class="skip" href="#main" onClick={(e) => (e.preventDefault(), document.getElementById("main")?.focus())}>
+        Skip to content
+      </a>
+      <header class="top">
+        <span class="brand">Portcullis</span>
+        <OrgSwitcher
+          api={api}
+          session={session}
+          onSwitch={(orgId) => {
+            const s = { ...session, orgId };
+            saveSession(s);
+            setSession(s);
+            location.hash = "#/users";
+          }}
+        />
+        <nav aria-label="Main">
+          <a href="#/users" aria-current={section === "users" ? "page" : undefined}>
+            Machine users
+          </a>
+          <a href="#/members" aria-current={section === "members" ? "page" : undefined}>
+            Members
+          </a>
+        </nav>
+        <span class="who" title={session.userId}>
+          {session.userName}
+        </span>
+        <ConfirmButton
+          label="Sign out"
+          danger={false}
+          title="Sign out?"
+          body={<p>The console forgets the token{session.sessionPatId ? " and removes the session token it created" : ""}.</p>}
+          onConfirm={async () => {
+            await signOut(session);
+            location.hash = "";
+            setSession(undefined);
+          }}
+        />
+      </header>
+      <main id="main" tabIndex={-1}>
+        {page}
+      </main>
+    </>
+  );
+}
+
+function App() {
+  const [session, setSession] = useState<Session | undefined>(() => (location.hash.startsWith("#signin=") ? undefined : loadSession()));
+  if (!session)
+    return (
+      <SignIn
+        onSignedIn={(s) => {
+          saveSession(s);
+          if (!location.hash.startsWith("#/")) location.hash = "#/users";
+          setSession(s);
+        }}
+      />
+    );
+  return <Shell session={session} setSession={setSession} />;
+}
+
+render(<App />, document.getElementById("app")!);

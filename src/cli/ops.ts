@@ -1,0 +1,626 @@
+// The operator CLI: `portcullis login|machine|secret|key|pat|token|member|console|completion`. A
+// client of a running server's public API (Connect, with a PAT), like any script: nothing here
+// opens the database. Arguments are parsed by commander.
+import { Code, ConnectError, createClient, type Client, type Interceptor } from "@connectrpc/connect";
+import { createConnectTransport } from "@connectrpc/connect-node";
+import { timestampDate, timestampFromDate, type Timestamp } from "@bufbuild/protobuf/wkt";
+import type { ManagementService } from "@zitadel/proto/zitadel/management_pb.js";
+import type { CredentialService } from "../api/proto/portcullis/v1/credentials_pb.js";
+import type { UserState } from "@zitadel/proto/zitadel/user_pb.js";
+import { Command, CommanderError, Option } from "commander";
+import { createPrivateKey, sign } from "node:crypto";
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+
+// The enum values used here (zitadel.user.v1, object.v1, authn.v1): the generated modules load the whole
+// Management descriptor, so they are imported only when a command talks to the server (`--help` and
+// `completion` stay fast).
+const Type = { MACHINE: 2 } as const;
+const AccessTokenType = { BEARER: 0, JWT: 1 } as const;
+const TextQueryMethod = { EQUALS_IGNORE_CASE: 1, CONTAINS_IGNORE_CASE: 5 } as const;
+const KeyType = { JSON: 1 } as const;
+const USER_STATES = ["unspecified", "active", "inactive", "deleted", "locked", "suspend", "initial"];
+
+/** Exit codes a script can rely on (also in `portcullis --help` and the README). */
+export const EXIT = { ok: 0, failed: 1, usage: 2, unauthenticated: 3, denied: 4, notFound: 5, exists: 6 } as const;
+
+class CliError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: number,
+  ) {
+    super(message);
+  }
+}
+
+// ---- configuration: $XDG_CONFIG_HOME/portcullis/credentials.json, mode 0600 ----
+
+interface Stored {
+  url: string;
+  token: string;
+}
+
+export function configDir(): string {
+  const base = process.env.XDG_CONFIG_HOME || path.join(os.homedir(), ".config");
+  return path.join(base, "portcullis");
+}
+const credentialsFile = () => path.join(configDir(), "credentials.json");
+
+function loadStored(): Stored {
+  const file = credentialsFile();
+  if (!existsSync(file)) throw new CliError(`not logged in: run \`portcullis login <url>\` first (looked for ${file})`, EXIT.unauthenticated);
+  return JSON.parse(readFileSync(file, "utf8")) as Stored;
+}
+
+function saveStored(s: Stored) {
+  const dir = configDir();
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const file = credentialsFile();
+  writeFileSync(file, JSON.stringify(s, null, 2) + "\n", { mode: 0o600 });
+  chmodSync(file, 0o600);
+}
+
+// ---- the API ----
+
+interface Ctx {
+  url: string;
+  token: string;
+  mgmt: Client<typeof ManagementService>;
+  creds: Client<typeof CredentialService>;
+  output: "table" | "json";
+}
+
+function transport(url: string, token: string, org: string | undefined) {
+  const auth: Interceptor = (next) => (req) => {
+    req.header.set("authorization", `Bearer ${token}`);
+    if (org) req.header.set("x-zitadel-orgid", org);
+    return next(req);
+  };
+  // No keep-alive: a command makes a few calls and exits; an idle pooled socket would hold it open.
+  return createConnectTransport({ baseUrl: url, httpVersion: "1.1", interceptors: [auth], nodeOptions: { agent: false } });
+}
+
+async function connect(url: string, token: string, org: string | undefined) {
+  const { ManagementService } = await import("@zitadel/proto/zitadel/management_pb.js");
+  return createClient(ManagementService, transport(url, token, org));
+}
+
+async function connectCreds(url: string, token: string, org: string | undefined) {
+  const { CredentialService } = await import("../api/proto/portcullis/v1/credentials_pb.js");
+  return createClient(CredentialService, transport(url, token, org));
+}
+
+async function ctxOf(cmd: Command): Promise<Ctx> {
+  const o = cmd.optsWithGlobals<{ org?: string; output: "table" | "json" }>();
+  const s = loadStored();
+  return { url: s.url, token: s.token, mgmt: await connect(s.url, s.token, o.org), creds: await connectCreds(s.url, s.token, o.org), output: o.output };
+}
+
+/** A machine user named by username or id. */
+async function resolveMachine(ctx: Ctx, nameOrId: string): Promise<{ id: string; userName: string }> {
+  const r = await ctx.mgmt.listUsers({
+    queries: [
+      { query: { case: "userNameQuery", value: { userName: nameOrId, method: TextQueryMethod.EQUALS_IGNORE_CASE } } },
+      { query: { case: "typeQuery", value: { type: Type.MACHINE } } },
+    ],
+  });
+  const u = r.result[0];
+  if (u) return { id: u.id, userName: u.userName };
+  try {
+    const byId = await ctx.mgmt.getUserByID({ id: nameOrId });
+    if (byId.user && byId.user.type.case === "machine") return { id: byId.user.id, userName: byId.user.userName };
+  } catch (e) {
+    if (!(e instanceof ConnectError && (e.code === Code.NotFound || e.code === Code.InvalidArgument))) throw e;
+  }
+  throw new CliError(`machine user "${nameOrId}" not found in this organization`, EXIT.notFound);
+}
+
+// ---- output ----
+
+const fmt = (t: Timestamp | undefined) => {
+  if (!t) return "-";
+  const d = timestampDate(t);
+  return d.getUTCFullYear() >= 9999 ? "never" : d.toISOString();
+};
+
+function out(ctx: { output: string }, json: unknown, rows?: string[][]) {
+  if (ctx.output === "json" || !rows) {
+    process.stdout.write(JSON.stringify(json, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v), 2) + "\n");
+    return;
+  }
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length)));
+  for (const r of rows) process.stdout.write(r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]! + 2))).join("").trimEnd() + "\n");
+}
+
+/** `90d`, `12h`, `2w`, `1y`, or an ISO date. */
+export function parseExpiry(v: string, now = new Date()): Date {
+  const m = /^(\d+)([hdwy])$/.exec(v);
+  if (m) {
+    const hours = { h: 1, d: 24, w: 24 * 7, y: 24 * 365 }[m[2] as "h" | "d" | "w" | "y"];
+    return new Date(now.getTime() + Number(m[1]) * hours * 3600_000);
+  }
+  const d = new Date(v);
+  if (Number.isNaN(d.getTime())) throw new CliError(`--expires: "${v}" is neither a duration (90d, 12h, 2w, 1y) nor a date`, EXIT.usage);
+  return d;
+}
+
+async function readAllStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+/** A line from the terminal without echo (a PAT typed or pasted stays off the screen). */
+function readHidden(prompt: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    process.stderr.write(prompt);
+    const stdin = process.stdin;
+    stdin.setRawMode(true);
+    stdin.resume();
+    let buf = "";
+    const onData = (d: Buffer) => {
+      for (const ch of d.toString("utf8")) {
+        if (ch === "\r" || ch === "\n") {
+          done();
+          return resolve(buf);
+        }
+        if (ch === "\u0003") {
+          done();
+          return reject(new CliError("cancelled", EXIT.failed));
+        }
+        if (ch === "\u007f") buf = buf.slice(0, -1);
+        else buf += ch;
+      }
+    };
+    const done = () => {
+      stdin.off("data", onData);
+      stdin.setRawMode(false);
+      stdin.pause();
+      process.stderr.write("\n");
+    };
+    stdin.on("data", onData);
+  });
+}
+
+async function whoAmI(url: string, token: string): Promise<{ sub: string; name: string }> {
+  let r: Response;
+  try {
+    r = await fetch(new URL("/oidc/v1/userinfo", url), { headers: { authorization: `Bearer ${token}` } });
+  } catch (e) {
+    throw new CliError(`cannot reach ${url}: ${(e as Error & { cause?: Error }).cause?.message ?? (e as Error).message}`, EXIT.failed);
+  }
+  if (r.status === 401) throw new CliError("the server refused the token (expired, removed or mistyped)", EXIT.unauthenticated);
+  if (!r.ok) throw new CliError(`${url} answered ${r.status} to userinfo; is it a Portcullis server?`, EXIT.failed);
+  const b = (await r.json()) as { sub: string; preferred_username?: string };
+  return { sub: b.sub, name: b.preferred_username ?? b.sub };
+}
+
+/** Minutes a sign-in link works (the first start and `portcullis console login`). */
+export const SIGNIN_LINK_MINUTES = 10;
+export const signInLink = (baseUrl: string, tokenId: string, token: string) => `${baseUrl.replace(/\/$/, "")}/ui/console/#signin=${tokenId}.${token}`;
+
+// ---- token requests (to test a machine user's credentials) ----
+
+interface KeyFile {
+  type: string;
+  keyId: string;
+  key: string;
+  userId: string;
+}
+
+function assertion(keyFile: KeyFile, audience: string): string {
+  const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString("base64url");
+  const now = Math.floor(Date.now() / 1000);
+  const input = `${b64({ alg: "RS256", kid: keyFile.keyId, typ: "JWT" })}.${b64({ iss: keyFile.userId, sub: keyFile.userId, aud: audience, iat: now, exp: now + 300 })}`;
+  return `${input}.${sign("sha256", Buffer.from(input), createPrivateKey(keyFile.key)).toString("base64url")}`;
+}
+
+async function tokenRequest(url: string, body: URLSearchParams, basic?: string): Promise<Record<string, unknown>> {
+  const r = await fetch(new URL("/oauth/v2/token", url), {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded", ...(basic ? { authorization: `Basic ${basic}` } : {}) },
+    body,
+  });
+  const json = (await r.json().catch(() => ({}))) as Record<string, unknown>;
+  if (!r.ok) throw new CliError(`the token endpoint refused: ${String(json.error ?? r.status)}${json.error_description ? ` (${String(json.error_description)})` : ""}`, EXIT.unauthenticated);
+  return json;
+}
+
+// ---- commands ----
+
+const stateName = (s: UserState) => USER_STATES[s] ?? String(s);
+
+export function buildProgram(): Command {
+  const program = new Command("portcullis")
+    .description("Manage machine users on a running Portcullis server over its public API.")
+    .addOption(new Option("--org <id>", "act in this organization (x-zitadel-orgid; default: the PAT owner's organization)"))
+    .addOption(new Option("-o, --output <format>", "output format").choices(["table", "json"]).default("table"))
+    .showHelpAfterError()
+    .addHelpText(
+      "after",
+      `\nExit codes: 0 ok, 1 failed, 2 usage error, 3 not logged in or credentials refused, 4 permission denied, 5 not found, 6 already exists.\nCredentials: ${credentialsFile()} (mode 0600), written by \`portcullis login\`.`,
+    );
+
+  program
+    .command("login")
+    .description("Check a PAT against a server and store both (the PAT from stdin or --token-file; never an argument)")
+    .argument("<url>", "the server's base URL, e.g. https://auth.example.com")
+    .option("--token-file <file>", "read the PAT from this file instead of stdin")
+    .action(async (url: string, o: { tokenFile?: string }, cmd: Command) => {
+      const base = url.replace(/\/$/, "");
+      if (!/^https?:\/\//.test(base)) throw new CliError(`<url> must start with http:// or https:// (got "${url}")`, EXIT.usage);
+      const raw = o.tokenFile ? readFileSync(o.tokenFile, "utf8") : process.stdin.isTTY ? await readHidden("Personal access token: ") : await readAllStdin();
+      const token = raw.trim();
+      if (!token) throw new CliError("no PAT given (pipe it on stdin or use --token-file)", EXIT.usage);
+      const me = await whoAmI(base, token);
+      const org = await (await connect(base, token, undefined)).getMyOrg({});
+      saveStored({ url: base, token });
+      out(cmd.optsWithGlobals(), { url: base, userId: me.sub, userName: me.name, orgId: org.org?.id, orgName: org.org?.name, credentials: credentialsFile() }, [
+        [`logged in to ${base} as ${me.name} (${me.sub}), organization ${org.org?.name} (${org.org?.id})`],
+      ]);
+    });
+
+  program
+    .command("logout")
+    .description("Forget the stored PAT")
+    .action(() => {
+      rmSync(credentialsFile(), { force: true });
+    });
+
+  const machine = program.command("machine").description("Machine users: create, ls, rm");
+  machine
+    .command("create")
+    .description("Create a machine user")
+    .argument("<username>")
+    .option("--name <name>", "display name (default: the username)")
+    .option("--description <text>", "description", "")
+    .option("--jwt", "issue JWT access tokens instead of opaque ones")
+    .action(async (userName: string, o: { name?: string; description: string; jwt?: boolean }, cmd: Command) => {
+      const ctx = await ctxOf(cmd);
+      const r = await ctx.mgmt.addMachineUser({ userName, name: o.name ?? userName, description: o.description, accessTokenType: o.jwt ? AccessTokenType.JWT : AccessTokenType.BEARER });
+      out(ctx, { userId: r.userId, userName }, [[r.userId]]);
+    });
+  machine
+    .command("ls")
+    .description("List machine users")
+    .option("--search <text>", "usernames containing this")
+    .option("--limit <n>", "at most this many", "100")
+    .option("--offset <n>", "skip this many", "0")
+    .action(async (o: { search?: string; limit: string; offset: string }, cmd: Command) => {
+      const ctx = await ctxOf(cmd);
+      const queries: Parameters<typeof ctx.mgmt.listUsers>[0]["queries"] & object[] = [{ query: { case: "typeQuery", value: { type: Type.MACHINE } } }];
+      if (o.search) queries.push({ query: { case: "userNameQuery", value: { userName: o.search, method: TextQueryMethod.CONTAINS_IGNORE_CASE } } });
+      const r = await ctx.mgmt.listUsers({ query: { limit: Number(o.limit), offset: BigInt(o.offset), asc: true }, queries });
+      const users = r.result.map((u) => ({
+        id: u.id,
+        userName: u.userName,
+        name: u.type.case === "machine" ? u.type.value.name : "",
+        state: stateName(u.state),
+        hasSecret: u.type.case === "machine" ? u.type.value.hasSecret : false,
+        created: fmt(u.details?.creationDate),
+      }));
+      out(ctx, { total: Number(r.details?.totalResult ?? 0n), users }, [
+        ["ID", "USERNAME", "NAME", "STATE", "SECRET", "CREATED"],
+        ...users.map((u) => [u.id, u.userName, u.name, u.state, u.hasSecret ? "yes" : "no", u.created]),
+      ]);
+    });
+  machine
+    .command("rm")
+    .description("Remove a machine user (its secret, keys and PATs with it)")
+    .argument("<machine>", "username or id")
+    .action(async (name: string, _o: unknown, cmd: Command) => {
+      const ctx = await ctxOf(cmd);
+      const u = await resolveMachine(ctx, name);
+      await ctx.mgmt.removeUser({ id: u.id });
+      out(ctx, { removed: u.id }, [[`removed ${u.userName} (${u.id})`]]);
+    });
+
+  const secret = program.command("secret").description("A machine user's client secrets (several may be valid at once): add, ls, rotate, rm");
+  secret
+    .command("add")
+    .description("Add a client secret (the others stay valid); printed once, to stdout")
+    .argument("<machine>", "username or id")
+    .option("--description <text>", "what it is for", "")
+    .option("--expires <when>", "90d, 12h, 2w, 1y or a date (default: never, or the org's credential policy)")
+    .action(async (name: string, o: { description: string; expires?: string }, cmd: Command) => {
+      const ctx = await ctxOf(cmd);
+      const u = await resolveMachine(ctx, name);
+      const r = await ctx.creds.addSecret({ userId: u.id, description: o.description, expirationDate: o.expires ? timestampFromDate(parseExpiry(o.expires)) : undefined });
+      // Printed once, to stdout only; never stored.
+      out(ctx, { secretId: r.secretId, clientId: r.clientId, clientSecret: r.clientSecret, expires: r.expirationDate ? fmt(r.expirationDate) : "never" }, [
+        ["client_id", r.clientId],
+        ["client_secret", r.clientSecret],
+        ["secret_id", r.secretId],
+        ["expires", r.expirationDate ? fmt(r.expirationDate) : "never"],
+      ]);
+    });
+  secret
+    .command("ls")
+    .description("List the client secrets (created, expires, last used)")
+    .argument("<machine>", "username or id")
+    .action(async (name: string, _o: unknown, cmd: Command) => {
+      const ctx = await ctxOf(cmd);
+      const u = await resolveMachine(ctx, name);
+      const r = await ctx.creds.listSecrets({ userId: u.id });
+      const secrets = r.result.map((x) => ({ id: x.id, description: x.description, created: fmt(x.creationDate), expires: x.expirationDate ? fmt(x.expirationDate) : "never", lastUsed: x.lastUsed ? fmt(x.lastUsed) : "never" }));
+      out(ctx, { secrets }, [["ID", "DESCRIPTION", "CREATED", "EXPIRES", "LAST USED"], ...secrets.map((x) => [x.id, x.description || "-", x.created, x.expires, x.lastUsed])]);
+    });
+  secret
+    .command("rotate")
+    .description("Make a new secret; the old one(s) keep working for --grace, then expire; the new one is printed once, to stdout")
+    .argument("<machine>", "username or id")
+    .option("--secret <id>", "rotate only this secret (default: all)")
+    .option("--grace <duration>", "how long the old secret(s) stay valid: 24h, 7d, 0h", "24h")
+    .action(async (name: string, o: { secret?: string; grace: string }, cmd: Command) => {
+      const ctx = await ctxOf(cmd);
+      const u = await resolveMachine(ctx, name);
+      const now = new Date();
+      const seconds = BigInt(Math.round((parseExpiry(o.grace, now).getTime() - now.getTime()) / 1000));
+      const r = await ctx.creds.rotateSecret({ userId: u.id, secretId: o.secret ?? "", gracePeriod: { seconds, nanos: 0 } });
+      out(ctx, { secretId: r.secretId, clientId: r.clientId, clientSecret: r.clientSecret, retiredSecretIds: r.retiredSecretIds }, [
+        ["client_id", r.clientId],
+        ["client_secret", r.clientSecret],
+        ["secret_id", r.secretId],
+        ["retiring", r.retiredSecretIds.join(",") || "-"],
+      ]);
+    });
+  secret
+    .command("rm")
+    .description("Delete one client secret, or all of them (RemoveMachineSecret) without <secretId>")
+    .argument("<machine>", "username or id")
+    .argument("[secretId]", "the secret to delete (see `secret ls`)")
+    .action(async (name: string, secretId: string | undefined, _o: unknown, cmd: Command) => {
+      const ctx = await ctxOf(cmd);
+      const u = await resolveMachine(ctx, name);
+      if (secretId) await ctx.creds.removeSecret({ userId: u.id, secretId });
+      else await ctx.mgmt.removeMachineSecret({ userId: u.id });
+      out(ctx, { removed: secretId ?? "all", userId: u.id }, [[secretId ? `client secret ${secretId} of ${u.userName} removed` : `all client secrets of ${u.userName} removed`]]);
+    });
+
+  const key = program.command("key").description("A machine user's keys (JWT bearer grant): add, ls, rm");
+  key
+    .command("add")
+    .description("Create a key; the JSON key file goes to --out (mode 0600) or, without it, to stdout")
+    .argument("<machine>", "username or id")
+    .option("--out <file>", "write the key file here")
+    .option("--expires <when>", "90d, 12h, 2w, 1y or a date (default: never)")
+    .action(async (name: string, o: { out?: string; expires?: string }, cmd: Command) => {
+      const ctx = await ctxOf(cmd);
+      const u = await resolveMachine(ctx, name);
+      const r = await ctx.mgmt.addMachineKey({ userId: u.id, type: KeyType.JSON, expirationDate: o.expires ? timestampFromDate(parseExpiry(o.expires)) : undefined });
+      const json = Buffer.from(r.keyDetails).toString("utf8");
+      if (o.out) {
+        writeFileSync(o.out, json.endsWith("\n") ? json : json + "\n", { mode: 0o600, flag: "wx" });
+        out(ctx, { keyId: r.keyId, file: path.resolve(o.out) }, [[`key ${r.keyId} written to ${o.out}`]]);
+      } else process.stdout.write(json.endsWith("\n") ? json : json + "\n");
+    });
+  key
+    .command("ls")
+    .description("List keys")
+    .argument("<machine>", "username or id")
+    .action(async (name: string, _o: unknown, cmd: Command) => {
+      const ctx = await ctxOf(cmd);
+      const u = await resolveMachine(ctx, name);
+      const r = await ctx.mgmt.listMachineKeys({ userId: u.id });
+      const keys = r.result.map((k) => ({ id: k.id, created: fmt(k.details?.creationDate), expires: fmt(k.expirationDate) }));
+      out(ctx, { keys }, [["ID", "CREATED", "EXPIRES"], ...keys.map((k) => [k.id, k.created, k.expires])]);
+    });
+  key
+    .command("rm")
+    .description("Remove a key")
+    .argument("<machine>", "username or id")
+    .argument("<keyId>")
+    .action(async (name: string, keyId: string, _o: unknown, cmd: Command) => {
+      const ctx = await ctxOf(cmd);
+      const u = await resolveMachine(ctx, name);
+      await ctx.mgmt.removeMachineKey({ userId: u.id, keyId });
+      out(ctx, { removed: keyId }, [[`key ${keyId} removed`]]);
+    });
+
+  const pat = program.command("pat").description("A machine user's personal access tokens: add, ls, rm");
+  pat
+    .command("add")
+    .description("Create a PAT; printed once, to stdout")
+    .argument("<machine>", "username or id")
+    .option("--expires <when>", "90d, 12h, 2w, 1y or a date (default: never)")
+    .action(async (name: string, o: { expires?: string }, cmd: Command) => {
+      const ctx = await ctxOf(cmd);
+      const u = await resolveMachine(ctx, name);
+      const r = await ctx.mgmt.addPersonalAccessToken({ userId: u.id, expirationDate: o.expires ? timestampFromDate(parseExpiry(o.expires)) : undefined });
+      out(ctx, { tokenId: r.tokenId, token: r.token }, [[r.token]]);
+    });
+  pat
+    .command("ls")
+    .description("List PATs")
+    .argument("<machine>", "username or id")
+    .action(async (name: string, _o: unknown, cmd: Command) => {
+      const ctx = await ctxOf(cmd);
+      const u = await resolveMachine(ctx, name);
+      const r = await ctx.mgmt.listPersonalAccessTokens({ userId: u.id });
+      const pats = r.result.map((t) => ({ id: t.id, created: fmt(t.details?.creationDate), expires: fmt(t.expirationDate) }));
+      out(ctx, { pats }, [["ID", "CREATED", "EXPIRES"], ...pats.map((t) => [t.id, t.created, t.expires])]);
+    });
+  pat
+    .command("rm")
+    .description("Remove a PAT")
+    .argument("<machine>", "username or id")
+    .argument("<tokenId>")
+    .action(async (name: string, tokenId: string, _o: unknown, cmd: Command) => {
+      const ctx = await ctxOf(cmd);
+      const u = await resolveMachine(ctx, name);
+      await ctx.mgmt.removePersonalAccessToken({ userId: u.id, tokenId });
+      out(ctx, { removed: tokenId }, [[`PAT ${tokenId} removed`]]);
+    });
+
+  program
+    .command("token")
+    .description(
+      "Get an access token for a machine user to test with: with --key-file (JWT bearer grant), with --secret-stdin (client_credentials, the secret read from stdin), or with neither: a key made for this token that expires in 1 hour (the token stops working with it)",
+    )
+    .argument("<machine>", "username or id")
+    .option("--key-file <file>", "a key file from `portcullis key add --out`")
+    .option("--secret-stdin", "read the client secret from stdin")
+    .option("--scope <scope>", "scopes to ask for", "openid profile")
+    .action(async (name: string, o: { keyFile?: string; secretStdin?: boolean; scope: string }, cmd: Command) => {
+      const ctx = await ctxOf(cmd);
+      let answer: Record<string, unknown>;
+      if (o.keyFile) {
+        const kf = JSON.parse(readFileSync(o.keyFile, "utf8")) as KeyFile;
+        answer = await tokenRequest(ctx.url, new URLSearchParams({ grant_type: "urn:ietf:params:oauth:grant-type:jwt-bearer", assertion: assertion(kf, ctx.url), scope: o.scope }));
+      } else if (o.secretStdin) {
+        const u = await resolveMachine(ctx, name);
+        const secretValue = (await readAllStdin()).trim();
+        const basic = Buffer.from(`${encodeURIComponent(u.userName)}:${encodeURIComponent(secretValue)}`).toString("base64");
+        answer = await tokenRequest(ctx.url, new URLSearchParams({ grant_type: "client_credentials", scope: o.scope }), basic);
+      } else {
+        const u = await resolveMachine(ctx, name);
+        // Tokens live only as long as the credential that obtained them: this key stays until it expires.
+        const r = await ctx.mgmt.addMachineKey({ userId: u.id, type: KeyType.JSON, expirationDate: timestampFromDate(new Date(Date.now() + 3600_000)) });
+        const kf = JSON.parse(Buffer.from(r.keyDetails).toString("utf8")) as KeyFile;
+        answer = await tokenRequest(ctx.url, new URLSearchParams({ grant_type: "urn:ietf:params:oauth:grant-type:jwt-bearer", assertion: assertion(kf, ctx.url), scope: o.scope }));
+        process.stderr.write(`portcullis: made key ${r.keyId} for this token; it and the token stop working in 1 hour (or at \`portcullis key rm ${u.userName} ${r.keyId}\`)\n`);
+      }
+      out(ctx, answer, [[String(answer.access_token)]]);
+    });
+
+  const member = program.command("member").description("Organization members: add, ls, rm");
+  member
+    .command("add")
+    .description("Give a user roles in the organization")
+    .argument("<user>", "username or id of a machine user, or a user id")
+    .option("--role <role...>", "roles (see `portcullis member roles`)", ["ORG_OWNER"])
+    .action(async (name: string, o: { role: string[] }, cmd: Command) => {
+      const ctx = await ctxOf(cmd);
+      const u = await resolveMachine(ctx, name).catch(() => ({ id: name, userName: name }));
+      await ctx.mgmt.addOrgMember({ userId: u.id, roles: o.role });
+      out(ctx, { userId: u.id, roles: o.role }, [[`${u.userName} is a member with ${o.role.join(", ")}`]]);
+    });
+  member
+    .command("ls")
+    .description("List the organization's members")
+    .action(async (_o: unknown, cmd: Command) => {
+      const ctx = await ctxOf(cmd);
+      const r = await ctx.mgmt.listOrgMembers({});
+      const members = r.result.map((m) => ({ userId: m.userId, loginName: m.preferredLoginName, roles: m.roles }));
+      out(ctx, { members }, [["USER ID", "LOGIN NAME", "ROLES"], ...members.map((m) => [m.userId, m.loginName, m.roles.join(",")])]);
+    });
+  member
+    .command("rm")
+    .description("Remove a member from the organization")
+    .argument("<user>", "username or id")
+    .action(async (name: string, _o: unknown, cmd: Command) => {
+      const ctx = await ctxOf(cmd);
+      const u = await resolveMachine(ctx, name).catch(() => ({ id: name, userName: name }));
+      await ctx.mgmt.removeOrgMember({ userId: u.id });
+      out(ctx, { removed: u.id }, [[`${u.userName} is no longer a member`]]);
+    });
+  member
+    .command("roles")
+    .description("The roles an organization member can have")
+    .action(async (_o: unknown, cmd: Command) => {
+      const ctx = await ctxOf(cmd);
+      const r = await ctx.mgmt.listOrgMemberRoles({});
+      out(ctx, { roles: r.result }, r.result.map((x) => [x]));
+    });
+
+  const consoleCmd = program.command("console").description("The web console");
+  consoleCmd
+    .command("login")
+    .description(`Print a single-use sign-in link for the web console (works for ${SIGNIN_LINK_MINUTES} minutes; signs in as the stored PAT's user)`)
+    .action(async (_o: unknown, cmd: Command) => {
+      const ctx = await ctxOf(cmd);
+      const me = await whoAmI(ctx.url, ctx.token);
+      const r = await (await connect(ctx.url, ctx.token, undefined)).addPersonalAccessToken({ userId: me.sub, expirationDate: timestampFromDate(new Date(Date.now() + SIGNIN_LINK_MINUTES * 60_000)) });
+      const link = signInLink(ctx.url, r.tokenId, r.token);
+      out(ctx, { link, expiresInMinutes: SIGNIN_LINK_MINUTES }, [[link]]);
+    });
+
+  program
+    .command("completion")
+    .description("Print a shell completion script (bash): eval \"$(portcullis completion bash)\"")
+    .argument("[shell]", "bash", "bash")
+    .action((shell: string) => {
+      if (shell !== "bash") throw new CliError(`completion: only bash is supported (got "${shell}")`, EXIT.usage);
+      process.stdout.write(bashCompletion(program));
+    });
+
+  return program;
+}
+
+/** Commands of the server side (main.ts's table) that completion offers beside these. */
+const SERVER_COMMANDS = ["start", "migrate", "projections", "config", "keys", "masterkey", "doctor"];
+
+function bashCompletion(program: Command): string {
+  const cases: string[] = [];
+  const walk = (cmd: Command, prefix: string) => {
+    const words = [...cmd.commands.map((c) => c.name()), ...cmd.options.map((o) => o.long!).filter(Boolean), ...program.options.map((o) => o.long!), "--help"];
+    if (cmd === program) words.push(...SERVER_COMMANDS);
+    cases.push(`    "${prefix}") words="${words.join(" ")}" ;;`);
+    for (const c of cmd.commands) walk(c, prefix ? `${prefix} ${c.name()}` : c.name());
+  };
+  walk(program, "");
+  return `# bash completion for portcullis: eval "$(portcullis completion bash)"
+_portcullis() {
+  local cur path="" i w words
+  cur="\${COMP_WORDS[COMP_CWORD]}"
+  for ((i = 1; i < COMP_CWORD; i++)); do
+    w="\${COMP_WORDS[i]}"
+    [[ $w == -* ]] && continue
+    case "\${path:+$path }$w" in
+${cases.map((c) => "      " + c.trim().split(")")[0] + ") path=\"${path:+$path }$w\" ;;").join("\n")}
+    esac
+  done
+  case "$path" in
+${cases.join("\n")}
+    *) words="" ;;
+  esac
+  COMPREPLY=($(compgen -W "$words" -- "$cur"))
+}
+complete -o default -F _portcullis portcullis
+`;
+}
+
+export const OPERATOR_COMMANDS = ["login", "logout", "machine", "secret", "key", "pat", "token", "member", "console", "completion"];
+
+/** Runs an operator command; resolves to the process exit code. */
+export async function runOperator(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  program.exitOverride();
+  program.configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  for (const c of allCommands(program)) c.exitOverride();
+  try {
+    await program.parseAsync(argv, { from: "user" });
+    return EXIT.ok;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.code === "commander.helpDisplayed" || e.code === "commander.help" || e.code === "commander.version") return EXIT.ok;
+      return EXIT.usage;
+    }
+    if (e instanceof CliError) {
+      process.stderr.write(`portcullis: ${e.message}\n`);
+      return e.exitCode;
+    }
+    if (e instanceof ConnectError) {
+      process.stderr.write(`portcullis: ${e.rawMessage || e.message} [${Code[e.code]}]\n`);
+      switch (e.code) {
+        case Code.Unauthenticated:
+          return EXIT.unauthenticated;
+        case Code.PermissionDenied:
+          return EXIT.denied;
+        case Code.NotFound:
+          return EXIT.notFound;
+        case Code.AlreadyExists:
+          return EXIT.exists;
+        default:
+          return EXIT.failed;
+      }
+    }
+    process.stderr.write(`portcullis: ${e instanceof Error ? e.message : String(e)}\n`);
+    return EXIT.failed;
+  }
+}
+
+function allCommands(c: Command): Command[] {
+  return c.commands.flatMap((x) => [x, ...allCommands(x)]);
+}
