@@ -16,6 +16,8 @@ import { createOAuthRoutes } from "../api/oauth/endpoints.js";
 import { createPipeline } from "../api/pipeline.js";
 import { createRestHandler } from "../api/rest/handler.js";
 import { createClientAddress } from "../api/client-address.js";
+import { createExtensionHandler } from "../api/portcullis/extension-routes.js";
+import { extensionRoutes } from "../api/portcullis/routes.js";
 import { enforceHttp2Limits, http2ServerOptions } from "./http2-limits.js";
 
 export interface RunningServer {
@@ -51,6 +53,8 @@ export async function startServer(deps: Deps, log: Logger, ready: () => Promise<
   const rest = createRestHandler(services, pipeline, config.maxBodyBytes, log, clientAddress);
   const oauth = createOAuthRoutes(deps, log);
   const openapi = createOpenApiHandler(services);
+  // Portcullis's own HTTP endpoints without a proto yet (/portcullis/v1/events, webhooks, backup).
+  const extension = createExtensionHandler(extensionRoutes, pipeline, config.maxBodyBytes, log, clientAddress);
   let draining = false;
 
   const accessLog = log.isLevelEnabled("debug");
@@ -86,6 +90,8 @@ export async function startServer(deps: Deps, log: Logger, ready: () => Promise<
         return sendJson(res, ok ? 200 : 503, ok ? '{"status":"ready"}' : '{"status":"not ready"}');
       }
       if (openapi(req, res, path)) return;
+      const x = extension(req, res, path, q < 0 ? "" : url.slice(q + 1));
+      if (x) return await x;
       return await rest(req, res, path, q < 0 ? "" : url.slice(q + 1));
     } catch (e) {
       log.error({ err: e, path, reqId }, "request failed");

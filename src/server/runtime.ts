@@ -13,6 +13,7 @@ import { bootstrap, type BootstrapResult } from "../app/instance/bootstrap.js";
 import type { Deps } from "../app/core/context.js";
 import { createIdGenerator } from "../app/core/ids.js";
 import { joinCluster, type Cluster } from "./cluster.js";
+import { eventSignal } from "../app/events/signal.js";
 import { createRateLimits } from "../app/core/rate-limit.js";
 import { loadServerKeys } from "./system.js";
 import { registerNode } from "./node-slot.js";
@@ -64,7 +65,14 @@ export async function startRuntime(config: Config, log: Logger, clock: () => Dat
     const boot = await bootstrap(store, reads.instance, config, keys, newId, clock());
     let cluster: Cluster | undefined;
     const cache = createAggregateCache(store, { trusted: () => cluster?.trusted() ?? false, users: reads.users });
-    cluster = await joinCluster(sql, store, slot, { onNotice: (n) => cache.applyNotice(n), onGap: () => cache.clear() }, log);
+    cluster = await joinCluster(sql, store, slot, {
+      onNotice: (n) => {
+        cache.applyNotice(n);
+        // Followers of the event feed (long polls, webhook delivery) read again.
+        eventSignal(store).wake();
+      },
+      onGap: () => cache.clear(),
+    }, log);
     const limits = createRateLimits(config.rateLimit, { processes: () => cluster?.peerCount() ?? 1 });
     const usedAssertions = createUsedAssertions(sql, { onPruneError: (err) => log.warn({ err }, "pruning used assertions failed") });
     const deps: Deps = { config, store, reads, cache, keys, clock, newId, instanceId: boot.instanceId, signingKeys, log, limits, usedAssertions };

@@ -1,5 +1,6 @@
 import type { Queryable } from "../sql.js";
 import { changeReads } from "./changes.js";
+import { eventReads } from "./events.js";
 import { instanceReads } from "./instance.js";
 import { machineKeyReads } from "./machine-keys.js";
 import { memberReads } from "./members.js";
@@ -24,6 +25,7 @@ export function createReadModels(db: Queryable) {
     changes: changeReads(db),
     instance: instanceReads(db),
     projects: projectReads(db),
+    events: eventReads(db),
   };
 }
 
@@ -37,4 +39,5 @@ export type { PatRow } from "./pats.js";
 export type { ProjectQuery, ProjectRoleQuery, ProjectRoleRow, ProjectRow } from "./projects.js";
 export type { MachineKeyRow } from "./machine-keys.js";
 export type { MetadataKeyQuery, MetadataRow } from "./metadata.js";
+export type { EventFilter, EventRange } from "./events.js";
 export type { CredentialFilter } from "./credential-filter.js";

@@ -348,6 +348,9 @@ export function createHarness(opts: HarnessOptions = {}): Harness {
     async readAfter(position, limit) {
       return log.filter((e) => e.position > position).slice(0, limit);
     },
+    async safePosition() {
+      return log.length;
+    },
   };
 
   const ids = [...(opts.ids ?? [])];

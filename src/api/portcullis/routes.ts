@@ -1,0 +1,5 @@
+import { followEventsRoute } from "./events-http.js";
+import type { ExtensionRoute } from "./extension-routes.js";
+
+/** Every endpoint of Portcullis's own HTTP extensions (extension-routes.ts). */
+export const extensionRoutes: readonly ExtensionRoute[] = [followEventsRoute];
