@@ -14,6 +14,7 @@ import type { Deps } from "../app/core/context.js";
 import { createIdGenerator } from "../app/core/ids.js";
 import { joinCluster, type Cluster } from "./cluster.js";
 import { eventSignal } from "../app/events/signal.js";
+import { startWebhookDelivery } from "./webhooks.js";
 import { createRateLimits } from "../app/core/rate-limit.js";
 import { loadServerKeys } from "./system.js";
 import { registerNode } from "./node-slot.js";
@@ -76,6 +77,7 @@ export async function startRuntime(config: Config, log: Logger, clock: () => Dat
     const limits = createRateLimits(config.rateLimit, { processes: () => cluster?.peerCount() ?? 1 });
     const usedAssertions = createUsedAssertions(sql, { onPruneError: (err) => log.warn({ err }, "pruning used assertions failed") });
     const deps: Deps = { config, store, reads, cache, keys, clock, newId, instanceId: boot.instanceId, signingKeys, log, limits, usedAssertions };
+    const webhooks = config.webhooks.enabled ? startWebhookDelivery(deps, log) : undefined;
     return {
       deps,
       sql,
@@ -83,6 +85,7 @@ export async function startRuntime(config: Config, log: Logger, clock: () => Dat
       boot,
       signingKeys,
       async close() {
+        await webhooks?.close();
         signingKeys.close();
         await cluster?.close();
         await sql.close();

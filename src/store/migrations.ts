@@ -209,6 +209,40 @@ ALTER TABLE nodes ADD COLUMN lease bigint NOT NULL DEFAULT 0;
 CREATE FUNCTION portcullis_fence(slot bigint, holder bigint) RETURNS void LANGUAGE plpgsql AS $$ BEGIN PERFORM 1 FROM nodes WHERE node_id = slot AND lease = holder; IF NOT FOUND THEN RAISE EXCEPTION 'node slot % is no longer held by this process', slot USING ERRCODE = 'PCF01'; END IF; END $$;
 `,
   },
+  {
+    version: 11,
+    name: "webhooks",
+    // Operational state, not projections (not rebuilt from events): the subscriptions with their
+    // sealed signing secret, each one's delivery cursor (the last position delivered or skipped) and
+    // lease (one deliverer per subscription across processes), and the dead-letter list.
+    sql: `
+CREATE TABLE webhook_subscriptions (
+  instance_id      text        NOT NULL,
+  id               text        NOT NULL,
+  url              text        NOT NULL,
+  event_types      jsonb       NOT NULL DEFAULT '[]'::jsonb,
+  aggregate_types  jsonb       NOT NULL DEFAULT '[]'::jsonb,
+  secret_sealed    text        NOT NULL,
+  cursor           bigint      NOT NULL,
+  created_at       timestamptz NOT NULL,
+  lease_owner      text,
+  lease_until      timestamptz,
+  last_error       text,
+  PRIMARY KEY (instance_id, id)
+);
+CREATE TABLE webhook_dead_letters (
+  instance_id      text        NOT NULL,
+  subscription_id  text        NOT NULL,
+  position         bigint      NOT NULL,
+  event_type       text        NOT NULL,
+  attempts         integer     NOT NULL,
+  last_error       text        NOT NULL,
+  failed_at        timestamptz NOT NULL,
+  redrive          boolean     NOT NULL DEFAULT false,
+  PRIMARY KEY (instance_id, subscription_id, position)
+);
+`,
+  },
 ];
 
 export { PROJECTION_TABLES } from "./read-models/tables.js";

@@ -1,5 +1,6 @@
 import { followEventsRoute } from "./events-http.js";
 import type { ExtensionRoute } from "./extension-routes.js";
+import { webhookRoutes } from "./webhooks-http.js";
 
 /** Every endpoint of Portcullis's own HTTP extensions (extension-routes.ts). */
-export const extensionRoutes: readonly ExtensionRoute[] = [followEventsRoute];
+export const extensionRoutes: readonly ExtensionRoute[] = [followEventsRoute, ...webhookRoutes];

@@ -140,6 +140,7 @@ function testConfig(overrides: Partial<Config> = {}): Config {
     http2: { maxConcurrentStreams: 100, idleTimeoutMs: 300000, maxSessionMemoryMb: 10 },
     db: { poolSize: 10, connectTimeoutMs: 2000, startupTimeoutMs: 60000, nodeLeaseMs: 10000, embeddedFsync: true },
     shutdownTimeoutMs: 10000,
+    webhooks: { enabled: false, allowLoopback: false, timeoutMs: 10000, retryBaseMs: 1000, retryMaxMs: 300000, maxAttempts: 8, deadLetterAfterMs: 86400000, leaseMs: 30000 },
     signingKeys: { rotationInterval: 30 * 86400, publishAhead: 86400, retireMargin: 3600, reloadInterval: 60 },
     trustedProxies: [],
     rateLimit: { enabled: false, tokenPerSecond: 100, tokenPerSecondPerAddress: 1000, failuresPerMinute: 30, failuresPerMinutePerClient: 300, failuresPerMinutePerAddress: 300 },
