@@ -31,6 +31,11 @@ export interface SqlPort extends Queryable {
    * and calls `onReconnect` so caches can be dropped (notifications may have been missed).
    */
   listen(channel: string, onMessage: (payload: string) => void, onReconnect?: () => void): Promise<() => Promise<void>>;
+  /**
+   * Embedded store only: a consistent copy of the whole data directory (a gzipped tar), taken after
+   * a CHECKPOINT while no other statement runs (store/backup.ts). PostgreSQL: pg_dump.
+   */
+  dump?(): Promise<Buffer>;
   /** True while the database answered the last attempt (used by /debug/ready). */
   ping(): Promise<boolean>;
   close(): Promise<void>;
