@@ -6,7 +6,8 @@
 //   - credential churn: a new secret or PAT written on one instance, used on the other, removed on
 //     the first, and tried again on the other right after the removal answered (and the access token
 //     it obtained): any 200 then is a stale accept;
-//   - key writes and removals (AddMachineKey / RemoveMachineKey) in the churn.
+//   - key writes and removals (AddMachineKey / RemoveMachineKey) in the churn, and every 25 cycles
+//     the churned machine removed (RemoveUser) and a new one added.
 //
 // Every minute it prints requests, errors (any unexpected status or network error), stale accepts,
 // each instance's RSS and the p99 of token requests and API reads in that minute. At the end: a JSON
@@ -29,6 +30,8 @@ const MINUTES = Number(process.env.SOAK_MINUTES ?? 20);
 const CONNECTIONS = Number(process.env.SOAK_CONNECTIONS ?? 16);
 const MACHINES = Number(process.env.SOAK_MACHINES ?? 50);
 const CHURNERS = Number(process.env.SOAK_CHURNERS ?? 4);
+/** Churn cycles per machine before it is removed and a new one takes its place. */
+const ROTATE = 25;
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: CONNECTIONS + CHURNERS * 2 + 4 });
 function request(base, method, p, headers = {}, body) {
@@ -132,9 +135,23 @@ async function main() {
 
   // Credential writes and removals, each checked on the other instance right after it answered.
   async function churner(n) {
-    const userId = churnIds[n];
+    let userId = churnIds[n];
     let cycle = 0;
     while (running()) {
+      // A fresh machine every ROTATE cycles (the old one removed): credentials are rotated now and
+      // then, not thousands of times on one user, whose event stream every reload would replay.
+      if (cycle > 0 && cycle % ROTATE === 0) {
+        const rm = await request(instances[cycle % 2].base, "DELETE", `/management/v1/users/${userId}`, json(pat));
+        count(rm, "writeMs");
+        if (rm.status !== 200) error("RemoveUser", rm);
+        const add = await request(instances[(cycle + 1) % 2].base, "POST", "/management/v1/users/machine", json(pat), JSON.stringify({ userName: `soak-churn-${n}-${cycle}`, name: "churn" }));
+        count(add, "writeMs");
+        if (add.status !== 200) {
+          error("AddMachineUser", add);
+          continue;
+        }
+        userId = JSON.parse(add.body).userId;
+      }
       const w = instances[cycle % 2];
       const r = instances[(cycle + 1) % 2];
       cycle++;

@@ -81,7 +81,9 @@ export function startWebhookDelivery(deps: Deps, log: Logger): WebhookDelivery {
     return new Promise<Outcome>((resolve) => {
       let settled = false;
       const settle = (o: Outcome) => {
-        if (!settled) (settled = true), resolve(o);
+        if (settled) return;
+        settled = true;
+        resolve(o);
       };
       const req = (url.protocol === "https:" ? https : http).request(
         url,
