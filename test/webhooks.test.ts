@@ -1,3 +1,4 @@
+import { rmSync } from "node:fs";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -181,5 +182,31 @@ describe("webhooks: two processes on one PostgreSQL", () => {
     await b.stop();
     const more = [await addMachine(a, "wh2-after-1"), await addMachine(a, "wh2-after-2")];
     await until(() => more.every((id) => rx.got.some((d) => d.json.event.aggregate.id === id)));
+  });
+});
+
+describe("webhooks: the cursor outlives a restart (embedded store)", () => {
+  it("events written while the receiver is down, the server restarted meanwhile: all delivered, in order, once the receiver is back", async () => {
+    const rx = await receiver();
+    let s = await startTestServer({ storage: "pglite", env: ENV });
+    const dataDir = s.dataDir;
+    try {
+      const sub = (await rest(s.url, "POST", "/portcullis/v1/webhooks", { token: s.pat, body: { url: rx.url, eventTypes: ["user.machine.added"] } })).json as { id: string };
+      rx.state.mode = "down";
+      const ids: string[] = [];
+      for (let i = 0; i < 3; i++) ids.push(await addMachine(s, `wh-restart-${i}`));
+      await until(() => rx.state.attempts > 2);
+      await s.stop();
+      s = await startTestServer({ dataDir, env: ENV });
+      for (let i = 3; i < 5; i++) ids.push(await addMachine(s, `wh-restart-${i}`));
+      rx.state.mode = "up";
+      await until(() => ids.every((id) => rx.got.some((d) => d.json.event.aggregate.id === id)));
+      const got = rx.got.filter((d) => d.json.webhookId === sub.id).map((d) => d.json.event.aggregate.id);
+      expect(got).toEqual(ids);
+    } finally {
+      await s.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+      await rx.close();
+    }
   });
 });
