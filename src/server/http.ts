@@ -153,6 +153,7 @@ export async function startServer(deps: Deps, log: Logger, ready: () => Promise<
     port: address.port,
     async close() {
       draining = true;
+      extension.drain();
       await new Promise<void>((resolve) => {
         const timer = setTimeout(() => {
           for (const s of sockets) s.destroy();

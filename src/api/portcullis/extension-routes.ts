@@ -30,9 +30,16 @@ export interface ExtensionRoute {
   run(r: ExtensionRequest): Promise<ExtensionResult>;
 }
 
-export function createExtensionHandler(routes: readonly ExtensionRoute[], pipeline: Pipeline, maxBodyBytes: number, log: Logger, clientAddress: ClientAddress) {
+export interface ExtensionHandler {
   /** false: not an extension path. */
-  return (req: Req, res: Res, path: string, query: string): false | Promise<void> => {
+  (req: Req, res: Res, path: string, query: string): false | Promise<void>;
+  /** At shutdown: long polls answer now with what they have. */
+  drain(): void;
+}
+
+export function createExtensionHandler(routes: readonly ExtensionRoute[], pipeline: Pipeline, maxBodyBytes: number, log: Logger, clientAddress: ClientAddress): ExtensionHandler {
+  const draining = new AbortController();
+  const handler = (req: Req, res: Res, path: string, query: string): false | Promise<void> => {
     if (!path.startsWith("/portcullis/v1/")) return false;
     const onPath = routes.filter((r) => r.path.test(path));
     if (onPath.length === 0) return false;
@@ -57,7 +64,7 @@ export function createExtensionHandler(routes: readonly ExtensionRoute[], pipeli
           }
         } else req.resume();
         const params = route.path.exec(path)!.slice(1).map((p) => decodeURIComponent(p));
-        const out = await route.run({ ctx, params, query: new URLSearchParams(query), body, abort: abort.signal });
+        const out = await route.run({ ctx, params, query: new URLSearchParams(query), body, abort: AbortSignal.any([abort.signal, draining.signal]) });
         if ("stream" in out) return await out.stream(res);
         sendJson(res, out.status ?? 200, JSON.stringify(out.json));
       } catch (e) {
@@ -73,4 +80,5 @@ export function createExtensionHandler(routes: readonly ExtensionRoute[], pipeli
       }
     })();
   };
+  return Object.assign(handler, { drain: () => draining.abort() });
 }
