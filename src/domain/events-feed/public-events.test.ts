@@ -15,6 +15,7 @@ describe("event payloads shown outside the server", () => {
   });
 
   it("withholds fields named like secrets in any event type, so a new one cannot leak by default", () => {
+    expect(publicPayload("user.machine.secret.added", { secretId: "s1", hashedSecret: "h", description: "ci" })).toEqual({ secretId: "s1", hashedSecret: REDACTED, description: "ci" });
     expect(publicPayload("some.future.event", { clientSecret: "s", privateKey: "p", password: "x", accessToken: "t", name: "n" })).toEqual({
       clientSecret: REDACTED,
       privateKey: REDACTED,
