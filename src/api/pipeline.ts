@@ -82,6 +82,12 @@ export interface Pipeline {
    * body (so a caller without a valid token cannot make it buffer one). undefined: the method is public.
    */
   authenticate(method: DescMethod, header: HeaderGetter, peer?: string): Principal | Promise<Principal> | undefined;
+  /**
+   * The bearer token's caller with the permission, for Portcullis's HTTP extensions outside the proto
+   * services (api/portcullis/): the same authentication, failure limit and authorization (in the
+   * caller's org, x-zitadel-orgid ignored) as a method declaring that permission.
+   */
+  authorizeCaller(header: HeaderGetter, peer: string | undefined, permission: string): Promise<CallContext>;
 }
 
 /** The permission a method declares: v1's `zitadel.v1.auth_option` or v2's `zitadel.protoc_gen_zitadel.v2.options`. */
@@ -138,6 +144,10 @@ export function createPipeline(deps: Deps, services: { service: DescService; han
 
   return {
     authenticate: (method, header, peer) => (compiled.get(method)?.permission ? authenticate(header, peer) : undefined),
+    async authorizeCaller(header, peer, permission) {
+      const principal = await authenticate(header, peer);
+      return { deps, caller: await authorize(deps, principal, undefined, permission), principal };
+    },
     async invoke(method, input, header, peer, authenticated) {
       const m = compiled.get(method);
       if (!m) throw new DomainError("Unimplemented", "", `unknown method ${method.name}`);

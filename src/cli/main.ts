@@ -18,6 +18,7 @@ import { addPersonalAccessToken } from "../app/users/pats.js";
 import { OPERATOR_COMMANDS, runOperator, signInLink, SIGNIN_LINK_MINUTES } from "./ops.js";
 import cluster from "node:cluster";
 import { reportReady, superviseWorkers, workerCount, workerMetrics, workerSlot } from "../server/workers.js";
+import { backupCommand, restoreCommand } from "../server/backup.js";
 
 const commands: Record<string, { summary: string; run: (argv: string[]) => Promise<void> }> = {
   start: { summary: "Run the server (migrates and bootstraps on first start); --workers N|auto: N processes on one port (PostgreSQL).", run: start },
@@ -28,6 +29,14 @@ const commands: Record<string, { summary: string; run: (argv: string[]) => Promi
   "keys rotate": { summary: "Make a key that has not signed yet (the published next key, else a new one) sign now; the old one stays published until its tokens expired.", run: keysRotate },
   "keys publish": { summary: "Publish a new next signing key now; it starts signing after signingKeys.publishAhead (a graceful rotation).", run: keysPublish },
   "masterkey rotate": { summary: "Re-wrap the signing keys and the fingerprint under PORTCULLIS_MASTERKEY and report what still depends on PORTCULLIS_MASTERKEY_PREVIOUS.", run: masterkeyRotate },
+  backup: {
+    summary: "backup <file> [--token <PAT>] [--server-url <url>]: write a consistent backup of the embedded store (of the running server, through its API, when it holds the data directory). PostgreSQL: pg_dump.",
+    run: backup,
+  },
+  restore: {
+    summary: "restore <file>: replace the embedded store by a backup (server stopped; the master key must be the backup's). PostgreSQL: pg_restore.",
+    run: restore,
+  },
   doctor: {
     summary: "Check configuration, database, migrations, master key and clock without changing anything; exit 1 if a check fails.",
     run: doctor,
@@ -242,6 +251,35 @@ async function masterkeyRotate(argv: string[]) {
     const report = await rewrapUnderCurrentKey(sql, keys, config, new Date());
     process.stdout.write(formatRewrapReport(report, keys) + "\n");
   });
+}
+
+/** The positional file and this command's own flags; the rest are configuration flags. */
+function fileArgs(argv: string[], own: string[] = []): { file: string; flags: Record<string, string>; rest: string[] } {
+  const rest: string[] = [];
+  const flags: Record<string, string> = {};
+  let file: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const name = a.startsWith("--") ? a.slice(2).split("=")[0]! : "";
+    if (own.includes(name)) {
+      flags[name] = a.includes("=") ? a.slice(a.indexOf("=") + 1) : (argv[++i] ?? "");
+    } else if (!a.startsWith("-") && file === undefined && (i === 0 || !argv[i - 1]!.startsWith("--") || argv[i - 1]!.includes("="))) file = a;
+    else rest.push(a);
+  }
+  if (!file) throw new StartupError("name the backup file: portcullis backup <file> / portcullis restore <file>");
+  return { file, flags, rest };
+}
+
+async function backup(argv: string[]) {
+  const { file, flags, rest } = fileArgs(argv, ["token", "server-url"]);
+  const config = load(rest);
+  process.stdout.write((await backupCommand(config, file, { ...(flags.token ? { token: flags.token } : {}), ...(flags["server-url"] ? { serverUrl: flags["server-url"] } : {}) })) + "\n");
+}
+
+async function restore(argv: string[]) {
+  const { file, rest } = fileArgs(argv);
+  const config = load(rest);
+  process.stdout.write((await restoreCommand(config, file)) + "\n");
 }
 
 async function doctor(argv: string[]) {

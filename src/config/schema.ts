@@ -175,6 +175,25 @@ const configSchema = z.object({
     description:
       "Worker processes sharing the port (`portcullis start --workers N|auto`; auto: one per core), each a full instance in the database's cluster, supervised. PostgreSQL only: the embedded store is one process.",
   }),
+  webhooks: z.object({
+    enabled: setting(bool, { default: true, description: "Deliver the instance's webhook subscriptions from this process (on PostgreSQL one process holds each subscription's lease)." }),
+    allowLoopback: setting(bool, {
+      default: false,
+      description: "Allow webhook URLs on loopback addresses (127.0.0.0/8, ::1): for tests and development. Link-local and cloud metadata addresses are never allowed.",
+    }),
+    timeoutMs: setting(durationMs, { default: 10000, description: "How long one webhook delivery may take (connect, send, answer)." }),
+    retryBaseMs: setting(durationMs, { default: 1000, description: "The first retry delay of a failed webhook delivery; each further retry doubles it (with jitter), up to webhooks.retryMaxMs." }),
+    retryMaxMs: setting(durationMs, { default: 300000, description: "The longest delay between two attempts of a webhook delivery." }),
+    maxAttempts: setting(positiveInt, {
+      default: 8,
+      description: "Attempts of an event the receiver refuses (HTTP 4xx other than 408/429) before it goes to the dead-letter list and delivery moves on.",
+    }),
+    deadLetterAfterMs: setting(durationMs, {
+      default: 86400000,
+      description: "How long an event is retried while the receiver is unreachable or failing (network error, 5xx, 408, 429) before it goes to the dead-letter list; until then later events wait, in order.",
+    }),
+    leaseMs: setting(durationMs.min(1000), { default: 30000, description: "How long a process holds a subscription's delivery lease without renewing it (PostgreSQL with several processes)." }),
+  }),
   shutdownTimeoutMs: setting(positiveInt, { default: 10000, description: "How long a graceful shutdown waits for in-flight requests." }),
   trustedProxies: setting(cidrList, {
     default: [],

@@ -17,6 +17,8 @@ import { createTokenPreviewRoute } from "../api/oauth/token-preview.js";
 import { createPipeline } from "../api/pipeline.js";
 import { createRestHandler } from "../api/rest/handler.js";
 import { createClientAddress } from "../api/client-address.js";
+import { createExtensionHandler } from "../api/portcullis/extension-routes.js";
+import { extensionRoutes } from "../api/portcullis/routes.js";
 import { enforceHttp2Limits, http2ServerOptions } from "./http2-limits.js";
 import { attachRequestInfo, requestInfo, type RequestInfo } from "../api/request-info.js";
 import { createMetricsEndpoint, type MetricsSource } from "./metrics-endpoint.js";
@@ -77,6 +79,8 @@ export async function startServer(deps: Deps, log: Logger, ready: () => Promise<
   const metricsEndpoint = metrics.registry ? createMetricsEndpoint(opts.metrics ?? (() => metrics.registry!.metrics()), config.metrics.token) : undefined;
   const observe = metrics.registry !== undefined || tracing.enabled;
   const consoleUi = createConsoleHandler();
+  // Portcullis's own HTTP endpoints without a proto yet (/portcullis/v1/events, webhooks, backup).
+  const extension = createExtensionHandler(extensionRoutes, pipeline, config.maxBodyBytes, log, clientAddress);
   let draining = false;
 
   /** Once the answer is out (or the stream went away): the request's metrics and the end of its span. */
@@ -173,6 +177,8 @@ export async function startServer(deps: Deps, log: Logger, ready: () => Promise<
       if (openapi(req, res, path)) return;
       if (tokenPreview(req, res, path)) return;
       if (consoleUi(req, res, path)) return;
+      const x = extension(req, res, path, q < 0 ? "" : url.slice(q + 1));
+      if (x) return await x;
       return await rest(req, res, path, q < 0 ? "" : url.slice(q + 1));
     } catch (e) {
       log.error({ err: e, path, reqId }, "request failed");
@@ -234,6 +240,7 @@ export async function startServer(deps: Deps, log: Logger, ready: () => Promise<
     port: address.port,
     async close() {
       draining = true;
+      extension.drain();
       await new Promise<void>((resolve) => {
         const timer = setTimeout(() => {
           for (const s of sockets) s.destroy();

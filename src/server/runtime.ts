@@ -14,6 +14,8 @@ import { bootstrap, type BootstrapResult } from "../app/instance/bootstrap.js";
 import type { Deps } from "../app/core/context.js";
 import { createIdGenerator } from "../app/core/ids.js";
 import { joinCluster, type Cluster } from "./cluster.js";
+import { eventSignal } from "../app/events/signal.js";
+import { startWebhookDelivery } from "./webhooks.js";
 import { createRateLimits } from "../app/core/rate-limit.js";
 import { loadServerKeys } from "./system.js";
 import { registerNode } from "./node-slot.js";
@@ -78,7 +80,21 @@ export async function startRuntime(config: Config, log: Logger, clock: () => Dat
     const boot = await bootstrap(store, reads.instance, config, keys, newId, clock());
     let cluster: Cluster | undefined;
     const cache = createAggregateCache(store, { trusted: () => cluster?.trusted() ?? false, users: reads.users, userGrants: reads.userGrants, apps: reads.apps, metrics });
-    cluster = await joinCluster(sql, store, slot, { onNotice: (n) => cache.applyNotice(n), onGap: () => cache.clear() }, log, { metrics, tracing });
+    cluster = await joinCluster(
+      sql,
+      store,
+      slot,
+      {
+        onNotice: (n) => {
+          cache.applyNotice(n);
+          // Followers of the event feed (long polls, webhook delivery) read again.
+          eventSignal(store).wake();
+        },
+        onGap: () => cache.clear(),
+      },
+      log,
+      { metrics, tracing },
+    );
     metrics.watch({ clusterPeers: () => cluster?.peerCount() ?? 1, clusterTrusted: () => cluster?.trusted() ?? false });
     const limits = createRateLimits(config.rateLimit, { processes: () => cluster?.peerCount() ?? 1 });
     const usedAssertions = createUsedAssertions(sql, { onPruneError: (err) => log.warn({ err }, "pruning used assertions failed") });
@@ -88,6 +104,7 @@ export async function startRuntime(config: Config, log: Logger, clock: () => Dat
       onError: (err) => log.warn({ err }, "writing credentials' last use failed (kept for the next round)"),
     });
     const deps: Deps = { config, store, reads, cache, keys, clock, newId, instanceId: boot.instanceId, signingKeys, log, limits, usedAssertions, lastUsed, metrics, tracing };
+    const webhooks = config.webhooks.enabled ? startWebhookDelivery(deps, log) : undefined;
     return {
       deps,
       sql,
@@ -95,6 +112,7 @@ export async function startRuntime(config: Config, log: Logger, clock: () => Dat
       boot,
       signingKeys,
       async close() {
+        await webhooks?.close();
         signingKeys.close();
         // The uses gathered since the last write, before the pool goes (graceful shutdown).
         await lastUsed.close().catch((err: unknown) => log.warn({ err }, "writing credentials' last use at shutdown failed"));

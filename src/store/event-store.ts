@@ -65,9 +65,15 @@ export interface EventStore {
    * the pushes in flight when it started (PUSH_LOCK); PGlite runs one transaction at a time.
    */
   readAfter(position: number, limit: number): Promise<StoredEvent[]>;
+  /**
+   * A position up to which every event is committed and visible, and none can still appear: the
+   * bound readAfter reads up to (waiting, on PostgreSQL, for the pushes in flight once it is above
+   * `after`). For followers that filter in SQL (read-models/events.ts).
+   */
+  safePosition(after: number): Promise<number>;
 }
 
-const rowToEvent = (r: Row): StoredEvent => ({
+export const rowToEvent = (r: Row): StoredEvent => ({
   instanceId: r.instance_id as string,
   aggregateType: r.aggregate_type as AggregateType,
   aggregateId: r.aggregate_id as string,
@@ -148,6 +154,31 @@ export function createEventStore(sql: SqlPort, writer: Writer | number = 0, tele
     }
   }
 
+async function safePosition(after: number): Promise<number> {
+    if (sql.dialect !== "postgres") {
+      // PGlite runs one transaction at a time: what a query sees is committed, in position order.
+      const rows = await sql.query<{ p: string | number | null }>("SELECT max(position) AS p FROM events");
+      return Number(rows[0]?.p ?? 0);
+    }
+    // 1. The last position taken so far; 2. the pushes in flight now (every push that took a
+    // position up to it has ended or is among them: it holds the lock from before its first);
+    // 3. once they have ended, nothing at or below it can still appear.
+    const seq = await sql.query<{ v: string | number }>("SELECT CASE WHEN is_called THEN last_value ELSE 0 END AS v FROM events_position_seq");
+    const upTo = Number(seq[0]!.v);
+    if (upTo <= after) return upTo;
+    const holders = `SELECT virtualtransaction AS v FROM pg_locks WHERE locktype = 'advisory' AND granted
+      AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+      AND classid = ${PUSH_LOCK[0]} AND objid = ${PUSH_LOCK[1]} AND objsubid = 2`;
+    let inFlight = (await sql.query<{ v: string }>(holders)).map((r) => r.v);
+    const deadline = performance.now() + FOLLOW_WAIT_MS;
+    while (inFlight.length > 0) {
+      if (performance.now() > deadline) throw new DomainError("Unavailable", "STORE-follow", "writes in flight did not finish in time; read again");
+      await sleep(2);
+      inFlight = (await sql.query<{ v: string }>(`${holders} AND virtualtransaction = ANY($1)`, [inFlight])).map((r) => r.v);
+    }
+    return upTo;
+  }
+
   return {
     sql,
     async load(instanceId, aggregateType, aggregateId) {
@@ -178,30 +209,11 @@ export function createEventStore(sql: SqlPort, writer: Writer | number = 0, tele
       const rows = await sql.query<{ p: string | number | null }>("SELECT max(position) AS p FROM events");
       return Number(rows[0]?.p ?? 0);
     },
+    safePosition,
     async readAfter(position, limit) {
-      let upTo: number | undefined;
-      if (sql.dialect === "postgres") {
-        // 1. The last position taken so far; 2. the pushes in flight now (every push that took a
-        // position up to it has ended or is among them: it holds the lock from before its first);
-        // 3. once they have ended, nothing at or below it can still appear.
-        const seq = await sql.query<{ v: string | number }>("SELECT CASE WHEN is_called THEN last_value ELSE 0 END AS v FROM events_position_seq");
-        upTo = Number(seq[0]!.v);
-        if (upTo <= position) return [];
-        const holders = `SELECT virtualtransaction AS v FROM pg_locks WHERE locktype = 'advisory' AND granted
-          AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
-          AND classid = ${PUSH_LOCK[0]} AND objid = ${PUSH_LOCK[1]} AND objsubid = 2`;
-        let inFlight = (await sql.query<{ v: string }>(holders)).map((r) => r.v);
-        const deadline = performance.now() + FOLLOW_WAIT_MS;
-        while (inFlight.length > 0) {
-          if (performance.now() > deadline) throw new DomainError("Unavailable", "STORE-follow", "writes in flight did not finish in time; read again");
-          await sleep(2);
-          inFlight = (await sql.query<{ v: string }>(`${holders} AND virtualtransaction = ANY($1)`, [inFlight])).map((r) => r.v);
-        }
-      }
-      const rows = await sql.query(
-        `SELECT ${EVENT_COLUMNS} FROM events WHERE position > $1${upTo === undefined ? "" : " AND position <= $3"} ORDER BY position LIMIT $2`,
-        upTo === undefined ? [position, limit] : [position, limit, upTo],
-      );
+      const upTo = await safePosition(position);
+      if (upTo <= position) return [];
+      const rows = await sql.query(`SELECT ${EVENT_COLUMNS} FROM events WHERE position > $1 AND position <= $3 ORDER BY position LIMIT $2`, [position, limit, upTo]);
       return rows.map(rowToEvent);
     },
   };

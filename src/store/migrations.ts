@@ -333,6 +333,40 @@ CREATE INDEX proj_app_keys_app ON proj_app_keys (instance_id, project_id, app_id
 CREATE INDEX proj_app_keys_org ON proj_app_keys (instance_id, org_id);
 `,
   },
+  {
+    version: 11,
+    name: "webhooks",
+    // Operational state, not projections (not rebuilt from events): the subscriptions with their
+    // sealed signing secret, each one's delivery cursor (the last position delivered or skipped) and
+    // lease (one deliverer per subscription across processes), and the dead-letter list.
+    sql: `
+CREATE TABLE webhook_subscriptions (
+  instance_id      text        NOT NULL,
+  id               text        NOT NULL,
+  url              text        NOT NULL,
+  event_types      jsonb       NOT NULL DEFAULT '[]'::jsonb,
+  aggregate_types  jsonb       NOT NULL DEFAULT '[]'::jsonb,
+  secret_sealed    text        NOT NULL,
+  cursor           bigint      NOT NULL,
+  created_at       timestamptz NOT NULL,
+  lease_owner      text,
+  lease_until      timestamptz,
+  last_error       text,
+  PRIMARY KEY (instance_id, id)
+);
+CREATE TABLE webhook_dead_letters (
+  instance_id      text        NOT NULL,
+  subscription_id  text        NOT NULL,
+  position         bigint      NOT NULL,
+  event_type       text        NOT NULL,
+  attempts         integer     NOT NULL,
+  last_error       text        NOT NULL,
+  failed_at        timestamptz NOT NULL,
+  redrive          boolean     NOT NULL DEFAULT false,
+  PRIMARY KEY (instance_id, subscription_id, position)
+);
+`,
+  },
 ];
 
 export { PROJECTION_TABLES } from "./read-models/tables.js";

@@ -178,6 +178,15 @@ export async function openPglite(dataDir: string, opts: PgliteOptions = {}): Pro
       return async () => {};
     },
 
+    async dump(): Promise<Buffer> {
+      enter();
+      return mutex.run(async () => {
+        await db.query("CHECKPOINT");
+        const tar = await db.dumpDataDir("gzip");
+        return Buffer.from(await tar.arrayBuffer());
+      });
+    },
+
     async ping(): Promise<boolean> {
       if (closed || lockLost) return false;
       let timer: NodeJS.Timeout | undefined;

@@ -33,6 +33,11 @@ export interface SqlPort extends Queryable {
   listen(channel: string, onMessage: (payload: string) => void, onReconnect?: () => void): Promise<() => Promise<void>>;
   /** PostgreSQL only: the pool's connections now (for metrics). */
   poolStats?(): { total: number; idle: number; waiting: number; max: number };
+  /**
+   * Embedded store only: a consistent copy of the whole data directory (a gzipped tar), taken after
+   * a CHECKPOINT while no other statement runs (store/backup.ts). PostgreSQL: pg_dump.
+   */
+  dump?(): Promise<Buffer>;
   /** True while the database answered the last attempt (used by /debug/ready). */
   ping(): Promise<boolean>;
   close(): Promise<void>;

@@ -45,7 +45,7 @@ export const userMessage = (u: UserRow) => ({
 });
 
 /** English texts of the event types shown by ListUserChanges (ZITADEL's en.yaml EventTypes). */
-const eventTexts: Record<string, string> = {
+export const eventTexts: Record<string, string> = {
   "user.machine.added": "Technical user added",
   "user.machine.changed": "Technical user changed",
   "user.machine.key.added": "Key added",

@@ -1,6 +1,7 @@
 import type { Queryable } from "../sql.js";
 import { appReads } from "./apps.js";
 import { changeReads } from "./changes.js";
+import { eventReads } from "./events.js";
 import { instanceReads } from "./instance.js";
 import { machineKeyReads } from "./machine-keys.js";
 import { machineSecretReads } from "./machine-secrets.js";
@@ -32,6 +33,7 @@ export function createReadModels(db: Queryable) {
     projectGrants: projectGrantReads(db),
     userGrants: userGrantReads(db),
     apps: appReads(db), // apps (branch apps)
+    events: eventReads(db),
   };
 }
 
@@ -49,4 +51,5 @@ export type { AppKeyRow, AppQuery, AppRow } from "./apps.js";
 export type { MachineKeyRow } from "./machine-keys.js";
 export type { ExpiringCredentialRow, MachineSecretRow } from "./machine-secrets.js";
 export type { MetadataKeyQuery, MetadataRow } from "./metadata.js";
+export type { EventFilter, EventRange } from "./events.js";
 export type { CredentialFilter } from "./credential-filter.js";

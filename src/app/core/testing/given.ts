@@ -145,6 +145,7 @@ function testConfig(overrides: Partial<Config> = {}): Config {
     db: { poolSize: 10, connectTimeoutMs: 2000, startupTimeoutMs: 60000, nodeLeaseMs: 10000, embeddedFsync: true },
     shutdownTimeoutMs: 10000,
     workers: 1,
+    webhooks: { enabled: false, allowLoopback: false, timeoutMs: 10000, retryBaseMs: 1000, retryMaxMs: 300000, maxAttempts: 8, deadLetterAfterMs: 86400000, leaseMs: 30000 },
     signingKeys: { rotationInterval: 30 * 86400, publishAhead: 86400, retireMargin: 3600, reloadInterval: 60 },
     trustedProxies: [],
     rateLimit: { enabled: false, tokenPerSecond: 100, tokenPerSecondPerAddress: 1000, failuresPerMinute: 30, failuresPerMinutePerClient: 300, failuresPerMinutePerAddress: 300 },
@@ -384,6 +385,9 @@ export function createHarness(opts: HarnessOptions = {}): Harness {
     },
     async readAfter(position, limit) {
       return log.filter((e) => e.position > position).slice(0, limit);
+    },
+    async safePosition() {
+      return log.length;
     },
   };
 

@@ -1,0 +1,25 @@
+import { describe, expect, it } from "vitest";
+import { refusedAddress, refusedUrl } from "./address.js";
+
+describe("webhook addresses", () => {
+  it("never link-local, metadata or unspecified; loopback only when allowed; private networks yes", () => {
+    for (const ip of ["169.254.169.254", "169.254.170.2", "fe80::1", "fd00:ec2::254", "0.0.0.0", "::", "::ffff:169.254.169.254"]) {
+      expect(refusedAddress(ip, true), ip).toBeDefined();
+    }
+    for (const ip of ["127.0.0.1", "::1", "::ffff:127.0.0.1"]) {
+      expect(refusedAddress(ip, false), ip).toMatch(/loopback/);
+      expect(refusedAddress(ip, true), ip).toBeUndefined();
+    }
+    for (const ip of ["10.0.0.5", "192.168.1.10", "203.0.113.7", "2001:db8::1"]) expect(refusedAddress(ip, false), ip).toBeUndefined();
+  });
+
+  it("only http(s) URLs with a host and without credentials", () => {
+    expect(refusedUrl("https://hooks.example.com/x", false)).toBeUndefined();
+    expect(refusedUrl("http://localhost:8080/", false)).toMatch(/loopback/);
+    expect(refusedUrl("http://localhost:8080/", true)).toBeUndefined();
+    expect(refusedUrl("http://[::1]:9/", false)).toMatch(/loopback/);
+    expect(refusedUrl("file:///etc/passwd", true)).toMatch(/http/);
+    expect(refusedUrl("https://a:b@example.com/", true)).toMatch(/credentials/);
+    expect(refusedUrl("http://169.254.169.254/", true)).toMatch(/link-local/);
+  });
+});

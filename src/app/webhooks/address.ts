@@ -1,0 +1,47 @@
+import { BlockList, isIP } from "node:net";
+
+/**
+ * Where a webhook may be delivered. Link-local addresses (169.254.0.0/16 with the cloud metadata
+ * endpoints 169.254.169.254 / 169.254.170.2, fe80::/10, AWS's fd00:ec2::254) and unspecified ones
+ * never: a subscription must not turn the server into a reader of its own cloud credentials.
+ * Loopback only when webhooks.allowLoopback (tests, development). Private networks are allowed:
+ * receivers next to the server are the common case.
+ */
+const never = new BlockList();
+never.addSubnet("169.254.0.0", 16, "ipv4");
+never.addSubnet("0.0.0.0", 8, "ipv4");
+never.addSubnet("fe80::", 10, "ipv6");
+never.addAddress("fd00:ec2::254", "ipv6");
+never.addAddress("::", "ipv6");
+never.addSubnet("::ffff:169.254.0.0", 112, "ipv6");
+const loopback = new BlockList();
+loopback.addSubnet("127.0.0.0", 8, "ipv4");
+loopback.addAddress("::1", "ipv6");
+loopback.addSubnet("::ffff:127.0.0.0", 104, "ipv6");
+
+/** Why an address may not receive webhooks, or undefined when it may. */
+export function refusedAddress(ip: string, allowLoopback: boolean): string | undefined {
+  const family = isIP(ip);
+  if (family === 0) return "not an IP address";
+  const type = family === 4 ? "ipv4" : "ipv6";
+  if (never.check(ip, type)) return "link-local, metadata or unspecified address";
+  if (!allowLoopback && loopback.check(ip, type)) return "loopback address (set webhooks.allowLoopback for development)";
+  return undefined;
+}
+
+/** The URL's own rules: http or https, a host, no credentials in it; a literal IP is checked here too. */
+export function refusedUrl(raw: string, allowLoopback: boolean): string | undefined {
+  let u: URL;
+  try {
+    u = new URL(raw);
+  } catch {
+    return "not a URL";
+  }
+  if (u.protocol !== "http:" && u.protocol !== "https:") return "only http and https URLs";
+  if (!u.hostname) return "no host";
+  if (u.username || u.password) return "credentials in the URL";
+  const host = u.hostname.startsWith("[") ? u.hostname.slice(1, -1) : u.hostname;
+  if (isIP(host)) return refusedAddress(host, allowLoopback);
+  if (!allowLoopback && /^localhost\.?$/i.test(host)) return "loopback address (set webhooks.allowLoopback for development)";
+  return undefined;
+}
