@@ -37,7 +37,8 @@ describe.each<Storage>(["pglite", "postgres"])("event streaming (%s)", (storage)
     expect(text).not.toContain(m.secret);
     expect(text).not.toContain(m.pat);
     const set = all.json.events[1];
-    expect(set.payload).toEqual({ hashedSecret: "[redacted]" });
+    // The secret's id is kept (it names which secret, not what it is); its hash is withheld.
+    expect(set.payload).toEqual({ secretId: expect.any(String), hashedSecret: "[redacted]" });
     expect(all.json.events[2].payload.tokenHash).toBe("[redacted]");
     expect(set.aggregate).toMatchObject({ id: m.userId, type: { type: "user" } });
     expect(set.editor.userId).toBeTruthy();
@@ -48,10 +49,10 @@ describe.each<Storage>(["pglite", "postgres"])("event streaming (%s)", (storage)
     const admin = createClient(AdminService, createGrpcTransport({ baseUrl: s.url, interceptors: [(next) => (req) => (req.header.set("authorization", `Bearer ${s.pat}`), next(req))] }));
     const g = await admin.listEvents({ eventTypes: ["user.machine.secret.set"], aggregateId: m.userId });
     expect(g.events).toHaveLength(1);
-    expect(g.events[0]!.payload).toEqual({ hashedSecret: "[redacted]" });
+    expect(g.events[0]!.payload).toEqual({ secretId: expect.any(String), hashedSecret: "[redacted]" });
     const types2 = await admin.listEventTypes({});
     expect(types2.eventTypes.map((t) => t.type)).toContain("user.machine.secret.removed");
-    expect((await admin.listAggregateTypes({})).aggregateTypes.map((t) => t.type)).toEqual(["instance", "org", "project", "user"]);
+    expect((await admin.listAggregateTypes({})).aggregateTypes.map((t) => t.type)).toEqual(["instance", "org", "project", "user", "usergrant"]);
   });
 
   it("requires events.read: a machine without instance roles is refused", async () => {

@@ -103,7 +103,7 @@ describe.each<Storage>(["pglite", "postgres"])("webhooks (%s)", (storage) => {
       expect(d.headers["portcullis-delivery-id"]).toBe(`${sub.id}.${d.json.event.position}`);
     }
     expect(mine()[1]!.body).not.toContain(sec.json.clientSecret);
-    expect(mine()[1]!.json.event.payload).toEqual({ hashedSecret: "[redacted]" });
+    expect(mine()[1]!.json.event.payload).toEqual({ secretId: expect.any(String), hashedSecret: "[redacted]" });
 
     // Down (503, then connection resets): events wait; the error is visible; back up: all of them, in order.
     rx.state.mode = "down";

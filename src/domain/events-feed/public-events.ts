@@ -1,5 +1,6 @@
 import { InstanceEvents, OrgEvents } from "../orgs/events.js";
 import { ProjectEvents } from "../projects/events.js";
+import { UserGrantEvents } from "../usergrants/events.js";
 import { UserEvents } from "../users/events.js";
 
 /**
@@ -34,6 +35,7 @@ export const KNOWN_EVENT_TYPES: readonly string[] = [
   ...Object.values(OrgEvents),
   ...Object.values(InstanceEvents),
   ...Object.values(ProjectEvents),
+  ...Object.values(UserGrantEvents),
 ].sort();
 
-export const KNOWN_AGGREGATE_TYPES: readonly string[] = ["instance", "org", "project", "user"];
+export const KNOWN_AGGREGATE_TYPES: readonly string[] = ["instance", "org", "project", "user", "usergrant"];
