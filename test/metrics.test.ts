@@ -133,3 +133,33 @@ describe("metrics settings", () => {
     expect(off.rt.deps.metrics.registry).toBeUndefined();
   });
 });
+
+describe("metrics: credentials expiring within 7 days", () => {
+  let s: TestServer;
+  let offsetMs = 0;
+  beforeAll(async () => {
+    s = await startTestServer({ clock: () => new Date(Date.now() + offsetMs) });
+  });
+  afterAll(async () => {
+    await s?.close();
+  });
+
+  it("counts live PATs, keys and secrets by kind, recounted when a scrape finds the count a minute old", async () => {
+    const expiring = async () => {
+      const m = await scrape(s);
+      return ["secret", "key", "pat"].map((kind) => valueOf(m, "portcullis_credentials_expiring_7d", { kind }));
+    };
+    const base = await expiring();
+    const add = await rest(s.url, "POST", "/management/v1/users/machine", { token: s.pat, body: { userName: "expiring", name: "E" } });
+    const userId = add.json.userId as string;
+    const inDays = (d: number) => new Date(Date.now() + offsetMs + d * 86_400_000).toISOString();
+    expect((await rest(s.url, "POST", `/management/v1/users/${userId}/pats`, { token: s.pat, body: { expirationDate: inDays(3) } })).status).toBe(200);
+    expect((await rest(s.url, "POST", `/management/v1/users/${userId}/pats`, { token: s.pat, body: { expirationDate: inDays(30) } })).status).toBe(200);
+    expect((await rest(s.url, "POST", `/management/v1/users/${userId}/keys`, { token: s.pat, body: { type: "KEY_TYPE_JSON", expirationDate: inDays(6) } })).status).toBe(200);
+    // Not recounted yet: a scrape never waits for the database.
+    expect(await expiring()).toEqual(base);
+    offsetMs += 61_000;
+    await expiring(); // starts the recount
+    await expect.poll(expiring, { timeout: 5000 }).toEqual([base[0]!, base[1]! + 1, base[2]! + 1]);
+  });
+});

@@ -105,6 +105,7 @@ export async function startRuntime(config: Config, log: Logger, clock: () => Dat
     });
     const deps: Deps = { config, store, reads, cache, keys, clock, newId, instanceId: boot.instanceId, signingKeys, log, limits, usedAssertions, lastUsed, metrics, tracing };
     const webhooks = config.webhooks.enabled ? startWebhookDelivery(deps, log) : undefined;
+    if (metrics.registry) countExpiringCredentials(deps);
     return {
       deps,
       sql,
@@ -126,4 +127,35 @@ export async function startRuntime(config: Config, log: Logger, clock: () => Dat
     await tracing.shutdown().catch(() => undefined);
     throw e;
   }
+}
+
+const WEEK_MS = 7 * 86_400_000;
+const EXPIRING_REFRESH_MS = 60_000;
+
+/**
+ * The portcullis_credentials_expiring_7d gauge: counted at start, then again in the background when a
+ * scrape finds the count a minute old (by the deps' clock), so a scrape never waits for the database
+ * and an unscraped server never counts. A failed count keeps the previous one (logged at debug).
+ */
+function countExpiringCredentials(deps: Deps): void {
+  let counts: Record<string, number> | undefined;
+  let countedAt = -Infinity;
+  let counting = false;
+  const count = () => {
+    const now = deps.clock();
+    countedAt = now.getTime();
+    counting = true;
+    deps.reads.machineSecrets
+      .expiringCounts(deps.instanceId, now, new Date(now.getTime() + WEEK_MS))
+      .then((c) => (counts = c))
+      .catch((err: unknown) => deps.log.debug({ err }, "counting expiring credentials failed"))
+      .finally(() => (counting = false));
+  };
+  count();
+  deps.metrics.watch({
+    expiringCredentials: () => {
+      if (!counting && deps.clock().getTime() - countedAt >= EXPIRING_REFRESH_MS) count();
+      return counts;
+    },
+  });
 }

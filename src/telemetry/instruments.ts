@@ -23,6 +23,8 @@ export interface MetricSources {
   clusterPeers?: () => number;
   clusterTrusted?: () => boolean;
   pool?: () => PoolStats | undefined;
+  /** Live credentials expiring within 7 days, by kind, as last counted (counted in the background). */
+  expiringCredentials?: () => Readonly<Record<string, number>> | undefined;
 }
 
 export interface Metrics {
@@ -77,6 +79,15 @@ export function createMetrics(): Metrics {
       this.labels("open").set(s.total);
       this.labels("idle").set(s.idle);
       this.labels("max").set(s.max);
+    },
+  });
+  r.gauge({
+    name: "portcullis_credentials_expiring_7d",
+    help: "Live machine secrets, machine keys and PATs of the instance that expire within 7 days, by kind (as counted at most a minute before the scrape).",
+    labelNames: ["kind"],
+    collect() {
+      const counts = sources.expiringCredentials?.();
+      if (counts) for (const [kind, n] of Object.entries(counts)) this.labels(kind).set(n);
     },
   });
   r.gauge({

@@ -61,8 +61,21 @@ const CREDENTIALS = `(
 ) c JOIN ${Tables.users} u ON u.${U.instanceId} = $1 AND u.${U.id} = c.user_id
   LEFT JOIN credential_last_used l ON l.instance_id = $1 AND l.kind = c.kind AND l.user_id = c.user_id AND l.cred_id = c.id`;
 
+/** Live (unexpired) secrets, machine keys and PATs of the instance that expire by $3, per kind. */
+const EXPIRING_COUNTS = `SELECT kind, count(*) AS n FROM (
+  SELECT 'secret' AS kind, ${S.expiration} AS expiration FROM ${Tables.machineSecrets} WHERE ${S.instanceId} = $1
+  UNION ALL SELECT 'key', ${K.expiration} FROM ${Tables.machineKeys} WHERE ${K.instanceId} = $1
+  UNION ALL SELECT 'pat', ${P.expiration} FROM ${Tables.pats} WHERE ${P.instanceId} = $1
+) c WHERE c.expiration > $2 AND c.expiration <= $3 GROUP BY kind`;
+
 export function machineSecretReads(db: Queryable) {
   return {
+    /** How many live credentials of each kind (secret, key, pat) expire between `now` and `by`. */
+    async expiringCounts(instanceId: string, now: Date, by: Date): Promise<Record<"secret" | "key" | "pat", number>> {
+      const out = { secret: 0, key: 0, pat: 0 };
+      for (const r of await db.query<{ kind: "secret" | "key" | "pat"; n: number | string }>(EXPIRING_COUNTS, [instanceId, now, by])) out[r.kind] = Number(r.n);
+      return out;
+    },
     async byId(instanceId: string, orgId: string, userId: string, secretId: string): Promise<MachineSecretRow | undefined> {
       const rows = await db.query(BY_ID, [instanceId, orgId, userId, secretId]);
       return rows[0] && toRow(rows[0]);
