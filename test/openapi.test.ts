@@ -77,7 +77,16 @@ describe("OpenAPI documents", () => {
         documents: apiServices.map((src) => ({ name: openApiName(src), service: src.service.typeName, prefix: src.prefix, url: `/openapi/${openApiName(src)}.json` })),
       });
     }
-    expect(apiServices.map((src) => openApiName(src))).toEqual(["management.v1", "admin.v1", "zitadel.user.v2.UserService", "zitadel.org.v2.OrganizationService", "portcullis.v1.CredentialService"]);
+    expect(apiServices.map((src) => openApiName(src))).toEqual([
+      "management.v1",
+      "admin.v1",
+      "zitadel.user.v2.UserService",
+      "zitadel.org.v2.OrganizationService",
+      "zitadel.project.v2beta.ProjectService",
+      "zitadel.authorization.v2beta.AuthorizationService",
+      "zitadel.app.v2beta.AppService",
+      "portcullis.v1.CredentialService",
+    ]);
 
     const url = `${s.url}/openapi/management.v1.json`;
     const plain = await fetch(url, { headers: { "accept-encoding": "identity" } });

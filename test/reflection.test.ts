@@ -199,7 +199,16 @@ function registryOf(files: FileDescriptorProto[]): FileRegistry {
   return createFileRegistry(create(FileDescriptorSetSchema, { file: ordered }));
 }
 
-const SERVED = ["zitadel.management.v1.ManagementService", "zitadel.admin.v1.AdminService", "zitadel.user.v2.UserService", "zitadel.org.v2.OrganizationService", "portcullis.v1.CredentialService"];
+const SERVED = [
+  "zitadel.management.v1.ManagementService",
+  "zitadel.admin.v1.AdminService",
+  "zitadel.user.v2.UserService",
+  "zitadel.org.v2.OrganizationService",
+  "zitadel.project.v2beta.ProjectService",
+  "zitadel.authorization.v2beta.AuthorizationService",
+  "zitadel.app.v2beta.AppService",
+  "portcullis.v1.CredentialService",
+];
 
 describe("gRPC server reflection", () => {
   let s: TestServer;

@@ -7,6 +7,9 @@ import { UserService } from "@zitadel/proto/zitadel/user/v2/user_service_pb.js";
 import { createServerTransport } from "@zitadel/client/node";
 import { createClientTransport } from "@zitadel/client/web";
 import { ManagementService } from "@zitadel/proto/zitadel/management_pb.js";
+import { AppService } from "@zitadel/proto/zitadel/app/v2beta/app_service_pb.js";
+import { AuthorizationService } from "@zitadel/proto/zitadel/authorization/v2beta/authorization_service_pb.js";
+import { ProjectService } from "@zitadel/proto/zitadel/project/v2beta/project_service_pb.js";
 
 export type Protocol = "grpc" | "grpc-web" | "connect";
 
@@ -91,4 +94,20 @@ export function userServiceV2(baseUrl: string, protocol: "grpc" | "connect", tok
 
 export function organizationServiceV2(baseUrl: string, protocol: "grpc" | "connect", token: string): Client<typeof OrganizationService> {
   return createOrganizationServiceClient(v2Transport(baseUrl, protocol, token)) as unknown as Client<typeof OrganizationService>;
+}
+
+/**
+ * The v2beta services (@zitadel/client ships no clients for them): connect's createClient with the
+ * @zitadel/proto descriptor, over @zitadel/client's gRPC transport or a Connect transport.
+ */
+export function projectServiceV2beta(baseUrl: string, protocol: "grpc" | "connect", token: string, orgId?: string): Client<typeof ProjectService> {
+  return createClient(ProjectService, v2Transport(baseUrl, protocol, token, orgId));
+}
+
+export function authorizationServiceV2beta(baseUrl: string, protocol: "grpc" | "connect", token: string): Client<typeof AuthorizationService> {
+  return createClient(AuthorizationService, v2Transport(baseUrl, protocol, token));
+}
+
+export function appServiceV2beta(baseUrl: string, protocol: "grpc" | "connect", token: string): Client<typeof AppService> {
+  return createClient(AppService, v2Transport(baseUrl, protocol, token));
 }

@@ -52,7 +52,7 @@ const humanUnsupported = (method: string) =>
 async function onUser(ctx: CallContext, userId: string, permission: string): Promise<Caller> {
   const orgId = await search.resourceOwnerOfUser(ctx.deps, userId);
   if (orgId === undefined) return { ...ctx.caller, orgId: "" };
-  return authorizeInOrg(ctx.deps, ctx.principal, orgId, permission, userId);
+  return authorizeInOrg(ctx.deps, ctx.principal, orgId, permission, { selfId: userId });
 }
 
 function toUserQuery(q: SearchQuery): search.UserQuery {

@@ -4,6 +4,7 @@ import type { Principal } from "./authn.js";
 import type { Caller, Deps } from "./context.js";
 import type { InstanceState, OrgState } from "../../domain/orgs/org.js";
 import type { ProjectState } from "../../domain/projects/project.js";
+import type { VisibleScope } from "../../store/read-models/index.js";
 
 /**
  * What a method's `check_field_name` names in the request: the object whose own memberships may
@@ -72,21 +73,24 @@ function checkProject(project: ProjectState, org: OrgState, caller: Caller, perm
 /**
  * ZITADEL's v2 authorization (command/permission_checks.go, authz.CheckPermission): v2 ignores
  * x-zitadel-orgid; the org is the one the resource belongs to (the user's resource owner, the org a
- * request names). The caller needs the permission through its instance membership or its membership
- * in that org. Acting on oneself needs none (checkPermissionOnUser): pass the user's id as `selfId`.
+ * request names, the project's org). The caller needs the permission through its instance membership
+ * or its membership in that org. Acting on oneself needs none (checkPermissionOnUser): pass the user's
+ * id as `selfId`. For a resource of a project (`target`), the caller's membership in that project
+ * grants it too when the project belongs to that org (checkProject, as v1's scoped checks).
  * The Caller it returns acts in that org, so the commands' "in the caller's org" checks hold for it.
  */
-export async function authorizeInOrg(deps: Deps, principal: Principal, orgId: string, permission: string, selfId?: string): Promise<Caller> {
+export async function authorizeInOrg(deps: Deps, principal: Principal, orgId: string, permission: string, opts: { selfId?: string; target?: ScopedTarget } = {}): Promise<Caller> {
   const caller: Caller = { userId: principal.userId, resourceOwner: principal.orgId, orgId };
-  if (selfId !== undefined && selfId === principal.userId) return caller;
+  if (opts.selfId !== undefined && opts.selfId === principal.userId) return caller;
   const instance = await deps.cache.get(deps.instanceId, "instance", deps.instanceId);
   const org = await deps.cache.get(deps.instanceId, "org", orgId);
   const iam = instance.members.get(principal.userId);
   const inOrg = org.exists ? org.members.get(principal.userId) : undefined;
-  if (!iam && !inOrg) throw notFound("AUTHZ-cdgFk", "membership not found");
   const granted = (iam && rolesGrant(iam.roles, permission)) || (inOrg && rolesGrant(inOrg.roles, permission));
-  if (!granted) throw permissionDenied("AUTH-AWfge", "No matching permissions found");
-  return caller;
+  if (granted) return caller;
+  if (opts.target?.id && org.exists) return checkProject(await deps.cache.get(deps.instanceId, "project", opts.target.id), org, caller, permission, Boolean(iam || inOrg));
+  if (!iam && !inOrg) throw notFound("AUTHZ-cdgFk", "membership not found");
+  throw permissionDenied("AUTH-AWfge", "No matching permissions found");
 }
 
 /**
@@ -105,4 +109,25 @@ export async function orgsWithPermission(deps: Deps, principal: Principal, permi
     if (m && rolesGrant(m.roles, permission)) orgs.push(org.id);
   }
   return orgs;
+}
+
+/**
+ * The projects in whose own memberships the caller holds `permission` (PROJECT_OWNER and the like):
+ * v2 searches show a project's resources to its members as well as to the org's.
+ */
+export async function projectsWithPermission(deps: Deps, principal: Principal, permission: string): Promise<string[]> {
+  const ids: string[] = [];
+  for (const scope of await deps.reads.members.scopesOfUser(deps.instanceId, principal.userId)) {
+    if (scope.type !== "project") continue;
+    const project = await deps.cache.get(deps.instanceId, "project", scope.id);
+    const m = project.exists ? project.members.get(principal.userId) : undefined;
+    if (m && rolesGrant(m.roles, permission)) ids.push(project.id);
+  }
+  return ids;
+}
+
+/** What a v2 search shows the caller: the orgs where it holds `permission`, and the projects whose memberships grant it. */
+export async function visibleScope(deps: Deps, principal: Principal, permission: string): Promise<VisibleScope> {
+  const orgIds = await orgsWithPermission(deps, principal, permission);
+  return { orgIds, projectIds: orgIds === "all" ? [] : await projectsWithPermission(deps, principal, permission) };
 }

@@ -1,10 +1,10 @@
 import { notFound } from "../../domain/errors.js";
-import type { AppKeyRow, AppQuery, AppRow } from "../../store/read-models/index.js";
+import type { AppKeyOwner, AppKeyRow, AppQuery, AppRow, VisibleScope } from "../../store/read-models/index.js";
 import type { Caller, Deps } from "../core/context.js";
 import { listPage, type ListInput } from "../core/list-page.js";
 
 /** Reads of applications and their keys (read models proj_apps, proj_app_keys), in the org the request acts on. */
-export type { AppKeyRow, AppQuery, AppRow } from "../../store/read-models/index.js";
+export type { AppKeyOwner, AppKeyRow, AppQuery, AppRow } from "../../store/read-models/index.js";
 
 /** GetAppByID: an app of a project of the org; anything else is QUERY-anx7d. */
 export async function getAppById(deps: Deps, caller: Caller, projectId: string, appId: string): Promise<AppRow> {
@@ -29,5 +29,17 @@ export async function getAppKey(deps: Deps, caller: Caller, projectId: string, a
 /** ListAppKeys: the app's keys, oldest first ([] for an unknown app). */
 export async function listAppKeys(deps: Deps, caller: Caller, projectId: string, appId: string, list: ListInput) {
   const page = await listPage(deps, list, (p) => deps.reads.apps.listKeys(deps.instanceId, caller.orgId, projectId, appId, p));
+  return { keys: page.items, meta: page.meta };
+}
+
+/** The app with that id in any project (v2beta names apps by id alone; the caller is authorized on what it finds). */
+export const locateApp = (deps: Deps, appId: string): Promise<AppRow | undefined> => deps.reads.apps.locate(deps.instanceId, appId);
+
+/** The app key with that id in any app. */
+export const locateAppKey = (deps: Deps, keyId: string): Promise<AppKeyRow | undefined> => deps.reads.apps.locateKey(deps.instanceId, keyId);
+
+/** v2beta ListApplicationKeys: the keys of an app, a project or an org, within what the caller may read. */
+export async function searchAppKeys(deps: Deps, scope: VisibleScope, owner: AppKeyOwner | undefined, list: ListInput) {
+  const page = await listPage(deps, list, (p) => deps.reads.apps.searchKeys(deps.instanceId, scope, owner, list.asc, p));
   return { keys: page.items, meta: page.meta };
 }

@@ -1,6 +1,6 @@
 import { generateSecret, keyedHash } from "../../crypto/keys.js";
 import { generateMachineKeyPairAsync } from "../../crypto/machine-keys.js";
-import { invalidArgument, notFound, preconditionFailed, type DomainError } from "../../domain/errors.js";
+import { alreadyExists, invalidArgument, notFound, preconditionFailed, type DomainError } from "../../domain/errors.js";
 import { expirationOrDefault } from "../../domain/expiration.js";
 import {
   ApiAuthMethod,
@@ -53,16 +53,18 @@ export interface AddedApiApp {
 }
 
 /** AddAPIApp: a new app with its API config in one push; a BASIC app gets a secret, returned once. */
-export function addApiApp(deps: Deps, caller: Caller, input: { projectId: string; name: string; authMethodType: number }): Promise<AddedApiApp> {
+export function addApiApp(deps: Deps, caller: Caller, input: { projectId: string; name: string; authMethodType: number; appId?: string }): Promise<AddedApiApp> {
   const name = input.name.trim();
   if (!input.projectId) return Promise.reject(invalidArgument("PROJECT-5m9E", "Errors.Application.Invalid"));
-  const appId = deps.newId();
+  // v2beta CreateApplication may choose the id.
+  const appId = input.appId || deps.newId();
   const clientIdBase = deps.newId();
   const secret = input.authMethodType === ApiAuthMethod.basic ? generateSecret() : "";
   const hashedSecret = secret ? keyedHash(deps.keys.hmac, secret) : "";
   return runCommand(deps, caller.userId, async (load) => {
     const p = await loadProject(load, caller, input.projectId, () => preconditionFailed("PROJECT-9fnsf", "Errors.Project.NotFound"));
     if (!name || !isAuthMethod(input.authMethodType)) throw invalidArgument("PROJECT-Bff2g", "Errors.Application.Invalid");
+    if (p.apps.has(appId)) throw alreadyExists("PROJECT-ks8hd", "Errors.Project.App.AlreadyExisting");
     const clientId = newAppClientId(clientIdBase, p.name);
     return {
       events: [

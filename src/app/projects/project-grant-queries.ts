@@ -1,5 +1,5 @@
 import { notFound } from "../../domain/errors.js";
-import type { GrantedProjectQuery, ProjectGrantQuery, ProjectGrantRow } from "../../store/read-models/index.js";
+import type { GrantedProjectQuery, ProjectGrantQuery, ProjectGrantRow, ProjectGrantSearchQuery, VisibleScope } from "../../store/read-models/index.js";
 import type { Caller, Deps } from "../core/context.js";
 import { listPage, type ListInput } from "../core/list-page.js";
 
@@ -9,7 +9,7 @@ import { listPage, type ListInput } from "../core/list-page.js";
  * (GetGrantedProjectByID, ListGrantedProjects). The org is the one the request acts on.
  */
 
-export type { GrantedProjectQuery, ProjectGrantQuery, ProjectGrantRow } from "../../store/read-models/index.js";
+export type { GrantedProjectQuery, ProjectGrantQuery, ProjectGrantRow, ProjectGrantSearchQuery } from "../../store/read-models/index.js";
 
 const grantNotFound = () => notFound("QUERY-n98GGs", "Errors.ProjectGrant.NotFound");
 
@@ -39,5 +39,11 @@ export async function listProjectGrants(deps: Deps, caller: Caller, projectId: s
 /** ListGrantedProjects: the projects other orgs granted to the caller's org, one entry per grant. */
 export async function listGrantedProjects(deps: Deps, caller: Caller, list: ListInput, queries: GrantedProjectQuery[]) {
   const page = await listPage(deps, list, (p) => deps.reads.projectGrants.listGranted(deps.instanceId, caller.orgId, queries, p));
+  return { grants: page.items, meta: page.meta };
+}
+
+/** v2beta ListProjectGrants: the grants of the projects the caller may read and those made to its orgs (`scope`). */
+export async function searchProjectGrants(deps: Deps, scope: VisibleScope, list: ListInput, queries: ProjectGrantSearchQuery[]) {
+  const page = await listPage(deps, list, (p) => deps.reads.projectGrants.listIn(deps.instanceId, scope, queries, list.asc, p));
   return { grants: page.items, meta: page.meta };
 }

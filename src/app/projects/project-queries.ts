@@ -1,6 +1,6 @@
 import { notFound } from "../../domain/errors.js";
 import type { StoredEvent } from "../../domain/events.js";
-import type { MemberQuery, ProjectQuery, ProjectRoleQuery, ProjectRoleRow, ProjectRow } from "../../store/read-models/index.js";
+import type { MemberQuery, ProjectQuery, ProjectRoleQuery, ProjectRoleRow, ProjectRow, ProjectSearchQuery, ProjectSort, VisibleScope } from "../../store/read-models/index.js";
 import type { Caller, Deps } from "../core/context.js";
 import { listPage, type ListInput } from "../core/list-page.js";
 import { listMembers } from "../orgs/org-queries.js";
@@ -8,7 +8,7 @@ import type { ChangeInput } from "../users/user-queries.js";
 
 /** Reads of projects, their roles and members (read models proj_projects, proj_project_roles, proj_members). */
 
-export type { ProjectQuery, ProjectRoleQuery, ProjectRoleRow, ProjectRow } from "../../store/read-models/index.js";
+export type { ProjectQuery, ProjectRoleQuery, ProjectRoleRow, ProjectRow, ProjectSearchQuery, ProjectSort } from "../../store/read-models/index.js";
 
 /** GetProjectByID: a project of the org the request acts on; removed, another org's or unknown: QUERY-fk2fs. */
 export async function getProjectById(deps: Deps, caller: Caller, id: string): Promise<ProjectRow> {
@@ -40,4 +40,10 @@ export async function listProjectMembers(deps: Deps, caller: Caller, projectId: 
 export async function listProjectChanges(deps: Deps, caller: Caller, projectId: string, q: ChangeInput): Promise<StoredEvent[]> {
   if (!Number.isSafeInteger(q.sequence)) return [];
   return deps.reads.changes.ofAggregate(deps.instanceId, "project", projectId, caller.orgId, { afterSequence: q.sequence, limit: q.limit, asc: q.asc });
+}
+
+/** v2beta ListProjects: the projects the caller may read (`scope`), queries AND-ed. */
+export async function searchProjects(deps: Deps, scope: VisibleScope, list: ListInput, sort: ProjectSort, queries: ProjectSearchQuery[]) {
+  const page = await listPage(deps, list, (p) => deps.reads.projects.listIn(deps.instanceId, scope, queries, { by: sort, asc: list.asc }, p));
+  return { projects: page.items, meta: page.meta };
 }

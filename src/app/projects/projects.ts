@@ -1,4 +1,4 @@
-import { invalidArgument, notFound, preconditionFailed, type DomainError } from "../../domain/errors.js";
+import { alreadyExists, invalidArgument, notFound, preconditionFailed, type DomainError } from "../../domain/errors.js";
 import type { UniqueClaim } from "../../domain/events.js";
 import {
   newProjectAddedEvent,
@@ -43,13 +43,17 @@ export type ProjectInput = ProjectSettings;
 
 const trimmed = (s: ProjectInput): ProjectInput => ({ ...s, name: s.name.trim() });
 
-/** AddProject: a new project of the org; the caller becomes its PROJECT_OWNER in the same push (as ZITADEL's addProject). */
-export function addProject(deps: Deps, caller: Caller, input: ProjectInput): Promise<{ id: string; details: Details }> {
+/**
+ * AddProject: a new project of the org; the caller becomes its PROJECT_OWNER in the same push (as ZITADEL's addProject).
+ * `projectId`: the id the request chose (v2beta CreateProject's `id`); one in use is PROJECT-opamwu.
+ */
+export function addProject(deps: Deps, caller: Caller, input: ProjectInput, opts: { projectId?: string } = {}): Promise<{ id: string; details: Details }> {
   const settings = trimmed(input);
   if (!settings.name) return Promise.reject(invalidArgument("PROJECT-IOVCC", "Errors.Project.Invalid"));
-  const id = deps.newId();
+  const id = opts.projectId || deps.newId();
   return runCommand(deps, caller.userId, async (load) => {
-    await load("project", id); // a fresh id: loading it makes a (theoretical) collision a concurrency conflict
+    // A fresh id: loading it makes a (theoretical) collision a concurrency conflict; a chosen one may be taken.
+    if ((await load("project", id)).sequence > 0) throw alreadyExists("PROJECT-opamwu", "Errors.Project.AlreadyExisting");
     if (!(await load("org", caller.orgId)).exists) throw preconditionFailed("PROJECT-3M0fs", "Errors.Org.NotFound");
     return {
       events: [newProjectAddedEvent(id, caller.orgId, settings), newProjectMemberAddedEvent(id, caller.orgId, caller.userId, [PROJECT_CREATOR_ROLE])],

@@ -1,5 +1,5 @@
 import { notFound } from "../../domain/errors.js";
-import type { UserGrantQuery, UserGrantRow } from "../../store/read-models/index.js";
+import type { UserGrantQuery, UserGrantRow, VisibleScope } from "../../store/read-models/index.js";
 import type { Caller, Deps } from "../core/context.js";
 import { listPage, type ListInput } from "../core/list-page.js";
 
@@ -18,5 +18,11 @@ export async function getUserGrantById(deps: Deps, caller: Caller, grantId: stri
  */
 export async function listUserGrants(deps: Deps, caller: Caller, list: ListInput, withGranted: boolean, queries: UserGrantQuery[]) {
   const page = await listPage(deps, list, (p) => deps.reads.userGrants.list(deps.instanceId, caller.orgId, withGranted, queries, p));
+  return { grants: page.items, meta: page.meta };
+}
+
+/** v2beta ListAuthorizations: the grants the caller may read (`scope`: granting orgs and projects), queries AND-ed. */
+export async function searchUserGrants(deps: Deps, scope: VisibleScope, list: ListInput, queries: UserGrantQuery[]) {
+  const page = await listPage(deps, list, (p) => deps.reads.userGrants.listIn(deps.instanceId, scope, queries, list.asc, p));
   return { grants: page.items, meta: page.meta };
 }

@@ -1,6 +1,7 @@
 import type { Queryable, Row } from "../sql.js";
 import { asDate, selectPage, type Page, type PageRequest } from "./page.js";
 import { AppColumns as A, AppKeyColumns as K, Tables } from "./tables.js";
+import { scopeCondition, type VisibleScope } from "./scope.js";
 import { textCondition } from "./text-query.js";
 
 /** Reads of proj_apps and proj_app_keys (API applications and their keys). A removed app or project has no rows. */
@@ -29,8 +30,11 @@ export interface AppKeyRow {
   sequence: number;
 }
 
-/** zitadel.app.v1.AppQuery. */
-export type AppQuery = { kind: "name"; name: string; method: number };
+/** zitadel.app.v1.AppQuery; v2beta's ApplicationSearchFilter adds the state. */
+export type AppQuery = { kind: "name"; name: string; method: number } | { kind: "state"; state: number };
+
+/** v2beta ListApplicationKeys: the keys of one app, one project or one org. */
+export type AppKeyOwner = { kind: "app"; id: string } | { kind: "project"; id: string } | { kind: "org"; id: string };
 
 const APP_COLUMNS = [A.projectId, A.id, A.orgId, A.name, A.state, A.clientId, A.authMethodType, A.createdAt, A.changedAt, A.sequence].join(", ");
 const KEY_COLUMNS = [K.projectId, K.appId, K.id, K.orgId, K.type, K.expiration, K.createdAt, K.sequence].join(", ");
@@ -62,6 +66,8 @@ const toKeyRow = (r: Row): AppKeyRow => ({
 const APP_BY_ID = `SELECT ${APP_COLUMNS} FROM ${Tables.apps} WHERE ${A.instanceId} = $1 AND ${A.orgId} = $2 AND ${A.projectId} = $3 AND ${A.id} = $4`;
 const PROJECT_BY_CLIENT = `SELECT ${A.projectId} FROM ${Tables.apps} WHERE ${A.instanceId} = $1 AND ${A.clientId} = $2`;
 const KEY_BY_ID = `SELECT ${KEY_COLUMNS} FROM ${Tables.appKeys} WHERE ${K.instanceId} = $1 AND ${K.orgId} = $2 AND ${K.projectId} = $3 AND ${K.appId} = $4 AND ${K.id} = $5`;
+const LOCATE_APP = `SELECT ${APP_COLUMNS} FROM ${Tables.apps} WHERE ${A.instanceId} = $1 AND ${A.id} = $2`;
+const LOCATE_KEY = `SELECT ${KEY_COLUMNS} FROM ${Tables.appKeys} WHERE ${K.instanceId} = $1 AND ${K.id} = $2`;
 const KEYS_OF_APP = `${K.instanceId} = $1 AND ${K.orgId} = $2 AND ${K.projectId} = $3 AND ${K.appId} = $4`;
 
 export function appReads(db: Queryable) {
@@ -76,8 +82,29 @@ export function appReads(db: Queryable) {
     list(instanceId: string, orgId: string, projectId: string, queries: AppQuery[], page: PageRequest): Promise<Page<AppRow>> {
       const params: unknown[] = [instanceId, orgId, projectId];
       const where = [`${A.instanceId} = $1`, `${A.orgId} = $2`, `${A.projectId} = $3`];
-      for (const q of queries) where.push(textCondition(A.name, q.method, q.name, params));
+      for (const q of queries) where.push(q.kind === "name" ? textCondition(A.name, q.method, q.name, params) : `${A.state} = $${params.push(q.state)}`);
       return selectPage(db, { columns: APP_COLUMNS, from: Tables.apps, where: where.join(" AND "), order: `${A.createdAt} ASC, ${A.id} ASC`, params }, page, toAppRow);
+    },
+
+    /** The app with that id, wherever it is (v2beta names an app by its id alone). */
+    async locate(instanceId: string, appId: string): Promise<AppRow | undefined> {
+      const rows = await db.query(LOCATE_APP, [instanceId, appId]);
+      return rows[0] && toAppRow(rows[0]);
+    },
+
+    /** The app key with that id, wherever it is. */
+    async locateKey(instanceId: string, keyId: string): Promise<AppKeyRow | undefined> {
+      const rows = await db.query(LOCATE_KEY, [instanceId, keyId]);
+      return rows[0] && toKeyRow(rows[0]);
+    },
+
+    /** v2beta ListApplicationKeys: the keys of an app, a project or an org, within a scope. */
+    searchKeys(instanceId: string, scope: VisibleScope, owner: AppKeyOwner | undefined, asc: boolean, page: PageRequest): Promise<Page<AppKeyRow>> {
+      const params: unknown[] = [instanceId];
+      const where = [`${K.instanceId} = $1`, scopeCondition(K.orgId, K.projectId, scope, params)];
+      if (owner) where.push(`${owner.kind === "app" ? K.appId : owner.kind === "project" ? K.projectId : K.orgId} = $${params.push(owner.id)}`);
+      const dir = asc ? "ASC" : "DESC";
+      return selectPage(db, { columns: KEY_COLUMNS, from: Tables.appKeys, where: where.join(" AND "), order: `${K.createdAt} ${dir}, ${K.id} ${dir}`, params }, page, toKeyRow);
     },
 
     /** The project holding the app with that client id (introspection's client lookup), or undefined. */

@@ -1,6 +1,7 @@
 import type { Queryable, Row } from "../sql.js";
 import { asDate, asJson, selectPage, type Page, type PageRequest } from "./page.js";
 import { OrgColumns as O, ProjectColumns as P, ProjectGrantColumns as G, Tables } from "./tables.js";
+import { scopeCondition, type VisibleScope } from "./scope.js";
 import { textCondition } from "./text-query.js";
 
 /**
@@ -27,6 +28,13 @@ export interface ProjectGrantRow {
 
 /** zitadel.project.v1.ProjectGrantQuery (ListProjectGrants). */
 export type ProjectGrantQuery = { kind: "projectName"; name: string; method: number } | { kind: "roleKey"; key: string; method: number };
+
+/** zitadel.project.v2beta.ProjectGrantSearchFilter. */
+export type ProjectGrantSearchQuery =
+  | ProjectGrantQuery
+  | { kind: "projectIds"; ids: string[] }
+  | { kind: "resourceOwner"; orgId: string }
+  | { kind: "grantedOrg"; orgId: string };
 
 /** zitadel.project.v1.ProjectQuery as ListGrantedProjects reads it: the project's name, the project's org. */
 export type GrantedProjectQuery = { kind: "name"; name: string; method: number } | { kind: "resourceOwner"; orgId: string };
@@ -97,6 +105,31 @@ export function projectGrantReads(db: Queryable) {
         else where.push(roleKeyCondition(q.method, q.key, params));
       }
       return selectPage(db, { columns: COLUMNS, from: FROM, where: where.join(" AND "), order: ORDER, params }, page, toRow);
+    },
+
+    /** The grant of that project to that org, if any (v2beta names a grant by the two). */
+    byGrantedOrg(instanceId: string, projectId: string, grantedOrgId: string) {
+      return one(`g.${G.instanceId} = $1 AND g.${G.projectId} = $2 AND g.${G.grantedOrgId} = $3`, [instanceId, projectId, grantedOrgId]);
+    },
+
+    /**
+     * v2beta ListProjectGrants: the grants within a scope (the project's org, or the project), and the
+     * grants made to the orgs of the scope, queries AND-ed, in creation order (`asc` false: newest first).
+     */
+    listIn(instanceId: string, scope: VisibleScope, queries: ProjectGrantSearchQuery[], asc: boolean, page: PageRequest): Promise<Page<ProjectGrantRow>> {
+      const params: unknown[] = [instanceId];
+      const owner = scopeCondition(`g.${G.orgId}`, `g.${G.projectId}`, scope, params);
+      const granted = scopeCondition(`g.${G.grantedOrgId}`, undefined, scope, params);
+      const where = [`g.${G.instanceId} = $1`, `(${owner} OR ${granted})`];
+      for (const q of queries) {
+        if (q.kind === "projectName") where.push(textCondition(`p.${P.name}`, q.method, q.name, params));
+        else if (q.kind === "roleKey") where.push(roleKeyCondition(q.method, q.key, params));
+        else if (q.kind === "projectIds") where.push(`g.${G.projectId} = ANY($${params.push(q.ids)}::text[])`);
+        else if (q.kind === "resourceOwner") where.push(`g.${G.orgId} = $${params.push(q.orgId)}`);
+        else where.push(`g.${G.grantedOrgId} = $${params.push(q.orgId)}`);
+      }
+      const dir = asc ? "ASC" : "DESC";
+      return selectPage(db, { columns: COLUMNS, from: FROM, where: where.join(" AND "), order: `g.${G.createdAt} ${dir}, g.${G.grantId} ${dir}`, params }, page, toRow);
     },
 
     /** ListGrantedProjects: the grants made to the org, queries AND-ed, in creation order. */

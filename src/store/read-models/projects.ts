@@ -1,6 +1,7 @@
 import type { Queryable, Row } from "../sql.js";
 import { selectPage, type Page, type PageRequest } from "./page.js";
-import { ProjectColumns as P, ProjectRoleColumns as R, Tables } from "./tables.js";
+import { ProjectColumns as P, ProjectGrantColumns as G, ProjectRoleColumns as R, Tables } from "./tables.js";
+import { scopeCondition, type VisibleScope } from "./scope.js";
 import { textCondition } from "./text-query.js";
 
 /** Reads of proj_projects and proj_project_roles. A removed project (or one of a removed org) has no rows. */
@@ -32,6 +33,12 @@ export interface ProjectRoleRow {
 
 /** zitadel.project.v1.ProjectQuery reduced to what the store answers. */
 export type ProjectQuery = { kind: "name"; name: string; method: number } | { kind: "resourceOwner"; orgId: string };
+
+/** zitadel.project.v2beta.ProjectSearchFilter: v1's queries, ids, and the orgs a project is granted to. */
+export type ProjectSearchQuery = ProjectQuery | { kind: "ids"; ids: string[] } | { kind: "grantedTo"; orgId: string };
+
+/** zitadel.project.v2beta.ProjectFieldName. */
+export type ProjectSort = "createdAt" | "id" | "changedAt" | "name";
 
 /** zitadel.project.v1.RoleQuery. */
 export type ProjectRoleQuery = { kind: "key"; key: string; method: number } | { kind: "displayName"; displayName: string; method: number };
@@ -85,6 +92,24 @@ export function projectReads(db: Queryable) {
         else where.push(`${P.orgId} = $${params.push(q.orgId)}`);
       }
       const order = `${P.createdAt} ASC, ${P.id} ASC`;
+      return selectPage(db, { columns: PROJECT_COLUMNS, from: Tables.projects, where: where.join(" AND "), order, params }, page, toProjectRow);
+    },
+
+    /** v2beta ListProjects: the projects within a scope, queries AND-ed. */
+    listIn(instanceId: string, scope: VisibleScope, queries: ProjectSearchQuery[], sort: { by: ProjectSort; asc: boolean }, page: PageRequest): Promise<Page<ProjectRow>> {
+      const params: unknown[] = [instanceId];
+      const where = [`${P.instanceId} = $1`, scopeCondition(P.orgId, P.id, scope, params)];
+      for (const q of queries) {
+        if (q.kind === "name") where.push(textCondition(P.name, q.method, q.name, params));
+        else if (q.kind === "resourceOwner") where.push(`${P.orgId} = $${params.push(q.orgId)}`);
+        else if (q.kind === "ids") where.push(`${P.id} = ANY($${params.push(q.ids)}::text[])`);
+        else
+          where.push(
+            `EXISTS (SELECT 1 FROM ${Tables.projectGrants} g WHERE g.${G.instanceId} = $1 AND g.${G.projectId} = ${Tables.projects}.${P.id} AND g.${G.grantedOrgId} = $${params.push(q.orgId)})`,
+          );
+      }
+      const dir = sort.asc ? "ASC" : "DESC";
+      const order = `${P[sort.by]} ${dir}, ${P.id} ${dir}`;
       return selectPage(db, { columns: PROJECT_COLUMNS, from: Tables.projects, where: where.join(" AND "), order, params }, page, toProjectRow);
     },
 

@@ -1,6 +1,7 @@
 import type { Queryable, Row } from "../sql.js";
 import { asDate, asJson, selectPage, type Page, type PageRequest } from "./page.js";
 import { OrgColumns as O, ProjectColumns as P, Tables, UserColumns as U, UserGrantColumns as G } from "./tables.js";
+import { scopeCondition, type VisibleScope } from "./scope.js";
 import { textCondition } from "./text-query.js";
 
 /**
@@ -32,6 +33,8 @@ export interface UserGrantRow {
   userOrgDomain: string;
   projectId: string;
   projectName: string;
+  /** The project's org (the granting org, or the org that granted the project to it). */
+  projectOrgId: string;
   projectGrantId: string;
   roleKeys: string[];
   state: number;
@@ -47,6 +50,12 @@ export type UserGrantQuery =
   | { kind: "projectGrantId"; projectGrantId: string }
   | { kind: "roleKey"; roleKey: string }
   | { kind: "userType"; type: number }
+  // v2beta AuthorizationsSearchFilter
+  | { kind: "ids"; ids: string[] }
+  | { kind: "orgId"; orgId: string }
+  | { kind: "userOrgId"; orgId: string }
+  | { kind: "state"; state: number }
+  | { kind: "roleKeyText"; key: string; method: number }
   | { kind: "text"; field: "userName" | "firstName" | "lastName" | "email" | "orgName" | "orgDomain" | "projectName" | "displayName"; value: string; method: number };
 
 /** Which grants a cascade acts on (every given field must match). */
@@ -100,6 +109,7 @@ const toRow = (r: Row): UserGrantRow => ({
   userOrgDomain: r.user_org_domain as string,
   projectId: r.project_id as string,
   projectName: r.project_name as string,
+  projectOrgId: r.project_org_id as string,
   projectGrantId: r.project_grant_id as string,
   roleKeys: asJson<string[]>(r.role_keys),
   state: Number(r.state),
@@ -121,6 +131,36 @@ const TEXT_COLUMNS = {
 } as const;
 
 const ACTIVE = 1;
+
+/** The SQL conditions of the queries (AND-ed by the caller). */
+function conditions(queries: UserGrantQuery[], params: unknown[]): string[] {
+  return queries.map((q) => {
+    switch (q.kind) {
+      case "projectId":
+        return `g.${G.projectId} = $${params.push(q.projectId)}`;
+      case "userId":
+        return `g.${G.userId} = $${params.push(q.userId)}`;
+      case "projectGrantId":
+        return `g.${G.projectGrantId} = $${params.push(q.projectGrantId)}`;
+      case "roleKey":
+        return `g.${G.roleKeys} @> jsonb_build_array($${params.push(q.roleKey)}::text)`;
+      case "roleKeyText":
+        return `EXISTS (SELECT 1 FROM jsonb_array_elements_text(g.${G.roleKeys}) AS rk(k) WHERE ${textCondition("rk.k", q.method, q.key, params)})`;
+      case "userType":
+        return `COALESCE(u.${U.type}, 0) = $${params.push(q.type)}`;
+      case "ids":
+        return `g.${G.id} = ANY($${params.push(q.ids)}::text[])`;
+      case "orgId":
+        return `g.${G.orgId} = $${params.push(q.orgId)}`;
+      case "userOrgId":
+        return `u.${U.orgId} = $${params.push(q.orgId)}`;
+      case "state":
+        return `g.${G.state} = $${params.push(q.state)}`;
+      case "text":
+        return textCondition(TEXT_COLUMNS[q.field], q.method, q.value, params);
+    }
+  });
+}
 
 export function userGrantReads(db: Queryable) {
   return {
@@ -162,31 +202,21 @@ export function userGrantReads(db: Queryable) {
      * ListUserGrants: the org's grants — or with `withGrantedOrg`, also the grants other orgs made on
      * the org's projects (ZITADEL's UserGrantWithGrantedQuery) — queries AND-ed, in creation order.
      */
+    /**
+     * v2beta ListAuthorizations: the grants within a scope (the granting org, or the project), queries
+     * AND-ed, in creation order (`asc` false: newest first).
+     */
+    listIn(instanceId: string, scope: VisibleScope, queries: UserGrantQuery[], asc: boolean, page: PageRequest): Promise<Page<UserGrantRow>> {
+      const params: unknown[] = [instanceId];
+      const where = [`g.${G.instanceId} = $1`, scopeCondition(`g.${G.orgId}`, `g.${G.projectId}`, scope, params), ...conditions(queries, params)];
+      const dir = asc ? "ASC" : "DESC";
+      return selectPage(db, { columns: COLUMNS, from: FROM, where: where.join(" AND "), order: `g.${G.createdAt} ${dir}, g.${G.id} ${dir}`, params }, page, toRow);
+    },
+
     list(instanceId: string, orgId: string, withGranted: boolean, queries: UserGrantQuery[], page: PageRequest): Promise<Page<UserGrantRow>> {
       const params: unknown[] = [instanceId, orgId];
       const where = [`g.${G.instanceId} = $1`, withGranted ? `(g.${G.orgId} = $2 OR p.${P.orgId} = $2)` : `g.${G.orgId} = $2`];
-      for (const q of queries) {
-        switch (q.kind) {
-          case "projectId":
-            where.push(`g.${G.projectId} = $${params.push(q.projectId)}`);
-            break;
-          case "userId":
-            where.push(`g.${G.userId} = $${params.push(q.userId)}`);
-            break;
-          case "projectGrantId":
-            where.push(`g.${G.projectGrantId} = $${params.push(q.projectGrantId)}`);
-            break;
-          case "roleKey":
-            where.push(`g.${G.roleKeys} @> jsonb_build_array($${params.push(q.roleKey)}::text)`);
-            break;
-          case "userType":
-            where.push(`COALESCE(u.${U.type}, 0) = $${params.push(q.type)}`);
-            break;
-          case "text":
-            where.push(textCondition(TEXT_COLUMNS[q.field], q.method, q.value, params));
-            break;
-        }
-      }
+      where.push(...conditions(queries, params));
       return selectPage(db, { columns: COLUMNS, from: FROM, where: where.join(" AND "), order: `g.${G.createdAt} ASC, g.${G.id} ASC`, params }, page, toRow);
     },
   };
