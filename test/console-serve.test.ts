@@ -1,7 +1,9 @@
 // How the server serves the built web console (dist/console) at /ui/console: caching, the
 // Content-Security-Policy, and nothing outside the build's files.
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
+import { freePort } from "./helpers/server.js";
+import { CLI } from "./helpers/process.js";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -60,26 +62,50 @@ describe("/ui/console", () => {
     expect(size.initialGzipBytes).toBeLessThanOrEqual(250 * 1024);
   });
 
-  it("the first start prints a short-lived sign-in link beside the admin PAT", async () => {
+  it("the first start on a pipe (a log collector) prints no credential, only where the console is and how to get a link", async () => {
     const dataDir = mkdtempSync(path.join(os.tmpdir(), "portcullis-first-link-"));
     const p = await startServerProcess({ PORTCULLIS_DATA_DIR: dataDir });
     try {
-      const m = /Web console \(single use, for 10 minutes\): +(\S+)/.exec(p.output());
-      expect(m, p.output()).not.toBeNull();
-      const link = new URL(m![1]!);
-      expect(link.origin + link.pathname).toBe(`${p.url}/ui/console/`);
+      expect(p.output()).toContain(`Web console: ${p.url}/ui/console/ (a single-use sign-in link: portcullis console login)`);
+      expect(p.output()).not.toContain("#signin=");
+      // No PAT was minted besides the admin's own.
+      const pat = readFileSync(path.join(dataDir, "admin.pat"), "utf8").trim();
+      const me = (await (await fetch(`${p.url}/oidc/v1/userinfo`, { headers: { authorization: `Bearer ${pat}` } })).json()) as { sub: string };
+      const pats = await fetch(`${p.url}/management/v1/users/${me.sub}/pats/_search`, { method: "POST", headers: { authorization: `Bearer ${pat}`, "content-type": "application/json" }, body: "{}" });
+      expect(((await pats.json()) as { result: unknown[] }).result).toHaveLength(1);
+    } finally {
+      await p.kill();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  const hasScript = spawnSync("script", ["--version"]).status === 0;
+  it.skipIf(!hasScript)("the first start on a terminal prints a short-lived sign-in link beside the admin PAT", async () => {
+    const dataDir = mkdtempSync(path.join(os.tmpdir(), "portcullis-first-link-"));
+    const port = await freePort();
+    const url = `http://127.0.0.1:${port}`;
+    const env = { ...process.env, PORTCULLIS_DATA_DIR: dataDir, PORTCULLIS_PORT: String(port), PORTCULLIS_HOST: "127.0.0.1", PORTCULLIS_EXTERNAL_URL: url };
+    const proc = spawn("script", ["-qec", `${process.execPath} ${CLI} start`, "/dev/null"], { env, stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    proc.stdout.on("data", (d: Buffer) => (out += d.toString()));
+    try {
+      await expect.poll(() => /Web console \(single use, for 10 minutes\): +(\S+)/.exec(out), { timeout: 60_000, interval: 200 }).not.toBeNull();
+      const link = new URL(/Web console \(single use, for 10 minutes\): +(\S+)/.exec(out)![1]!);
+      expect(link.origin + link.pathname).toBe(`${url}/ui/console/`);
       const [tokenId, token] = link.hash.replace(/^#signin=/, "").split(/\.(.*)/s) as [string, string];
       // An ordinary PAT of the admin, expiring within 10 minutes.
-      const me = await fetch(`${p.url}/oidc/v1/userinfo`, { headers: { authorization: `Bearer ${token}` } });
+      const me = await fetch(`${url}/oidc/v1/userinfo`, { headers: { authorization: `Bearer ${token}` } });
       expect(me.status).toBe(200);
       const sub = ((await me.json()) as { sub: string }).sub;
-      const pats = await fetch(`${p.url}/management/v1/users/${sub}/pats/_search`, { method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": "application/json" }, body: "{}" });
+      const pats = await fetch(`${url}/management/v1/users/${sub}/pats/_search`, { method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": "application/json" }, body: "{}" });
       const row = ((await pats.json()) as { result: { id: string; expirationDate: string }[] }).result.find((r) => r.id === tokenId)!;
       const minutes = (Date.parse(row.expirationDate) - Date.now()) / 60_000;
       expect(minutes).toBeGreaterThan(5);
       expect(minutes).toBeLessThanOrEqual(10);
     } finally {
-      await p.kill();
+      const exited = new Promise((r) => proc.once("exit", r));
+      proc.kill("SIGTERM");
+      await exited;
       rmSync(dataDir, { recursive: true, force: true });
     }
   });

@@ -145,7 +145,10 @@ async function start(argv: string[]) {
       `\nFirst start: admin machine user "${rt.boot.adminUserName}" created; its PAT was written to ${rt.boot.patPath}\n` +
         `Try:  curl -H "Authorization: Bearer $(cat ${rt.boot.patPath})" ${base}/management/v1/orgs/me\n\n`,
     );
-    if (rt.boot.adminUserId && rt.boot.orgId) {
+    if (!process.stderr.isTTY) {
+      // A credential goes to a person at a terminal, never into a log collector that keeps stderr.
+      process.stderr.write(`Web console: ${base}/ui/console/ (a single-use sign-in link: portcullis console login)\n\n`);
+    } else if (rt.boot.adminUserId && rt.boot.orgId) {
       // A single-use sign-in link for the web console, short-lived (docs/design.md, "Console sign-in").
       const caller = { userId: rt.boot.adminUserId, resourceOwner: rt.boot.orgId, orgId: rt.boot.orgId, system: true as const };
       const expires = new Date(rt.deps.clock().getTime() + SIGNIN_LINK_MINUTES * 60_000);
