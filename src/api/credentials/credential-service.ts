@@ -3,8 +3,9 @@ import * as policies from "../../app/credentials/policy.js";
 import * as secrets from "../../app/credentials/secrets.js";
 import { invalidArgument } from "../../domain/errors.js";
 import type { ServiceHandlers } from "../pipeline.js";
-import { CredentialKind } from "../proto/portcullis/v1/credentials_pb.js";
-import type * as pb from "../proto/portcullis/v1/credentials_pb.js";
+import { CredentialKind, type ListExpiringCredentialsRequest } from "../proto/portcullis/v1/expiring_pb.js";
+import type { SetCredentialPolicyRequest } from "../proto/portcullis/v1/policy_pb.js";
+import type * as pb from "../proto/portcullis/v1/secret_pb.js";
 import { listDetails, listInput, objectDetails, readDetails, ts } from "../users/mappers.js";
 
 /**
@@ -84,7 +85,7 @@ export const credentialServiceHandlers: ServiceHandlers = {
       details: objectDetails(details),
     };
   },
-  async setCredentialPolicy(ctx, req: pb.SetCredentialPolicyRequest) {
+  async setCredentialPolicy(ctx, req: SetCredentialPolicyRequest) {
     const details = await policies.setCredentialPolicy(ctx.deps, ctx.caller, {
       maxSecretLifetime: seconds(req.maxSecretLifetime, "max_secret_lifetime"),
       maxKeyLifetime: seconds(req.maxKeyLifetime, "max_key_lifetime"),
@@ -93,7 +94,7 @@ export const credentialServiceHandlers: ServiceHandlers = {
     return { details: objectDetails(details) };
   },
 
-  async listExpiringCredentials(ctx, req: pb.ListExpiringCredentialsRequest) {
+  async listExpiringCredentials(ctx, req: ListExpiringCredentialsRequest) {
     const r = await secrets.listExpiringCredentials(
       ctx.deps,
       ctx.caller,
