@@ -81,7 +81,7 @@ describe.each<Storage>(["pglite", "postgres"])("API applications (%s)", (storage
       appId: expect.stringMatching(/^\d+$/),
       details: { sequence: expect.any(String), creationDate: expect.stringMatching(ISO), resourceOwner: orgId },
       clientId: expect.stringMatching(new RegExp(`^\\d+@${projectName.toLowerCase()}$`)),
-      clientSecret: expect.stringMatching(/^[A-Za-z0-9]{64}$/),
+      clientSecret: expect.stringMatching(/^pca_[A-Za-z0-9]{64}$/),
     });
     const { appId, clientId, clientSecret } = add.json as { appId: string; clientId: string; clientSecret: string };
     const events = await s.rt.deps.store.load(s.rt.deps.instanceId, "project", p);
@@ -126,7 +126,7 @@ describe.each<Storage>(["pglite", "postgres"])("API applications (%s)", (storage
     expect([notInactive.status, notInactive.json]).toEqual([400, zitadelError(9, "COMMAND-1n8cM", "Errors.Project.App.NotInactive")]);
 
     const regen = await mgmt("POST", `/projects/${p}/apps/${appId}/api_config/_generate_client_secret`, { body: {} });
-    expect(regen.json).toEqual({ clientSecret: expect.stringMatching(/^[A-Za-z0-9]{64}$/), details: expect.objectContaining({ changeDate: expect.stringMatching(ISO) }) });
+    expect(regen.json).toEqual({ clientSecret: expect.stringMatching(/^pca_[A-Za-z0-9]{64}$/), details: expect.objectContaining({ changeDate: expect.stringMatching(ISO) }) });
 
     const changes = await mgmt("POST", `/projects/${p}/changes/_search`, { body: { query: { asc: true } } });
     expect(changes.json.result.map((c: { eventType: { key: string } }) => c.eventType.key)).toContain("EventTypes.project.application.config.api.secret.changed");
@@ -165,7 +165,7 @@ describe.each<Storage>(["pglite", "postgres"])("API applications (%s)", (storage
     const noKeys = await errorOf(client.addAppKey({ projectId: p, appId: basicApp.appId, type: KeyType.JSON }));
     expect([noKeys?.code, noKeys?.rawMessage]).toEqual([Code.FailedPrecondition, "Errors.Project.App.AuthMethodNoPrivateKeyJWT (COMMAND-Dff54)"]);
     const secret = await client.regenerateAPIClientSecret({ projectId: p, appId: basicApp.appId });
-    expect(secret.clientSecret).toMatch(/^[A-Za-z0-9]{64}$/);
+    expect(secret.clientSecret).toMatch(/^pca_[A-Za-z0-9]{64}$/);
     await client.deactivateApp({ projectId: p, appId: basicApp.appId });
     await client.reactivateApp({ projectId: p, appId: basicApp.appId });
     await client.updateApp({ projectId: p, appId: basicApp.appId, name: unique("Renamed") });

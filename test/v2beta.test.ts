@@ -145,7 +145,7 @@ describe.each(["grpc", "connect"] as const)("v2beta services over %s", (protocol
     const created = await apps().createApplication({ projectId, name: "api", creationRequestType: { case: "apiRequest", value: { authMethodType: 0 } } });
     expect(created.creationResponseType.case).toBe("apiResponse");
     const api = created.creationResponseType.value as { clientId: string; clientSecret: string };
-    expect(api.clientSecret).toMatch(/^[A-Za-z0-9]{64}$/);
+    expect(api.clientSecret).toMatch(/^pca_[A-Za-z0-9]{64}$/);
     const got = (await apps().getApplication({ id: created.appId })).app;
     expect(got).toMatchObject({ id: created.appId, name: "api", state: 1, config: { case: "apiConfig", value: { clientId: api.clientId, authMethodType: 0 } } });
     expect((await v1().getAppByID({ projectId, appId: created.appId })).app?.name).toBe("api");
@@ -154,7 +154,7 @@ describe.each(["grpc", "connect"] as const)("v2beta services over %s", (protocol
     expect((await apps().getApplication({ id: created.appId })).app).toMatchObject({ name: "api-2", config: { value: { authMethodType: 1 } } });
     await apps().updateApplication({ projectId, id: created.appId, name: "api-2", updateRequestType: { case: "apiConfigurationRequest", value: { authMethodType: 0 } } });
     const secret = await apps().regenerateClientSecret({ projectId, applicationId: created.appId, appType: { case: "isApi", value: true } });
-    expect(secret.clientSecret).toMatch(/^[A-Za-z0-9]{64}$/);
+    expect(secret.clientSecret).toMatch(/^pca_[A-Za-z0-9]{64}$/);
     expect(secret.clientSecret).not.toBe(api.clientSecret);
 
     await apps().deactivateApplication({ projectId, id: created.appId });

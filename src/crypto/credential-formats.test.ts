@@ -22,6 +22,13 @@ describe("leak-detectable credential formats", () => {
     expect(classifySecret(s.slice(0, -1) + (s.endsWith("0") ? "1" : "0"))).toBe("broken");
     expect(classifySecret(s.slice(0, 10) + "_" + s.slice(11))).toBe("broken");
     expect(classifySecret(s + "x")).toBe("broken");
+    const app = newClientSecret("portcullis", "app");
+    expect(app).toMatch(/^pca_[A-Za-z0-9]{64}$/);
+    expect(app).toMatch(CREDENTIAL_PATTERNS.appClientSecret);
+    expect(app).not.toMatch(CREDENTIAL_PATTERNS.clientSecret);
+    expect(classifySecret(app)).toBe("new");
+    expect(classifySecret(app.slice(0, -1) + (app.endsWith("0") ? "1" : "0"))).toBe("broken");
+    expect(newClientSecret("zitadel", "app")).toMatch(/^[A-Za-z0-9]{64}$/);
     const old = newClientSecret("zitadel");
     expect(old).toMatch(/^[A-Za-z0-9]{64}$/);
     expect(classifySecret(old)).toBe("legacy");

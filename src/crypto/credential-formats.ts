@@ -8,13 +8,15 @@ import { generateSecret } from "./keys.js";
  * wrong before it looks anything up. The checksum is not a MAC: it detects typos and random strings,
  * the keyed hash still decides.
  *
- * - Client secret: `pcs_` + 58 [A-Za-z0-9] (≈345 bits) + checksum: 68 characters.
+ * - Client secret of a machine: `pcs_` + 58 [A-Za-z0-9] (≈345 bits) + checksum: 68 characters.
+ * - Client secret of an API application: `pca_`, the same shape.
  * - Personal access token: `pcp_` + base64url(0x02 ‖ len ‖ tokenId ‖ len ‖ userId ‖ 32 random bytes) + checksum.
  *
  * Credentials minted before these formats (64 alphanumerics; a PAT's bare base64url, which always
  * starts with "A") keep working: a value without a known prefix takes the old path.
  */
 export const SECRET_PREFIX = "pcs_";
+export const APP_SECRET_PREFIX = "pca_";
 export const PAT_PREFIX = "pcp_";
 const CHECKSUM_CHARS = 6;
 const SECRET_RANDOM_CHARS = 58;
@@ -23,6 +25,7 @@ export const SECRET_LENGTH = SECRET_PREFIX.length + SECRET_RANDOM_CHARS + CHECKS
 /** For the README and the tests: what a scanner looks for. */
 export const CREDENTIAL_PATTERNS = {
   clientSecret: /\bpcs_[A-Za-z0-9]{64}\b/,
+  appClientSecret: /\bpca_[A-Za-z0-9]{64}\b/,
   personalAccessToken: /\bpcp_[A-Za-z0-9_-]{50,700}/,
 } as const;
 
@@ -71,18 +74,19 @@ function checksumValid(value: string): boolean {
 
 const withChecksum = (body: string) => body + checksum62(body);
 
-/** A new client secret in the configured format. */
-export function newClientSecret(format: SecretFormat): string {
+/** A new client secret in the configured format: a machine's (`pcs_`) or an API application's (`pca_`). */
+export function newClientSecret(format: SecretFormat, of: "machine" | "app" = "machine"): string {
   if (format === "zitadel") return generateSecret(64);
-  return withChecksum(SECRET_PREFIX + generateSecret(SECRET_RANDOM_CHARS));
+  return withChecksum((of === "app" ? APP_SECRET_PREFIX : SECRET_PREFIX) + generateSecret(SECRET_RANDOM_CHARS));
 }
 
 /**
- * How a presented client secret looks: "new" (our prefix, checksum right), "broken" (our prefix,
- * wrong length, characters or checksum: refuse without a lookup), "legacy" (no prefix: check as before).
+ * How a presented client secret looks: "new" (one of our secret prefixes, checksum right), "broken"
+ * (such a prefix, wrong length, characters or checksum: refuse without a lookup), "legacy" (no
+ * prefix: check as before). Machine and app prefixes are both recognized wherever a secret is read.
  */
 export function classifySecret(value: string): "new" | "broken" | "legacy" {
-  if (!value.startsWith(SECRET_PREFIX)) return "legacy";
+  if (!value.startsWith(SECRET_PREFIX) && !value.startsWith(APP_SECRET_PREFIX)) return "legacy";
   if (value.length !== SECRET_LENGTH) return "broken";
   for (let i = SECRET_PREFIX.length; i < value.length; i++) {
     const c = value.charCodeAt(i);

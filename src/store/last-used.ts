@@ -1,7 +1,16 @@
 import type { Queryable } from "./sql.js";
 
-/** What a credential is: a machine's client secret, machine key, or personal access token. */
-export type CredentialKindName = "secret" | "key" | "pat";
+/**
+ * What a credential is: a machine's client secret, machine key, or personal access token (owner: the
+ * user), or an API application's client secret or key (owner: the app's project).
+ */
+export type CredentialKindName = "secret" | "key" | "pat" | "app_secret" | "app_key";
+
+/**
+ * The credential id under which an app secret's use is kept: the app and the secret (the sequence of
+ * the event that set it), so a regenerated secret starts unused. App keys are kept by their key id.
+ */
+export const appSecretCredId = (appId: string, secretId: string) => `${appId}:${secretId}`;
 
 /**
  * When each credential was last used, to the minute, without a database write per use: uses are

@@ -1,11 +1,13 @@
+import { classifySecret } from "../../crypto/credential-formats.js";
 import { keyedHash, keyedHashMatches } from "../../crypto/keys.js";
+import { appSecretCredId } from "../../store/last-used.js";
 import { ApiAuthMethod } from "../../domain/projects/app-events.js";
 import { AppStateNum, appByClientId, type ProjectAppState } from "../../domain/projects/app-state.js";
 import { OrgStateNum } from "../../domain/orgs/org.js";
 import { ProjectStateNum, type ProjectState } from "../../domain/projects/project.js";
 import type { Deps } from "../core/context.js";
 import { MISS, decideWithCache, type Lookup, type Miss } from "../core/lookup.js";
-import { clientByAssertion, clientBySecret, type AuthenticatedClient, type ClientAuthentication, type ClientSecret } from "./clients.js";
+import { clientByAssertion, clientBySecret, used, type AuthenticatedClient, type ClientAuthentication, type ClientSecret } from "./clients.js";
 import { clientAuthFailed } from "./errors.js";
 import { checkAssertionClaims, checkAssertionKey, claimSpentAssertion, type ReplayCache, type SpentJti } from "./jwt-assertion.js";
 
@@ -45,8 +47,13 @@ function activeApp(project: ProjectState, app: ProjectAppState, lookup: Lookup):
   return { kind: "app", project, app };
 }
 
-/** client_secret_basic / _post with an app's client id: only a BASIC app with a secret; compared as a keyed hash in constant time. */
+/**
+ * client_secret_basic / _post with an app's client id: only a BASIC app with a secret; compared as a
+ * keyed hash in constant time. A value with a secret prefix (`pca_`, `pcs_`) and a wrong checksum is
+ * refused before anything is looked up. A match is recorded as the secret's last use.
+ */
 function appBySecret(deps: Deps, creds: ClientSecret, lookup: Lookup): Introspector | null | Miss {
+  if (classifySecret(creds.secret) === "broken") throw clientAuthFailed();
   const found = appOf(creds.clientId, lookup);
   if (found === MISS || found === null) return found;
   const { project, app } = found;
@@ -54,7 +61,9 @@ function appBySecret(deps: Deps, creds: ClientSecret, lookup: Lookup): Introspec
   const stored = app?.authMethodType === ApiAuthMethod.basic && app.secret ? app.secret.hash : dummyHash;
   const match = keyedHashMatches(deps.keys, creds.secret, stored) && stored !== dummyHash;
   if (!app || !match) throw clientAuthFailed();
-  return activeApp(project, app, lookup);
+  const who = activeApp(project, app, lookup);
+  if (who !== MISS) used(deps, "app_secret", project.id, appSecretCredId(app.appId, String(app.secret!.sequence)));
+  return who;
 }
 
 type AssertionRequest = SpentJti & { assertion: string; clientId: string | undefined };
@@ -73,7 +82,9 @@ function appByAssertion(deps: Deps, replay: ReplayCache, request: AssertionReque
   const v = checkAssertionKey(deps, replay, request, c, key, "client");
   if (!v.ok) deps.log.debug({ reason: v.reason }, "app client assertion rejected");
   if (!v.ok || !app || (request.clientId !== undefined && request.clientId !== c.iss)) throw clientAuthFailed();
-  return activeApp(project, app, lookup);
+  const who = activeApp(project, app, lookup);
+  if (who !== MISS) used(deps, "app_key", project.id, c.kid);
+  return who;
 }
 
 function decideSecret(deps: Deps, creds: ClientSecret, lookup: Lookup): Introspector | Miss {

@@ -3,6 +3,7 @@ import { hashesEqual, keyedHash } from "../../crypto/keys.js";
 import { OrgStateNum, type OrgState } from "../../domain/orgs/org.js";
 import { UserStateNum, UserType, secretLive, type SecretState, type UserState } from "../../domain/users/user.js";
 import type { Deps } from "../core/context.js";
+import type { CredentialKindName } from "../../store/last-used.js";
 import { MISS, decideWithCache, type Lookup, type Miss } from "../core/lookup.js";
 import { clientAuthFailed, notActive } from "./errors.js";
 import { claimSpentAssertion, verifyKeyAssertion, type ReplayCache, type SpentJti } from "./jwt-assertion.js";
@@ -51,8 +52,8 @@ export function clientBySecret(deps: Deps, creds: ClientSecret, lookup: Lookup):
 }
 
 /** A credential authenticated: its last use, in memory (written at most once a minute; idempotent, so a decision may run twice). */
-export const used = (deps: Deps, kind: "secret" | "key" | "pat", userId: string, credId: string) =>
-  deps.lastUsed.touch(deps.instanceId, kind, userId, credId, deps.clock().getTime());
+export const used = (deps: Deps, kind: CredentialKindName, ownerId: string, credId: string) =>
+  deps.lastUsed.touch(deps.instanceId, kind, ownerId, credId, deps.clock().getTime());
 
 /**
  * The live secret of the machine whose keyed hash `value` is, if any. One keyed hash whatever the

@@ -40,7 +40,7 @@ describe("addApiApp", () => {
   it("writes the app and its API config (hashed secret, BASIC omitted), claims name and client id, returns the secret once", async () => {
     const t = given();
     const r = await addApiApp(t.deps, caller, { projectId: P, name: " rs ", authMethodType: 0 });
-    expect(r).toEqual({ appId: "a9", clientId: "c9@my_billing", clientSecret: expect.stringMatching(/^[A-Za-z0-9]{64}$/), details: { sequence: 8, creationDate: NOW, resourceOwner: ORG } });
+    expect(r).toEqual({ appId: "a9", clientId: "c9@my_billing", clientSecret: expect.stringMatching(/^pca_[A-Za-z0-9]{64}$/), details: { sequence: 8, creationDate: NOW, resourceOwner: ORG } });
     expect(t.written()).toEqual([
       written(7, "project.application.added", { appId: "a9", name: "rs" }),
       written(8, "project.application.config.api.added", { appId: "a9", clientId: "c9@my_billing", hashedSecret: keyedHash(t.deps.keys.hmac, r.clientSecret) }),

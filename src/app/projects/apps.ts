@@ -1,4 +1,5 @@
-import { generateSecret, keyedHash } from "../../crypto/keys.js";
+import { newClientSecret } from "../../crypto/credential-formats.js";
+import { keyedHash } from "../../crypto/keys.js";
 import { generateMachineKeyPairAsync } from "../../crypto/machine-keys.js";
 import { alreadyExists, invalidArgument, notFound, preconditionFailed, type DomainError } from "../../domain/errors.js";
 import { expirationOrDefault } from "../../domain/expiration.js";
@@ -27,9 +28,12 @@ import { loadProject } from "./projects.js";
  * API applications of a project (ZITADEL's command/project_application.go,
  * project_application_api.go, project_application_key.go): resource servers that authenticate at
  * introspection with a secret (BASIC) or a key (PRIVATE_KEY_JWT). Events on the project aggregate;
- * the secret is minted like a machine secret (64 random alphanumerics) and only its keyed hash is
- * written; it leaves in the response once.
+ * the secret is minted like a machine secret, with its own prefix (`pca_…` and a checksum; ZITADEL's 64
+ * alphanumerics under `credentials.secretFormat: zitadel`), and only its keyed hash is written; it
+ * leaves in the response once.
  */
+
+const appSecret = (deps: Deps) => newClientSecret(deps.config.credentials.secretFormat, "app");
 
 /** zitadel.authn.v1.KeyType: JSON is the only type there is. */
 const KEY_TYPE_JSON = 1;
@@ -59,7 +63,7 @@ export function addApiApp(deps: Deps, caller: Caller, input: { projectId: string
   // v2beta CreateApplication may choose the id.
   const appId = input.appId || deps.newId();
   const clientIdBase = deps.newId();
-  const secret = input.authMethodType === ApiAuthMethod.basic ? generateSecret() : "";
+  const secret = input.authMethodType === ApiAuthMethod.basic ? appSecret(deps) : "";
   const hashedSecret = secret ? keyedHash(deps.keys.hmac, secret) : "";
   return runCommand(deps, caller.userId, async (load) => {
     const p = await loadProject(load, caller, input.projectId, () => preconditionFailed("PROJECT-9fnsf", "Errors.Project.NotFound"));
@@ -108,7 +112,7 @@ export function updateApiAppConfig(deps: Deps, caller: Caller, projectId: string
 /** RegenerateAPIClientSecret: a new secret replaces the old one, which stops authenticating at once on every process. */
 export function regenerateApiClientSecret(deps: Deps, caller: Caller, projectId: string, appId: string): Promise<{ clientSecret: string; details: Details }> {
   if (!projectId || !appId) return Promise.reject(invalidArgument("COMMAND-99i83", "Errors.IDMissing"));
-  const secret = generateSecret();
+  const secret = appSecret(deps);
   const hashedSecret = keyedHash(deps.keys.hmac, secret);
   return runCommand(deps, caller.userId, async (load) => {
     const { p } = await loadApp(load, caller, projectId, appId, () => notFound("COMMAND-2g66f", "Errors.Project.App.NotExisting"));
