@@ -9,7 +9,7 @@ import { CREDENTIAL_PATTERNS } from "../src/crypto/credential-formats.js";
 import { keyedHash } from "../src/crypto/keys.js";
 import { newPersonalAccessTokenAddedEvent } from "../src/domain/users/events.js";
 import { startTestServer, type Storage, type TestServer } from "./helpers/server.js";
-import { rest, tokenRequest } from "./helpers/clients.js";
+import { errorOf, rest, tokenRequest, userServiceV2 } from "./helpers/clients.js";
 import { myOrgId } from "./helpers/fixtures.js";
 import { createTestDatabase } from "./helpers/pg.js";
 import { systemCaller } from "./helpers/principals.js";
@@ -142,6 +142,37 @@ describe.each<Storage>(["pglite", "postgres"])("several secrets per machine (%s)
       "EventTypes.user.machine.secret.added",
       "EventTypes.user.machine.secret.removed",
     ]);
+  });
+
+  it("v2 calls keep their meaning over a set: AddSecret replaces all, RemoveSecret removes all, hasSecret = at least one", async () => {
+    const caller = systemCaller(orgId);
+    const name = `v2set-${storage}`;
+    const userId = await machine(s, name);
+    const v2 = userServiceV2(s.url, "connect", s.pat);
+    const hasSecret = async () => {
+      const t = (await v2.getUserByID({ userId })).user?.type;
+      return t?.case === "machine" ? t.value.hasSecret : undefined;
+    };
+    expect(await hasSecret()).toBe(false);
+    const one = await addSecret(s.rt.deps, caller, { userId });
+    const two = await addSecret(s.rt.deps, caller, { userId });
+    expect(await hasSecret()).toBe(true);
+
+    const added = await v2.addSecret({ userId });
+    expect(added.clientSecret).toMatch(/^pcs_[A-Za-z0-9]{64}$/);
+    expect((await token(s, name, one.clientSecret)).status).toBe(401);
+    expect((await token(s, name, two.clientSecret)).status).toBe(401);
+    expect((await token(s, name, added.clientSecret)).status).toBe(200);
+    const listed = await rest(s.url, "POST", `/portcullis/v1/users/${userId}/secrets/_search`, { token: s.pat, body: {} });
+    expect(listed.json.result).toHaveLength(1);
+
+    const third = await addSecret(s.rt.deps, caller, { userId });
+    await v2.removeSecret({ userId });
+    expect((await token(s, name, added.clientSecret)).status).toBe(401);
+    expect((await token(s, name, third.clientSecret)).status).toBe(401);
+    expect(await hasSecret()).toBe(false);
+    expect((await rest(s.url, "POST", `/portcullis/v1/users/${userId}/secrets/_search`, { token: s.pat, body: {} })).json.result ?? []).toEqual([]);
+    expect(await errorOf(v2.removeSecret({ userId }))).toBeDefined();
   });
 
   it("an expired secret is refused like a removed one, and no token outlives its secret", async () => {

@@ -118,7 +118,7 @@ const configSchema = z.object({
     }),
     trackLastUsed: setting(bool, {
       default: true,
-      description: "Record when each secret, machine key and PAT was last used (to the minute; gathered in memory, written at most once per credentials.lastUsedWriteInterval).",
+      description: "Record when each credential (secrets, machine keys, PATs, API-app secrets and keys) was last used (to the minute; gathered in memory, written at most once per credentials.lastUsedWriteInterval).",
     }),
     lastUsedWriteInterval: setting(durationMs, {
       default: 60000,

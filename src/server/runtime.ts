@@ -145,7 +145,7 @@ function countExpiringCredentials(deps: Deps): void {
     const now = deps.clock();
     countedAt = now.getTime();
     counting = true;
-    deps.reads.machineSecrets
+    deps.reads.credentials
       .expiringCounts(deps.instanceId, now, new Date(now.getTime() + WEEK_MS))
       .then((c) => (counts = c))
       .catch((err: unknown) => deps.log.debug({ err }, "counting expiring credentials failed"))

@@ -367,6 +367,25 @@ CREATE TABLE webhook_dead_letters (
 );
 `,
   },
+  {
+    version: 13,
+    name: "app secret dates",
+    // Which secret an API application holds (the sequence of the event that set it, its id for
+    // lists and last use) and since when: filled from each app's latest config or secret event.
+    sql: `
+ALTER TABLE proj_apps ADD COLUMN secret_id text, ADD COLUMN secret_created_at timestamptz;
+UPDATE proj_apps a
+   SET secret_id = CASE WHEN s.hashed <> '' THEN s.sequence::text END,
+       secret_created_at = CASE WHEN s.hashed <> '' THEN s.created_at END
+  FROM (SELECT DISTINCT ON (e.instance_id, e.aggregate_id, e.payload->>'appId')
+               e.instance_id, e.aggregate_id, e.payload->>'appId' AS app_id, COALESCE(e.payload->>'hashedSecret', '') AS hashed, e.sequence, e.created_at
+          FROM events e
+         WHERE e.aggregate_type = 'project'
+           AND e.event_type IN ('project.application.config.api.added', 'project.application.config.api.secret.changed')
+         ORDER BY e.instance_id, e.aggregate_id, e.payload->>'appId', e.sequence DESC) s
+ WHERE a.instance_id = s.instance_id AND a.project_id = s.aggregate_id AND a.id = s.app_id;
+`,
+  },
 ];
 
 export { PROJECTION_TABLES } from "./read-models/tables.js";

@@ -179,10 +179,16 @@ const appHandlers: Handlers = {
     await tx.query(`DELETE FROM ${Tables.appKeys} WHERE instance_id = $1 AND project_id = $2 AND app_id = $3`, params);
     await tx.query(`DELETE FROM ${Tables.apps} WHERE instance_id = $1 AND project_id = $2 AND id = $3`, params);
   },
-  [AppEvents.apiConfigAdded]: (tx, e) => touchApp(tx, e, e.payload.appId, "client_id = $6, auth_method_type = $7", [e.payload.clientId, e.payload.authMethodType]),
+  [AppEvents.apiConfigAdded]: (tx, e) =>
+    touchApp(tx, e, e.payload.appId, "client_id = $6, auth_method_type = $7, secret_id = $8, secret_created_at = $9", [
+      e.payload.clientId,
+      e.payload.authMethodType,
+      e.payload.hashedSecret ? String(e.sequence) : null,
+      e.payload.hashedSecret ? e.createdAt : null,
+    ]),
   [AppEvents.apiConfigChanged]: (tx, e) =>
     touchApp(tx, e, e.payload.appId, "auth_method_type = COALESCE($6, auth_method_type)", [e.payload.authMethodType ?? null]),
-  [AppEvents.apiConfigSecretChanged]: (tx, e) => touchApp(tx, e, e.payload.appId),
+  [AppEvents.apiConfigSecretChanged]: (tx, e) => touchApp(tx, e, e.payload.appId, "secret_id = $6, secret_created_at = $4", [String(e.sequence)]),
   [AppEvents.appKeyAdded]: (tx, e) =>
     tx.query(
       `INSERT INTO ${Tables.appKeys} (instance_id, project_id, app_id, id, org_id, key_type, expiration, created_at, sequence) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,

@@ -1,8 +1,10 @@
 import { timestampDate, type Duration, type Timestamp } from "@bufbuild/protobuf/wkt";
+import * as lists from "../../app/credentials/credential-lists.js";
 import * as policies from "../../app/credentials/policy.js";
 import * as secrets from "../../app/credentials/secrets.js";
 import { invalidArgument } from "../../domain/errors.js";
 import type { ServiceHandlers } from "../pipeline.js";
+import type { ListAppCredentialsRequest, ListUserCredentialsRequest } from "../proto/portcullis/v1/credential_list_pb.js";
 import { CredentialKind, type ListExpiringCredentialsRequest } from "../proto/portcullis/v1/expiring_pb.js";
 import type { SetCredentialPolicyRequest } from "../proto/portcullis/v1/policy_pb.js";
 import type * as pb from "../proto/portcullis/v1/secret_pb.js";
@@ -33,7 +35,32 @@ const secretMessage = (s: secrets.MachineSecretRow) => ({
   lastUsed: ts(s.lastUsed),
 });
 
-const KINDS = { secret: CredentialKind.SECRET, key: CredentialKind.MACHINE_KEY, pat: CredentialKind.PERSONAL_ACCESS_TOKEN } as const;
+type CredentialKindName = lists.CredentialRow["kind"];
+
+const KINDS: Record<CredentialKindName, CredentialKind> = {
+  secret: CredentialKind.SECRET,
+  key: CredentialKind.MACHINE_KEY,
+  pat: CredentialKind.PERSONAL_ACCESS_TOKEN,
+  app_secret: CredentialKind.APP_SECRET,
+  app_key: CredentialKind.APP_KEY,
+};
+
+/** The list filter of a request: one kind (unspecified: all; an unknown number is refused) and one id. */
+function listFilter(kind: CredentialKind, id: string): lists.CredentialListFilter {
+  if (kind === CredentialKind.UNSPECIFIED) return { id: id || undefined };
+  const name = (Object.keys(KINDS) as CredentialKindName[]).find((k) => KINDS[k] === kind);
+  if (!name) throw invalidArgument("PORT-cred-kind", "Unknown credential kind");
+  return { kind: name, id: id || undefined };
+}
+
+const credentialMessage = (c: lists.CredentialRow) => ({
+  kind: KINDS[c.kind],
+  id: c.id,
+  creationDate: ts(c.createdAt),
+  expirationDate: ts(c.expiration),
+  lastUsed: ts(c.lastUsed),
+  description: c.description,
+});
 
 export const credentialServiceHandlers: ServiceHandlers = {
   async listSecrets(ctx, req: pb.ListSecretsRequest) {
@@ -94,8 +121,17 @@ export const credentialServiceHandlers: ServiceHandlers = {
     return { details: objectDetails(details) };
   },
 
+  async listUserCredentials(ctx, req: ListUserCredentialsRequest) {
+    const r = await lists.listUserCredentials(ctx.deps, ctx.caller, req.userId, listFilter(req.kind, req.credentialId), listInput(req.query));
+    return { details: listDetails(r.meta), result: r.credentials.map(credentialMessage) };
+  },
+  async listAppCredentials(ctx, req: ListAppCredentialsRequest) {
+    const r = await lists.listAppCredentials(ctx.deps, ctx.caller, req.projectId, req.appId, listFilter(req.kind, req.credentialId), listInput(req.query));
+    return { details: listDetails(r.meta), result: r.credentials.map(credentialMessage) };
+  },
+
   async listExpiringCredentials(ctx, req: ListExpiringCredentialsRequest) {
-    const r = await secrets.listExpiringCredentials(
+    const r = await lists.listExpiringCredentials(
       ctx.deps,
       ctx.caller,
       { withinSeconds: seconds(req.within, "within"), unusedForSeconds: seconds(req.unusedFor, "unused_for") },
@@ -111,6 +147,9 @@ export const credentialServiceHandlers: ServiceHandlers = {
         expirationDate: ts(c.expiration),
         creationDate: ts(c.createdAt),
         lastUsed: ts(c.lastUsed),
+        projectId: c.projectId,
+        appId: c.appId,
+        appName: c.appName,
       })),
     };
   },

@@ -45,6 +45,8 @@ describe("portcullis.v1.CredentialService descriptor", () => {
       "GetCredentialPolicy get /portcullis/v1/policies/credentials policy.read",
       "SetCredentialPolicy put /portcullis/v1/policies/credentials org.write",
       "ListExpiringCredentials post /portcullis/v1/credentials/expiring/_search user.read",
+      "ListUserCredentials post /portcullis/v1/users/{user_id}/credentials/_search user.read",
+      "ListAppCredentials post /portcullis/v1/projects/{project_id}/apps/{app_id}/credentials/_search project.app.read",
     ]);
     expect(CredentialService.typeName).toBe("portcullis.v1.CredentialService");
   });

@@ -18,7 +18,7 @@ import type { Caller, Deps } from "../core/context.js";
 import { changedDetails, createdDetails, lastOf, type Details } from "../core/details.js";
 import { listPage, type ListInput, type ListMeta } from "../core/list-page.js";
 import { requireMayActOn } from "../orgs/privilege-ceiling.js";
-import type { ExpiringCredentialRow, MachineSecretRow } from "../../store/read-models/index.js";
+import type { MachineSecretRow } from "../../store/read-models/index.js";
 
 /**
  * A machine's set of client secrets (up to MAX_SECRETS), for any API edge: Portcullis's own
@@ -206,7 +206,7 @@ export async function replaceSecrets(deps: Deps, load: Loader, u: UserState) {
   return { event: newMachineSecretSetEvent(u, { hashedSecret: hash, secretId, expirationDate }), clientSecret, secretId };
 }
 
-export type { ExpiringCredentialRow, MachineSecretRow };
+export type { MachineSecretRow };
 
 /** ListSecrets: the machine's secrets in the caller's org, oldest first; expired ones too. */
 export async function listSecrets(deps: Deps, caller: Caller, userId: string, list: ListInput): Promise<{ secrets: MachineSecretRow[]; meta: ListMeta }> {
@@ -218,35 +218,4 @@ export async function getSecret(deps: Deps, caller: Caller, userId: string, secr
   const row = await deps.reads.machineSecrets.byId(deps.instanceId, caller.orgId, userId, secretId);
   if (!row) throw notFound("PORT-secret-notfound", "Secret not found");
   return row;
-}
-
-const MAX_PERIOD = 100 * 365 * 86400;
-
-/**
- * The org's live secrets, machine keys and PATs that expire within `withinSeconds` from now or have
- * not been used for `unusedForSeconds` (never used: since their creation), for dashboards and
- * clean-up; 0 leaves a criterion out, at least one is needed. Soonest expiry first.
- */
-export async function listExpiringCredentials(
-  deps: Deps,
-  caller: Caller,
-  criteria: { withinSeconds: number; unusedForSeconds: number },
-  list: ListInput,
-): Promise<{ credentials: ExpiringCredentialRow[]; meta: ListMeta }> {
-  const { withinSeconds, unusedForSeconds } = criteria;
-  for (const v of [withinSeconds, unusedForSeconds])
-    if (!Number.isSafeInteger(v) || v < 0 || v > MAX_PERIOD) throw invalidArgument("PORT-expiring-period", "Periods are whole seconds up to 100 years");
-  if (withinSeconds === 0 && unusedForSeconds === 0) throw invalidArgument("PORT-expiring-period", "Give within, unused_for, or both");
-  const now = deps.clock().getTime();
-  const { items, meta } = await listPage(deps, list, (p) =>
-    deps.reads.machineSecrets.expiringInOrg(
-      deps.instanceId,
-      caller.orgId,
-      new Date(now),
-      withinSeconds ? new Date(now + withinSeconds * 1000) : undefined,
-      unusedForSeconds ? new Date(now - unusedForSeconds * 1000) : undefined,
-      p,
-    ),
-  );
-  return { credentials: items, meta };
 }

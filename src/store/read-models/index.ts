@@ -1,6 +1,7 @@
 import type { Queryable } from "../sql.js";
 import { appReads } from "./apps.js";
 import { changeReads } from "./changes.js";
+import { credentialReads } from "./credentials.js";
 import { eventReads } from "./events.js";
 import { instanceReads } from "./instance.js";
 import { machineKeyReads } from "./machine-keys.js";
@@ -26,6 +27,7 @@ export function createReadModels(db: Queryable) {
     pats: patReads(db),
     machineKeys: machineKeyReads(db),
     machineSecrets: machineSecretReads(db),
+    credentials: credentialReads(db),
     metadata: metadataReads(db),
     changes: changeReads(db),
     instance: instanceReads(db),
@@ -50,7 +52,8 @@ export type { ActiveUserGrant, UserGrantFilter, UserGrantQuery, UserGrantRow } f
 export type { AppKeyOwner, AppKeyRow, AppQuery, AppRow } from "./apps.js";
 export type { VisibleScope } from "./scope.js";
 export type { MachineKeyRow } from "./machine-keys.js";
-export type { ExpiringCredentialRow, MachineSecretRow } from "./machine-secrets.js";
+export type { MachineSecretRow } from "./machine-secrets.js";
+export type { CredentialListFilter, CredentialRow } from "./credentials.js";
 export type { MetadataKeyQuery, MetadataRow } from "./metadata.js";
 export type { EventFilter, EventRange } from "./events.js";
 export type { CredentialFilter } from "./credential-filter.js";

@@ -41,5 +41,8 @@ export async function selectPage<T>(db: Queryable, q: PageQuery, page: PageReque
 
 export const asDate = (v: unknown) => (v instanceof Date ? v : new Date(v as string));
 
+/** A nullable timestamp column: undefined for NULL. */
+export const asOptionalDate = (v: unknown) => (v === null || v === undefined ? undefined : asDate(v));
+
 /** A jsonb column: PGlite and pg parse it, a driver that does not hands over the text. */
 export const asJson = <T>(v: unknown): T => (typeof v === "string" ? JSON.parse(v) : v) as T;

@@ -146,6 +146,9 @@ export const AppColumns = {
   createdAt: "created_at",
   changedAt: "changed_at",
   sequence: "sequence",
+  /** The current secret's id (the sequence of the event that set it) and creation (migration 13); null: none. */
+  secretId: "secret_id",
+  secretCreatedAt: "secret_created_at",
 } as const;
 
 /** User grants (migration 8). */

@@ -2,7 +2,7 @@
 // @generated from file portcullis/v1/expiring.proto (package portcullis.v1, syntax proto3)
 /* eslint-disable */
 
-// Credentials expiring soon or unused: the messages of ListExpiringCredentials.
+// Credentials expiring soon or unused: the messages of ListExpiringCredentials, and the kinds of credentials.
 
 import type { GenEnum, GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
 import { enumDesc, fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
@@ -16,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file portcullis/v1/expiring.proto.
  */
 export const file_portcullis_v1_expiring: GenFile = /*@__PURE__*/
-  fileDesc("Chxwb3J0Y3VsbGlzL3YxL2V4cGlyaW5nLnByb3RvEg1wb3J0Y3VsbGlzLnYxIogCChJFeHBpcmluZ0NyZWRlbnRpYWwSKwoEa2luZBgBIAEoDjIdLnBvcnRjdWxsaXMudjEuQ3JlZGVudGlhbEtpbmQSCgoCaWQYAiABKAkSDwoHdXNlcl9pZBgDIAEoCRIRCgl1c2VyX25hbWUYBCABKAkSMwoPZXhwaXJhdGlvbl9kYXRlGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIxCg1jcmVhdGlvbl9kYXRlGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBItCglsYXN0X3VzZWQYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIqABCh5MaXN0RXhwaXJpbmdDcmVkZW50aWFsc1JlcXVlc3QSKQoGd2l0aGluGAEgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEiQKBXF1ZXJ5GAIgASgLMhUueml0YWRlbC52MS5MaXN0UXVlcnkSLQoKdW51c2VkX2ZvchgDIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbiJ+Ch9MaXN0RXhwaXJpbmdDcmVkZW50aWFsc1Jlc3BvbnNlEigKB2RldGFpbHMYASABKAsyFy56aXRhZGVsLnYxLkxpc3REZXRhaWxzEjEKBnJlc3VsdBgCIAMoCzIhLnBvcnRjdWxsaXMudjEuRXhwaXJpbmdDcmVkZW50aWFsKpkBCg5DcmVkZW50aWFsS2luZBIfChtDUkVERU5USUFMX0tJTkRfVU5TUEVDSUZJRUQQABIaChZDUkVERU5USUFMX0tJTkRfU0VDUkVUEAESHwobQ1JFREVOVElBTF9LSU5EX01BQ0hJTkVfS0VZEAISKQolQ1JFREVOVElBTF9LSU5EX1BFUlNPTkFMX0FDQ0VTU19UT0tFThADYgZwcm90bzM", [file_google_protobuf_duration, file_google_protobuf_timestamp, file_zitadel_object]);
+  fileDesc("Chxwb3J0Y3VsbGlzL3YxL2V4cGlyaW5nLnByb3RvEg1wb3J0Y3VsbGlzLnYxIr4CChJFeHBpcmluZ0NyZWRlbnRpYWwSKwoEa2luZBgBIAEoDjIdLnBvcnRjdWxsaXMudjEuQ3JlZGVudGlhbEtpbmQSCgoCaWQYAiABKAkSDwoHdXNlcl9pZBgDIAEoCRIRCgl1c2VyX25hbWUYBCABKAkSMwoPZXhwaXJhdGlvbl9kYXRlGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIxCg1jcmVhdGlvbl9kYXRlGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBItCglsYXN0X3VzZWQYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCnByb2plY3RfaWQYCCABKAkSDgoGYXBwX2lkGAkgASgJEhAKCGFwcF9uYW1lGAogASgJIqABCh5MaXN0RXhwaXJpbmdDcmVkZW50aWFsc1JlcXVlc3QSKQoGd2l0aGluGAEgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEiQKBXF1ZXJ5GAIgASgLMhUueml0YWRlbC52MS5MaXN0UXVlcnkSLQoKdW51c2VkX2ZvchgDIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbiJ+Ch9MaXN0RXhwaXJpbmdDcmVkZW50aWFsc1Jlc3BvbnNlEigKB2RldGFpbHMYASABKAsyFy56aXRhZGVsLnYxLkxpc3REZXRhaWxzEjEKBnJlc3VsdBgCIAMoCzIhLnBvcnRjdWxsaXMudjEuRXhwaXJpbmdDcmVkZW50aWFsKtYBCg5DcmVkZW50aWFsS2luZBIfChtDUkVERU5USUFMX0tJTkRfVU5TUEVDSUZJRUQQABIaChZDUkVERU5USUFMX0tJTkRfU0VDUkVUEAESHwobQ1JFREVOVElBTF9LSU5EX01BQ0hJTkVfS0VZEAISKQolQ1JFREVOVElBTF9LSU5EX1BFUlNPTkFMX0FDQ0VTU19UT0tFThADEh4KGkNSRURFTlRJQUxfS0lORF9BUFBfU0VDUkVUEAQSGwoXQ1JFREVOVElBTF9LSU5EX0FQUF9LRVkQBWIGcHJvdG8z", [file_google_protobuf_duration, file_google_protobuf_timestamp, file_zitadel_object]);
 
 /**
  * @generated from message portcullis.v1.ExpiringCredential
@@ -56,6 +56,23 @@ export type ExpiringCredential = Message<"portcullis.v1.ExpiringCredential"> & {
    * @generated from field: google.protobuf.Timestamp last_used = 7;
    */
   lastUsed?: Timestamp | undefined;
+
+  /**
+   * The project, app and app name of an app secret or key (user_id and user_name are then empty).
+   *
+   * @generated from field: string project_id = 8;
+   */
+  projectId: string;
+
+  /**
+   * @generated from field: string app_id = 9;
+   */
+  appId: string;
+
+  /**
+   * @generated from field: string app_name = 10;
+   */
+  appName: string;
 };
 
 /**
@@ -143,6 +160,18 @@ export enum CredentialKind {
    * @generated from enum value: CREDENTIAL_KIND_PERSONAL_ACCESS_TOKEN = 3;
    */
   PERSONAL_ACCESS_TOKEN = 3,
+
+  /**
+   * An API application's client secret (its id: the sequence of the event that set it).
+   *
+   * @generated from enum value: CREDENTIAL_KIND_APP_SECRET = 4;
+   */
+  APP_SECRET = 4,
+
+  /**
+   * @generated from enum value: CREDENTIAL_KIND_APP_KEY = 5;
+   */
+  APP_KEY = 5,
 }
 
 /**
