@@ -114,8 +114,11 @@ describe("operator CLI", () => {
     expect((await userinfo(tok.access_token)).status).toBe(200);
     const printed = await cli(["key", "add", "billing-svc"]);
     expect(JSON.parse(printed.stdout).keyId).toMatch(/^\d+$/);
+    await s.rt.deps.lastUsed.flush();
     const keys = await json(["key", "ls", "billing-svc"]);
     expect(keys.keys.length).toBe(3);
+    // The key that made a token shows its last use; the others were never used.
+    expect(keys.keys.filter((k: { lastUsed: string }) => k.lastUsed !== "never").map((k: { id: string }) => k.id)).toEqual([added.keyId]);
     expect((await json(["key", "rm", "billing-svc", added.keyId])).removed).toBe(added.keyId);
     expect((await cli(["token", "billing-svc", "--key-file", out])).code).toBe(3);
 
@@ -129,8 +132,11 @@ describe("operator CLI", () => {
   it("pat add --expires, ls, rm", async () => {
     const p = await json(["pat", "add", "billing-svc", "--expires", "90d"]);
     expect((await userinfo(p.token)).status).toBe(200);
+    await s.rt.deps.lastUsed.flush();
     const ls = await json(["pat", "ls", "billing-svc"]);
     const row = ls.pats.find((x: { id: string }) => x.id === p.tokenId);
+    // Its last use (ZITADEL's PAT list has none; the CLI reads ListUserCredentials).
+    expect(Date.now() - Date.parse(row.lastUsed)).toBeLessThan(120_000);
     const days = (Date.parse(row.expires) - Date.now()) / 86_400_000;
     expect(days).toBeGreaterThan(89);
     expect(days).toBeLessThan(91);

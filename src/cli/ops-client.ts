@@ -6,6 +6,7 @@ import { createConnectTransport } from "@connectrpc/connect-node";
 import { timestampDate, type Timestamp } from "@bufbuild/protobuf/wkt";
 import type { ManagementService } from "@zitadel/proto/zitadel/management_pb.js";
 import type { CredentialService } from "../api/proto/portcullis/v1/credentials_pb.js";
+import type { CredentialKind } from "../api/proto/portcullis/v1/expiring_pb.js";
 import { Command } from "commander";
 import { createPrivateKey, sign } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -122,6 +123,16 @@ export const fmt = (t: Timestamp | undefined) => {
   const d = timestampDate(t);
   return d.getUTCFullYear() >= 9999 ? "never" : d.toISOString();
 };
+
+/**
+ * A machine's keys or PATs with created, expires and last use, from CredentialService.ListUserCredentials
+ * (ZITADEL's ListMachineKeys / ListPersonalAccessTokens carry no last use), and the table header.
+ */
+export async function credentialRows(ctx: Ctx, userId: string, kind: CredentialKind) {
+  const r = await ctx.creds.listUserCredentials({ userId, kind });
+  const rows = r.result.map((c) => ({ id: c.id, created: fmt(c.creationDate), expires: c.expirationDate ? fmt(c.expirationDate) : "never", lastUsed: c.lastUsed ? fmt(c.lastUsed) : "never" }));
+  return { rows, table: [["ID", "CREATED", "EXPIRES", "LAST USED"], ...rows.map((c) => [c.id, c.created, c.expires, c.lastUsed])] };
+}
 
 export function out(ctx: { output: string }, json: unknown, rows?: string[][]) {
   if (ctx.output === "json" || !rows) {

@@ -5,10 +5,11 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { UserState } from "@zitadel/proto/zitadel/user_pb.js";
 import { Command, CommanderError, Option } from "commander";
+import { CredentialKind } from "../api/proto/portcullis/v1/expiring_pb.js";
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import {
-  AccessTokenType, CliError, EXIT, type KeyFile, KeyType, SIGNIN_LINK_MINUTES, TextQueryMethod, Type, USER_STATES, assertion, connect, credentialsFile, ctxOf, fmt, out, parseExpiry, readAllStdin, readHidden, resolveMachine, saveStored, signInLink, tokenRequest, whoAmI,
+  AccessTokenType, CliError, EXIT, type KeyFile, KeyType, SIGNIN_LINK_MINUTES, TextQueryMethod, Type, USER_STATES, assertion, connect, credentialRows, credentialsFile, ctxOf, fmt, out, parseExpiry, readAllStdin, readHidden, resolveMachine, saveStored, signInLink, tokenRequest, whoAmI,
 } from "./ops-client.js";
 
 // ---- commands ----
@@ -181,14 +182,13 @@ export function buildProgram(): Command {
     });
   key
     .command("ls")
-    .description("List keys")
+    .description("List keys (created, expires, last used)")
     .argument("<machine>", "username or id")
     .action(async (name: string, _o: unknown, cmd: Command) => {
       const ctx = await ctxOf(cmd);
       const u = await resolveMachine(ctx, name);
-      const r = await ctx.mgmt.listMachineKeys({ userId: u.id });
-      const keys = r.result.map((k) => ({ id: k.id, created: fmt(k.details?.creationDate), expires: fmt(k.expirationDate) }));
-      out(ctx, { keys }, [["ID", "CREATED", "EXPIRES"], ...keys.map((k) => [k.id, k.created, k.expires])]);
+      const { rows: keys, table } = await credentialRows(ctx, u.id, CredentialKind.MACHINE_KEY);
+      out(ctx, { keys }, table);
     });
   key
     .command("rm")
@@ -216,14 +216,13 @@ export function buildProgram(): Command {
     });
   pat
     .command("ls")
-    .description("List PATs")
+    .description("List PATs (created, expires, last used)")
     .argument("<machine>", "username or id")
     .action(async (name: string, _o: unknown, cmd: Command) => {
       const ctx = await ctxOf(cmd);
       const u = await resolveMachine(ctx, name);
-      const r = await ctx.mgmt.listPersonalAccessTokens({ userId: u.id });
-      const pats = r.result.map((t) => ({ id: t.id, created: fmt(t.details?.creationDate), expires: fmt(t.expirationDate) }));
-      out(ctx, { pats }, [["ID", "CREATED", "EXPIRES"], ...pats.map((t) => [t.id, t.created, t.expires])]);
+      const { rows: pats, table } = await credentialRows(ctx, u.id, CredentialKind.PERSONAL_ACCESS_TOKEN);
+      out(ctx, { pats }, table);
     });
   pat
     .command("rm")

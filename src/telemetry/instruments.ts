@@ -83,7 +83,7 @@ export function createMetrics(): Metrics {
   });
   r.gauge({
     name: "portcullis_credentials_expiring_7d",
-    help: "Live machine secrets, machine keys and PATs of the instance that expire within 7 days, by kind (as counted at most a minute before the scrape).",
+    help: "Live machine secrets, machine keys, PATs and API-app keys of the instance that expire within 7 days, by kind (as counted at most a minute before the scrape).",
     labelNames: ["kind"],
     collect() {
       const counts = sources.expiringCredentials?.();
