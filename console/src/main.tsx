@@ -1,11 +1,15 @@
 // The Portcullis console: sign-in (PAT or single-use sign-in link), the shell (org switcher,
-// navigation, sign-out) and the routes (#/users, #/users/<id>/<tab>, #/members).
+// navigation, sign-out) and the routes (#/users, #/users/<id>/<tab>, #/projects,
+// #/projects/<id>/<tab>, #/members). The project pages are their own chunk, loaded on first visit.
 import { render } from "preact";
 import { useEffect, useMemo, useState } from "preact/hooks";
 import { exchangeSignInLink, loadSession, makeApi, saveSession, signInWithPat, signOut, type Api, type Session } from "./api.js";
 import { MachinePage, UserList } from "./users.js";
-import { ConfirmButton, ErrorBox, useAction, useLoad } from "./ui.js";
+import { ConfirmButton, ErrorBox, lazy, useAction, useLoad } from "./ui.js";
 import "./style.css";
+
+const ProjectList = lazy(() => import("./projects.js").then((m) => m.ProjectList));
+const ProjectPage = lazy(() => import("./projects.js").then((m) => m.ProjectPage));
 
 function useHash(): string {
   const [hash, setHash] = useState(location.hash);
@@ -170,10 +174,12 @@ function Shell({ session, setSession }: { session: Session; setSession: (s: Sess
   const api = useMemo(() => makeApi(session.token, () => session.orgId), [session.token, session.orgId]);
   const parts = hash.replace(/^#\/?/, "").split("/");
   let page;
-  if (parts[0] === "users" && parts[1]) page = <MachinePage api={api} userId={parts[1]} tab={parts[2] ?? "general"} orgId={session.orgId} />;
+  if (parts[0] === "users" && parts[1]) page = <MachinePage api={api} token={session.token} userId={parts[1]} tab={parts[2] ?? "general"} orgId={session.orgId} />;
+  else if (parts[0] === "projects" && parts[1]) page = <ProjectPage api={api} projectId={parts[1]} tab={parts[2] ?? "general"} orgId={session.orgId} />;
+  else if (parts[0] === "projects") page = <ProjectList api={api} orgId={session.orgId} />;
   else if (parts[0] === "members") page = <Members api={api} orgId={session.orgId} />;
   else page = <UserList api={api} orgId={session.orgId} />;
-  const section = parts[0] === "members" ? "members" : "users";
+  const section = parts[0] === "members" || parts[0] === "projects" ? parts[0] : "users";
   return (
     <>
       <a class="skip" href="#main" onClick={(e) => (e.preventDefault(), document.getElementById("main")?.focus())}>
@@ -194,6 +200,9 @@ function Shell({ session, setSession }: { session: Session; setSession: (s: Sess
         <nav aria-label="Main">
           <a href="#/users" aria-current={section === "users" ? "page" : undefined}>
             Machine users
+          </a>
+          <a href="#/projects" aria-current={section === "projects" ? "page" : undefined}>
+            Projects
           </a>
           <a href="#/members" aria-current={section === "members" ? "page" : undefined}>
             Members
