@@ -4,7 +4,7 @@ import { useState } from "preact/hooks";
 import { APIAuthMethodType, AppState, type App } from "@zitadel/proto/zitadel/app_pb.js";
 import { KeyType } from "@zitadel/proto/zitadel/auth_n_key_pb.js";
 import { fmtDate, type Api } from "./api.js";
-import { CredentialTable, download, ExpirySelect, inDays } from "./credentials.js";
+import { CredentialTable, NewKeyFile } from "./credentials.js";
 import { Badge, ConfirmButton, ErrorBox, Pager, pageQuery, SecretOnce, useAction, useLoad } from "./ui.js";
 
 function appKind(a: App): { type: string; clientId: string; method: string; jwt: boolean } {
@@ -156,38 +156,19 @@ export function Apps({ api, projectId }: { api: Api; projectId: string }) {
 function AppKeys({ api, projectId, app }: { api: Api; projectId: string; app: App }) {
   const [offset, setOffset] = useState(0);
   const keys = useLoad(() => api.mgmt.listAppKeys({ projectId, appId: app.id, query: pageQuery(offset) }), [app.id, offset]);
-  const [days, setDays] = useState("90");
-  const [added, setAdded] = useState<{ keyId: string; file: string }>();
-  const action = useAction();
   return (
     <section class="card" aria-labelledby="app-keys-title">
       <h3 id="app-keys-title">Keys of {app.name}</h3>
       <p>The key file holds the private key: it is downloaded once and cannot be downloaded again.</p>
-      <ErrorBox error={keys.error ?? action.error} />
-      <div class="actions">
-        <ExpirySelect id="app-key-expiry" value={days} onChange={setDays} />
-        <button
-          type="button"
-          class="primary"
-          disabled={action.busy}
-          onClick={() =>
-            action.run(async () => {
-              const r = await api.mgmt.addAppKey({ projectId, appId: app.id, type: KeyType.JSON, expirationDate: inDays(days) });
-              const file = `${app.name}-${r.id}.json`;
-              download(file, r.keyDetails);
-              setAdded({ keyId: r.id, file });
-              keys.reload();
-            })
-          }
-        >
-          New key (download JSON)
-        </button>
-      </div>
-      {added && (
-        <p role="status" class="warning">
-          Key {added.keyId} downloaded as {added.file}. It cannot be downloaded again.
-        </p>
-      )}
+      <ErrorBox error={keys.error} />
+      <NewKeyFile
+        id="app-key-expiry"
+        create={async (expirationDate) => {
+          const r = await api.mgmt.addAppKey({ projectId, appId: app.id, type: KeyType.JSON, expirationDate });
+          return { keyId: r.id, file: `${app.name}-${r.id}.json`, bytes: r.keyDetails };
+        }}
+        onAdded={keys.reload}
+      />
       <CredentialTable
         rows={keys.data?.result.map((k) => ({ id: k.id, created: fmtDate(k.details?.creationDate), expires: fmtDate(k.expirationDate) })) ?? []}
         what="key"

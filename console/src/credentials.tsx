@@ -3,8 +3,9 @@
 import { useState } from "preact/hooks";
 import type { User } from "@zitadel/proto/zitadel/user_pb.js";
 import { KeyType } from "@zitadel/proto/zitadel/auth_n_key_pb.js";
+import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { fmtDate, toTimestamp, type Api } from "./api.js";
-import { ConfirmButton, ErrorBox, SecretOnce, useAction, useLoad } from "./ui.js";
+import { ConfirmButton, ErrorBox, Pager, pageQuery, SecretOnce, useAction, useLoad } from "./ui.js";
 
 export function Secrets({ api, user, reload }: { api: Api; user: User; reload: () => void }) {
   const secrets = useLoad(() => api.creds.listSecrets({ userId: user.id }), [user.id]);
@@ -151,31 +152,26 @@ export function ExpirySelect({ value, onChange, id }: { value: string; onChange:
   );
 }
 
-export function Keys({ api, user }: { api: Api; user: User }) {
-  const keys = useLoad(() => api.mgmt.listMachineKeys({ userId: user.id }), [user.id]);
+/** "New key": made with the chosen expiry, its JSON key file downloaded at once (never again). */
+export function NewKeyFile({ id, create, onAdded }: { id: string; create: (expirationDate: Timestamp | undefined) => Promise<{ keyId: string; file: string; bytes: Uint8Array }>; onAdded: () => void }) {
   const [days, setDays] = useState("90");
   const [added, setAdded] = useState<{ keyId: string; file: string }>();
-  const [publicKey, setPublicKey] = useState("");
-  const [addedPublic, setAddedPublic] = useState<string>();
   const action = useAction();
   return (
-    <div class="card">
-      <h2>Keys</h2>
-      <p>A key file lets the machine user get tokens with the JWT bearer grant (RFC 7523). Only the public key is kept: download the file now.</p>
-      <ErrorBox error={keys.error ?? action.error} />
+    <>
+      <ErrorBox error={action.error} />
       <div class="actions">
-        <ExpirySelect id="key-expiry" value={days} onChange={setDays} />
+        <ExpirySelect id={id} value={days} onChange={setDays} />
         <button
           type="button"
           class="primary"
           disabled={action.busy}
           onClick={() =>
             action.run(async () => {
-              const r = await api.mgmt.addMachineKey({ userId: user.id, type: KeyType.JSON, expirationDate: inDays(days) });
-              const file = `${user.userName}-${r.keyId}.json`;
-              download(file, r.keyDetails);
-              setAdded({ keyId: r.keyId, file });
-              keys.reload();
+              const r = await create(inDays(days));
+              download(r.file, r.bytes);
+              setAdded({ keyId: r.keyId, file: r.file });
+              onAdded();
             })
           }
         >
@@ -187,6 +183,30 @@ export function Keys({ api, user }: { api: Api; user: User }) {
           Key {added.keyId} downloaded as {added.file}. It cannot be downloaded again.
         </p>
       )}
+    </>
+  );
+}
+
+export function Keys({ api, user }: { api: Api; user: User }) {
+  const [offset, setOffset] = useState(0);
+  const keys = useLoad(() => api.mgmt.listMachineKeys({ userId: user.id, query: pageQuery(offset) }), [user.id, offset]);
+  const [days, setDays] = useState("90");
+  const [publicKey, setPublicKey] = useState("");
+  const [addedPublic, setAddedPublic] = useState<string>();
+  const action = useAction();
+  return (
+    <div class="card">
+      <h2>Keys</h2>
+      <p>A key file lets the machine user get tokens with the JWT bearer grant (RFC 7523). Only the public key is kept: download the file now.</p>
+      <ErrorBox error={keys.error ?? action.error} />
+      <NewKeyFile
+        id="key-expiry"
+        create={async (expirationDate) => {
+          const r = await api.mgmt.addMachineKey({ userId: user.id, type: KeyType.JSON, expirationDate });
+          return { keyId: r.keyId, file: `${user.userName}-${r.keyId}.json`, bytes: r.keyDetails };
+        }}
+        onAdded={keys.reload}
+      />
       <details>
         <summary>Add a public key instead (the private key never leaves your machine)</summary>
         <form
@@ -194,7 +214,6 @@ export function Keys({ api, user }: { api: Api; user: User }) {
             e.preventDefault();
             void action.run(async () => {
               const r = await api.mgmt.addMachineKey({ userId: user.id, type: KeyType.JSON, expirationDate: inDays(days), publicKey: new TextEncoder().encode(publicKey.trim() + "\n") });
-              setAdded(undefined);
               setPublicKey("");
               setAddedPublic(r.keyId);
               keys.reload();
@@ -205,6 +224,7 @@ export function Keys({ api, user }: { api: Api; user: User }) {
             Public key (PEM)
             <textarea rows={5} required value={publicKey} onInput={(e) => setPublicKey((e.target as HTMLTextAreaElement).value)} placeholder="-----BEGIN PUBLIC KEY-----" />
           </label>
+          <ExpirySelect id="public-key-expiry" value={days} onChange={setDays} />
           <button type="submit" disabled={action.busy}>
             Add public key
           </button>
@@ -216,12 +236,14 @@ export function Keys({ api, user }: { api: Api; user: User }) {
         what="key"
         onRemove={(id) => api.mgmt.removeMachineKey({ userId: user.id, keyId: id }).then(keys.reload)}
       />
+      <Pager offset={offset} total={Number(keys.data?.details?.totalResult ?? 0n)} onOffset={setOffset} label="Key pages" />
     </div>
   );
 }
 
 export function Pats({ api, user }: { api: Api; user: User }) {
-  const pats = useLoad(() => api.mgmt.listPersonalAccessTokens({ userId: user.id }), [user.id]);
+  const [offset, setOffset] = useState(0);
+  const pats = useLoad(() => api.mgmt.listPersonalAccessTokens({ userId: user.id, query: pageQuery(offset) }), [user.id, offset]);
   const [days, setDays] = useState("90");
   const [shown, setShown] = useState<{ tokenId: string; token: string }>();
   const action = useAction();
@@ -255,6 +277,7 @@ export function Pats({ api, user }: { api: Api; user: User }) {
         what="token"
         onRemove={(id) => api.mgmt.removePersonalAccessToken({ userId: user.id, tokenId: id }).then(pats.reload)}
       />
+      <Pager offset={offset} total={Number(pats.data?.details?.totalResult ?? 0n)} onOffset={setOffset} label="Token pages" />
     </div>
   );
 }

@@ -1,4 +1,4 @@
-// A project's roles, its grants to other organizations, and its members (project page tabs).
+// A project's roles and its grants to other organizations (project page tabs).
 import { useState } from "preact/hooks";
 import { ProjectGrantState } from "@zitadel/proto/zitadel/project_pb.js";
 import { type Api } from "./api.js";
@@ -182,12 +182,12 @@ export function Grants({ api, projectId, orgId }: { api: Api; projectId: string;
           }
         }}
       >
-        {orgs.data && orgs.data.length > 0 ? (
+        {orgs.error === undefined && (orgs.loading || (orgs.data?.length ?? 0) > 0) ? (
           <label>
             Organization
             <select required value={grantedOrgId} onChange={(e) => setGrantedOrgId((e.target as HTMLSelectElement).value)}>
               <option value="">Choose an organization</option>
-              {orgs.data.map((o) => (
+              {orgs.data?.map((o) => (
                 <option key={o.id} value={o.id}>
                   {o.name} ({o.id})
                 </option>
@@ -276,88 +276,6 @@ export function Grants({ api, projectId, orgId }: { api: Api; projectId: string;
           onClose={() => setEditing(undefined)}
         />
       )}
-    </div>
-  );
-}
-
-export function ProjectMembers({ api, projectId }: { api: Api; projectId: string }) {
-  const [offset, setOffset] = useState(0);
-  const members = useLoad(() => api.mgmt.listProjectMembers({ projectId, query: pageQuery(offset) }), [projectId, offset]);
-  const memberRoles = useLoad(() => api.mgmt.listProjectMemberRoles({}), []);
-  const [userId, setUserId] = useState("");
-  const [role, setRole] = useState("PROJECT_OWNER");
-  const action = useAction();
-  return (
-    <div class="card">
-      <h2>Project members</h2>
-      <p>Who may manage this project (administrative roles, not the project's own roles).</p>
-      <ErrorBox error={members.error ?? action.error} />
-      <div class="table-wrap">
-        <table>
-          <caption class="sr-only">Members of this project</caption>
-          <thead>
-            <tr>
-              <th scope="col">User</th>
-              <th scope="col">Roles</th>
-              <th scope="col">
-                <span class="sr-only">Actions</span>
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {members.data?.result.map((m) => (
-              <tr key={m.userId}>
-                <td>
-                  {m.preferredLoginName || m.displayName} <code>{m.userId}</code>
-                </td>
-                <td>{m.roles.join(", ")}</td>
-                <td>
-                  <ConfirmButton
-                    label="Remove"
-                    title={`Remove ${m.preferredLoginName || m.userId} from the project?`}
-                    body={<p>Its roles on this project are removed.</p>}
-                    onConfirm={() => api.mgmt.removeProjectMember({ projectId, userId: m.userId }).then(members.reload)}
-                  />
-                </td>
-              </tr>
-            ))}
-            {members.data?.result.length === 0 && (
-              <tr>
-                <td colSpan={3}>No members.</td>
-              </tr>
-            )}
-          </tbody>
-        </table>
-      </div>
-      <Pager offset={offset} total={Number(members.data?.details?.totalResult ?? 0n)} onOffset={setOffset} label="Member pages" />
-      <form
-        class="inline-form"
-        onSubmit={async (e) => {
-          e.preventDefault();
-          if (await action.run(() => api.mgmt.addProjectMember({ projectId, userId: userId.trim(), roles: [role] }))) {
-            setUserId("");
-            members.reload();
-          }
-        }}
-      >
-        <label>
-          User id
-          <input required value={userId} onInput={(e) => setUserId(text(e))} />
-        </label>
-        <label>
-          Role
-          <select value={role} onChange={(e) => setRole((e.target as HTMLSelectElement).value)}>
-            {(memberRoles.data?.result ?? ["PROJECT_OWNER"]).map((r) => (
-              <option key={r} value={r}>
-                {r}
-              </option>
-            ))}
-          </select>
-        </label>
-        <button type="submit" disabled={action.busy}>
-          Add member
-        </button>
-      </form>
     </div>
   );
 }

@@ -5,7 +5,8 @@ import { TextQueryMethod } from "@zitadel/proto/zitadel/object_pb.js";
 import { ProjectState, type Project } from "@zitadel/proto/zitadel/project_pb.js";
 import { fmtDate, type Api } from "./api.js";
 import { Apps } from "./apps.js";
-import { Grants, ProjectMembers, Roles } from "./project-tabs.js";
+import { ProjectMembers } from "./members.js";
+import { Grants, Roles } from "./project-tabs.js";
 import { Badge, ConfirmButton, ErrorBox, Pager, pageQuery, useAction, useLoad } from "./ui.js";
 
 export const projectStateName = (s: ProjectState) => (s === ProjectState.ACTIVE ? "Active" : s === ProjectState.INACTIVE ? "Inactive" : "Unspecified");
