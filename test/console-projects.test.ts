@@ -228,6 +228,13 @@ describe.skipIf(!haveChromium)("console: projects, apps, grants, authorizations,
     await page.getByRole("link", { name: "orders-svc" }).waitFor();
 
     await go(`/projects/${projectId}/grants`);
+    // Keyboard: Enter opens the confirmation, Escape leaves it with nothing removed.
+    await row.getByRole("button", { name: "Remove" }).focus();
+    await page.keyboard.press("Enter");
+    await page.getByRole("dialog", { name: /Remove the grant/ }).waitFor();
+    await page.keyboard.press("Escape");
+    await page.getByRole("dialog").waitFor({ state: "detached" });
+    expect(await row.getByRole("cell", { name: "orders.read, orders.write" }).count()).toBe(1);
     await row.getByRole("button", { name: "Remove" }).click();
     await page.getByRole("dialog").getByRole("button", { name: "Remove" }).click();
     await page.getByRole("cell", { name: "Not granted to any organization." }).waitFor();
