@@ -1,71 +1,42 @@
 // The web console in real headless Chromium (Debian's /usr/bin/chromium, driven by playwright-core):
 // sign-in with a PAT and with a single-use sign-in link, a machine user's secret and key through
 // the pages, checked from outside with the token endpoint; errors shown; axe-core; 360 px.
-import { spawnSync } from "node:child_process";
 import { createPrivateKey } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { createRequire } from "node:module";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { SignJWT } from "jose";
-import { chromium, type Browser, type Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { haveChromium, openConsoleBrowser, warnIfNoChromium, type ConsoleBrowser } from "./helpers/console-browser.js";
 import { startTestServer, type TestServer } from "./helpers/server.js";
 import { tokenRequest } from "./helpers/clients.js";
 import { operator } from "./helpers/operator-cli.js";
 
-const CHROMIUM = "/usr/bin/chromium";
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-const haveChromium = existsSync(CHROMIUM);
-if (!haveChromium) console.warn(`console-browser: SKIPPED — ${CHROMIUM} is missing (apt-get install -y chromium; .ci/run installs it)`);
-
-const axeSource = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
+warnIfNoChromium("console-browser");
 
 describe.skipIf(!haveChromium)("web console in Chromium", () => {
   let s: TestServer;
-  let browser: Browser;
+  let b: ConsoleBrowser;
   let page: Page;
   let shots: string;
   let cfg: string;
-  const cspErrors: string[] = [];
   let machineId = "";
-  let n = 0;
 
-  const shot = async (name: string) => page.screenshot({ path: path.join(shots, `${String(++n).padStart(2, "0")}-${name}.png`), fullPage: true });
-
-  /** axe-core in the page (evaluate is not subject to the page's CSP); serious or critical violations fail. */
-  async function axe(where: string) {
-    await page.evaluate(axeSource);
-    const violations = await page.evaluate<string[]>(`axe.run({ resultTypes: ["violations"] }).then((r) => r.violations
-      .filter((v) => v.impact === "serious" || v.impact === "critical")
-      .map((v) => v.id + ": " + v.nodes.map((x) => x.target.join(" ")).join(", ")))`);
-    expect(violations, `axe on ${where}`).toEqual([]);
-  }
+  const shot = (name: string) => b.shot(name);
+  const axe = (where: string) => b.axe(where);
 
   beforeAll(async () => {
-    if (!existsSync(path.join(root, "dist/console/index.html"))) spawnSync(process.execPath, [path.join(root, "scripts/build.mjs")], { stdio: "inherit" });
-    shots = path.join(os.tmpdir(), `portcullis-console-screenshots-${Date.now()}`);
-    mkdirSync(shots, { recursive: true });
-    console.log(`console-browser: screenshots in ${shots}`);
     cfg = mkdtempSync(path.join(os.tmpdir(), "portcullis-cli-cfg-"));
     // Last uses written at once (not once a minute), so the secrets table shows them.
     s = await startTestServer({ env: { PORTCULLIS_CREDENTIALS_LAST_USED_WRITE_INTERVAL: "100" } });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-    });
-    const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1280, height: 900 } });
-    page = await context.newPage();
-    page.setDefaultTimeout(15_000);
-    page.on("console", (m) => {
-      if (m.type() === "error" && /Content Security Policy|Refused to/i.test(m.text())) cspErrors.push(m.text());
-    });
+    b = await openConsoleBrowser("console-browser");
+    page = b.page;
+    shots = b.shots;
   });
 
   afterAll(async () => {
-    await browser?.close();
+    await b?.close();
     await s?.close();
     rmSync(cfg, { recursive: true, force: true });
   });
@@ -217,7 +188,7 @@ describe.skipIf(!haveChromium)("web console in Chromium", () => {
     await tab.goto(link);
     await tab.getByRole("heading", { name: "Machine users" }).waitFor();
     expect(tab.url()).not.toContain("signin=");
-    await tab.screenshot({ path: path.join(shots, `${String(++n).padStart(2, "0")}-signed-in-by-link.png`) });
+    await b.shot("signed-in-by-link", tab);
     // The link PAT is gone; the session PAT the console made is removed at sign-out.
     expect((await patIds()).length).toBe(patsBefore.length + 1);
     await tab.getByRole("button", { name: "Sign out" }).click();
@@ -230,6 +201,6 @@ describe.skipIf(!haveChromium)("web console in Chromium", () => {
     await page.goto(link);
     await expect.poll(() => page.getByRole("alert").textContent()).toMatch(/expired or was already used/);
     await shot("link-used-twice");
-    expect(cspErrors).toEqual([]);
+    expect(b.cspErrors).toEqual([]);
   });
 });

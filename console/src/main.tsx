@@ -1,11 +1,16 @@
 // The Portcullis console: sign-in (PAT or single-use sign-in link), the shell (org switcher,
-// navigation, sign-out) and the routes (#/users, #/users/<id>/<tab>, #/members).
+// navigation, sign-out) and the routes (#/users, #/users/<id>/<tab>, #/projects,
+// #/projects/<id>/<tab>, #/members). The project pages are their own chunk, loaded on first visit.
 import { render } from "preact";
 import { useEffect, useMemo, useState } from "preact/hooks";
 import { exchangeSignInLink, loadSession, makeApi, saveSession, signInWithPat, signOut, type Api, type Session } from "./api.js";
+import { OrgMembers } from "./members.js";
 import { MachinePage, UserList } from "./users.js";
-import { ConfirmButton, ErrorBox, useAction, useLoad } from "./ui.js";
+import { ConfirmButton, ErrorBox, lazy, useAction, useLoad } from "./ui.js";
 import "./style.css";
+
+const ProjectList = lazy(() => import("./projects.js").then((m) => m.ProjectList));
+const ProjectPage = lazy(() => import("./projects.js").then((m) => m.ProjectPage));
 
 function useHash(): string {
   const [hash, setHash] = useState(location.hash);
@@ -92,88 +97,17 @@ function OrgSwitcher({ api, session, onSwitch }: { api: Api; session: Session; o
   );
 }
 
-function Members({ api, orgId }: { api: Api; orgId: string }) {
-  const members = useLoad(() => api.mgmt.listOrgMembers({}), [orgId]);
-  const roles = useLoad(() => api.mgmt.listOrgMemberRoles({}), [orgId]);
-  const [userId, setUserId] = useState("");
-  const [role, setRole] = useState("ORG_OWNER");
-  const action = useAction();
-  return (
-    <section aria-labelledby="members-title">
-      <h1 id="members-title">Organization members</h1>
-      <ErrorBox error={members.error ?? action.error} />
-      <div class="table-wrap">
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">User</th>
-              <th scope="col">Roles</th>
-              <th scope="col">
-                <span class="sr-only">Actions</span>
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {members.data?.result.map((m) => (
-              <tr key={m.userId}>
-                <td>
-                  {m.preferredLoginName || m.displayName} <code>{m.userId}</code>
-                </td>
-                <td>{m.roles.join(", ")}</td>
-                <td>
-                  <ConfirmButton
-                    label="Remove"
-                    title={`Remove ${m.preferredLoginName || m.userId} from the organization?`}
-                    body={<p>Its roles in this organization are removed.</p>}
-                    onConfirm={() => api.mgmt.removeOrgMember({ userId: m.userId }).then(members.reload)}
-                  />
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
-      <form
-        class="inline-form"
-        onSubmit={async (e) => {
-          e.preventDefault();
-          if (await action.run(() => api.mgmt.addOrgMember({ userId: userId.trim(), roles: [role] }))) {
-            setUserId("");
-            members.reload();
-          }
-        }}
-      >
-        <label>
-          User id
-          <input required value={userId} onInput={(e) => setUserId((e.target as HTMLInputElement).value)} />
-        </label>
-        <label>
-          Role
-          <select value={role} onChange={(e) => setRole((e.target as HTMLSelectElement).value)}>
-            {(roles.data?.result ?? ["ORG_OWNER"]).map((r) => (
-              <option key={r} value={r}>
-                {r}
-              </option>
-            ))}
-          </select>
-        </label>
-        <button type="submit" disabled={action.busy}>
-          Add member
-        </button>
-      </form>
-    </section>
-  );
-}
-
 function Shell({ session, setSession }: { session: Session; setSession: (s: Session | undefined) => void }) {
   const hash = useHash();
   const api = useMemo(() => makeApi(session.token, () => session.orgId), [session.token, session.orgId]);
   const parts = hash.replace(/^#\/?/, "").split("/");
   let page;
-  if (parts[0] === "users" && parts[1]) page = <MachinePage api={api} userId={parts[1]} tab={parts[2] ?? "general"} orgId={session.orgId} />;
-  else if (parts[0] === "members") page = <Members api={api} orgId={session.orgId} />;
+  if (parts[0] === "users" && parts[1]) page = <MachinePage api={api} token={session.token} userId={parts[1]} tab={parts[2] ?? "general"} orgId={session.orgId} />;
+  else if (parts[0] === "projects" && parts[1]) page = <ProjectPage api={api} projectId={parts[1]} tab={parts[2] ?? "general"} orgId={session.orgId} />;
+  else if (parts[0] === "projects") page = <ProjectList api={api} orgId={session.orgId} />;
+  else if (parts[0] === "members") page = <OrgMembers api={api} orgId={session.orgId} />;
   else page = <UserList api={api} orgId={session.orgId} />;
-  const section = parts[0] === "members" ? "members" : "users";
+  const section = parts[0] === "members" || parts[0] === "projects" ? parts[0] : "users";
   return (
     <>
       <a class="skip" href="#main" onClick={(e) => (e.preventDefault(), document.getElementById("main")?.focus())}>
@@ -194,6 +128,9 @@ function Shell({ session, setSession }: { session: Session; setSession: (s: Sess
         <nav aria-label="Main">
           <a href="#/users" aria-current={section === "users" ? "page" : undefined}>
             Machine users
+          </a>
+          <a href="#/projects" aria-current={section === "projects" ? "page" : undefined}>
+            Projects
           </a>
           <a href="#/members" aria-current={section === "members" ? "page" : undefined}>
             Members

@@ -1,5 +1,6 @@
-// Small building blocks: error box, confirmation dialog, copy-once secret dialog, async helpers.
-import type { ComponentChildren } from "preact";
+// Small building blocks: error box, confirmation dialog, copy-once secret dialog, async helpers,
+// paging, role checkboxes and lazily loaded pages.
+import type { ComponentChildren, FunctionComponent } from "preact";
 import { useCallback, useEffect, useRef, useState } from "preact/hooks";
 import { describeError } from "./api.js";
 
@@ -145,4 +146,75 @@ export function SecretOnce({ title, fields, onClose, children }: { title: string
 
 export function Badge({ text }: { text: string }) {
   return <span class={`badge badge-${text.toLowerCase()}`}>{text}</span>;
+}
+
+/** The page size of every paged list. */
+export const PAGE = 20;
+
+/** Previous / next over a list the API pages (offset + limit, totalResult). */
+export function Pager({ offset, total, onOffset, label = "Pages" }: { offset: number; total: number; onOffset: (o: number) => void; label?: string }) {
+  return (
+    <nav class="pager" aria-label={label}>
+      <button type="button" disabled={offset === 0} onClick={() => onOffset(Math.max(0, offset - PAGE))}>
+        Previous
+      </button>
+      <span aria-live="polite">
+        {total === 0 ? "0" : `${offset + 1}–${Math.min(offset + PAGE, total)}`} of {total}
+      </span>
+      <button type="button" disabled={offset + PAGE >= total} onClick={() => onOffset(offset + PAGE)}>
+        Next
+      </button>
+    </nav>
+  );
+}
+
+/** The ListQuery of one page. */
+export const pageQuery = (offset: number) => ({ offset: BigInt(offset), limit: PAGE, asc: true });
+
+/** Checkboxes for role keys (a fieldset with a legend, so each reads as "<legend>, <key>"). */
+export function RoleChecks({ legend, roles, value, onChange }: { legend: string; roles: { key: string; displayName?: string }[]; value: string[]; onChange: (v: string[]) => void }) {
+  return (
+    <fieldset class="roles">
+      <legend>{legend}</legend>
+      {roles.length === 0 && <p class="muted">No roles to choose from.</p>}
+      {roles.map((r) => (
+        <label key={r.key} class="inline">
+          <input
+            type="checkbox"
+            checked={value.includes(r.key)}
+            onChange={(e) => onChange((e.target as HTMLInputElement).checked ? [...value, r.key] : value.filter((k) => k !== r.key))}
+          />
+          {r.key}
+          {r.displayName && r.displayName !== r.key ? <span class="muted"> ({r.displayName})</span> : null}
+        </label>
+      ))}
+    </fieldset>
+  );
+}
+
+/**
+ * A component whose code is loaded on first render (a dynamic import: its own chunk, not part of
+ * the initial bundle); a failed load shows its error.
+ */
+export function lazy<P extends object>(load: () => Promise<FunctionComponent<P>>): FunctionComponent<P> {
+  let loaded: FunctionComponent<P> | undefined;
+  return function Lazy(props: P) {
+    const [, setReady] = useState(false);
+    const [error, setError] = useState<unknown>();
+    useEffect(() => {
+      if (!loaded)
+        load().then(
+          (c) => {
+            loaded = c;
+            setReady(true);
+          },
+          setError,
+        );
+    }, []);
+    if (loaded) {
+      const C = loaded;
+      return <C {...props} />;
+    }
+    return error ? <ErrorBox error={error} /> : <p role="status">Loading…</p>;
+  };
 }

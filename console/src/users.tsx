@@ -1,12 +1,16 @@
-// Machine users: the list (search, state filter, paging, create) and a machine's page with tabs.
+// Machine users: the list (search, state filter, paging, create) and a machine's page with tabs
+// (credentials in credentials.tsx; authorizations, memberships and token preview loaded lazily).
 import { useState } from "preact/hooks";
 import { AccessTokenType, Type, UserState, type User } from "@zitadel/proto/zitadel/user_pb.js";
 import { TextQueryMethod } from "@zitadel/proto/zitadel/object_pb.js";
-import { KeyType } from "@zitadel/proto/zitadel/auth_n_key_pb.js";
-import { describeError, fmtDate, toTimestamp, type Api } from "./api.js";
-import { Badge, ConfirmButton, ErrorBox, SecretOnce, useAction, useLoad } from "./ui.js";
+import { fmtDate, type Api } from "./api.js";
+import { Keys, Pats, Secrets } from "./credentials.js";
+import { Badge, ConfirmButton, ErrorBox, lazy, Pager, pageQuery, useAction, useLoad } from "./ui.js";
 
-const PAGE = 20;
+// Authorizations, memberships and the token preview: their own chunk, loaded when a tab opens.
+const Authorizations = lazy(() => import("./machine-access.js").then((m) => m.Authorizations));
+const Memberships = lazy(() => import("./machine-access.js").then((m) => m.Memberships));
+const TokenPreview = lazy(() => import("./token-preview.js").then((m) => m.TokenPreview));
 
 export const stateName = (s: UserState) => (UserState[s] ?? "UNSPECIFIED").replace(/^USER_STATE_/, "").toLowerCase().replace(/^./, (c) => c.toUpperCase());
 
@@ -20,7 +24,7 @@ export function UserList({ api, orgId }: { api: Api; orgId: string }) {
     const queries = [{ query: { case: "typeQuery" as const, value: { type: Type.MACHINE } } }] as Parameters<Api["mgmt"]["listUsers"]>[0]["queries"] & object[];
     if (applied) queries.push({ query: { case: "userNameQuery", value: { userName: applied, method: TextQueryMethod.CONTAINS_IGNORE_CASE } } });
     if (state) queries.push({ query: { case: "stateQuery", value: { state: Number(state) } } });
-    return api.mgmt.listUsers({ query: { offset: BigInt(offset), limit: PAGE, asc: true }, queries });
+    return api.mgmt.listUsers({ query: pageQuery(offset), queries });
   }, [orgId, applied, state, offset]);
   const total = Number(list.data?.details?.totalResult ?? 0n);
   return (
@@ -105,17 +109,7 @@ export function UserList({ api, orgId }: { api: Api; orgId: string }) {
           </tbody>
         </table>
       </div>
-      <nav class="pager" aria-label="Pages">
-        <button type="button" disabled={offset === 0} onClick={() => setOffset(Math.max(0, offset - PAGE))}>
-          Previous
-        </button>
-        <span aria-live="polite">
-          {total === 0 ? "0" : `${offset + 1}–${Math.min(offset + PAGE, total)}`} of {total}
-        </span>
-        <button type="button" disabled={offset + PAGE >= total} onClick={() => setOffset(offset + PAGE)}>
-          Next
-        </button>
-      </nav>
+      <Pager offset={offset} total={total} onOffset={setOffset} />
     </section>
   );
 }
@@ -174,7 +168,7 @@ function CreateMachine({ api, onClose }: { api: Api; onClose: (id?: string) => v
   );
 }
 
-const TABS = ["general", "secrets", "keys", "pats", "metadata", "memberships", "activity"] as const;
+const TABS = ["general", "secrets", "keys", "pats", "metadata", "authorizations", "memberships", "token", "activity"] as const;
 type Tab = (typeof TABS)[number];
 const TAB_LABEL: Record<Tab, string> = {
   general: "General",
@@ -182,11 +176,13 @@ const TAB_LABEL: Record<Tab, string> = {
   keys: "Keys",
   pats: "Personal access tokens",
   metadata: "Metadata",
+  authorizations: "Authorizations",
   memberships: "Memberships",
+  token: "Token preview",
   activity: "Activity",
 };
 
-export function MachinePage({ api, userId, tab, orgId }: { api: Api; userId: string; tab: string; orgId: string }) {
+export function MachinePage({ api, token, userId, tab, orgId }: { api: Api; token: string; userId: string; tab: string; orgId: string }) {
   const user = useLoad(() => api.mgmt.getUserByID({ id: userId }), [userId, orgId]);
   const current: Tab = (TABS as readonly string[]).includes(tab) ? (tab as Tab) : "general";
   const u = user.data?.user;
@@ -213,7 +209,9 @@ export function MachinePage({ api, userId, tab, orgId }: { api: Api; userId: str
           {current === "keys" && <Keys api={api} user={u} />}
           {current === "pats" && <Pats api={api} user={u} />}
           {current === "metadata" && <Metadata api={api} user={u} />}
+          {current === "authorizations" && <Authorizations api={api} user={u} />}
           {current === "memberships" && <Memberships api={api} user={u} />}
+          {current === "token" && <TokenPreview api={api} token={token} user={u} />}
           {current === "activity" && <Activity api={api} user={u} />}
         </div>
       )}
@@ -320,297 +318,6 @@ function General({ api, user, reload }: { api: Api; user: User; reload: () => vo
   );
 }
 
-function Secrets({ api, user, reload }: { api: Api; user: User; reload: () => void }) {
-  const secrets = useLoad(() => api.creds.listSecrets({ userId: user.id }), [user.id]);
-  const [shown, setShown] = useState<{ clientId: string; clientSecret: string; note?: string }>();
-  const [description, setDescription] = useState("");
-  const [days, setDays] = useState("90");
-  const [grace, setGrace] = useState("24");
-  const action = useAction();
-  const origin = location.origin;
-  const refresh = () => {
-    secrets.reload();
-    reload();
-  };
-  const rows = secrets.data?.result ?? [];
-  return (
-    <div class="card">
-      <h2>Client secrets</h2>
-      <p>Secrets authenticate the client_credentials grant (client id: the username). Several may be valid at once, so a secret can be replaced without downtime.</p>
-      <ErrorBox error={secrets.error ?? action.error} />
-      <form
-        class="inline-form"
-        onSubmit={(e) => {
-          e.preventDefault();
-          void action.run(async () => {
-            const r = await api.creds.addSecret({ userId: user.id, description, expirationDate: inDays(days) });
-            setDescription("");
-            setShown({ clientId: r.clientId, clientSecret: r.clientSecret });
-          });
-        }}
-      >
-        <label>
-          Description
-          <input value={description} onInput={(e) => setDescription((e.target as HTMLInputElement).value)} placeholder="e.g. prod deployment" />
-        </label>
-        <ExpirySelect id="secret-expiry" value={days} onChange={setDays} />
-        <button type="submit" class="primary" disabled={action.busy}>
-          Generate secret
-        </button>
-      </form>
-      <div class="table-wrap">
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">Secret</th>
-              <th scope="col">Created</th>
-              <th scope="col">Expires</th>
-              <th scope="col">Last used</th>
-              <th scope="col">
-                <span class="sr-only">Actions</span>
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {rows.map((x) => (
-              <tr key={x.id}>
-                <td>
-                  {x.description || <em>no description</em>} <code>{x.id}</code>
-                </td>
-                <td>{fmtDate(x.creationDate)}</td>
-                <td>{x.expirationDate ? fmtDate(x.expirationDate) : "never"}</td>
-                <td>{x.lastUsed ? fmtDate(x.lastUsed) : "never"}</td>
-                <td class="row-actions">
-                  <ConfirmButton
-                    label="Rotate"
-                    danger={false}
-                    title={`Rotate secret ${x.description || x.id}?`}
-                    body={
-                      <>
-                        <p>A new secret is made; this one keeps working for the grace period, then expires.</p>
-                        <label>
-                          Grace period (hours)
-                          <input type="number" min="0" value={grace} onInput={(e) => setGrace((e.target as HTMLInputElement).value)} />
-                        </label>
-                      </>
-                    }
-                    onConfirm={async () => {
-                      const r = await api.creds.rotateSecret({ userId: user.id, secretId: x.id, gracePeriod: { seconds: BigInt(Math.round(Number(grace || "0") * 3600)), nanos: 0 } });
-                      setShown({ clientId: r.clientId, clientSecret: r.clientSecret, note: `The old secret stays valid for ${grace} hours.` });
-                    }}
-                  />{" "}
-                  <ConfirmButton
-                    label="Delete"
-                    title={`Delete secret ${x.description || x.id}?`}
-                    confirmLabel="Delete secret"
-                    body={<p>Tokens can no longer be requested with it, and the tokens it obtained stop working.</p>}
-                    onConfirm={() => api.creds.removeSecret({ userId: user.id, secretId: x.id }).then(refresh)}
-                  />
-                </td>
-              </tr>
-            ))}
-            {secrets.data && rows.length === 0 && (
-              <tr>
-                <td colSpan={5}>No client secret.</td>
-              </tr>
-            )}
-          </tbody>
-        </table>
-      </div>
-      {shown && (
-        <SecretOnce
-          title="Client secret"
-          fields={[
-            { label: "Client id", value: shown.clientId },
-            { label: "Client secret", value: shown.clientSecret },
-          ]}
-          onClose={() => {
-            setShown(undefined);
-            refresh();
-          }}
-        >
-          {shown.note && <p>{shown.note}</p>}
-          <p>Try it:</p>
-          <pre class="snippet">{`curl -u '${shown.clientId}:<secret>' -d grant_type=client_credentials -d scope=openid ${origin}/oauth/v2/token`}</pre>
-        </SecretOnce>
-      )}
-    </div>
-  );
-}
-
-function download(name: string, bytes: Uint8Array) {
-  const url = URL.createObjectURL(new Blob([bytes as BlobPart], { type: "application/json" }));
-  const a = document.createElement("a");
-  a.href = url;
-  a.download = name;
-  document.body.append(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 10_000);
-}
-
-const inDays = (days: string) => (days ? toTimestamp(new Date(Date.now() + Number(days) * 86_400_000)) : undefined);
-
-function ExpirySelect({ value, onChange, id }: { value: string; onChange: (v: string) => void; id: string }) {
-  return (
-    <label for={id}>
-      Expires
-      <select id={id} value={value} onChange={(e) => onChange((e.target as HTMLSelectElement).value)}>
-        <option value="30">in 30 days</option>
-        <option value="90">in 90 days</option>
-        <option value="365">in 1 year</option>
-        <option value="">never</option>
-      </select>
-    </label>
-  );
-}
-
-function Keys({ api, user }: { api: Api; user: User }) {
-  const keys = useLoad(() => api.mgmt.listMachineKeys({ userId: user.id }), [user.id]);
-  const [days, setDays] = useState("90");
-  const [added, setAdded] = useState<{ keyId: string; file: string }>();
-  const [publicKey, setPublicKey] = useState("");
-  const [addedPublic, setAddedPublic] = useState<string>();
-  const action = useAction();
-  return (
-    <div class="card">
-      <h2>Keys</h2>
-      <p>A key file lets the machine user get tokens with the JWT bearer grant (RFC 7523). Only the public key is kept: download the file now.</p>
-      <ErrorBox error={keys.error ?? action.error} />
-      <div class="actions">
-        <ExpirySelect id="key-expiry" value={days} onChange={setDays} />
-        <button
-          type="button"
-          class="primary"
-          disabled={action.busy}
-          onClick={() =>
-            action.run(async () => {
-              const r = await api.mgmt.addMachineKey({ userId: user.id, type: KeyType.JSON, expirationDate: inDays(days) });
-              const file = `${user.userName}-${r.keyId}.json`;
-              download(file, r.keyDetails);
-              setAdded({ keyId: r.keyId, file });
-              keys.reload();
-            })
-          }
-        >
-          New key (download JSON)
-        </button>
-      </div>
-      {added && (
-        <p role="status" class="warning">
-          Key {added.keyId} downloaded as {added.file}. It cannot be downloaded again.
-        </p>
-      )}
-      <details>
-        <summary>Add a public key instead (the private key never leaves your machine)</summary>
-        <form
-          onSubmit={(e) => {
-            e.preventDefault();
-            void action.run(async () => {
-              const r = await api.mgmt.addMachineKey({ userId: user.id, type: KeyType.JSON, expirationDate: inDays(days), publicKey: new TextEncoder().encode(publicKey.trim() + "\n") });
-              setAdded(undefined);
-              setPublicKey("");
-              setAddedPublic(r.keyId);
-              keys.reload();
-            });
-          }}
-        >
-          <label>
-            Public key (PEM)
-            <textarea rows={5} required value={publicKey} onInput={(e) => setPublicKey((e.target as HTMLTextAreaElement).value)} placeholder="-----BEGIN PUBLIC KEY-----" />
-          </label>
-          <button type="submit" disabled={action.busy}>
-            Add public key
-          </button>
-          {addedPublic && <p role="status">Key {addedPublic} added: sign assertions with its private key and this key id.</p>}
-        </form>
-      </details>
-      <CredentialTable
-        rows={keys.data?.result.map((k) => ({ id: k.id, created: fmtDate(k.details?.creationDate), expires: fmtDate(k.expirationDate) })) ?? []}
-        what="key"
-        onRemove={(id) => api.mgmt.removeMachineKey({ userId: user.id, keyId: id }).then(keys.reload)}
-      />
-    </div>
-  );
-}
-
-function Pats({ api, user }: { api: Api; user: User }) {
-  const pats = useLoad(() => api.mgmt.listPersonalAccessTokens({ userId: user.id }), [user.id]);
-  const [days, setDays] = useState("90");
-  const [shown, setShown] = useState<{ tokenId: string; token: string }>();
-  const action = useAction();
-  return (
-    <div class="card">
-      <h2>Personal access tokens</h2>
-      <ErrorBox error={pats.error ?? action.error} />
-      <div class="actions">
-        <ExpirySelect id="pat-expiry" value={days} onChange={setDays} />
-        <button
-          type="button"
-          class="primary"
-          disabled={action.busy}
-          onClick={() => action.run(async () => setShown(await api.mgmt.addPersonalAccessToken({ userId: user.id, expirationDate: inDays(days) })))}
-        >
-          New token
-        </button>
-      </div>
-      {shown && (
-        <SecretOnce
-          title="Personal access token"
-          fields={[{ label: "Token", value: shown.token }]}
-          onClose={() => {
-            setShown(undefined);
-            pats.reload();
-          }}
-        />
-      )}
-      <CredentialTable
-        rows={pats.data?.result.map((t) => ({ id: t.id, created: fmtDate(t.details?.creationDate), expires: fmtDate(t.expirationDate) })) ?? []}
-        what="token"
-        onRemove={(id) => api.mgmt.removePersonalAccessToken({ userId: user.id, tokenId: id }).then(pats.reload)}
-      />
-    </div>
-  );
-}
-
-function CredentialTable({ rows, what, onRemove }: { rows: { id: string; created: string; expires: string }[]; what: string; onRemove: (id: string) => Promise<unknown> }) {
-  return (
-    <div class="table-wrap">
-      <table>
-        <thead>
-          <tr>
-            <th scope="col">Id</th>
-            <th scope="col">Created</th>
-            <th scope="col">Expires</th>
-            <th scope="col">
-              <span class="sr-only">Actions</span>
-            </th>
-          </tr>
-        </thead>
-        <tbody>
-          {rows.map((r) => (
-            <tr key={r.id}>
-              <td>
-                <code>{r.id}</code>
-              </td>
-              <td>{r.created}</td>
-              <td>{r.expires}</td>
-              <td>
-                <ConfirmButton label="Delete" title={`Delete ${what} ${r.id}?`} body={<p>Whatever uses this {what} stops working.</p>} onConfirm={() => onRemove(r.id)} />
-              </td>
-            </tr>
-          ))}
-          {rows.length === 0 && (
-            <tr>
-              <td colSpan={4}>None.</td>
-            </tr>
-          )}
-        </tbody>
-      </table>
-    </div>
-  );
-}
-
 function Metadata({ api, user }: { api: Api; user: User }) {
   const md = useLoad(() => api.mgmt.listUserMetadata({ id: user.id }), [user.id]);
   const [key, setKey] = useState("");
@@ -675,31 +382,6 @@ function Metadata({ api, user }: { api: Api; user: User }) {
           Set
         </button>
       </form>
-    </div>
-  );
-}
-
-function Memberships({ api, user }: { api: Api; user: User }) {
-  const members = useLoad(() => api.mgmt.listOrgMembers({ queries: [{ query: { case: "userIdQuery", value: { userId: user.id } } }] }), [user.id]);
-  // Instance roles: only an instance administrator may read them; anyone else sees why not.
-  const iam = useLoad(async () => (await api.admin()).listIAMMembers({ queries: [{ query: { case: "userIdQuery", value: { userId: user.id } } }] }), [user.id]);
-  const mine = members.data?.result.filter((m) => m.userId === user.id) ?? [];
-  const instance = iam.data?.result.filter((m) => m.userId === user.id) ?? [];
-  return (
-    <div class="card">
-      <h2>Memberships</h2>
-      <p>Administrative roles of this machine user (organization roles are managed under Members).</p>
-      <ErrorBox error={members.error} />
-      <ul>
-        {mine.map((m) => (
-          <li key={"org" + m.userId}>This organization: {m.roles.join(", ")}</li>
-        ))}
-        {instance.map((m) => (
-          <li key={"iam" + m.userId}>Instance: {m.roles.join(", ")}</li>
-        ))}
-        {members.data && mine.length === 0 && instance.length === 0 && <li>No memberships{iam.error ? " in this organization" : ""}.</li>}
-      </ul>
-      {iam.error !== undefined && <p class="muted">Instance roles: not visible to you ({describeError(iam.error)}).</p>}
     </div>
   );
 }
