@@ -41,10 +41,23 @@ interface Pending {
   minute: number;
 }
 
-export function createLastUsed(db: Queryable, opts: { intervalMs: number; enabled: boolean; onError?: (e: unknown) => void }): LastUsed {
+export function createLastUsed(
+  db: Queryable,
+  opts: { intervalMs: number; enabled: boolean; onError?: (e: unknown) => void },
+): LastUsed & { /** Credentials remembered as written in the current minute (bounded by the credentials used in it; for tests). */ readonly tracked: number } {
   const pending = new Map<string, Pending>();
-  /** The minute last written (or being written) per credential: a use within it needs no write. */
+  /**
+   * The minute last written (or being written) per credential: a use within it needs no write. An
+   * entry for an earlier minute saves nothing (the next use writes anyway), so entries are dropped
+   * when the minute turns: without that, every credential ever used (a rotated secret, a removed
+   * PAT) stayed here for the life of the process.
+   */
   const written = new Map<string, number>();
+  let currentMinute = -Infinity;
+  const forgetEarlierMinutes = (minute: number) => {
+    currentMinute = minute;
+    for (const [key, m] of written) if (m < minute) written.delete(key);
+  };
   let writes = 0;
   let flushing: Promise<number> | undefined;
 
@@ -97,6 +110,7 @@ export function createLastUsed(db: Queryable, opts: { intervalMs: number; enable
     touch(instanceId, kind, userId, credId, nowMs) {
       if (!opts.enabled) return;
       const minute = nowMs - (nowMs % MINUTE);
+      if (minute > currentMinute) forgetEarlierMinutes(minute);
       const key = keyOf(instanceId, kind, userId, credId);
       const w = written.get(key);
       if (w !== undefined && w >= minute) return;
@@ -110,6 +124,9 @@ export function createLastUsed(db: Queryable, opts: { intervalMs: number; enable
     },
     get writes() {
       return writes;
+    },
+    get tracked() {
+      return written.size;
     },
   };
 }
