@@ -97,13 +97,22 @@ export function methodPermission(method: DescMethod): { permission: string; reso
 }
 
 export function createPipeline(deps: Deps, services: { service: DescService; handlers: ServiceHandlers }[]): Pipeline {
+  // Each method's permission and project field are read from its options on its first call, not for
+  // all ~500 methods at start (about 0.06 s of a restart's CPU; docs/benchmarks.md, "The start path").
+  const served = new Map<DescMethod, ServiceHandlers>();
+  for (const { service, handlers } of services) for (const method of service.methods) served.set(method, handlers);
   const compiled = new Map<DescMethod, CompiledMethod>();
-  for (const { service, handlers } of services)
-    for (const method of service.methods) {
-      const p = methodPermission(method);
-      const field = p.resourceAuthz ? undefined : projectField(method, getOption(method, auth_option).checkFieldName);
-      compiled.set(method, { method, ...p, ...(field ? { projectField: field } : {}), handler: handlers[method.localName] });
-    }
+  const compiledMethod = (method: DescMethod): CompiledMethod | undefined => {
+    let m = compiled.get(method);
+    if (m) return m;
+    const handlers = served.get(method);
+    if (!handlers) return undefined;
+    const p = methodPermission(method);
+    const field = p.resourceAuthz ? undefined : projectField(method, getOption(method, auth_option).checkFieldName);
+    m = { method, ...p, ...(field ? { projectField: field } : {}), handler: handlers[method.localName] };
+    compiled.set(method, m);
+    return m;
+  };
 
   const apiAuthFailures = deps.metrics.authFailures.labels("api");
   const refusedAddress = deps.metrics.rateLimitRefusals.labels("failures_per_address");
@@ -143,13 +152,13 @@ export function createPipeline(deps: Deps, services: { service: DescService; han
   }
 
   return {
-    authenticate: (method, header, peer) => (compiled.get(method)?.permission ? authenticate(header, peer) : undefined),
+    authenticate: (method, header, peer) => (compiledMethod(method)?.permission ? authenticate(header, peer) : undefined),
     async authorizeCaller(header, peer, permission) {
       const principal = await authenticate(header, peer);
       return { deps, caller: await authorize(deps, principal, undefined, permission), principal };
     },
     async invoke(method, input, header, peer, authenticated) {
-      const m = compiled.get(method);
+      const m = compiledMethod(method);
       if (!m) throw new DomainError("Unimplemented", "", `unknown method ${method.name}`);
       let ctx: CallContext | undefined;
       if (m.permission) {

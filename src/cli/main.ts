@@ -1,46 +1,40 @@
 #!/usr/bin/env node
-import { ConfigError, loadConfig, redactedConfig } from "../config/load.js";
-import { envName, flagName, keys, type Config } from "../config/schema.js";
-import { createLogger, openStorage, startRuntime } from "../server/runtime.js";
-import { loadServerKeys, StartupError } from "../server/system.js";
-import { listSigningKeys, publishNextSigningKey, rotateSigningKeysNow } from "../server/signing-keys.js";
-import { formatRewrapReport, rewrapUnderCurrentKey } from "../server/masterkey-rotation.js";
-import { createIdGenerator } from "../app/core/ids.js";
-import type { ServerKeys } from "../crypto/keys.js";
-import type { SqlPort } from "../store/sql.js";
-import { randomInt } from "node:crypto";
-import { startServer, type RunningServer } from "../server/http.js";
-import { formatDoctorReport, runDoctor } from "../server/doctor.js";
-import { DatabaseUnreachableError } from "../store/pg-startup.js";
-import { migrate } from "../store/migrations.js";
-import { rebuildProjections } from "../store/rebuild.js";
-import { addPersonalAccessToken } from "../app/users/pats.js";
-import { OPERATOR_COMMANDS, runOperator } from "./ops.js";
-import { signInLink, SIGNIN_LINK_MINUTES } from "./ops-client.js";
-import cluster from "node:cluster";
-import { reportReady, superviseWorkers, workerCount, workerMetrics, workerSlot } from "../server/workers.js";
-import { backupCommand, restoreCommand } from "../server/backup.js";
+// The `portcullis` command: dispatch and --help. It loads only what the command needs: the operator
+// commands (ops.ts, a client of a running server) without any server module, the server-side commands
+// (server-commands.ts) from the build's bundle when it is current (one file instead of some 570
+// modules: about 0.4 s of CPU less per start, docs/benchmarks.md "Footprint of the embedded store").
+import module from "node:module";
+import { createHash } from "node:crypto";
+import { existsSync, readFileSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
 
-const commands: Record<string, { summary: string; run: (argv: string[]) => Promise<void> }> = {
-  start: { summary: "Run the server (migrates and bootstraps on first start); --workers N|auto: N processes on one port (PostgreSQL).", run: start },
-  migrate: { summary: "Apply pending database migrations and exit.", run: migrateCmd },
-  "projections rebuild": { summary: "Rebuild every projection table from the events and exit.", run: rebuild },
-  "config print": { summary: "Print the effective configuration (secrets redacted) and exit.", run: printConfig },
-  "keys list": { summary: "List the token signing keys with their state (next, active, retired) and exit.", run: keysList },
-  "keys rotate": { summary: "Make a key that has not signed yet (the published next key, else a new one) sign now; the old one stays published until its tokens expired.", run: keysRotate },
-  "keys publish": { summary: "Publish a new next signing key now; it starts signing after signingKeys.publishAhead (a graceful rotation).", run: keysPublish },
-  "masterkey rotate": { summary: "Re-wrap the signing keys and the fingerprint under PORTCULLIS_MASTERKEY and report what still depends on PORTCULLIS_MASTERKEY_PREVIOUS.", run: masterkeyRotate },
+// V8's code cache for the modules loaded from here on (Node ≥ 22.1; absent on Node 20). Node keeps it
+// in <os.tmpdir()>/node-compile-cache, keyed by file content, safe for concurrent processes;
+// NODE_DISABLE_COMPILE_CACHE=1 turns it off.
+(module as { enableCompileCache?: () => unknown }).enableCompileCache?.();
+
+/** The operator commands (ops.ts): a client of a running server's API. */
+const OPERATOR_COMMANDS = ["login", "logout", "machine", "secret", "key", "pat", "token", "member", "console", "completion"];
+
+/** The server-side commands (server-commands.ts runs them) with their summaries. */
+const commands: Record<string, { summary: string }> = {
+  start: { summary: "Run the server (migrates and bootstraps on first start); --workers N|auto: N processes on one port (PostgreSQL)." },
+  migrate: { summary: "Apply pending database migrations and exit." },
+  "projections rebuild": { summary: "Rebuild every projection table from the events and exit." },
+  "config print": { summary: "Print the effective configuration (secrets redacted) and exit." },
+  "keys list": { summary: "List the token signing keys with their state (next, active, retired) and exit." },
+  "keys rotate": { summary: "Make a key that has not signed yet (the published next key, else a new one) sign now; the old one stays published until its tokens expired." },
+  "keys publish": { summary: "Publish a new next signing key now; it starts signing after signingKeys.publishAhead (a graceful rotation)." },
+  "masterkey rotate": { summary: "Re-wrap the signing keys and the fingerprint under PORTCULLIS_MASTERKEY and report what still depends on PORTCULLIS_MASTERKEY_PREVIOUS." },
   backup: {
     summary: "backup <file> [--token <PAT>] [--server-url <url>]: write a consistent backup of the embedded store (of the running server, through its API, when it holds the data directory). PostgreSQL: pg_dump.",
-    run: backup,
   },
   restore: {
     summary: "restore <file>: replace the embedded store by a backup (server stopped; the master key must be the backup's). PostgreSQL: pg_restore.",
-    run: restore,
   },
   doctor: {
     summary: "Check configuration, database, migrations, master key and clock without changing anything; exit 1 if a check fails.",
-    run: doctor,
   },
 };
 
@@ -68,7 +62,8 @@ function usage(): string {
   return lines.join("\n");
 }
 
-function commandHelp(name: string): string {
+async function commandHelp(name: string): Promise<string> {
+  const { envName, flagName, keys } = await import("../config/schema.js");
   const lines = [
     `Usage: portcullis ${name} [flags]`,
     "",
@@ -92,214 +87,36 @@ function commandHelp(name: string): string {
   return lines.join("\n");
 }
 
-/** Stack traces of start-up errors are for debugging: shown only with logLevel debug or trace. */
-let showStacks = /^(debug|trace)$/.test(process.env.PORTCULLIS_LOG_LEVEL ?? "");
-
-function load(argv: string[]): Config {
-  const config = loadConfig({ env: process.env, argv });
-  showStacks = config.logLevel === "debug" || config.logLevel === "trace";
-  return config;
-}
-
-async function start(argv: string[]) {
-  const config = load(argv);
-  const slot = workerSlot();
-  const log = slot ? createLogger(config).child({ worker: slot }) : createLogger(config);
-  if (cluster.isPrimary) {
-    const n = workerCount(config.workers);
-    if (n > 1 && !config.databaseUrl)
-      log.warn(
-        { workers: config.workers },
-        `the embedded store runs in one process: --workers ${config.workers} needs PostgreSQL (PORTCULLIS_DATABASE_URL); starting one process`,
-      );
-    else if (n > 1) return superviseWorkers(config, log, n);
-  }
-  const rt = await startRuntime(config, log);
-  let server: RunningServer;
-  try {
-    const registry = rt.deps.metrics.registry;
-    server = await startServer(rt.deps, log, () => rt.sql.ping(), { metrics: slot && registry ? workerMetrics(registry) : undefined });
-  } catch (e) {
-    await rt.close().catch(() => undefined);
-    throw listenError(e, config);
-  }
-  const base = config.externalUrl;
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    log.info({ signal }, "shutting down");
-    await server.close();
-    await rt.close();
-    log.info("stopped");
-    process.exit(0);
-  };
-  process.on("SIGTERM", () => void stop("SIGTERM"));
-  if (slot) {
-    // The supervisor decides: Ctrl-C reaches every process of the group, the primary then sends SIGTERM.
-    process.on("SIGINT", () => undefined);
-    // The supervisor is gone (killed): nobody would replace or stop this worker.
-    process.on("disconnect", () => void stop("supervisor gone"));
-  } else process.on("SIGINT", () => void stop("SIGINT"));
-  if (rt.boot.created && rt.boot.patPath) {
-    process.stderr.write(
-      `\nFirst start: admin machine user "${rt.boot.adminUserName}" created; its PAT was written to ${rt.boot.patPath}\n` +
-        `Try:  curl -H "Authorization: Bearer $(cat ${rt.boot.patPath})" ${base}/management/v1/orgs/me\n\n`,
-    );
-    if (!process.stderr.isTTY) {
-      // A credential goes to a person at a terminal, never into a log collector that keeps stderr.
-      process.stderr.write(`Web console: ${base}/ui/console/ (a single-use sign-in link: portcullis console login)\n\n`);
-    } else if (rt.boot.adminUserId && rt.boot.orgId) {
-      // A single-use sign-in link for the web console, short-lived (docs/design.md, "Console sign-in").
-      const caller = { userId: rt.boot.adminUserId, resourceOwner: rt.boot.orgId, orgId: rt.boot.orgId, system: true as const };
-      const expires = new Date(rt.deps.clock().getTime() + SIGNIN_LINK_MINUTES * 60_000);
-      const link = await addPersonalAccessToken(rt.deps, caller, rt.boot.adminUserId, expires).catch(() => undefined);
-      if (link) process.stderr.write(`Web console (single use, for ${SIGNIN_LINK_MINUTES} minutes):  ${signInLink(base, link.tokenId, link.token)}\n\n`);
-    }
-  }
-  if (slot) return reportReady(server.port, base, rt.boot.instanceId);
-  log.info({ port: server.port, issuer: base, storage: config.databaseUrl ? "postgres" : `pglite:${config.dataDir}`, instanceId: rt.boot.instanceId }, "portcullis ready");
-}
-
-/** The port or address cannot be used, or a TLS file cannot be read: say which, and what to set. */
-function listenError(e: unknown, config: Config): unknown {
-  const err = e as NodeJS.ErrnoException;
-  if (err?.syscall === "listen" || err?.syscall === "bind") {
-    const where = `${config.host}:${config.port}`;
-    if (err.code === "EADDRINUSE") return new StartupError(`port ${config.port} is already in use (${where}); stop the other process or set PORTCULLIS_PORT`);
-    if (err.code === "EACCES") return new StartupError(`not allowed to listen on ${where} (ports below 1024 need privileges); set PORTCULLIS_PORT`);
-    if (err.code === "EADDRNOTAVAIL") return new StartupError(`address ${config.host} is not an address of this machine; set PORTCULLIS_HOST`);
-  }
-  if (err?.syscall === "open" && err.path) return new StartupError(`cannot read ${err.path} (${err.code}); check PORTCULLIS_TLS_CERT and PORTCULLIS_TLS_KEY`);
-  return e;
-}
-
-async function migrateCmd(argv: string[]) {
-  const config = load(argv);
-  const sql = await openStorage(config, createLogger(config));
-  try {
-    const applied = await migrate(sql);
-    process.stdout.write(applied.length ? `applied migrations: ${applied.join(", ")}\n` : "database is up to date\n");
-  } finally {
-    await sql.close();
-  }
-}
-
-async function rebuild(argv: string[]) {
-  const config = load(argv);
-  const sql = await openStorage(config, createLogger(config));
-  try {
-    await migrate(sql);
-    const n = await rebuildProjections(sql);
-    process.stdout.write(`projections rebuilt from ${n} events\n`);
-  } finally {
-    await sql.close();
-  }
-}
-
-async function printConfig(argv: string[]) {
-  const config = load(argv);
-  process.stdout.write(JSON.stringify(redactedConfig(config), null, 2) + "\n");
-}
+type ServerCommands = typeof import("./server-commands.js");
+let loaded: ServerCommands | undefined;
 
 /**
- * Opens the database (migrated) and the master keys for an operator command. With the embedded store
- * the server must be stopped (the data directory is locked); on PostgreSQL running processes pick the
- * change up at their next reload (signingKeys.reloadInterval) or on the first token naming a new kid.
+ * The server-side commands: the build's bundle of server-commands.js and everything it imports
+ * (dist/bundle, made by scripts/build.mjs after each compile) when it was made from this compile (its
+ * stamp names the hash of tsc's .tsbuildinfo, which a compile rewrites), else the modules themselves.
  */
-async function withKeys(argv: string[], fn: (sql: SqlPort, keys: ServerKeys, config: Config) => Promise<void>) {
-  const config = load(argv);
-  const sql = await openStorage(config, createLogger(config));
+async function serverCommands(): Promise<ServerCommands> {
+  const dist = path.join(path.dirname(fileURLToPath(import.meta.url)), "..");
+  const bundle = path.join(dist, "bundle", "server-commands.js");
+  let current: boolean;
   try {
-    await migrate(sql);
-    await fn(sql, await loadServerKeys(sql, config), config);
-  } finally {
-    await sql.close();
+    const stamp = JSON.parse(readFileSync(path.join(dist, "bundle", "stamp.json"), "utf8")) as { tsbuildinfo?: unknown };
+    current = existsSync(bundle) && stamp.tsbuildinfo === bundleStamp(dist);
+  } catch {
+    current = false; // no bundle (running from src/, or built without rolldown)
   }
+  loaded = (await import(current ? pathToFileURL(bundle).href : "./server-commands.js")) as ServerCommands;
+  return loaded;
 }
 
-/** Kids only need to be unique among the signing keys; a random node keeps the command out of the cluster's node table. */
-const operatorIds = () => createIdGenerator(randomInt(1024));
-
-async function keysList(argv: string[]) {
-  await withKeys(argv, async (sql, _keys, config) => {
-    const rows = await listSigningKeys(sql, config, new Date());
-    const lines = [`${"kid".padEnd(24)}${"state".padEnd(9)}${"signs from".padEnd(26)}published until`];
-    for (const r of rows)
-      lines.push(`${r.record.id.padEnd(24)}${r.state.padEnd(9)}${r.record.activateAt.toISOString().padEnd(26)}${r.removeAt ? r.removeAt.toISOString() : "-"}`);
-    process.stdout.write(lines.join("\n") + "\n");
-  });
+/** What the bundle's stamp records: the hash of dist/.tsbuildinfo (null without one). scripts/build.mjs writes it the same way. */
+function bundleStamp(dist: string): string | null {
+  const info = path.join(dist, ".tsbuildinfo");
+  return existsSync(info) ? createHash("sha256").update(readFileSync(info)).digest("hex") : null;
 }
 
-async function keysRotate(argv: string[]) {
-  await withKeys(argv, async (sql, keys, config) => {
-    const r = await rotateSigningKeysNow(sql, keys, config, operatorIds(), new Date());
-    process.stdout.write(`signing key ${r.active} signs from now on (${r.promoted ? "it was the published next key" : "new"})\n`);
-    if (r.retired) process.stdout.write(`signing key ${r.retired.id} is retired: published until ${r.retired.removeAt.toISOString()}\n`);
-  });
-}
-
-async function keysPublish(argv: string[]) {
-  await withKeys(argv, async (sql, keys, config) => {
-    const r = await publishNextSigningKey(sql, keys, config, operatorIds(), new Date());
-    process.stdout.write(
-      r.created
-        ? `signing key ${r.id} published; it starts signing at ${r.activateAt.toISOString()}\n`
-        : `signing key ${r.id} is already published as the next key; it starts signing at ${r.activateAt.toISOString()}\n`,
-    );
-  });
-}
-
-async function masterkeyRotate(argv: string[]) {
-  await withKeys(argv, async (sql, keys, config) => {
-    const report = await rewrapUnderCurrentKey(sql, keys, config, new Date());
-    process.stdout.write(formatRewrapReport(report, keys) + "\n");
-  });
-}
-
-/** The positional file and this command's own flags; the rest are configuration flags. */
-function fileArgs(argv: string[], own: string[] = []): { file: string; flags: Record<string, string>; rest: string[] } {
-  const rest: string[] = [];
-  const flags: Record<string, string> = {};
-  let file: string | undefined;
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    const name = a.startsWith("--") ? a.slice(2).split("=")[0]! : "";
-    if (own.includes(name)) {
-      flags[name] = a.includes("=") ? a.slice(a.indexOf("=") + 1) : (argv[++i] ?? "");
-    } else if (!a.startsWith("-") && file === undefined && (i === 0 || !argv[i - 1]!.startsWith("--") || argv[i - 1]!.includes("="))) file = a;
-    else rest.push(a);
-  }
-  if (!file) throw new StartupError("name the backup file: portcullis backup <file> / portcullis restore <file>");
-  return { file, flags, rest };
-}
-
-async function backup(argv: string[]) {
-  const { file, flags, rest } = fileArgs(argv, ["token", "server-url"]);
-  const config = load(rest);
-  process.stdout.write((await backupCommand(config, file, { ...(flags.token ? { token: flags.token } : {}), ...(flags["server-url"] ? { serverUrl: flags["server-url"] } : {}) })) + "\n");
-}
-
-async function restore(argv: string[]) {
-  const { file, rest } = fileArgs(argv);
-  const config = load(rest);
-  process.stdout.write((await restoreCommand(config, file)) + "\n");
-}
-
-async function doctor(argv: string[]) {
-  let config: Config;
-  try {
-    config = load(argv);
-  } catch (e) {
-    if (!(e instanceof ConfigError)) throw e;
-    process.stdout.write(formatDoctorReport([{ name: "configuration", status: "fail", detail: e.message, fix: "correct that value (`portcullis doctor --help` lists every key)" }]));
-    process.exitCode = 1;
-    return;
-  }
-  const checks = await runDoctor(config);
-  process.stdout.write(formatDoctorReport(checks));
-  if (checks.some((c) => c.status === "fail")) process.exitCode = 1;
-}
+/** Stack traces are shown with logLevel debug or trace (the environment's, or the loaded configuration's). */
+const showStacks = () => (loaded ? loaded.stackTraces() : /^(debug|trace)$/.test(process.env.PORTCULLIS_LOG_LEVEL ?? ""));
 
 async function main() {
   const args = process.argv.slice(2);
@@ -308,6 +125,7 @@ async function main() {
     return;
   }
   if (OPERATOR_COMMANDS.includes(args[0]!)) {
+    const { runOperator } = await import("./ops.js");
     process.exitCode = await runOperator(args);
     return;
   }
@@ -323,18 +141,20 @@ async function main() {
     process.exit(2);
   }
   if (rest.includes("--help") || rest.includes("-h")) {
-    process.stdout.write(commandHelp(name) + "\n");
+    process.stdout.write((await commandHelp(name)) + "\n");
     return;
   }
-  await cmd.run(rest);
+  const run = (await serverCommands()).serverCommands[name]!;
+  await run(rest);
 }
 
-/** Problems the operator fixes (configuration, database, data directory, port): their message says what to do. */
+/**
+ * Problems the operator fixes (configuration, database, data directory, port): their message says what
+ * to do. By name: the bundle has its own copies of the classes (ConfigError, StartupError, DatabaseUnreachableError).
+ */
+const OPERATOR_ERRORS = new Set(["ConfigError", "StartupError", "DatabaseUnreachableError"]);
 const isOperatorError = (e: unknown) =>
-  e instanceof ConfigError ||
-  e instanceof StartupError ||
-  e instanceof DatabaseUnreachableError ||
-  (e instanceof Error && ((e as { code?: unknown }).code === "EDATADIRLOCKED" || /^data directory /.test(e.message)));
+  e instanceof Error && (OPERATOR_ERRORS.has(e.name) || (e as { code?: unknown }).code === "EDATADIRLOCKED" || /^data directory /.test(e.message));
 
 /** One line, whatever failed: the cause's message where there is one. */
 function errorLine(e: unknown): string {
@@ -342,13 +162,13 @@ function errorLine(e: unknown): string {
   if (isOperatorError(e)) return e.message;
   const cause = (e as { cause?: unknown }).cause;
   const message = (e.message || e.name) + (cause instanceof Error && cause.message && !e.message.includes(cause.message) ? `: ${cause.message}` : "");
-  return `${message.split("\n")[0]}${showStacks ? "" : " (PORTCULLIS_LOG_LEVEL=debug shows the stack trace)"}`;
+  return `${message.split("\n")[0]}${showStacks() ? "" : " (PORTCULLIS_LOG_LEVEL=debug shows the stack trace)"}`;
 }
 
 main().catch((e: unknown) => {
   // Every start-up problem is one line; the stack trace only at log level debug.
   process.stderr.write(`portcullis: ${errorLine(e)}\n`);
-  if (showStacks && e instanceof Error && e.stack) process.stderr.write(e.stack + "\n");
+  if (showStacks() && e instanceof Error && e.stack) process.stderr.write(e.stack + "\n");
   process.exit(1);
 });
 

@@ -364,8 +364,6 @@ complete -o default -F _portcullis portcullis
 `;
 }
 
-export const OPERATOR_COMMANDS = ["login", "logout", "machine", "secret", "key", "pat", "token", "member", "console", "completion"];
-
 /** Runs an operator command; resolves to the process exit code. */
 export async function runOperator(argv: string[]): Promise<number> {
   const program = buildProgram();

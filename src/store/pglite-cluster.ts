@@ -95,7 +95,8 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 export const TEMPLATE_DIR = path.resolve(here, "..", "pglite-template");
 /** Where a template is looked for: next to this module, and dist/'s when running from src/ (unit tests). */
 const TEMPLATE_DIRS = [TEMPLATE_DIR, path.resolve(here, "..", "..", "dist", "pglite-template")];
-const CHILD_SCRIPT = path.join(here, "pglite-initdb.js");
+/** dist/store/pglite-initdb.js, also from the bundle of the server (dist/bundle, one level below dist/ too). */
+const CHILD_SCRIPT = path.resolve(here, "..", "store", "pglite-initdb.js");
 const NEW_PREFIX = "pgdata.new-";
 
 export interface TemplateInfo {
