@@ -2,6 +2,7 @@ import type { Queryable } from "../sql.js";
 import { appReads } from "./apps.js";
 import { changeReads } from "./changes.js";
 import { eventReads } from "./events.js";
+import { federationReads } from "./federation.js";
 import { instanceReads } from "./instance.js";
 import { machineKeyReads } from "./machine-keys.js";
 import { machineSecretReads } from "./machine-secrets.js";
@@ -34,6 +35,7 @@ export function createReadModels(db: Queryable) {
     userGrants: userGrantReads(db),
     apps: appReads(db), // apps (branch apps)
     events: eventReads(db),
+    federation: federationReads(db),
   };
 }
 
@@ -54,3 +56,4 @@ export type { ExpiringCredentialRow, MachineSecretRow } from "./machine-secrets.
 export type { MetadataKeyQuery, MetadataRow } from "./metadata.js";
 export type { EventFilter, EventRange } from "./events.js";
 export type { CredentialFilter } from "./credential-filter.js";
+export type { FederationBindingRow, FederationPolicyRow } from "./federation.js";
