@@ -64,7 +64,9 @@ export type RefusalReason =
   | "subject_mismatch"
   | "condition_false"
   | "condition_error"
-  | "jwks_unavailable";
+  | "jwks_unavailable"
+  /** Bindings of more than one user accept the token and the request named none (evaluate.ts). */
+  | "ambiguous";
 
 export interface Refusal {
   reason: RefusalReason;
