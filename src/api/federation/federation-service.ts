@@ -5,7 +5,7 @@ import * as fed from "../../app/federation/policies.js";
 import { invalidArgument } from "../../domain/errors.js";
 import type { PresetInput } from "../../domain/federation/presets.js";
 import type { FederationAlgorithm } from "../../domain/federation/types.js";
-import type { FederationBindingRow, FederationPolicyRow } from "../../store/read-models/index.js";
+import type { FederationBindingRow, FederationPolicyRow } from "../../app/federation/policies.js";
 import type { ServiceHandlers } from "../pipeline.js";
 import type * as pb from "../proto/portcullis/v1/federation_messages_pb.js";
 import { listDetails, objectDetails, readDetails } from "../users/mappers.js";

@@ -48,10 +48,8 @@ export async function candidatesFor(deps: Deps, issuer: string, scope: { orgId?:
 }
 
 /** The engine's verdict on the token, then Portcullis's own rule on top: a policy may require a jti. */
-export async function evaluate(deps: Deps, token: string, c: Candidates): Promise<Evaluation> {
-  const ev = await evaluateFederatedToken(token, { policies: c.policies, bindings: c.bindings }, deps.federationKeys, deps.clock(), {
-    allowHttpLoopback: deps.config.federation.allowHttpLoopback,
-  });
+export async function evaluate(deps: Deps, token: string, c: Candidates, userId?: string): Promise<Evaluation> {
+  const ev = await evaluateFederatedToken(token, { policies: c.policies, bindings: c.bindings }, deps.federationKeys, deps.clock().getTime(), userId === undefined ? {} : { userId });
   if (ev.ok && ev.accepted.jti === undefined && c.requireJti.has(ev.accepted.policy.id))
     return { ok: false, refusals: [...ev.trace, { reason: "malformed", detail: "the token has no jti and the trust policy requires one", policyId: ev.accepted.policy.id }] };
   return ev;

@@ -65,7 +65,7 @@ export async function addPolicy(deps: Deps, caller: Caller, input: PolicyInput):
 /** Replaces the policy's settings; the same settings again write nothing. */
 export async function updatePolicy(deps: Deps, caller: Caller, policyId: string, input: PolicyInput): Promise<Details> {
   const policy = validatePolicy(deps, input);
-  return runCommand(deps, caller.userId, async (load) => {
+  return runCommand<Details>(deps, caller.userId, async (load) => {
     const p = await policyOf(load, caller, policyId);
     const current: PolicyPayload = {
       name: p.name,
@@ -162,3 +162,4 @@ export async function listBindings(deps: Deps, caller: Caller, userId: string): 
   const items = await deps.reads.federation.bindingsOfUser(deps.instanceId, caller.orgId, userId);
   return { items, meta: await listMeta(deps, items.length) };
 }
+export type { FederationBindingRow, FederationPolicyRow };
