@@ -28,6 +28,8 @@ export interface FederatedIdentity {
   /** The external token's exp (seconds). */
   exp: number;
   replayId: string;
+  /** The error of this grant form (invalid_grant or invalid_client), also for a replay found by the shared check. */
+  fail: (reason: string) => OAuthError;
 }
 
 /** Carried by a token request through both runs of its decision. */
@@ -70,7 +72,7 @@ export async function federate(
     a.jti !== undefined
       ? createHash("sha256").update(JSON.stringify(["fed-jti", a.policy.issuer, a.jti])).digest("base64url")
       : createHash("sha256").update(JSON.stringify(["fed-jws", jwt.signingInput])).digest("base64url");
-  request.federated = { userId: a.binding.userId, bindingId: a.binding.id, exp: a.exp, replayId };
+  request.federated = { userId: a.binding.userId, bindingId: a.binding.id, exp: a.exp, replayId, fail };
   return true;
 }
 

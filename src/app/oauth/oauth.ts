@@ -5,7 +5,7 @@ import { mintAccessToken, type AccessClaims } from "../../crypto/tokens.js";
 import type { Deps } from "../core/context.js";
 import { decideWithCache } from "../core/lookup.js";
 import type { ClientSecret } from "./clients.js";
-import { OAuthError } from "./errors.js";
+import { OAuthError, clientAuthFailed } from "./errors.js";
 import { GRANTS, type Grant, type GrantHandler, type TokenRequest } from "./grants.js";
 import { claimSpentAssertion, type ReplayCache } from "./jwt-assertion.js";
 import { decideRoleClaims, roleRequest, type RoleRequest } from "./role-claims.js";
@@ -38,6 +38,8 @@ function decideAndIssue(deps: Deps, grant: GrantHandler, request: TokenRequest):
 async function spendShared(deps: Deps, request: TokenRequest, g: Grant): Promise<TokenResponse> {
   if (!(await claimSpentAssertion(deps, request.replay, request))) {
     deps.log.debug({ reason: "replayed (used through another process, or before a restart)" }, "jwt-bearer assertion rejected");
+    if (request.federated) throw request.federated.fail("replayed");
+    if (request.params.get("client_assertion") !== undefined) throw clientAuthFailed();
     throw new OAuthError("invalid_grant", "invalid assertion");
   }
   return issueTokens(deps, g);
