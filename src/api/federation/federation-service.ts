@@ -1,5 +1,5 @@
 import type { JsonObject } from "@bufbuild/protobuf";
-import type { Duration } from "@bufbuild/protobuf/wkt";
+import { seconds } from "../credentials/credential-service.js";
 import * as dry from "../../app/federation/dry-run.js";
 import * as fed from "../../app/federation/policies.js";
 import { invalidArgument } from "../../domain/errors.js";
@@ -7,7 +7,9 @@ import type { PresetInput } from "../../domain/federation/presets.js";
 import type { FederationAlgorithm } from "../../domain/federation/types.js";
 import type { FederationBindingRow, FederationPolicyRow } from "../../app/federation/policies.js";
 import type { ServiceHandlers } from "../pipeline.js";
-import type * as pb from "../proto/portcullis/v1/federation_messages_pb.js";
+import type * as bpb from "../proto/portcullis/v1/federation_binding_pb.js";
+import type * as ppb from "../proto/portcullis/v1/federation_policy_pb.js";
+import type { AddTrustPolicyFromPresetRequest } from "../proto/portcullis/v1/federation_preset_pb.js";
 import { listDetails, objectDetails, readDetails } from "../users/mappers.js";
 
 /**
@@ -15,13 +17,7 @@ import { listDetails, objectDetails, readDetails } from "../users/mappers.js";
  * app/federation. The org is the caller's (or x-zitadel-orgid), as for the credential policy.
  */
 
-function seconds(d: Duration | undefined): number {
-  if (!d) return 0;
-  if (d.nanos !== 0 || d.seconds < 0n) throw invalidArgument("PORT-duration", "max_token_age must be a non-negative whole number of seconds");
-  return Number(d.seconds);
-}
-
-function settings(p: pb.TrustPolicySettings | undefined): fed.PolicyInput {
+function settings(p: ppb.TrustPolicySettings | undefined): fed.PolicyInput {
   if (!p) throw invalidArgument("FED-policy", "policy is required");
   return {
     name: p.name,
@@ -30,7 +26,7 @@ function settings(p: pb.TrustPolicySettings | undefined): fed.PolicyInput {
     jwks: p.jwks,
     audiences: p.audiences,
     algorithms: p.algorithms as FederationAlgorithm[],
-    maxTokenAgeSeconds: seconds(p.maxTokenAge),
+    maxTokenAgeSeconds: seconds(p.maxTokenAge, "max_token_age"),
     requiredClaims: { ...p.requiredClaims },
     requireJti: p.requireJti,
   };
@@ -61,7 +57,7 @@ const bindingMessage = (b: FederationBindingRow) => ({
 });
 
 /** The request's preset in the shape of domain/federation/presets.ts (empty strings: not given). */
-function presetOf(req: pb.AddTrustPolicyFromPresetRequest): PresetInput {
+function presetOf(req: AddTrustPolicyFromPresetRequest): PresetInput {
   const opt = (s: string) => (s ? s : undefined);
   const keys = (p: { jwksUri: string; jwks: string }) => {
     if (p.jwks) {
@@ -102,41 +98,41 @@ function presetOf(req: pb.AddTrustPolicyFromPresetRequest): PresetInput {
 }
 
 export const federationServiceHandlers: ServiceHandlers = {
-  async addTrustPolicy(ctx, req: pb.AddTrustPolicyRequest) {
+  async addTrustPolicy(ctx, req: ppb.AddTrustPolicyRequest) {
     const r = await fed.addPolicy(ctx.deps, ctx.caller, settings(req.policy));
     return { policyId: r.policyId, details: objectDetails(r.details) };
   },
-  async addTrustPolicyFromPreset(ctx, req: pb.AddTrustPolicyFromPresetRequest) {
+  async addTrustPolicyFromPreset(ctx, req: AddTrustPolicyFromPresetRequest) {
     const r = await dry.addPolicyFromPreset(ctx.deps, ctx.caller, presetOf(req), { userId: req.userId || undefined, name: req.name || undefined });
     const d = r.details;
     const row: FederationPolicyRow = { ...r.policy, id: r.policyId, orgId: d.resourceOwner, createdAt: d.creationDate!, changedAt: d.creationDate!, sequence: d.sequence };
     return { policyId: r.policyId, bindingId: r.bindingId, policy: policyMessage(row), details: objectDetails(d) };
   },
-  async getTrustPolicy(ctx, req: pb.GetTrustPolicyRequest) {
+  async getTrustPolicy(ctx, req: ppb.GetTrustPolicyRequest) {
     return { policy: policyMessage(await fed.getPolicy(ctx.deps, ctx.caller, req.policyId)) };
   },
   async listTrustPolicies(ctx) {
     const r = await fed.listPolicies(ctx.deps, ctx.caller);
     return { details: listDetails(r.meta), result: r.items.map(policyMessage) };
   },
-  async updateTrustPolicy(ctx, req: pb.UpdateTrustPolicyRequest) {
+  async updateTrustPolicy(ctx, req: ppb.UpdateTrustPolicyRequest) {
     return { details: objectDetails(await fed.updatePolicy(ctx.deps, ctx.caller, req.policyId, settings(req.policy))) };
   },
-  async removeTrustPolicy(ctx, req: pb.RemoveTrustPolicyRequest) {
+  async removeTrustPolicy(ctx, req: ppb.RemoveTrustPolicyRequest) {
     return { details: objectDetails(await fed.removePolicy(ctx.deps, ctx.caller, req.policyId)) };
   },
-  async addFederationBinding(ctx, req: pb.AddFederationBindingRequest) {
+  async addFederationBinding(ctx, req: bpb.AddFederationBindingRequest) {
     const r = await fed.addBinding(ctx.deps, ctx.caller, { userId: req.userId, policyId: req.policyId, subject: req.subject, condition: req.condition, description: req.description });
     return { bindingId: r.bindingId, details: objectDetails(r.details) };
   },
-  async listFederationBindings(ctx, req: pb.ListFederationBindingsRequest) {
+  async listFederationBindings(ctx, req: bpb.ListFederationBindingsRequest) {
     const r = await fed.listBindings(ctx.deps, ctx.caller, req.userId);
     return { details: listDetails(r.meta), result: r.items.map(bindingMessage) };
   },
-  async removeFederationBinding(ctx, req: pb.RemoveFederationBindingRequest) {
+  async removeFederationBinding(ctx, req: bpb.RemoveFederationBindingRequest) {
     return { details: objectDetails(await fed.removeBinding(ctx.deps, ctx.caller, req.userId, req.bindingId)) };
   },
-  async dryRunFederation(ctx, req: pb.DryRunFederationRequest) {
+  async dryRunFederation(ctx, req: bpb.DryRunFederationRequest) {
     if (!req.token) throw invalidArgument("FED-token", "token is required");
     const ev = await dry.dryRun(ctx.deps, ctx.caller, req.token, req.userId || undefined);
     const refusal = (r: { reason: string; detail: string; policyId?: string; bindingId?: string }) => ({ reason: r.reason, detail: r.detail, policyId: r.policyId ?? "", bindingId: r.bindingId ?? "" });

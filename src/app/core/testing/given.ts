@@ -415,7 +415,6 @@ export function createHarness(opts: HarnessOptions = {}): Harness {
     lastUsed: { touch: () => undefined, flush: async () => 0, close: async () => undefined, writes: 0 },
     federationKeys: { getKey: async () => undefined },
   };
-
   return {
     deps,
     instanceId,
