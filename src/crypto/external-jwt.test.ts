@@ -75,8 +75,7 @@ describe("external JWT verification", () => {
 
   it("requires exp and enforces exp, nbf and iat with a small leeway", async () => {
     const keys = keysOf(rsa);
-    const { exp: _exp, ...noExp } = claims();
-    expect(reason(await check(signJwt(rsa, noExp), keys))).toBe("exp_missing");
+    expect(reason(await check(signJwt(rsa, claims({ exp: undefined })), keys))).toBe("exp_missing");
     expect(reason(await check(signJwt(rsa, claims({ exp: "soon" })), keys))).toBe("malformed");
     expect(reason(await check(signJwt(rsa, claims({ exp: NOW - FEDERATION_LEEWAY_S })), keys))).toBe("expired");
     expect(reason(await check(signJwt(rsa, claims({ exp: NOW - FEDERATION_LEEWAY_S + 5 })), keys))).toBe("ok");
@@ -91,7 +90,7 @@ describe("external JWT verification", () => {
     const p = policy({ maxTokenAgeSeconds: 300 });
     expect(reason(await check(signJwt(rsa, claims({ iat: NOW - 300 })), keys, p))).toBe("ok");
     expect(await check(signJwt(rsa, claims({ iat: NOW - 300 - FEDERATION_LEEWAY_S - 1 })), keys, p)).toMatchObject({ ok: false, reason: "too_old", detail: expect.stringMatching(/allows 300 s/) });
-    const { iat: _iat, ...noIat } = claims();
+    const noIat = claims({ iat: undefined });
     expect(reason(await check(signJwt(rsa, noIat), keys, p))).toBe("too_old");
     expect(reason(await check(signJwt(rsa, noIat), keys))).toBe("ok"); // iat optional without a maximum age (JWT-SVIDs)
   });
