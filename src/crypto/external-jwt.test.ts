@@ -1,6 +1,6 @@
 import { generateKeyPairSync } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { hmacJwt, makeKey, signJwt, unsignedJwt, type TestAlg, type TestKey } from "../../test/helpers/jwt-issuer.js";
+import { hmacJwt, keysOf, makeKey, signJwt, unsignedJwt, type TestAlg } from "../../test/helpers/jwt-issuer.js";
 import type { TrustPolicy } from "../domain/federation/types.js";
 import { FEDERATION_LEEWAY_S, JwksUnavailableError, parseExternalJwt, verifyExternalJwt, type ExternalJwtResult, type KeySource } from "./external-jwt.js";
 import { importJwks, selectKey } from "./jwks.js";
@@ -19,12 +19,6 @@ const policy = (over: Partial<TrustPolicy> = {}): TrustPolicy => ({
   ...over,
 });
 
-/** A KeySource over fixed keys, selecting as the fetcher does. */
-const keysOf = (...keys: TestKey[]): KeySource => {
-  const imported = importJwks({ keys: keys.map((k) => k.jwk) });
-  if ("error" in imported) throw new Error(imported.error);
-  return { getKey: async (_p, kid, alg) => selectKey(imported.keys, kid, alg) };
-};
 
 const claims = (over: Record<string, unknown> = {}) => ({ iss: ISS, sub: "workload", aud: "portcullis", iat: NOW - 10, exp: NOW + 600, ...over });
 

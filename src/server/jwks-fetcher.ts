@@ -96,6 +96,7 @@ export function createJwksFetcher(options: JwksFetcherOptions = {}): JwksFetcher
   const entries = new Map<string, Entry>();
   const lastMissRefresh = new Map<string, number>();
   const uploaded = new Map<string, ImportedKey[]>();
+  const uploadedByObject = new WeakMap<object, ImportedKey[]>();
   let fetches = 0;
 
   const isLoopback = (ip: string) => refusedAddress(ip, false) !== undefined && refusedAddress(ip, true) === undefined;
@@ -231,7 +232,10 @@ export function createJwksFetcher(options: JwksFetcherOptions = {}): JwksFetcher
     return e.inflight;
   }
 
+  /** The keys of an uploaded JWKS: by object while the caller keeps the same one, else by content. */
   function uploadedKeys(policy: TrustPolicy, jwks: NonNullable<TrustPolicy["jwks"]>): ImportedKey[] {
+    const same = uploadedByObject.get(jwks);
+    if (same) return same;
     const id = createHash("sha256").update(JSON.stringify(jwks)).digest("base64url");
     let keys = uploaded.get(id);
     if (!keys) {
@@ -241,6 +245,7 @@ export function createJwksFetcher(options: JwksFetcherOptions = {}): JwksFetcher
       if (uploaded.size >= o.maxEntries) uploaded.delete(uploaded.keys().next().value!);
       uploaded.set(id, keys);
     }
+    uploadedByObject.set(jwks, keys);
     return keys;
   }
 

@@ -1,6 +1,8 @@
 import { constants, createHmac, generateKeyPairSync, sign, type KeyObject } from "node:crypto";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
+import type { KeySource } from "../../src/crypto/external-jwt.js";
+import { importJwks, selectKey } from "../../src/crypto/jwks.js";
 
 /**
  * A local external issuer for the federation tests: key pairs of every JWS algorithm made with
@@ -43,6 +45,13 @@ export function signJwt(key: TestKey, payload: Record<string, unknown>, header: 
       ? sign(hash, Buffer.from(input), { key: key.privateKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_DIGEST })
       : sign(hash, Buffer.from(input), key.privateKey);
   return `${input}.${sig.toString("base64url")}`;
+}
+
+/** A KeySource over fixed keys, selecting as the JWKS fetcher does. */
+export function keysOf(...keys: TestKey[]): KeySource {
+  const imported = importJwks({ keys: keys.map((k) => k.jwk) });
+  if ("error" in imported) throw new Error(imported.error);
+  return { getKey: async (_p, kid, alg) => selectKey(imported.keys, kid, alg) };
 }
 
 /** An unsigned (`alg: none`) token and an HS256 one: what must never be accepted. */

@@ -1,7 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { makeKey, signJwt, type TestKey } from "../../../test/helpers/jwt-issuer.js";
-import type { KeySource } from "../../crypto/external-jwt.js";
-import { importJwks, selectKey } from "../../crypto/jwks.js";
+import { keysOf, makeKey, signJwt } from "../../../test/helpers/jwt-issuer.js";
 import { applyPreset } from "../../domain/federation/presets.js";
 import type { FederationBinding, TrustPolicy } from "../../domain/federation/types.js";
 import { evaluateFederatedToken } from "./evaluate.js";
@@ -9,12 +7,6 @@ import { evaluateFederatedToken } from "./evaluate.js";
 const NOW_MS = 1_800_000_000_000;
 const NOW = NOW_MS / 1000;
 const GH = "https://token.actions.githubusercontent.com";
-
-const keysOf = (...keys: TestKey[]): KeySource => {
-  const imported = importJwks({ keys: keys.map((k) => k.jwk) });
-  if ("error" in imported) throw new Error(imported.error);
-  return { getKey: async (_p, kid, alg) => selectKey(imported.keys, kid, alg) };
-};
 
 const key = makeKey("RS256", "gh-1");
 const keys = keysOf(key);
