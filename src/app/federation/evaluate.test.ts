@@ -127,12 +127,19 @@ describe("evaluateFederatedToken", () => {
   it("refuses a token that bindings of two users accept unless the request names the user", async () => {
     const c = {
       policies: [policy("pa"), policy("pb", { orgId: "org-b" })],
-      bindings: [binding("ba", "pa", { condition: 'claims.repository == "acme/api"' }), binding("bb", "pb", { orgId: "org-b", userId: "machine-b", subject: "repo:acme/api:ref:refs/heads/main" })],
+      bindings: [
+        binding("ba", "pa", { condition: 'claims.repository == "acme/api"' }),
+        binding("bb", "pb", { orgId: "org-b", userId: "machine-b", subject: "repo:acme/api:ref:refs/heads/main" }),
+        binding("bc", "pb", { orgId: "org-b", userId: "machine-c", subject: "repo:acme/web:ref:refs/heads/main" }),
+      ],
     };
     const token = signJwt(key, ghClaims());
     expect(await evaluateFederatedToken(token, c, keys, NOW_MS)).toEqual({
       ok: false,
-      refusals: [{ reason: "ambiguous", detail: "bindings of 2 users accept the token (pa/ba, pb/bb); name the user" }],
+      refusals: [
+        { reason: "ambiguous", detail: "bindings of 2 users accept the token (pa/ba, pb/bb); name the user" },
+        { reason: "subject_mismatch", detail: 'sub is not "repo:acme/web:ref:refs/heads/main"', policyId: "pb", bindingId: "bc" },
+      ],
     });
     const r = await evaluateFederatedToken(token, c, keys, NOW_MS, { userId: "machine-1" });
     expect(r.ok && r.accepted.binding.id).toBe("ba");
