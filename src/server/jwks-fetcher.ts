@@ -96,6 +96,7 @@ export function createJwksFetcher(options: JwksFetcherOptions = {}): JwksFetcher
   const entries = new Map<string, Entry>();
   const lastMissRefresh = new Map<string, number>();
   const uploaded = new Map<string, ImportedKey[]>();
+  const uploadedByObject = new WeakMap<object, ImportedKey[]>();
   let fetches = 0;
 
   const isLoopback = (ip: string) => refusedAddress(ip, false) !== undefined && refusedAddress(ip, true) === undefined;
@@ -123,7 +124,14 @@ export function createJwksFetcher(options: JwksFetcherOptions = {}): JwksFetcher
   }
 
   function get(u: URL, deadline: number): Promise<{ status: number; location?: string; body?: Buffer; cacheControl?: string }> {
-    return new Promise((resolve, reject) => {
+    return new Promise((resolveOnce, rejectOnce) => {
+      let settled = false;
+      const resolve: typeof resolveOnce = (v) => void (settled || ((settled = true), resolveOnce(v)));
+      const reject = (e: Error) => void (settled || ((settled = true), rejectOnce(e)));
+      const refuse = (why: string) => {
+        reject(new FetchRefused(why));
+        req.destroy();
+      };
       const host = u.hostname.startsWith("[") ? u.hostname.slice(1, -1) : u.hostname;
       const plain = u.protocol === "http:";
       const left = Math.max(1, deadline - Date.now());
@@ -134,9 +142,9 @@ export function createJwksFetcher(options: JwksFetcherOptions = {}): JwksFetcher
         headers: { accept: "application/jwk-set+json, application/json", "user-agent": "Portcullis-Federation/1" },
         ...(isIP(host) ? {} : { lookup: (plain ? lookups.http : lookups.https) as never }),
       });
-      const timer = setTimeout(() => req.destroy(new FetchRefused(`no complete answer within ${o.timeoutMs} ms`)), left);
+      const timer = setTimeout(() => refuse(`no complete answer within ${o.timeoutMs} ms`), left);
       req.on("close", () => clearTimeout(timer));
-      req.on("timeout", () => req.destroy(new FetchRefused(`no complete answer within ${o.timeoutMs} ms`)));
+      req.on("timeout", () => refuse(`no complete answer within ${o.timeoutMs} ms`));
       req.on("error", (e) => reject(e));
       req.on("response", (res) => {
         const status = res.statusCode ?? 0;
@@ -146,12 +154,12 @@ export function createJwksFetcher(options: JwksFetcherOptions = {}): JwksFetcher
           return resolve({ status, ...(res.headers.location ? { location: res.headers.location } : {}) });
         }
         const declared = Number(res.headers["content-length"] ?? 0);
-        if (declared > o.maxBytes) return req.destroy(new FetchRefused(`JWKS larger than ${o.maxBytes} bytes`));
+        if (declared > o.maxBytes) return refuse(`JWKS larger than ${o.maxBytes} bytes`);
         const chunks: Buffer[] = [];
         let read = 0;
         res.on("data", (c: Buffer) => {
           read += c.length;
-          if (read > o.maxBytes) return req.destroy(new FetchRefused(`JWKS larger than ${o.maxBytes} bytes`));
+          if (read > o.maxBytes) return refuse(`JWKS larger than ${o.maxBytes} bytes`);
           chunks.push(c);
         });
         res.on("error", (e) => reject(e));
@@ -224,7 +232,10 @@ export function createJwksFetcher(options: JwksFetcherOptions = {}): JwksFetcher
     return e.inflight;
   }
 
+  /** The keys of an uploaded JWKS: by object while the caller keeps the same one, else by content. */
   function uploadedKeys(policy: TrustPolicy, jwks: NonNullable<TrustPolicy["jwks"]>): ImportedKey[] {
+    const same = uploadedByObject.get(jwks);
+    if (same) return same;
     const id = createHash("sha256").update(JSON.stringify(jwks)).digest("base64url");
     let keys = uploaded.get(id);
     if (!keys) {
@@ -234,6 +245,7 @@ export function createJwksFetcher(options: JwksFetcherOptions = {}): JwksFetcher
       if (uploaded.size >= o.maxEntries) uploaded.delete(uploaded.keys().next().value!);
       uploaded.set(id, keys);
     }
+    uploadedByObject.set(jwks, keys);
     return keys;
   }
 

@@ -61,6 +61,8 @@ describe("binding conditions (CEL)", () => {
     expect(error("claims.repository == ")).toMatch(/^syntax error: at 1:/);
     expect(error("")).toMatch(/empty/);
     expect(error('repository == "acme/api"')).toMatch(/unknown name repository .*claims/);
+    expect(error('claims.repository.lowerAscii() == "acme/api"')).toBe("unknown function lowerAscii");
+    expect(error('exec(claims.repository)')).toBe("unknown function exec");
     expect(error('"acme/api"')).toMatch(/true or false/);
     expect(error("1 + 2")).toMatch(/true or false/);
     expect(error('size(claims.repository)')).toMatch(/true or false/);
@@ -79,7 +81,7 @@ describe("binding conditions (CEL)", () => {
   it("binds claims as maps, not JS objects: no prototype members, no code", () => {
     expect(run("has(claims.constructor)", github)).toEqual({ ok: true, value: false });
     expect(run('has(claims.__proto__)', github)).toEqual({ ok: true, value: false });
-    expect(run('claims.repository.exec("x") == 1', github).ok).toBe(false);
+    expect(compileCondition('claims.repository.exec("x") == 1')).toEqual({ ok: false, error: "unknown function exec" });
   });
 
   it("bounds the claims a condition runs on (items per list or map, values, depth)", () => {
@@ -104,6 +106,8 @@ describe("binding conditions (CEL)", () => {
     expect(evaluateCondition(c, input)).toEqual({ ok: true, value: false });
     const ms = performance.now() - t0;
     expect(8 * k * MAX_CLAIM_ITEMS * MAX_CLAIM_ITEMS).toBeGreaterThan(50_000); // the work is real: ≥ 50k element comparisons
-    expect(ms).toBeLessThan(250);
+    // Tens of milliseconds on a busy 2-core machine. The limit is loose so that load cannot fail it:
+    // the bound itself is the compile-time and claim limits tested above.
+    expect(ms).toBeLessThan(2000);
   });
 });

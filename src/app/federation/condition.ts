@@ -72,6 +72,9 @@ const BOOL_FUNCTIONS = new Set([
   "@not_strictly_false",
 ]);
 
+/** Calls the evaluator implements itself rather than as functions (logic, conditional, index). */
+const SPECIAL_FORMS = new Set(["_&&_", "_||_", "_?_:_", "@not_strictly_false", "_[_]"]);
+
 interface Walk {
   nodes: number;
   comprehensions: number;
@@ -93,6 +96,10 @@ function walk(e: Expr | undefined, scope: readonly string[], inBody: boolean, w:
     case "selectExpr":
       return walk(k.value.operand, scope, inBody, w);
     case "callExpr":
+      if (!SPECIAL_FORMS.has(k.value.function) && !env.funcs.find(k.value.function)) {
+        w.error = `unknown function ${k.value.function}`;
+        return;
+      }
       walk(k.value.target, scope, inBody, w);
       for (const a of k.value.args) walk(a, scope, inBody, w);
       return;

@@ -92,7 +92,8 @@ export async function evaluateFederatedToken(
   const users = [...new Set(matches.map((m) => m.binding.userId))];
   if (users.length > 1) {
     const ids = matches.map((m) => `${m.policy.id}/${m.binding.id}`).join(", ");
-    return { ok: false, refusals: [...refusals, { reason: "ambiguous", detail: `bindings of ${users.length} users accept the token (${ids}); name the user` }] };
+    // First: it is the reason the token is refused, the others only say which bindings did not match.
+    return { ok: false, refusals: [{ reason: "ambiguous", detail: `bindings of ${users.length} users accept the token (${ids}); name the user` }, ...refusals] };
   }
   const rank = (m: Match) => (m.binding.subject !== undefined ? 0 : 1);
   matches.sort((a, b) => rank(a) - rank(b) || byId(a.policy, b.policy) || byId(a.binding, b.binding));

@@ -140,7 +140,8 @@ export function githubActionsPreset(p: GithubActionsPreset): PresetResult {
 }
 
 export function gitlabCiPreset(p: GitlabCiPreset): PresetResult {
-  const issuer = p.issuer === undefined ? GITLAB_ISSUER : httpsUrl(p.issuer, "issuer");
+  // GitLab's `iss` is its external URL without a trailing slash.
+  const issuer = p.issuer === undefined ? GITLAB_ISSUER : trimSlash(httpsUrl(p.issuer, "issuer"));
   const projectPath = need(p.projectPath, "projectPath", /^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)+$/);
   const terms = [`claims.project_path == ${lit(projectPath)}`];
   if (p.ref !== undefined) {
