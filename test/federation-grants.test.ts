@@ -91,6 +91,26 @@ describe("the three ways in", () => {
     expect(payloadOf(t.json.id_token).sub).toBe(ciMachineId);
   });
 
+  it("the same claims and roles as the machine's own secret gives, for a project audience with roles", async () => {
+    const mgmt = (method: string, path: string, body?: unknown) => rest(s.url, method, `/management/v1${path}`, { token: s.pat, body });
+    const projectId = (await mgmt("POST", "/projects", { name: "deploy-target" })).json.id as string;
+    expect((await mgmt("POST", `/projects/${projectId}/roles/_bulk`, { roles: [{ key: "deployer", displayName: "Deployer" }] })).status).toBe(200);
+    expect((await mgmt("POST", `/users/${ciMachineId}/grants`, { projectId, roleKeys: ["deployer"] })).status).toBe(200);
+    const secret = (await mgmt("PUT", `/users/${ciMachineId}/secret`, {})).json.clientSecret as string;
+    const scope = `openid urn:zitadel:iam:org:project:id:${projectId}:aud urn:zitadel:iam:org:projects:roles`;
+    const own = await tokenRequest(s.url, { grant_type: "client_credentials", scope }, { id: "ci-deployer", secret });
+    const fed = await exchange(await gh.mint(githubClaims("acme/api", "refs/heads/main", AUD)), scope);
+    expect(own.status).toBe(200);
+    expect(fed.status, JSON.stringify(fed.json)).toBe(200);
+    const strip = (t: string) => {
+      const { jti: _j, iat: _i, exp: _e, nbf: _n, cred: _c, auth_time: _a, at_hash: _h, amr: _m, ...rest } = payloadOf(t);
+      return rest;
+    };
+    expect(strip(fed.json.access_token)).toEqual(strip(own.json.access_token));
+    expect(strip(fed.json.id_token)).toEqual(strip(own.json.id_token));
+    expect(strip(fed.json.access_token)[`urn:zitadel:iam:org:project:${projectId}:roles`]).toHaveProperty("deployer");
+  });
+
   it("client_credentials with the external token as client assertion (ES256 key of the issuer)", async () => {
     const t = await clientAssertion(await k8s.mint(kubernetesClaims("prod", "api", AUD), { alg: "ES256" }));
     expect(t.status, JSON.stringify(t.json)).toBe(200);
