@@ -102,10 +102,9 @@ describe("the three ways in", () => {
     const fed = await exchange(await gh.mint(githubClaims("acme/api", "refs/heads/main", AUD)), scope);
     expect(own.status).toBe(200);
     expect(fed.status, JSON.stringify(fed.json)).toBe(200);
-    const strip = (t: string) => {
-      const { jti: _j, iat: _i, exp: _e, nbf: _n, cred: _c, auth_time: _a, at_hash: _h, amr: _m, ...rest } = payloadOf(t);
-      return rest;
-    };
+    // What differs by issuing (times, ids, the credential, the at_hash of a different token, amr "pwd" of a secret).
+    const PER_ISSUING = new Set(["jti", "iat", "exp", "nbf", "cred", "auth_time", "at_hash", "amr"]);
+    const strip = (t: string) => Object.fromEntries(Object.entries(payloadOf(t)).filter(([k]) => !PER_ISSUING.has(k)));
     expect(strip(fed.json.access_token)).toEqual(strip(own.json.access_token));
     expect(strip(fed.json.id_token)).toEqual(strip(own.json.id_token));
     expect(strip(fed.json.access_token)[`urn:zitadel:iam:org:project:${projectId}:roles`]).toHaveProperty("deployer");
