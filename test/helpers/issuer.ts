@@ -1,86 +1,58 @@
-import { generateKeyPairSync, randomUUID, type KeyObject } from "node:crypto";
-import http from "node:http";
-import type { AddressInfo } from "node:net";
-import { SignJWT } from "jose";
+import { randomUUID } from "node:crypto";
+import { makeKey, signJwt, startJwksServer, type TestKey } from "./jwt-issuer.js";
 
 /**
- * An external OIDC-style issuer made in the test: node:crypto keys, its JWKS served over plain http
- * on loopback (Portcullis runs with federation.allowHttpLoopback), tokens minted with jose.
+ * An external issuer for the federation wire tests, over jwt-issuer.ts's keys, signing and loopback
+ * JWKS server: its `iss` is the JWKS server's origin (Portcullis runs with
+ * federation.allowHttpLoopback), it mints tokens shaped like Kubernetes, GitHub Actions and SPIFFE
+ * ones, and it can rotate its key (a new kid).
  */
 export interface TestIssuer {
   /** The `iss` (http://127.0.0.1:<port>). */
   url: string;
   jwksUri: string;
   /** How often the JWKS was fetched. */
-  fetches: number;
-  /** The current signing key's kid. */
-  kid: string;
-  /** A new key (new kid) signs from now on; the JWKS lists both. */
+  readonly fetches: number;
+  /** The current RS256 signing key's kid. */
+  readonly kid: string;
+  /** A new RS256 key (new kid) signs from now on; the JWKS lists every key. */
   rotate(): void;
-  mint(claims: Record<string, unknown>, opts?: { expSeconds?: number | null; alg?: "RS256" | "ES256"; jti?: string | null; header?: Record<string, unknown> }): Promise<string>;
+  mint(claims: Record<string, unknown>, opts?: { expSeconds?: number | null; alg?: "RS256" | "ES256"; jti?: string | null }): string;
   /** The public JWKS document (for an uploaded JWKS). */
   jwks(): { keys: Record<string, unknown>[] };
   close(): Promise<void>;
 }
 
-interface Key {
-  kid: string;
-  alg: "RS256" | "ES256";
-  privateKey: KeyObject;
-  jwk: Record<string, unknown>;
-}
-
-function newKey(alg: "RS256" | "ES256"): Key {
-  const pair = alg === "RS256" ? generateKeyPairSync("rsa", { modulusLength: 2048 }) : generateKeyPairSync("ec", { namedCurve: "P-256" });
-  const kid = randomUUID();
-  return { kid, alg, privateKey: pair.privateKey, jwk: { ...pair.publicKey.export({ format: "jwk" }), kid, alg, use: "sig" } };
-}
-
 export async function startIssuer(): Promise<TestIssuer> {
-  const keys: Key[] = [newKey("RS256"), newKey("ES256")];
+  const keys: TestKey[] = [makeKey("RS256", randomUUID()), makeKey("ES256", randomUUID())];
   let current = keys[0]!;
-  const state = { fetches: 0 };
-  const server = http.createServer((req, res) => {
-    if (req.url === "/jwks") {
-      state.fetches++;
-      res.writeHead(200, { "content-type": "application/json" });
-      res.end(JSON.stringify({ keys: keys.map((k) => k.jwk) }));
-      return;
-    }
-    res.writeHead(404).end();
-  });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const server = await startJwksServer(keys);
+  const url = `http://127.0.0.1:${server.port}`;
   return {
     url,
-    jwksUri: `${url}/jwks`,
+    jwksUri: server.url,
     get fetches() {
-      return state.fetches;
+      return server.hits;
     },
     get kid() {
       return current.kid;
     },
     rotate() {
-      current = newKey("RS256");
+      current = makeKey("RS256", randomUUID());
       keys.push(current);
+      server.keys = keys.map((k) => k.jwk);
     },
-    async mint(claims, opts = {}) {
+    mint(claims, opts = {}) {
       const key = opts.alg === "ES256" ? keys.find((k) => k.alg === "ES256")! : current;
       const now = Math.floor(Date.now() / 1000);
       const body: Record<string, unknown> = { iss: url, iat: now, ...claims };
       if (opts.expSeconds !== null) body.exp = now + (opts.expSeconds ?? 600);
       if (opts.jti !== null) body.jti = opts.jti ?? randomUUID();
-      return new SignJWT(body).setProtectedHeader({ alg: key.alg, kid: key.kid, typ: "JWT", ...opts.header }).sign(key.privateKey);
+      return signJwt(key, body);
     },
     jwks: () => ({ keys: keys.map((k) => k.jwk) }),
-    close: () => new Promise<void>((r) => server.close(() => r())),
+    close: () => server.close(),
   };
-}
-
-/** An unsigned token (alg none) or one with a forged header: for refusal tests. */
-export function forge(header: Record<string, unknown>, payload: Record<string, unknown>, signature = ""): string {
-  const b = (o: unknown) => Buffer.from(JSON.stringify(o)).toString("base64url");
-  return `${b(header)}.${b(payload)}.${signature}`;
 }
 
 /** A Kubernetes projected service-account token's claims. */
