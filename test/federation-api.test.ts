@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
 import { FederationService } from "../src/api/proto/portcullis/v1/federation_pb.js";
+import { rebuildProjections } from "../src/store/rebuild.js";
 import { startTestServer, type TestServer } from "./helpers/server.js";
 import { rest, tokenRequest } from "./helpers/clients.js";
 import { myOrgId, seedHumanAndForeignMachine } from "./helpers/fixtures.js";
@@ -197,6 +198,19 @@ describe("presets and the dry run over gRPC and Connect", () => {
     } finally {
       await jtiLess.close();
     }
+  });
+
+  it("the federation read models rebuilt from the events equal the inline ones", async () => {
+    const dump = async () => [
+      await s.rt.sql.query("SELECT * FROM proj_federation_policies ORDER BY id"),
+      await s.rt.sql.query("SELECT * FROM proj_federation_bindings ORDER BY id"),
+      await s.rt.sql.query("SELECT id, sequence, changed_at FROM proj_users ORDER BY id"),
+    ];
+    const before = await dump();
+    expect(before[0]!.length).toBeGreaterThan(2);
+    expect(before[1]!.length).toBeGreaterThan(2);
+    await rebuildProjections(s.rt.sql);
+    expect(await dump()).toEqual(before);
   });
 
   it("errors are gRPC statuses; an unknown policy is NotFound", async () => {
