@@ -52,7 +52,7 @@ describe.each<Storage>(["pglite", "postgres"])("event streaming (%s)", (storage)
     expect(g.events[0]!.payload).toEqual({ secretId: expect.any(String), hashedSecret: "[redacted]" });
     const types2 = await admin.listEventTypes({});
     expect(types2.eventTypes.map((t) => t.type)).toContain("user.machine.secret.removed");
-    expect((await admin.listAggregateTypes({})).aggregateTypes.map((t) => t.type)).toEqual(["instance", "org", "project", "user", "usergrant"]);
+    expect((await admin.listAggregateTypes({})).aggregateTypes.map((t) => t.type)).toEqual(["federation_policy", "instance", "org", "project", "user", "usergrant"]);
   });
 
   it("requires events.read: a machine without instance roles is refused", async () => {

@@ -176,7 +176,7 @@ describe("configuration and CLI", () => {
     const db = await createTestDatabase();
     cleanup.push(db.drop);
     const m = await cli(["migrate"], { PORTCULLIS_DATABASE_URL: db.url });
-    expect(m.stdout).toBe("applied migrations: 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11\n");
+    expect(m.stdout).toBe("applied migrations: 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13\n");
     expect((await cli(["migrate"], { PORTCULLIS_DATABASE_URL: db.url })).stdout).toBe("database is up to date\n");
     const r = await cli(["projections", "rebuild"], { PORTCULLIS_DATABASE_URL: db.url });
     expect(r.stdout).toBe("projections rebuilt from 0 events\n");

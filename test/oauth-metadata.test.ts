@@ -27,7 +27,7 @@ describe("RFC 8414 metadata", () => {
     for (const [member, value] of Object.entries(metadata)) expect(value, member).toEqual(discovery[member]);
     // OIDC-only members stay in discovery.
     for (const member of ["userinfo_endpoint", "id_token_signing_alg_values_supported", "subject_types_supported", "claims_supported"]) expect(metadata).not.toHaveProperty(member);
-    expect(metadata.grant_types_supported).toEqual(["client_credentials", "urn:ietf:params:oauth:grant-type:jwt-bearer"]);
+    expect(metadata.grant_types_supported).toEqual(["client_credentials", "urn:ietf:params:oauth:grant-type:jwt-bearer", "urn:ietf:params:oauth:grant-type:token-exchange"]);
   });
 
   it("is built from the discovery document, member order as in RFC 8414 §2", () => {

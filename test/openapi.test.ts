@@ -86,6 +86,7 @@ describe("OpenAPI documents", () => {
       "zitadel.authorization.v2beta.AuthorizationService",
       "zitadel.app.v2beta.AppService",
       "portcullis.v1.CredentialService",
+      "portcullis.v1.FederationService",
     ]);
 
     const url = `${s.url}/openapi/management.v1.json`;

@@ -208,6 +208,7 @@ const SERVED = [
   "zitadel.authorization.v2beta.AuthorizationService",
   "zitadel.app.v2beta.AppService",
   "portcullis.v1.CredentialService",
+  "portcullis.v1.FederationService",
 ];
 
 describe("gRPC server reflection", () => {

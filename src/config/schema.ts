@@ -136,6 +136,17 @@ const configSchema = z.object({
       description: "Refuse machine-key assertions without a jti (ZITADEL's SDKs send none; without one, a jwt-bearer assertion is single-use by its digest).",
     }),
   }),
+  federation: z.object({
+    allowHttpLoopback: setting(bool, {
+      default: false,
+      description: "Workload federation: accept plain-http issuers and JWKS URLs on loopback addresses (tests and development only; otherwise https only).",
+    }),
+    jwksTimeoutMs: setting(durationMs, { default: 5000, description: "Workload federation: how long one JWKS fetch may take." }),
+    jwksRefreshIntervalMs: setting(durationMs, {
+      default: 5000,
+      description: "Workload federation: the least time between two fetches of one issuer's JWKS on an unknown kid (a kid-miss storm cannot make more).",
+    }),
+  }),
   maxBodyBytes: setting(positiveInt, { default: 1048576, description: "Largest accepted request body in bytes; larger ones get 413 / ResourceExhausted." }),
   requestTimeoutMs: setting(durationMs, {
     default: 60000,

@@ -16,7 +16,7 @@ export interface StoredEvent {
   createdAt: Date;
 }
 
-export type AggregateType = "instance" | "org" | "user" | "project" | "usergrant";
+export type AggregateType = "instance" | "org" | "user" | "project" | "usergrant" | "federation_policy";
 
 /** An event a command wants to append. */
 export interface NewEvent {

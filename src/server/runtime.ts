@@ -13,6 +13,7 @@ import type { Deps } from "../app/core/context.js";
 import { createIdGenerator } from "../app/core/ids.js";
 import { joinCluster, type Cluster } from "./cluster.js";
 import { eventSignal } from "../app/events/signal.js";
+import { createJwksFetcher } from "./jwks-fetcher.js";
 import { startWebhookDelivery } from "./webhooks.js";
 import { createRateLimits } from "../app/core/rate-limit.js";
 import { loadServerKeys } from "./system.js";
@@ -103,7 +104,14 @@ export async function startRuntime(config: Config, log: Logger, clock: () => Dat
       enabled: config.credentials.trackLastUsed,
       onError: (err) => log.warn({ err }, "writing credentials' last use failed (kept for the next round)"),
     });
-    const deps: Deps = { config, store, reads, cache, keys, clock, newId, instanceId: boot.instanceId, signingKeys, log, limits, usedAssertions, lastUsed, metrics, tracing };
+    const federationKeys = createJwksFetcher({
+      allowHttpLoopback: config.federation.allowHttpLoopback,
+      timeoutMs: config.federation.jwksTimeoutMs,
+      refreshIntervalMs: config.federation.jwksRefreshIntervalMs,
+      clock: () => clock().getTime(),
+      log,
+    });
+    const deps: Deps = { config, store, reads, cache, keys, clock, newId, instanceId: boot.instanceId, signingKeys, log, limits, usedAssertions, lastUsed, metrics, tracing, federationKeys };
     const webhooks = config.webhooks.enabled ? startWebhookDelivery(deps, log) : undefined;
     if (metrics.registry) countExpiringCredentials(deps);
     return {

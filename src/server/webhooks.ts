@@ -1,5 +1,4 @@
 import { randomUUID } from "node:crypto";
-import { lookup as dnsLookup, type LookupAddress } from "node:dns";
 import http from "node:http";
 import https from "node:https";
 import { isIP } from "node:net";
@@ -14,6 +13,7 @@ import { openWithAnyKey } from "../crypto/keys.js";
 import { signWebhook } from "../crypto/webhook-signature.js";
 import type { StoredEvent } from "../domain/events.js";
 import { webhookStore, type WebhookSubscriptionRow } from "../store/webhooks.js";
+import { guardedLookup } from "./guarded-lookup.js";
 
 /**
  * Webhook delivery. Each subscription has one deliverer at a time — the process holding its lease in
@@ -61,15 +61,7 @@ export function startWebhookDelivery(deps: Deps, log: Logger): WebhookDelivery {
     });
 
   /** Resolves the host and connects only to an allowed address (the one checked: no second lookup). */
-  const safeLookup = (hostname: string, options: object, callback: (err: Error | null, address: string | LookupAddress[], family?: number) => void) => {
-    dnsLookup(hostname, { all: true }, (err, addresses) => {
-      if (err) return callback(err, "");
-      const ok = addresses.find((a) => !refusedAddress(a.address, cfg.allowLoopback));
-      if (!ok) return callback(Object.assign(new Error(`webhook host ${hostname} resolves only to refused addresses`), { code: "EWEBHOOKADDR" }), "");
-      if ((options as { all?: boolean }).all) return callback(null, [ok]);
-      callback(null, ok.address, ok.family);
-    });
-  };
+  const safeLookup = guardedLookup({ refuse: (ip) => refusedAddress(ip, cfg.allowLoopback), code: "EWEBHOOKADDR", what: "webhook" });
 
   function post(sub: WebhookSubscriptionRow, secret: string, e: StoredEvent): Promise<Outcome> {
     const why = refusedUrl(sub.url, cfg.allowLoopback);

@@ -368,6 +368,49 @@ CREATE TABLE webhook_dead_letters (
 `,
   },
   {
+    version: 12,
+    name: "workload identity federation",
+    // Trust policies (the federation_policy aggregate) and the bindings of machines to them (events
+    // on the user aggregate). The token path finds the policies of an issuer here.
+    sql: `
+CREATE TABLE proj_federation_policies (
+  instance_id           text        NOT NULL,
+  id                    text        NOT NULL,
+  org_id                text        NOT NULL,
+  name                  text        NOT NULL,
+  issuer                text        NOT NULL,
+  jwks_uri              text        NOT NULL DEFAULT '',
+  jwks                  text        NOT NULL DEFAULT '',
+  audiences             jsonb       NOT NULL DEFAULT '[]'::jsonb,
+  algorithms            jsonb       NOT NULL DEFAULT '[]'::jsonb,
+  max_token_age_seconds integer     NOT NULL DEFAULT 0,
+  required_claims       jsonb       NOT NULL DEFAULT '{}'::jsonb,
+  require_jti           boolean     NOT NULL DEFAULT false,
+  created_at            timestamptz NOT NULL,
+  changed_at            timestamptz NOT NULL,
+  sequence              bigint      NOT NULL,
+  PRIMARY KEY (instance_id, id)
+);
+CREATE INDEX proj_federation_policies_issuer ON proj_federation_policies (instance_id, issuer);
+CREATE INDEX proj_federation_policies_org ON proj_federation_policies (instance_id, org_id);
+CREATE TABLE proj_federation_bindings (
+  instance_id  text        NOT NULL,
+  id           text        NOT NULL,
+  policy_id    text        NOT NULL,
+  user_id      text        NOT NULL,
+  org_id       text        NOT NULL,
+  subject      text        NOT NULL DEFAULT '',
+  condition    text        NOT NULL DEFAULT '',
+  description  text        NOT NULL DEFAULT '',
+  created_at   timestamptz NOT NULL,
+  sequence     bigint      NOT NULL,
+  PRIMARY KEY (instance_id, id)
+);
+CREATE INDEX proj_federation_bindings_policy ON proj_federation_bindings (instance_id, policy_id);
+CREATE INDEX proj_federation_bindings_user ON proj_federation_bindings (instance_id, user_id);
+`,
+  },
+  {
     version: 13,
     name: "app secret dates",
     // Which secret an API application holds (the sequence of the event that set it, its id for

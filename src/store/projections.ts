@@ -9,6 +9,7 @@ import { UserGrantEvents, userGrantEventMappers } from "../domain/usergrants/eve
 import { UserGrantStateNum } from "../domain/usergrants/user-grant.js";
 import { UserEvents, userEventMappers } from "../domain/users/events.js";
 import { UserStateNum, UserType } from "../domain/users/user.js";
+import { projectFederation } from "./projections-federation.js";
 import { Tables } from "./read-models/tables.js";
 import type { Queryable } from "./sql.js";
 
@@ -21,6 +22,7 @@ export async function project(tx: Queryable, stored: StoredEvent): Promise<void>
   const e = readEvent(eventMappers, stored);
   const handler = e && (handlers[e.type] as Handler<ProjectedEvent> | undefined);
   if (handler) await handler(tx, e);
+  await projectFederation(tx, stored);
 }
 
 const eventMappers = { ...instanceEventMappers, ...orgEventMappers, ...userEventMappers, ...projectEventMappers, ...userGrantEventMappers };

@@ -18,7 +18,7 @@ import { listDetails, listInput, objectDetails, readDetails, ts } from "../users
 const date = (t: Timestamp | undefined) => (t ? timestampDate(t) : undefined);
 
 /** Whole seconds of a Duration (absent: 0); fractions are refused rather than rounded. */
-function seconds(d: Duration | undefined, field: string): number {
+export function seconds(d: Duration | undefined, field: string): number {
   if (!d) return 0;
   if (d.nanos !== 0 || d.seconds < 0n) throw invalidArgument("PORT-duration", `${field} must be a non-negative whole number of seconds`);
   return Number(d.seconds);

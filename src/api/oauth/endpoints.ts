@@ -26,7 +26,7 @@ const TOKEN_HEADERS = jsonHeaders({ pragma: "no-cache" });
  * or JWS compact serialization (base64url and dots) by construction: nothing to escape.
  */
 const tokenJson = (t: TokenResponse) =>
-  t.id_token === undefined ? `{"access_token":"${t.access_token}","token_type":"Bearer","expires_in":${t.expires_in}}` : JSON.stringify(t);
+  t.id_token === undefined && t.issued_token_type === undefined ? `{"access_token":"${t.access_token}","token_type":"Bearer","expires_in":${t.expires_in}}` : JSON.stringify(t);
 
 /** The grant types a label may name: the served ones; anything else a client sends is "other". */
 const GRANT_LABELS = new Set(GRANTS.map((g) => g.grantType));

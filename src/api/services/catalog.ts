@@ -7,8 +7,10 @@ import { AppService } from "@zitadel/proto/zitadel/app/v2beta/app_service_pb.js"
 import { AuthorizationService } from "@zitadel/proto/zitadel/authorization/v2beta/authorization_service_pb.js";
 import { ProjectService } from "@zitadel/proto/zitadel/project/v2beta/project_service_pb.js";
 import { credentialServiceHandlers } from "../credentials/credential-service.js";
+import { federationServiceHandlers } from "../federation/federation-service.js";
 import type { ServiceHandlers } from "../pipeline.js";
 import { CredentialService } from "../proto/portcullis/v1/credentials_pb.js";
+import { FederationService } from "../proto/portcullis/v1/federation_pb.js";
 import { adminHandlers } from "./admin.js";
 import { appServiceV2betaHandlers } from "./app-v2beta.js";
 import { authorizationServiceV2betaHandlers } from "./authorization-v2beta.js";
@@ -42,4 +44,5 @@ export const apiServices: readonly ApiService[] = [
   { service: AppService, handlers: appServiceV2betaHandlers, prefix: "" },
   // Portcullis's own (proto/portcullis/v1/credentials.proto); its routes carry their full path.
   { service: CredentialService, handlers: credentialServiceHandlers, prefix: "" },
+  { service: FederationService, handlers: federationServiceHandlers, prefix: "" },
 ];

@@ -1,5 +1,6 @@
 import type { AggregateType, StoredEvent } from "../../domain/events.js";
 import { evolveInstance, evolveOrg, reduceInstance, reduceOrg, type InstanceState, type OrgState } from "../../domain/orgs/org.js";
+import { evolvePolicy, reducePolicy, type PolicyState } from "../../domain/federation/policy.js";
 import { evolveProject, reduceProject, type ProjectState } from "../../domain/projects/project.js";
 import { evolveUserGrant, reduceUserGrant, type UserGrantState } from "../../domain/usergrants/user-grant.js";
 import { UserEvents, evolveUser, reduceUser, type UserState } from "../../domain/users/user.js";
@@ -17,7 +18,9 @@ export type StateOf<T extends AggregateType> = T extends "user"
       ? ProjectState
       : T extends "usergrant"
         ? UserGrantState
-        : InstanceState;
+        : T extends "federation_policy"
+          ? PolicyState
+          : InstanceState;
 
 const reducers = {
   user: reduceUser,
@@ -25,6 +28,7 @@ const reducers = {
   instance: reduceInstance,
   project: reduceProject,
   usergrant: reduceUserGrant,
+  federation_policy: reducePolicy,
 } as const;
 
 const evolvers = {
@@ -33,6 +37,7 @@ const evolvers = {
   instance: evolveInstance,
   project: evolveProject,
   usergrant: evolveUserGrant,
+  federation_policy: evolvePolicy,
 } as const;
 
 /** User events that can add, rename or release a login name. */

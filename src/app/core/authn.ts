@@ -54,6 +54,8 @@ function credentialAlive(user: UserState, cred: string, nowMs: number): boolean 
     return k !== undefined && k.expiration.getTime() > nowMs;
   }
   if (kind === "pat") return user.pats.has(ref);
+  // A token obtained through workload federation lives while its binding does (removing the binding or its policy ends it).
+  if (kind === "fed") return user.bindings.has(ref);
   return false;
 }
 

@@ -1,4 +1,5 @@
 import type { Config } from "../../config/schema.js";
+import type { KeySource } from "../../crypto/external-jwt.js";
 import type { ServerKeys } from "../../crypto/keys.js";
 import type { EventStore } from "../../store/event-store.js";
 import type { ReadModels } from "../../store/read-models/index.js";
@@ -35,6 +36,8 @@ export interface Deps {
   tracing: Tracing;
   /** When each credential was last used, gathered in memory and written at most once a minute each. */
   lastUsed: LastUsed;
+  /** The keys of external issuers (workload federation): their fetched JWKS, cached (server/jwks-fetcher.ts). */
+  federationKeys: KeySource;
 }
 
 /** Who is asking, and for which org (§4 of the management API notes: x-zitadel-orgid or the caller's org). */

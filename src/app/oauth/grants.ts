@@ -1,9 +1,10 @@
 import type { InstanceState } from "../../domain/orgs/org.js";
 import type { Deps } from "../core/context.js";
 import { MISS, type Lookup, type Miss } from "../core/lookup.js";
-import { activeClient, clientBySecret, used, type AuthenticatedClient, type ClientSecret } from "./clients.js";
-import { OAuthError } from "./errors.js";
-import { verifyKeyAssertion, type ReplayCache, type SpentJti } from "./jwt-assertion.js";
+import { activeClient, clientByAssertion, clientBySecret, used, type AuthenticatedClient, type ClientSecret } from "./clients.js";
+import { OAuthError, clientAuthFailed } from "./errors.js";
+import { federate, federatedClient, refusedClient, refusedGrant, type FederatedRequest } from "./federated.js";
+import { verifyKeyAssertion, type ReplayCache } from "./jwt-assertion.js";
 import { decideProjectAccess } from "./role-claims.js";
 import { audienceOf, requireScope } from "./scopes.js";
 
@@ -21,10 +22,16 @@ export interface GrantHandler<P extends string = string> {
   /** The form parameters the grant reads besides grant_type and client authentication. */
   parameters: readonly P[];
   handler(deps: Deps, request: TokenRequest<P>, lookup: Lookup): Grant | Miss;
+  /**
+   * The asynchronous part before the decision, when the grant has one for this request: checking an
+   * external token against its issuer's trust policies and keys (federated.ts), which sets
+   * `request.federated` for the handler. undefined: nothing to wait for.
+   */
+  prepare?(deps: Deps, request: TokenRequest<P>): Promise<unknown> | undefined;
 }
 
 /** A token request as the grant sees it. */
-export interface TokenRequest<P extends string = string> extends SpentJti {
+export interface TokenRequest<P extends string = string> extends FederatedRequest {
   params: { get(name: P): string | undefined };
   /** client_secret_basic / client_secret_post credentials, when the request carries them. */
   client: ClientSecret | undefined;
@@ -41,6 +48,8 @@ export interface Grant {
   aud: string[];
   /** OIDC amr of the id_token (none for a machine key: ZITADEL's private_key has no amr value). */
   amr: readonly string[] | undefined;
+  /** RFC 8693 §2.2.1 issued_token_type, for token exchange. */
+  issuedTokenType?: string;
 }
 
 const PWD = Object.freeze(["pwd"]);
@@ -63,19 +72,48 @@ function granted(deps: Deps, lookup: Lookup, client: AuthenticatedClient, scopes
 
 const grant = <P extends string>(g: GrantHandler<P>) => g;
 
+const JWT_CLIENT_ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+
+/** The machine a client_id names (its id or login name), for federated client assertions; undefined without one. */
+async function machineNamed(deps: Deps, clientId: string | undefined): Promise<string | undefined> {
+  if (!clientId) return undefined;
+  return (await deps.cache.userIdByLoginName(deps.instanceId, clientId)) ?? clientId;
+}
+
 /**
- * RFC 6749 §4.4 with client_secret_basic / client_secret_post. The client is checked before the
- * scope, so a bad secret without a scope is still invalid_client.
+ * RFC 6749 §4.4, the client authenticated by client_secret_basic / client_secret_post, or by a
+ * client assertion (RFC 7523 §2.2): private_key_jwt with one of the machine's own keys, or an
+ * external token whose issuer has a trust policy (workload federation; the assertion's `iss` picks
+ * the way). One method per request. The client is checked before the scope, so a bad secret
+ * without a scope is still invalid_client.
  */
 const clientCredentials = grant({
   grantType: "client_credentials",
-  parameters: ["scope"],
+  parameters: ["scope", "client_assertion", "client_assertion_type", "client_id"],
+  prepare(deps, request) {
+    const assertion = request.params.get("client_assertion");
+    const type = request.params.get("client_assertion_type");
+    if (assertion === undefined && type === undefined) return undefined;
+    if (request.client) throw new OAuthError("invalid_request", "only one client authentication method may be used");
+    if (type !== JWT_CLIENT_ASSERTION_TYPE || !assertion) throw clientAuthFailed();
+    return machineNamed(deps, request.params.get("client_id")).then((userId) => federate(deps, request, assertion, userId, refusedClient));
+  },
   handler(deps, request, lookup) {
-    const creds = request.client;
-    if (!creds || !creds.clientId) throw new OAuthError("invalid_request", "client_id or client_assertion must be provided");
-    const client = clientBySecret(deps, creds, lookup);
+    let client: AuthenticatedClient | Miss;
+    const assertion = request.params.get("client_assertion");
+    if (request.federated) client = federatedClient(deps, request.replay, request, lookup, refusedClient);
+    else if (assertion !== undefined) {
+      const r = request as TokenRequest & { assertion: string; clientId: string | undefined };
+      r.assertion = assertion;
+      r.clientId = request.params.get("client_id");
+      client = clientByAssertion(deps, request.replay, r, lookup);
+    } else {
+      const creds = request.client;
+      if (!creds || !creds.clientId) throw new OAuthError("invalid_request", "client_id or client_assertion must be provided");
+      client = clientBySecret(deps, creds, lookup);
+    }
     if (client === MISS) return MISS;
-    return granted(deps, lookup, client, requireScope(request.params.get("scope")), PWD);
+    return granted(deps, lookup, client, requireScope(request.params.get("scope")), assertion === undefined ? PWD : undefined);
   },
 });
 
@@ -90,10 +128,20 @@ export const JWT_BEARER_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer";
 const jwtBearer = grant({
   grantType: JWT_BEARER_GRANT,
   parameters: ["assertion", "scope"],
+  prepare(deps, request) {
+    const assertion = request.params.get("assertion");
+    if (!assertion) return undefined;
+    requireScope(request.params.get("scope"));
+    return federate(deps, request, assertion, undefined, refusedGrant);
+  },
   handler(deps, request, lookup) {
     const assertion = request.params.get("assertion");
     if (!assertion) throw new OAuthError("invalid_request", "assertion missing");
     const scopes = requireScope(request.params.get("scope"));
+    if (request.federated) {
+      const client = federatedClient(deps, request.replay, request, lookup, refusedGrant);
+      return client === MISS ? MISS : granted(deps, lookup, client, scopes, undefined);
+    }
     const v = verifyKeyAssertion(deps, request.replay, request, assertion, "grant", lookup);
     if (v === MISS) return MISS;
     if (!v.ok) {
@@ -107,5 +155,40 @@ const jwtBearer = grant({
   },
 });
 
+export const TOKEN_EXCHANGE_GRANT = "urn:ietf:params:oauth:grant-type:token-exchange";
+const TOKEN_TYPE_JWT = "urn:ietf:params:oauth:token-type:jwt";
+const TOKEN_TYPE_ID_TOKEN = "urn:ietf:params:oauth:token-type:id_token";
+const TOKEN_TYPE_ACCESS_TOKEN = "urn:ietf:params:oauth:token-type:access_token";
+
+/**
+ * RFC 8693 token exchange of an external JWT (subject_token_type jwt or id_token) accepted by a
+ * trust policy and a binding, for an access token of the bound machine (issued_token_type
+ * access_token). No client authentication: the subject token is the credential. No actor tokens.
+ */
+const tokenExchange = grant({
+  grantType: TOKEN_EXCHANGE_GRANT,
+  parameters: ["subject_token", "subject_token_type", "requested_token_type", "actor_token", "scope"],
+  prepare(deps, request) {
+    const token = request.params.get("subject_token");
+    const type = request.params.get("subject_token_type");
+    if (!token) throw new OAuthError("invalid_request", "subject_token missing");
+    if (type !== TOKEN_TYPE_JWT && type !== TOKEN_TYPE_ID_TOKEN) throw new OAuthError("invalid_request", `subject_token_type must be ${TOKEN_TYPE_JWT}`);
+    const requested = request.params.get("requested_token_type");
+    if (requested !== undefined && requested !== TOKEN_TYPE_ACCESS_TOKEN) throw new OAuthError("invalid_request", `requested_token_type must be ${TOKEN_TYPE_ACCESS_TOKEN}`);
+    if (request.params.get("actor_token") !== undefined) throw new OAuthError("invalid_request", "actor_token is not supported");
+    requireScope(request.params.get("scope"));
+    return federate(deps, request, token, undefined, refusedGrant).then((found) => {
+      if (!found) throw refusedGrant("issuer_unknown");
+    });
+  },
+  handler(deps, request, lookup) {
+    const scopes = requireScope(request.params.get("scope"));
+    const client = federatedClient(deps, request.replay, request, lookup, refusedGrant);
+    if (client === MISS) return MISS;
+    const g = granted(deps, lookup, client, scopes, undefined);
+    return g === MISS ? MISS : { ...g, issuedTokenType: TOKEN_TYPE_ACCESS_TOKEN };
+  },
+});
+
 /** In the order discovery lists them. */
-export const GRANTS: readonly GrantHandler[] = [clientCredentials, jwtBearer];
+export const GRANTS: readonly GrantHandler[] = [clientCredentials, jwtBearer, tokenExchange];

@@ -102,7 +102,7 @@ export interface SpentJti {
   spentUntilMs?: number;
 }
 
-function spendOnce(replay: ReplayCache, request: SpentJti, id: string, untilMs: number, nowMs: number): boolean {
+export function spendOnce(replay: ReplayCache, request: SpentJti, id: string, untilMs: number, nowMs: number): boolean {
   if (request.spentJti === id) return true;
   if (!replay.use(id, untilMs, nowMs)) return false;
   request.spentJti = id;

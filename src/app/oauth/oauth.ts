@@ -5,7 +5,7 @@ import { mintAccessToken, type AccessClaims } from "../../crypto/tokens.js";
 import type { Deps } from "../core/context.js";
 import { decideWithCache } from "../core/lookup.js";
 import type { ClientSecret } from "./clients.js";
-import { OAuthError } from "./errors.js";
+import { OAuthError, clientAuthFailed } from "./errors.js";
 import { GRANTS, type Grant, type GrantHandler, type TokenRequest } from "./grants.js";
 import { claimSpentAssertion, type ReplayCache } from "./jwt-assertion.js";
 import { decideRoleClaims, roleRequest, type RoleRequest } from "./role-claims.js";
@@ -24,6 +24,11 @@ export function exchangeToken(deps: Deps, replay: ReplayCache, params: ReadonlyM
   const grant = byGrantType.get(grantType);
   if (!grant) throw new OAuthError("unsupported_grant_type", `${grantType} is not supported`);
   const request: TokenRequest = { params, client, replay, spentJti: undefined };
+  const prepared = grant.prepare?.(deps, request);
+  return prepared === undefined ? decideAndIssue(deps, grant, request) : prepared.then(() => decideAndIssue(deps, grant, request));
+}
+
+function decideAndIssue(deps: Deps, grant: GrantHandler, request: TokenRequest): TokenResponse | Promise<TokenResponse> {
   const decided = decideWithCache(deps, grant.handler, request);
   // A grant that spent an assertion claims it across processes before any token is issued.
   if (!(decided instanceof Promise)) return request.spentJti === undefined ? issueTokens(deps, decided) : spendShared(deps, request, decided);
@@ -33,6 +38,8 @@ export function exchangeToken(deps: Deps, replay: ReplayCache, params: ReadonlyM
 async function spendShared(deps: Deps, request: TokenRequest, g: Grant): Promise<TokenResponse> {
   if (!(await claimSpentAssertion(deps, request.replay, request))) {
     deps.log.debug({ reason: "replayed (used through another process, or before a restart)" }, "jwt-bearer assertion rejected");
+    if (request.federated) throw request.federated.fail("replayed");
+    if (request.params.get("client_assertion") !== undefined) throw clientAuthFailed();
     throw new OAuthError("invalid_grant", "invalid assertion");
   }
   return issueTokens(deps, g);
@@ -43,6 +50,8 @@ export interface TokenResponse {
   token_type: "Bearer";
   expires_in: number;
   id_token?: string;
+  /** RFC 8693 token exchange. */
+  issued_token_type?: string;
 }
 
 /**
@@ -51,9 +60,13 @@ export interface TokenResponse {
  */
 export function issueTokens(deps: Deps, grant: Grant): TokenResponse | Promise<TokenResponse> {
   const claims = accessClaims(deps, grant);
-  if (grant.client.user.accessTokenType !== 1 && !grant.scopes.includes("openid"))
-    return { access_token: mintAccessToken(deps.keys.tokenMac, claims), token_type: "Bearer", expires_in: claims.exp - claims.iat };
-  return signTokens(deps, grant, claims);
+  if (grant.client.user.accessTokenType !== 1 && !grant.scopes.includes("openid")) {
+    const res: TokenResponse = { access_token: mintAccessToken(deps.keys.tokenMac, claims), token_type: "Bearer", expires_in: claims.exp - claims.iat };
+    if (grant.issuedTokenType) res.issued_token_type = grant.issuedTokenType;
+    return res;
+  }
+  const signed = signTokens(deps, grant, claims);
+  return grant.issuedTokenType ? signed.then((res) => ({ ...res, issued_token_type: grant.issuedTokenType })) : signed;
 }
 
 function accessClaims(deps: Deps, grant: Grant): AccessClaims {

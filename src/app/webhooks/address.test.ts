@@ -23,3 +23,16 @@ describe("webhook addresses", () => {
     expect(refusedUrl("http://169.254.169.254/", true)).toMatch(/link-local/);
   });
 });
+
+describe("outbound addresses that must be public (publicOnly)", () => {
+  it("refuses private, shared, multicast and reserved ranges, IPv4-mapped ones too, and names the loopback setting", () => {
+    const rules = { publicOnly: true, loopbackSetting: "federation.allowHttpLoopback" };
+    for (const ip of ["10.1.2.3", "172.16.0.1", "172.31.255.255", "192.168.1.10", "100.64.0.1", "198.18.0.1", "224.0.0.1", "240.0.0.1", "fd12::1", "fc00::1", "ff02::1", "::ffff:10.0.0.1", "::ffff:192.168.0.1"]) {
+      expect(refusedAddress(ip, true, rules), ip).toMatch(/private/);
+    }
+    expect(refusedAddress("169.254.169.254", true, rules)).toMatch(/link-local/);
+    expect(refusedAddress("127.0.0.1", false, rules)).toMatch(/federation\.allowHttpLoopback/);
+    expect(refusedAddress("127.0.0.1", true, rules)).toBeUndefined();
+    for (const ip of ["203.0.113.7", "8.8.8.8", "172.32.0.1", "2606:4700::1111"]) expect(refusedAddress(ip, false, rules), ip).toBeUndefined();
+  });
+});

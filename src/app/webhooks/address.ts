@@ -19,13 +19,28 @@ loopback.addSubnet("127.0.0.0", 8, "ipv4");
 loopback.addAddress("::1", "ipv6");
 loopback.addSubnet("::ffff:127.0.0.0", 104, "ipv6");
 
-/** Why an address may not receive webhooks, or undefined when it may. */
-export function refusedAddress(ip: string, allowLoopback: boolean): string | undefined {
+/** Private, shared, benchmarking, multicast and reserved ranges: refused where only public hosts may be reached. */
+const privateNetworks = new BlockList();
+for (const [net, bits] of [["10.0.0.0", 8], ["172.16.0.0", 12], ["192.168.0.0", 16], ["100.64.0.0", 10], ["198.18.0.0", 15], ["192.0.0.0", 24], ["224.0.0.0", 4], ["240.0.0.0", 4]] as const) {
+  privateNetworks.addSubnet(net, bits, "ipv4"); // IPv4-mapped IPv6 addresses match these too
+}
+for (const [net, bits] of [["fc00::", 7], ["ff00::", 8], ["fec0::", 10], ["64:ff9b:1::", 48]] as const) privateNetworks.addSubnet(net, bits, "ipv6");
+
+export interface AddressRules {
+  /** Refuse private networks too (default false: webhook receivers next to the server are the common case). */
+  publicOnly?: boolean;
+  /** The setting that allows loopback, named in the refusal (default webhooks.allowLoopback). */
+  loopbackSetting?: string;
+}
+
+/** Why an address may not receive webhooks (or, with `rules`, be reached by another outbound request), or undefined when it may. */
+export function refusedAddress(ip: string, allowLoopback: boolean, rules: AddressRules = {}): string | undefined {
   const family = isIP(ip);
   if (family === 0) return "not an IP address";
   const type = family === 4 ? "ipv4" : "ipv6";
   if (never.check(ip, type)) return "link-local, metadata or unspecified address";
-  if (!allowLoopback && loopback.check(ip, type)) return "loopback address (set webhooks.allowLoopback for development)";
+  if (!allowLoopback && loopback.check(ip, type)) return `loopback address (set ${rules.loopbackSetting ?? "webhooks.allowLoopback"} for development)`;
+  if (rules.publicOnly && privateNetworks.check(ip, type)) return "private, shared, multicast or reserved address";
   return undefined;
 }
 

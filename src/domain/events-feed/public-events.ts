@@ -1,3 +1,4 @@
+import { FederationEvents } from "../federation/events.js";
 import { InstanceEvents, OrgEvents } from "../orgs/events.js";
 import { ProjectEvents } from "../projects/events.js";
 import { UserGrantEvents } from "../usergrants/events.js";
@@ -36,6 +37,7 @@ export const KNOWN_EVENT_TYPES: readonly string[] = [
   ...Object.values(InstanceEvents),
   ...Object.values(ProjectEvents),
   ...Object.values(UserGrantEvents),
+  ...Object.values(FederationEvents),
 ].sort();
 
-export const KNOWN_AGGREGATE_TYPES: readonly string[] = ["instance", "org", "project", "user", "usergrant"];
+export const KNOWN_AGGREGATE_TYPES: readonly string[] = ["federation_policy", "instance", "org", "project", "user", "usergrant"];

@@ -1,4 +1,5 @@
 import type { StoredEvent } from "../events.js";
+import { evolveBindings, type BindingState } from "../federation/policy.js";
 import { UserEvents, readUserEvent } from "./events.js";
 
 /** Also here, beside the aggregate its events build. */
@@ -71,6 +72,8 @@ export interface UserState {
   metadata: Map<string, MetadataState>;
   /** Revoked access token ids with their expiry (RFC 7009 revocation). */
   revokedTokens: Map<string, number>;
+  /** Workload-federation bindings by id (domain/federation). */
+  bindings: Map<string, BindingState>;
   sequence: number;
   createdAt?: Date;
   changedAt?: Date;
@@ -92,6 +95,7 @@ export const emptyUser = (id: string): UserState => ({
   pats: new Map(),
   metadata: new Map(),
   revokedTokens: new Map(),
+  bindings: new Map(),
   sequence: 0,
 });
 
@@ -223,10 +227,13 @@ export function evolveUser(u: UserState, stored: StoredEvent): UserState {
       u.keys.clear();
       u.pats.clear();
       u.metadata.clear();
+      u.bindings.clear();
       break;
     case UserEvents.tokenRemoved:
       u.revokedTokens.set(e.payload.tokenId, e.payload.expiration);
       break;
+    default:
+      if (e === undefined) evolveBindings(u.bindings, stored);
   }
   if (u.revokedTokens.size > 0) dropExpiredRevocations(u.revokedTokens, Math.floor(stored.createdAt.getTime() / 1000));
   return u;

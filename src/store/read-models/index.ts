@@ -3,6 +3,7 @@ import { appReads } from "./apps.js";
 import { changeReads } from "./changes.js";
 import { credentialReads } from "./credentials.js";
 import { eventReads } from "./events.js";
+import { federationReads } from "./federation.js";
 import { instanceReads } from "./instance.js";
 import { machineKeyReads } from "./machine-keys.js";
 import { machineSecretReads } from "./machine-secrets.js";
@@ -36,6 +37,7 @@ export function createReadModels(db: Queryable) {
     userGrants: userGrantReads(db),
     apps: appReads(db), // apps (branch apps)
     events: eventReads(db),
+    federation: federationReads(db),
   };
 }
 
@@ -57,3 +59,4 @@ export type { CredentialListFilter, CredentialRow } from "./credentials.js";
 export type { MetadataKeyQuery, MetadataRow } from "./metadata.js";
 export type { EventFilter, EventRange } from "./events.js";
 export type { CredentialFilter } from "./credential-filter.js";
+export type { FederationBindingRow, FederationPolicyRow } from "./federation.js";

@@ -20,6 +20,8 @@ export const Tables = {
   // --- apps (branch apps) ---
   apps: "proj_apps",
   appKeys: "proj_app_keys",
+  federationPolicies: "proj_federation_policies",
+  federationBindings: "proj_federation_bindings",
 } as const;
 
 export const InstanceColumns = {
@@ -220,4 +222,6 @@ export const PROJECTION_TABLES = [
   Tables.machineSecrets,
   Tables.apps, // apps (branch apps)
   Tables.appKeys,
+  Tables.federationPolicies,
+  Tables.federationBindings,
 ] as const;

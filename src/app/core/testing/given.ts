@@ -150,6 +150,7 @@ function testConfig(overrides: Partial<Config> = {}): Config {
     trustedProxies: [],
     rateLimit: { enabled: false, tokenPerSecond: 100, tokenPerSecondPerAddress: 1000, failuresPerMinute: 30, failuresPerMinutePerClient: 300, failuresPerMinutePerAddress: 300 },
     oauth: { maxAssertionLifetime: 3600, requireAssertionJti: false },
+    federation: { allowHttpLoopback: true, jwksTimeoutMs: 5000, jwksRefreshIntervalMs: 5000 },
     metrics: { enabled: true },
     credentials: { secretFormat: "portcullis", trackLastUsed: true, lastUsedWriteInterval: 60000 },
     firstInstance: { orgName: "Portcullis", machineUsername: "admin", machineName: "admin", patPath: "/nonexistent/given-when-then/admin.pat" },
@@ -412,8 +413,8 @@ export function createHarness(opts: HarnessOptions = {}): Harness {
     metrics: noMetrics,
     tracing: noTracing,
     lastUsed: { touch: () => undefined, flush: async () => 0, close: async () => undefined, writes: 0 },
+    federationKeys: { getKey: async () => undefined },
   };
-
   return {
     deps,
     instanceId,
