@@ -251,6 +251,8 @@ describe.skipIf(!haveChromium)("console: projects, apps, grants, authorizations,
     await go(`/users/${machineId}/memberships`);
     const membership = page.getByRole("row").filter({ hasText: "Project" });
     expect(await membership.textContent()).toMatch(/Orders.*PROJECT_OWNER_VIEWER/);
+    // One page of ListUserMemberships, with its total.
+    expect(await page.getByRole("navigation", { name: "Membership pages" }).textContent()).toContain("1–1 of 1");
     await b.axe("a machine's memberships");
     await b.shot("machine-memberships");
 

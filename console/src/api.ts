@@ -23,8 +23,6 @@ export interface Api {
   mgmt: Client<typeof ManagementService>;
   orgs: Client<typeof OrganizationService>;
   creds: Client<typeof CredentialService>;
-  /** The Admin API (instance members), loaded on first use: it is not part of the initial bundle. */
-  admin: () => Promise<Client<typeof import("@zitadel/proto/zitadel/admin_pb.js").AdminService>>;
 }
 
 export function makeApi(token: string, orgId: () => string | undefined): Api {
@@ -39,7 +37,6 @@ export function makeApi(token: string, orgId: () => string | undefined): Api {
     mgmt: createClient(ManagementService, transport),
     orgs: createClient(OrganizationService, transport),
     creds: createClient(CredentialService, transport),
-    admin: async () => createClient((await import("@zitadel/proto/zitadel/admin_pb.js")).AdminService, transport),
   };
 }
 

@@ -1,9 +1,8 @@
 // A machine's authorizations (user grants: project + roles, what tokens carry) and memberships
 // (administrative roles in the instance, organizations and projects). Loaded lazily.
-import { Code } from "@connectrpc/connect";
 import { useState } from "preact/hooks";
 import { UserGrantState, type User } from "@zitadel/proto/zitadel/user_pb.js";
-import { fmtDate, isCode, type Api } from "./api.js";
+import { fmtDate, type Api } from "./api.js";
 import { allRoles, EditRolesDialog } from "./project-tabs.js";
 import { Badge, ConfirmButton, ErrorBox, Pager, pageQuery, RoleChecks, useAction, useLoad } from "./ui.js";
 
@@ -160,43 +159,15 @@ export function Authorizations({ api, user }: { api: Api; user: User }) {
   );
 }
 
-interface MembershipRow {
-  where: string;
-  id: string;
-  roles: string[];
-}
-
-/**
- * ListUserMemberships when the server offers it (paged); otherwise the same answer put together from
- * the member lists this console can read: this organization, its projects and (for an instance
- * administrator) the instance.
- */
-async function loadMemberships(api: Api, userId: string, offset: number): Promise<{ rows: MembershipRow[]; total: number; paged: boolean }> {
-  try {
-    const r = await api.mgmt.listUserMemberships({ userId, query: pageQuery(offset) });
-    const rows = r.result.map((m) => {
-      const t = m.type;
-      const where = t.case === "iam" ? "Instance" : t.case === "orgId" ? "Organization" : t.case === "projectId" ? "Project" : "Project grant";
-      return { where, id: t.case === "iam" ? "" : m.displayName || (t.value ?? ""), roles: m.roles };
-    });
-    return { rows, total: Number(r.details?.totalResult ?? 0n), paged: true };
-  } catch (e) {
-    if (!isCode(e, Code.Unimplemented)) throw e;
-  }
-  const byUser = [{ query: { case: "userIdQuery" as const, value: { userId } } }];
-  const mine = <T extends { userId: string }>(xs: T[]) => xs.filter((m) => m.userId === userId);
-  const rows: MembershipRow[] = [];
-  const iam = await api
-    .admin()
-    .then((a) => a.listIAMMembers({ queries: byUser }))
-    .catch(() => undefined);
-  for (const m of mine(iam?.result ?? [])) rows.push({ where: "Instance", id: "", roles: m.roles });
-  const org = await api.mgmt.getMyOrg({});
-  for (const m of mine((await api.mgmt.listOrgMembers({ queries: byUser })).result)) rows.push({ where: "Organization", id: org.org?.name ?? "", roles: m.roles });
-  const projects = (await api.mgmt.listProjects({ query: { limit: 1000, asc: true } })).result;
-  const perProject = await Promise.all(projects.map(async (p) => ({ p, members: mine((await api.mgmt.listProjectMembers({ projectId: p.id, queries: byUser })).result) })));
-  for (const { p, members } of perProject) for (const m of members) rows.push({ where: "Project", id: p.name, roles: m.roles });
-  return { rows, total: rows.length, paged: false };
+/** ListUserMemberships, one page: where (instance, organization, project) and with which roles. */
+async function loadMemberships(api: Api, userId: string, offset: number) {
+  const r = await api.mgmt.listUserMemberships({ userId, query: pageQuery(offset) });
+  const rows = r.result.map((m) => {
+    const t = m.type;
+    const where = t.case === "iam" ? "Instance" : t.case === "orgId" ? "Organization" : t.case === "projectId" ? "Project" : "Project grant";
+    return { where, name: m.displayName, roles: m.roles };
+  });
+  return { rows, total: Number(r.details?.totalResult ?? 0n) };
 }
 
 export function Memberships({ api, user }: { api: Api; user: User }) {
@@ -224,7 +195,7 @@ export function Memberships({ api, user }: { api: Api; user: User }) {
               {rows.map((m, i) => (
                 <tr key={i}>
                   <td>{m.where}</td>
-                  <td>{m.id}</td>
+                  <td>{m.name}</td>
                   <td>{m.roles.join(", ")}</td>
                 </tr>
               ))}
@@ -232,7 +203,7 @@ export function Memberships({ api, user }: { api: Api; user: User }) {
           </table>
         </div>
       )}
-      {list.data?.paged && <Pager offset={offset} total={list.data.total} onOffset={setOffset} label="Membership pages" />}
+      {list.data && <Pager offset={offset} total={list.data.total} onOffset={setOffset} label="Membership pages" />}
     </div>
   );
 }

@@ -5,6 +5,7 @@ import type {
   GetUserByIDRequest,
   IsUserUniqueRequest,
   ListUserChangesRequest,
+  ListUserMembershipsRequest,
   ListUsersRequest,
   RemoveMachineSecretRequest,
   RemoveUserRequest,
@@ -15,7 +16,7 @@ import type { SearchQuery } from "@zitadel/proto/zitadel/user_pb.js";
 import * as users from "../../app/users/users.js";
 import * as queries from "../../app/users/user-queries.js";
 import type { ServiceHandlers } from "../pipeline.js";
-import { changeMessages, listDetails, listInput, objectDetails, userMessage } from "./mappers.js";
+import { changeMessages, listDetails, listInput, membershipMessage, objectDetails, toMembershipQueries, userMessage } from "./mappers.js";
 import { reusable } from "../response-memo.js";
 
 /** GetUserByID answers per user row (one row object per user state, see rowOf): built and encoded once. */
@@ -105,6 +106,10 @@ export const userHandlers: ServiceHandlers = {
       asc: req.query?.asc ?? false,
     });
     return { result: await changeMessages(ctx.deps, events) };
+  },
+  async listUserMemberships(ctx, req: ListUserMembershipsRequest) {
+    const r = await queries.listUserMemberships(ctx.deps, ctx.caller, req.userId, listInput(req.query), toMembershipQueries(req.queries));
+    return { details: listDetails(r.meta), result: r.memberships.map(membershipMessage(req.userId)) };
   },
   async updateUserName(ctx, req: UpdateUserNameRequest) {
     return { details: objectDetails(await users.updateUserName(ctx.deps, ctx.caller, req.userId, req.userName)) };

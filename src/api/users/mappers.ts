@@ -1,6 +1,8 @@
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { Details } from "../../app/core/details.js";
-import type { ListMeta, UserRow } from "../../app/users/user-queries.js";
+import type { ListMeta, MembershipQuery, MembershipRow, UserRow } from "../../app/users/user-queries.js";
+import type { MembershipQuery as MembershipQueryMessage } from "@zitadel/proto/zitadel/user_pb.js";
+import { invalidArgument } from "../../domain/errors.js";
 import type { StoredEvent } from "../../domain/events.js";
 import type { Deps } from "../../app/core/context.js";
 import { UserType } from "../../domain/users/user.js";
@@ -43,6 +45,38 @@ export const userMessage = (u: UserRow) => ({
       ? { case: "machine" as const, value: { name: u.name, description: u.description, hasSecret: u.hasSecret, accessTokenType: u.accessTokenType } }
       : { case: "human" as const, value: { profile: { displayName: u.name } } },
 });
+
+/** zitadel.user.v1.Membership (user_grpc's MembershipToMembershipPb): the display name is the instance's, org's or project's name. */
+export const membershipMessage = (userId: string) => (m: MembershipRow) => ({
+  userId,
+  details: readDetails(m.sequence, m.createdAt, m.changedAt, m.resourceOwner),
+  roles: m.roles,
+  displayName: m.scopeName,
+  type:
+    m.scopeType === "instance"
+      ? { case: "iam" as const, value: true }
+      : m.scopeType === "org"
+        ? { case: "orgId" as const, value: m.scopeId }
+        : { case: "projectId" as const, value: m.scopeId },
+});
+
+/** zitadel.user.v1.MembershipQuery → MembershipQuery; an empty query is invalid (MembershipQueryToQuery). */
+export function toMembershipQueries(queries: MembershipQueryMessage[]): MembershipQuery[] {
+  return queries.map((q) => {
+    switch (q.query.case) {
+      case "orgQuery":
+        return { kind: "org", orgId: q.query.value.orgId };
+      case "projectQuery":
+        return { kind: "project", projectId: q.query.value.projectId };
+      case "projectGrantQuery":
+        return { kind: "projectGrant" };
+      case "iamQuery":
+        return { kind: "iam" };
+      default:
+        throw invalidArgument("USER-dsg3z", "Errors.List.Query.Invalid");
+    }
+  });
+}
 
 /** English texts of the event types shown by ListUserChanges (ZITADEL's en.yaml EventTypes). */
 export const eventTexts: Record<string, string> = {

@@ -4,10 +4,10 @@ import { userExists, type UserState } from "../../domain/users/user.js";
 import type { OrgState } from "../../domain/orgs/org.js";
 import { notFound } from "../../domain/errors.js";
 import type { StoredEvent } from "../../domain/events.js";
-import type { UserQuery, UserRow, UserSort } from "../../store/read-models/index.js";
+import type { MembershipQuery, UserQuery, UserRow, UserSort } from "../../store/read-models/index.js";
 import type { Caller, Deps } from "../core/context.js";
 
-export type { UserQuery, UserRow } from "../../store/read-models/index.js";
+export type { MembershipQuery, MembershipRow, UserQuery, UserRow } from "../../store/read-models/index.js";
 
 /**
  * GetUserByID, answered from the aggregate cache: the same state the projection row holds
@@ -83,4 +83,16 @@ export interface ChangeInput {
 export async function listUserChanges(deps: Deps, caller: Caller, userId: string, q: ChangeInput): Promise<StoredEvent[]> {
   if (!Number.isSafeInteger(q.sequence)) return []; // no aggregate has that many events
   return deps.reads.changes.ofAggregate(deps.instanceId, "user", userId, caller.orgId, { afterSequence: q.sequence, limit: q.limit, asc: q.asc });
+}
+
+/**
+ * ListUserMemberships: the memberships of a user of the caller's org that the instance or that org
+ * owns (the instance, the org, the org's projects), queries AND-ed, in creation order (ZITADEL has no
+ * sort column here; `asc` has no effect). A user the caller's org does not hold is not found, as in
+ * GetUserByID.
+ */
+export async function listUserMemberships(deps: Deps, caller: Caller, userId: string, list: ListInput, queries: MembershipQuery[]) {
+  await getUserById(deps, caller, userId);
+  const page = await listPage(deps, list, (p) => deps.reads.members.membershipsOfUser(deps.instanceId, userId, caller.orgId, queries, p));
+  return { memberships: page.items, meta: page.meta };
 }

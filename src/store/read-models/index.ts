@@ -46,7 +46,7 @@ export type ReadModels = ReturnType<typeof createReadModels>;
 export type { Page, PageRequest } from "./page.js";
 export type { UserQuery, UserRow, UserSort } from "./users.js";
 export type { OrgQuery, OrgRow } from "./orgs.js";
-export type { MemberQuery, MemberRow, MemberScopeType, MemberSort } from "./members.js";
+export type { MemberQuery, MemberRow, MemberScopeType, MemberSort, MembershipQuery, MembershipRow } from "./members.js";
 export type { PatRow } from "./pats.js";
 export type { ProjectQuery, ProjectRoleQuery, ProjectRoleRow, ProjectRow, ProjectSearchQuery, ProjectSort } from "./projects.js";
 export type { GrantedProjectQuery, ProjectGrantQuery, ProjectGrantRow, ProjectGrantSearchQuery } from "./project-grants.js";

@@ -1,6 +1,6 @@
 import type { Queryable, Row } from "../sql.js";
 import { asJson, selectPage, type Page, type PageRequest } from "./page.js";
-import { MemberColumns as M, Tables, UserColumns as U } from "./tables.js";
+import { InstanceColumns as I, MemberColumns as M, OrgColumns as O, ProjectColumns as P, Tables, UserColumns as U } from "./tables.js";
 
 /** Reads of proj_members (joined with proj_users for the member's name and type). */
 
@@ -54,6 +54,46 @@ const toMemberRow = (r: Row): MemberRow => ({
   userOrgId: r[U.orgId] as string,
 });
 
+/** One membership of a user (zitadel.user.v1.Membership): where, with which roles, and that scope's name. */
+export interface MembershipRow {
+  scopeType: MemberScopeType;
+  scopeId: string;
+  roles: string[];
+  /** The instance's, org's or project's name. */
+  scopeName: string;
+  /** The owner of the membership: the instance, the org, or the project's org. */
+  resourceOwner: string;
+  createdAt: Date;
+  changedAt: Date;
+  sequence: number;
+}
+
+/** user.v1.MembershipQuery reduced to what the store answers (there are no project grant members). */
+export type MembershipQuery = { kind: "org"; orgId: string } | { kind: "project"; projectId: string } | { kind: "projectGrant" } | { kind: "iam" };
+
+const MEMBERSHIP_COLUMNS = [
+  ...[M.scopeType, M.scopeId, M.roles, M.createdAt, M.changedAt, M.sequence].map((c) => `m.${c}`),
+  `COALESCE(i.${I.name}, o.${O.name}, p.${P.name}, '') AS scope_name`,
+  `CASE m.${M.scopeType} WHEN 'project' THEN p.${P.orgId} ELSE m.${M.scopeId} END AS resource_owner`,
+].join(", ");
+
+const MEMBERSHIPS_WITH_SCOPES =
+  `${Tables.members} m` +
+  ` LEFT JOIN ${Tables.instances} i ON m.${M.scopeType} = 'instance' AND i.${I.id} = m.${M.scopeId}` +
+  ` LEFT JOIN ${Tables.orgs} o ON m.${M.scopeType} = 'org' AND o.${O.instanceId} = m.${M.instanceId} AND o.${O.id} = m.${M.scopeId}` +
+  ` LEFT JOIN ${Tables.projects} p ON m.${M.scopeType} = 'project' AND p.${P.instanceId} = m.${M.instanceId} AND p.${P.id} = m.${M.scopeId}`;
+
+const toMembershipRow = (r: Row): MembershipRow => ({
+  scopeType: r[M.scopeType] as MemberScopeType,
+  scopeId: r[M.scopeId] as string,
+  roles: asJson<string[]>(r[M.roles]),
+  scopeName: r.scope_name as string,
+  resourceOwner: r.resource_owner as string,
+  createdAt: new Date(r[M.createdAt] as string | Date),
+  changedAt: new Date(r[M.changedAt] as string | Date),
+  sequence: Number(r[M.sequence]),
+});
+
 const SCOPES_OF_USER = `SELECT ${M.scopeType}, ${M.scopeId} FROM ${Tables.members} WHERE ${M.instanceId} = $1 AND ${M.userId} = $2`;
 
 export function memberReads(db: Queryable) {
@@ -78,6 +118,27 @@ export function memberReads(db: Queryable) {
       const dir = sort.asc ? "ASC" : "DESC";
       const order = sort.by ? `${sortColumns[sort.by]} ${dir}, m.${M.userId} ${dir}` : `m.${M.createdAt} ASC, m.${M.userId} ASC`;
       return selectPage(db, { columns: MEMBER_COLUMNS, from: MEMBERS_WITH_USERS, where: where.join(" AND "), order, params }, page, toMemberRow);
+    },
+
+    /**
+     * The memberships of one user owned by the instance or by one org: the instance membership, the
+     * membership in that org and in that org's projects; queries AND-ed; in creation order.
+     */
+    membershipsOfUser(instanceId: string, userId: string, orgId: string, queries: MembershipQuery[], page: PageRequest): Promise<Page<MembershipRow>> {
+      const params: unknown[] = [instanceId, userId, orgId];
+      const where = [
+        `m.${M.instanceId} = $1`,
+        `m.${M.userId} = $2`,
+        `(m.${M.scopeType} = 'instance' OR (m.${M.scopeType} = 'org' AND m.${M.scopeId} = $3) OR (m.${M.scopeType} = 'project' AND p.${P.orgId} = $3))`,
+      ];
+      for (const q of queries) {
+        if (q.kind === "iam") where.push(`m.${M.scopeType} = 'instance'`);
+        else if (q.kind === "org") where.push(`m.${M.scopeType} = 'org' AND m.${M.scopeId} = $${params.push(q.orgId)}`);
+        else if (q.kind === "project") where.push(`m.${M.scopeType} = 'project' AND m.${M.scopeId} = $${params.push(q.projectId)}`);
+        else where.push("false");
+      }
+      const order = `m.${M.createdAt} ASC, m.${M.scopeType} ASC, m.${M.scopeId} ASC`;
+      return selectPage(db, { columns: MEMBERSHIP_COLUMNS, from: MEMBERSHIPS_WITH_SCOPES, where: where.join(" AND "), order, params }, page, toMembershipRow);
     },
 
     /** The scopes (orgs, the instance) the user is a member of. */
