@@ -1,3 +1,4 @@
+import type { PolicyPayload } from "../../domain/federation/events.js";
 import type { FederationAlgorithm } from "../../domain/federation/types.js";
 import type { Queryable, Row } from "../sql.js";
 import { asDate, asJson } from "./page.js";
@@ -5,18 +6,9 @@ import { Tables } from "./tables.js";
 
 /** Reads of proj_federation_policies and proj_federation_bindings (migration 12). */
 
-export interface FederationPolicyRow {
+export interface FederationPolicyRow extends PolicyPayload {
   id: string;
   orgId: string;
-  name: string;
-  issuer: string;
-  jwksUri: string;
-  jwks: string;
-  audiences: string[];
-  algorithms: FederationAlgorithm[];
-  maxTokenAgeSeconds: number;
-  requiredClaims: Record<string, string>;
-  requireJti: boolean;
   createdAt: Date;
   changedAt: Date;
   sequence: number;
