@@ -1,6 +1,6 @@
 import { DomainError, alreadyExists } from "../domain/errors.js";
 import type { AggregateType, StoredEvent, UniqueClaim } from "../domain/events.js";
-import { createCommitter } from "./group-commit.js";
+import { MAX_BATCHES, createCommitter } from "./group-commit.js";
 import { project } from "./projections.js";
 import { inline } from "./literal.js";
 import { FENCED_SQLSTATE, PUSH_LOCK, aggregateKey, claimStatement, insertEventStatement, notifyStatement, prologueStatement, storedEvent, type PushRequest } from "./push.js";
@@ -104,17 +104,21 @@ export function createEventStore(sql: SqlPort, writer: Writer | number = 0, tele
   const viaScript = metrics.pushDuration.labels("script");
   const viaTransaction = metrics.pushDuration.labels("transaction");
   const prologue = () => prologueStatement({ node: w.node, lease: w.lease });
-  const commit =
-    sql.dialect === "postgres" && sql.script
-      ? createCommitter(
-          sql.script.bind(sql),
-          () => {
-            const p = prologue();
-            return inline(p.text, p.params);
-          },
-          (pushes) => metrics.commitBatchPushes.observe(pushes),
-        )
-      : undefined;
+  const onPostgres = sql.dialect === "postgres";
+  // Group commit (group-commit.ts): on PostgreSQL behind the push lock and fence, on PGlite one batch at a time.
+  const commit = sql.script
+    ? createCommitter(
+        sql.script.bind(sql),
+        onPostgres
+          ? () => {
+              const p = prologue();
+              return inline(p.text, p.params);
+            }
+          : undefined,
+        (pushes) => metrics.commitBatchPushes.observe(pushes),
+        onPostgres ? MAX_BATCHES : 1,
+      )
+    : undefined;
 
   async function insertEvents(tx: Queryable, req: PushRequest): Promise<StoredEvent[]> {
     const next = new Map<string, number>();
@@ -225,7 +229,7 @@ async function safePosition(after: number): Promise<number> {
     const started = performance.now();
     let path = viaScript;
     try {
-      const s = commit && (await pushScript(req, commitId));
+      const s = commit && (await pushScript(req, commitId, onPostgres));
       if (s) {
         try {
           const rows = await commit!(s);
