@@ -1,6 +1,6 @@
 import { DomainError, alreadyExists } from "../domain/errors.js";
 import type { AggregateType, StoredEvent, UniqueClaim } from "../domain/events.js";
-import { MAX_BATCHES, createCommitter } from "./group-commit.js";
+import { createCommitter } from "./group-commit.js";
 import { project } from "./projections.js";
 import { inline } from "./literal.js";
 import { FENCED_SQLSTATE, PUSH_LOCK, aggregateKey, claimStatement, insertEventStatement, notifyStatement, prologueStatement, storedEvent, type PushRequest } from "./push.js";
@@ -106,19 +106,18 @@ export function createEventStore(sql: SqlPort, writer: Writer | number = 0, tele
   const prologue = () => prologueStatement({ node: w.node, lease: w.lease });
   const onPostgres = sql.dialect === "postgres";
   // Group commit (group-commit.ts): on PostgreSQL behind the push lock and fence, on PGlite one batch at a time.
-  const commit = sql.script
-    ? createCommitter(
-        sql.script.bind(sql),
-        onPostgres
-          ? () => {
-              const p = prologue();
-              return inline(p.text, p.params);
-            }
-          : undefined,
-        (pushes) => metrics.commitBatchPushes.observe(pushes),
-        onPostgres ? MAX_BATCHES : 1,
-      )
-    : undefined;
+  const onCommitted = (pushes: number) => metrics.commitBatchPushes.observe(pushes);
+  const commit = !sql.script
+    ? undefined
+    : onPostgres
+      ? createCommitter(sql.script.bind(sql), {
+          prologue: () => {
+            const p = prologue();
+            return inline(p.text, p.params);
+          },
+          onCommitted,
+        })
+      : createCommitter(sql.script.bind(sql), { onCommitted, maxBatches: 1, gather: true });
 
   async function insertEvents(tx: Queryable, req: PushRequest): Promise<StoredEvent[]> {
     const next = new Map<string, number>();

@@ -12,7 +12,7 @@ const notCommitted = (e: unknown): boolean =>
   (!(e instanceof DomainError) && typeof (e as SqlError | undefined)?.code === "string" && /^[0-9A-Z]{5}$/.test((e as SqlError).code!));
 
 /** Batches in flight at once on PostgreSQL; the pool (10 by default) keeps room for reads and the heartbeat. */
-export const MAX_BATCHES = 3;
+const MAX_BATCHES = 3;
 const MAX_BATCH_PUSHES = 64;
 
 /**
@@ -25,16 +25,21 @@ const MAX_BATCH_PUSHES = 64;
  *
  * On PostgreSQL every script starts with `prologue()` (push.ts prologueStatement: the push lock and
  * the writer's slot fence); a fenced writer's batch fails as a whole (every push in it is this
- * process's). On PGlite (no prologue, `maxBatches` 1: one connection) the cost grouped is the
- * commit's `fdatasync`, paid on the event loop: pushes that arrive while one batch commits go
- * together in the next, each still acknowledged only after its batch is on disk.
+ * process's). On PGlite (no prologue, one batch at a time: one connection) what is grouped is the
+ * commit's `fdatasync`, which runs on the event loop: nothing arrives while a batch commits, so
+ * `gather` starts a batch only once the event loop has taken in what is ready (setImmediate, after
+ * the poll phase): the pushes of every request read meanwhile go together. Each push is still
+ * acknowledged only once its batch is on disk.
  */
-export function createCommitter(
-  script: (statements: readonly string[]) => Promise<Row[][]>,
-  prologue: (() => string) | undefined,
-  onCommitted?: (pushes: number) => void,
-  maxBatches = MAX_BATCHES,
-) {
+export interface CommitterOptions {
+  prologue?: () => string;
+  onCommitted?: (pushes: number) => void;
+  maxBatches?: number;
+  gather?: boolean;
+}
+
+export function createCommitter(script: (statements: readonly string[]) => Promise<Row[][]>, opts: CommitterOptions = {}) {
+  const { prologue, onCommitted, maxBatches = MAX_BATCHES, gather = false } = opts;
   interface Job {
     s: PushScript;
     resolve: (rows: Row[][]) => void;
@@ -90,19 +95,30 @@ export function createCommitter(
     }
   }
 
+  let scheduled = false;
   const pump = () => {
     while (inFlight < maxBatches && queue.length > 0) {
       inFlight++;
       void run(take()).finally(() => {
         inFlight--;
-        pump();
+        next();
       });
     }
+  };
+  const gathered = () => {
+    scheduled = false;
+    pump();
+  };
+  const next = () => {
+    if (!gather) return pump();
+    if (scheduled || inFlight >= maxBatches || queue.length === 0) return;
+    scheduled = true;
+    setImmediate(gathered);
   };
 
   return (s: PushScript) =>
     new Promise<Row[][]>((resolve, reject) => {
       queue.push({ s, resolve, reject });
-      pump();
+      next();
     });
 }
