@@ -3,7 +3,7 @@
 // target in bench/results/latest.json, which the recorded full run (`npm run bench`) writes. Not part
 // of `npm test`; run it on a quiet machine before landing a change on a hot path.
 //
-//   npm run bench:check                      # about 4 minutes
+//   npm run bench:check                      # about 5 minutes on a quiet machine
 //   CHECK_GROUPS=token,reads npm run bench:check
 //
 // Environment: BENCH_DURATION (default 3) and BENCH_WARMUP (default 1) seconds per measurement,

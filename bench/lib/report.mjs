@@ -48,7 +48,7 @@ export function evaluateTargets(res) {
   const rawGet = refs.rawGet;
   if (refs.verifySign)
     for (const [alg, b] of Object.entries(refs.verifySign))
-      t.push({ id: `verify-sign-bound-${alg}`, text: `token-exchange bound: verify ${alg} + sign RS256, node:crypto, 1 process (reference for token exchange, once the grant lands)`, value: b.perSecond, met: undefined, status: `informational: ${r0(b.perSecond)}/s` });
+      t.push({ id: `verify-sign-bound-${alg}`, text: `token-exchange bound: verify ${alg} + sign RS256, node:crypto, 1 process (reference for token exchange, once the grant lands)`, value: b.perSecond, unit: "/s", met: undefined, status: `informational: ${r0(b.perSecond)}/s` });
 
   const pgUserinfo = runs["portcullis-pg-userinfo-pat"];
   if (pgUserinfo && userinfo)
@@ -164,10 +164,10 @@ function targetsTable(L, targets) {
   for (const t of targets) {
     const meas = t.measured ? fmtRun(t.measured) : "—";
     const lat = t.measured ? `${r2(t.measured.p50)} / ${r2(t.measured.p99)} ms` : "—";
-    const ref = t.reference ? `${t.reference.name}: ${r0(t.reference.rps)}/s${t.reference.p50 !== undefined ? ` (p50 ${r2(t.reference.p50)} ms)` : ""}` : "—";
+    const ref = t.reference ? `${t.reference.name}: ${r0(t.reference.rps)}/s${Number.isFinite(t.reference.p50) ? ` (p50 ${r2(t.reference.p50)} ms)` : ""}` : "—";
     let val = !Number.isFinite(t.value) ? "—" : t.unit ? `${r2(t.value)} ${t.unit}` : t.id.startsWith("stale") ? String(t.value) : t.id.startsWith("scale") ? `${r2(t.value)}×` : `${r2(t.value)} (${pct(t.value)})`;
     // A ratio target: the median of its rounds, and their spread.
-    if (t.spread) val = `median ${val}; spread ${r2(t.spread.min)}–${r2(t.spread.max)} over ${t.spread.n} rounds`;
+    if (t.spread) val = `median ${val}; spread ${r2(t.spread.min)}–${r2(t.spread.max)} over ${t.spread.n} ${t.unit ? "measurements" : "rounds"}`;
     const goal = t.threshold === undefined ? "—" : t.id.startsWith("stale") ? "= 0" : t.unit ? `≤ ${t.threshold} ${t.unit}` : t.id.startsWith("scale") ? `≤ ${t.threshold}×` : `≥ ${t.threshold}`;
     const status = t.met === true ? `✅ ${t.status}` : t.met === false ? `❌ ${t.status}` : t.status;
     L.push(`| ${t.text} | ${meas} | ${lat} | ${ref} | ${val} | ${goal} | ${status} |`);
