@@ -2,7 +2,8 @@
 //
 //   npm run build && node bench/quick.mjs [target ...] [--profile] [--duration S]
 //
-// Targets: raw, opaque, jwt, userinfo, getuser, introspect-app (default: raw opaque userinfo getuser). Starts one
+// Targets: raw, opaque, jwt, userinfo, getuser, introspect-app, writes (secret cycles: PUT then DELETE
+// the secret of 100 machines; default: raw opaque userinfo getuser). Starts one
 // Portcullis on a fresh PGlite directory from dist/, measures each target with the benchmark's load
 // generator and prints req/s, p50/p99 and server CPU µs per request next to the raw ceiling. With
 // --profile, each Portcullis target runs again under --cpu-prof and the top functions are printed.
@@ -27,6 +28,12 @@ const targets = args.filter((a, i) => !a.startsWith("--") && args[i - 1] !== "--
 const wanted = new Set(targets.length ? targets : ["raw", "opaque", "userinfo", "getuser"]);
 
 
+async function writeUsers(a) {
+  const ids = [];
+  for (let i = 0; i < 100; i += 10) ids.push(...(await Promise.all(Array.from({ length: 10 }, (_, k) => a.addMachine(`quick-write-${i + k}`)))));
+  return ids;
+}
+
 async function main() {
   const dataDir = tempDir("quick");
   // QUICK_NODE_ARGS: extra node flags for the measured server (e.g. "--log-deopt --logfile=/tmp/v8.log").
@@ -47,6 +54,7 @@ async function main() {
     getuser: bearerGet(`/management/v1/users/${patUserId}`, srv.pat),
     // Introspection by an API application (client_secret_basic) of a token meant for its project.
     ...(wanted.has("introspect-app") ? { "introspect-app": await appIntrospection(srv.base, srv.pat, opaque.clientId, opaque.clientSecret, "quick") } : {}),
+    ...(wanted.has("writes") ? { writes: { kind: "cycle", headers: { authorization: `Bearer ${srv.pat}`, "content-type": "application/json" }, users: await writeUsers(a) } } : {}),
   };
   const rows = [];
   if (wanted.has("raw")) {

@@ -2,48 +2,54 @@
 // See docs/benchmarks.md for what is measured and how; results go to bench/results/latest.json
 // and to the generated section of docs/benchmarks.md.
 //
+// Every ratio target is the median of BENCH_ROUNDS A-B-A rounds measured in this run (target,
+// reference, target; bench/lib/ratios.mjs), with the spread (min–max) of the rounds' ratios.
+//
 // Environment:
-//   BENCH_DURATION      seconds per measured target (default 10)
-//   BENCH_WARMUP        seconds of warm-up before each (default 3)
+//   BENCH_DURATION      seconds per measurement (default 5)
+//   BENCH_WARMUP        seconds of warm-up before each (default 2)
+//   BENCH_ROUNDS        A-B-A rounds per ratio target (default 3, at least 3 for a figure of record)
 //   BENCH_LARGE_USERS   users in the large store (default 1000000)
 //   BENCH_WORKING_SET   distinct users a scale load cycles through (default 1000)
-//   BENCH_ONLY          comma list of sections: footprint,refs,pglite,pg,scale,metrics,workers,secrets (default all but secrets)
+//   BENCH_ONLY          comma list of sections: footprint,pglite,pg,scale,workers,metrics (default all but metrics; refs = pglite)
 //   BENCH_METRICS_ROUNDS alternating on/off measurements per side in the metrics section (default 3)
 //   BENCH_FOOTPRINT_LOAD seconds of token load in the footprint section, per start (default 60)
-//   BENCH_RETRIES       measure a target again when other processes took > 0.25 cores (default 1)
-//   BENCH_QUIET_WAIT    seconds to wait for a quiet machine before each measurement (default 15)
+//   BENCH_RETRIES       measure a single (non-ratio) run again when other processes took > 0.25 cores (default 1)
+//   BENCH_QUIET_WAIT    seconds to wait for a quiet machine before each measurement (default 3)
 //   BENCH_BURN_STEPS    µs of extra CPU per request for the raw-ceiling budget diagnostic (default 10,30)
 //   BENCH_COLD_SET      distinct users of the cold-cache token run (default 100000)
 //   BENCH_PROFILE       0: do not profile missed targets (default 1)
 //   BENCH_PROFILE_DURATION seconds per profile (default 6)
 //   BENCH_NO_WRITE      1: do not write bench/results/latest.json and docs/benchmarks.md
-//   BENCH_SECRETS_HTTP  0: the secrets section measures the client-authentication decision only (no HTTP runs)
 //   BENCH_PG_URL        admin URL of the PostgreSQL to create databases on (default postgres://postgres@127.0.0.1:5432/postgres)
 import path from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { fileURLToPath } from "node:url";
 import { execFileSync } from "node:child_process";
-import { api, appIntrospection, basicAuth, bearerGet, createDatabase, fetchToken, MASTERKEY, snapshotDist, startPortcullis, TOKEN_BODY, tokenRequest } from "./lib/portcullis.mjs";
+import { api, basicAuth, bearerGet, createDatabase, snapshotDist, startPortcullis, TOKEN_BODY, tokenRequest } from "./lib/portcullis.mjs";
 import { latestProfile, summarizeProfile } from "./lib/profile.mjs";
 import { startWaitSampler } from "./lib/pg-waits.mjs";
 import { evaluateTargets, writeReport } from "./lib/report.mjs";
 import { measure, runChild, settings, summary, waitQuiet } from "./lib/runner.mjs";
+import { measureGroup, printRatioTable } from "./lib/ratios.mjs";
+import { jwtGroup, pgliteWritesGroup, pgWritesGroup, readsGroup, setupMain, startRaw, tokenGroup } from "./lib/ratio-groups.mjs";
 import { credentialsOf, seedMachines, storeCounts } from "./lib/seed.mjs";
 import { footprintSection } from "./lib/footprint.mjs";
 import { metricsCostSection } from "./lib/metrics-cost.mjs";
 import { workersSection } from "./lib/workers.mjs";
-import { cleanupAll, freePort, log, machineInfo, removeTempDir, round, spawnNode, stopChild, tempDir, waitHttp } from "./lib/util.mjs";
+import { cleanupAll, log, machineInfo, removeTempDir, round, tempDir } from "./lib/util.mjs";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const env = process.env;
 const LARGE = Number(env.BENCH_LARGE_USERS ?? 1_000_000);
 const SMALL = 1000;
 const WORKING_SET = Number(env.BENCH_WORKING_SET ?? 1000);
-const ONLY = new Set((env.BENCH_ONLY ?? "footprint,refs,pglite,pg,scale,metrics,workers").split(",").map((s) => s.trim()));
+const ONLY = new Set((env.BENCH_ONLY ?? "footprint,pglite,pg,scale,workers").split(",").map((s) => (s.trim() === "refs" ? "pglite" : s.trim())));
+const ROUNDS = Math.max(1, Number(env.BENCH_ROUNDS ?? 3));
 const FOOTPRINT_LOAD = Number(env.BENCH_FOOTPRINT_LOAD ?? 60);
 const PROFILE = env.BENCH_PROFILE !== "0";
 const PROFILE_DURATION = Number(env.BENCH_PROFILE_DURATION ?? 6);
 const RETRIES = Number(env.BENCH_RETRIES ?? 1);
-const QUIET_WAIT_MS = Number(env.BENCH_QUIET_WAIT ?? 15) * 1000;
+const QUIET_WAIT_MS = Number(env.BENCH_QUIET_WAIT ?? 3) * 1000;
 /** A measurement during which other processes took more than this many cores is measured again. */
 const NOISY = 0.25;
 /** > 50 connections: every connection cycles a user no other connection holds. */
@@ -59,9 +65,10 @@ const results = {
     command: commandLine(),
     date: new Date().toISOString(),
     machine: machineInfo(),
-    settings: { ...settings, pipelining: 1, keepAlive: true, largeUsers: LARGE, smallUsers: SMALL, workingSet: WORKING_SET, footprintLoadSeconds: FOOTPRINT_LOAD, sections: [...ONLY] },
+    settings: { ...settings, rounds: ROUNDS, pipelining: 1, keepAlive: true, largeUsers: LARGE, smallUsers: SMALL, workingSet: WORKING_SET, footprintLoadSeconds: FOOTPRINT_LOAD, sections: [...ONLY] },
   },
   runs: {},
+  ratioGroups: {},
   references: {},
   scale: {},
   stale: {},
@@ -110,146 +117,70 @@ async function inChunks(items, size, fn) {
   return out;
 }
 
-// ---------------------------------------------------------------------------------------------
-// Portcullis on PGlite (the default store): setup, then references measured while it idles.
-// ---------------------------------------------------------------------------------------------
+/** A measurement of a ratio round: never repeated (a disturbed round is one of several; the median decides). */
+const roundRecord = (label, base, request, opts) => record(label, base, request, { ...opts, retries: 0 });
 
-async function pgliteSetup() {
-  const dataDir = tempDir("pglite");
-  log("starting Portcullis on PGlite (first start: migrations, bootstrap, signing key)");
-  const srv = await startPortcullis({ dataDir, name: "portcullis-pglite" });
-  results.meta.pgliteFirstReadyMs = round(srv.readyMs);
-  const a = api(srv.base, srv.pat);
-  const opaqueId = await a.addMachine("bench-opaque");
-  const opaque = await a.setSecret(opaqueId);
-  const jwtId = await a.addMachine("bench-jwt");
-  await a.useJwt(jwtId, "bench-jwt");
-  const jwt = await a.setSecret(jwtId);
-  const patUserId = await a.addMachine("bench-pat");
-  const pat = (await a.addPat(patUserId)).token;
-  const staleId = await a.addMachine("bench-stale");
-  const writeUsers = await inChunks(Array.from({ length: WRITE_USERS }, (_, i) => `bench-write-${i}`), 10, (n) => a.addMachine(n));
-  const sampleOpaque = await fetchToken(srv.base, opaque.clientId, opaque.clientSecret);
-  const sampleJwt = await fetchToken(srv.base, jwt.clientId, jwt.clientSecret);
-  const jwtClaims = JSON.parse(Buffer.from(sampleJwt.json.access_token.split(".")[1], "base64url"));
-  const jwtKid = JSON.parse(Buffer.from(sampleJwt.json.access_token.split(".")[0], "base64url")).kid;
-  return { dataDir, srv, opaque, jwt, pat, patUserId, staleId, writeUsers, sampleOpaque, jwtClaims, jwtKid };
+/** Measures a ratio group (A-B-A rounds, bench/lib/ratios.mjs) and keeps it in the results. */
+async function group(def) {
+  const g = await measureGroup(def, ROUNDS);
+  results.ratioGroups[g.name] = g;
+  log(`group ${g.name}: ${g.sequence.length} measurements in ${g.seconds} s`);
+  return g;
 }
 
-async function references(ctx) {
-  // 1. the raw ceiling, for the token request shape (POST with a form body) and the GET shape.
-  const startRaw = async (nodeArgs = [], burnUs = 0) => {
-    const port = await freePort();
-    const child = spawnNode([path.join(here, "servers", "raw-http.mjs")], {
-      name: "raw-http",
-      nodeArgs,
-      env: { PORT: String(port), TOKEN_LENGTH: String(ctx.sampleOpaque.json.access_token.length), BURN_US: String(burnUs) },
-    });
-    await waitHttp(`http://127.0.0.1:${port}/`, { child });
-    return { base: `http://127.0.0.1:${port}`, pid: child.pid, stop: () => stopChild(child) };
-  };
-  const raw = await startRaw();
-  results.references.rawPost = await record("raw-ceiling-post", raw.base, tokenRequest(ctx.opaque.clientId, ctx.opaque.clientSecret), { serverPids: [raw.pid] });
-  results.references.rawGet = await record("raw-ceiling-get", raw.base, bearerGet("/oidc/v1/userinfo", ctx.pat), { serverPids: [raw.pid] });
-  await raw.stop();
+/** The measurement of `key` in a group with the median throughput (for informational rows). */
+function medianRun(g, key) {
+  const xs = (g?.sequence ?? []).filter((m) => m.key === key).map((m) => m.result).sort((a, b) => a.rps - b.rps);
+  return xs[Math.floor((xs.length - 1) / 2)];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Portcullis on PGlite (the default store): the ratio groups, then diagnostics and stale accepts.
+// ---------------------------------------------------------------------------------------------
+
+async function pgliteSection() {
+  const ctx = await setupMain({ writeUsers: WRITE_USERS });
+  const { srv } = ctx;
+  results.meta.pgliteFirstReadyMs = round(srv.readyMs);
+  await tokenGroup(ctx, roundRecord, group);
+  await readsGroup(ctx, roundRecord, group);
+  await jwtGroup(ctx, roundRecord, group);
+  await pgliteWritesGroup(ctx, roundRecord, group);
+  results.references.rawPost = medianRun(results.ratioGroups.token, "raw-post");
+  results.references.rawGet = medianRun(results.ratioGroups.reads, "raw-get");
+  results.references.oidcProvider = medianRun(results.ratioGroups.token, "oidc-provider");
+  results.references.insertBoundPglite = medianRun(results.ratioGroups["pglite-writes"], "insert-bound");
+  const start = { dataDir: ctx.dataDir };
+  profileable.pgliteOpaque = { start, request: ctx.requests.opaque };
+  profileable.pgliteJwt = { start, request: ctx.requests.jwt };
+  profileable.pgliteUserinfo = { start, request: ctx.requests.userinfo };
+  profileable.pgliteGetUser = { start, request: ctx.requests.getuser };
+  profileable.pgliteWrites = { start, request: ctx.requests.cycles };
+  profileable.rawPost = { startServer: (nodeArgs) => startRaw(ctx.tokenLength, nodeArgs), request: ctx.requests.opaque };
+
   // Diagnostic: the raw server burning a fixed amount of CPU per request before answering. How
   // throughput falls with per-request work on this machine, whatever the work is: what a target
   // relative to the raw ceiling leaves as a budget.
   results.references.rawBurn = {};
   for (const us of BURN_STEPS) {
-    const b = await startRaw([], us);
-    results.references.rawBurn[us] = await record(`raw-ceiling-post+${us}us`, b.base, tokenRequest(ctx.opaque.clientId, ctx.opaque.clientSecret), { serverPids: [b.pid] });
+    const b = await startRaw(ctx.tokenLength, [], us);
+    results.references.rawBurn[us] = await record(`raw-ceiling-post+${us}us`, b.base, ctx.requests.opaque, { serverPids: [b.pid] });
     await b.stop();
   }
-  // The baseline profile: what answering a request costs a bare node:http server, same load.
-  profileable.rawPost = { startServer: startRaw, request: tokenRequest(ctx.opaque.clientId, ctx.opaque.clientSecret) };
-  ctx.startRaw = startRaw;
-
-  // 2. the Node peer: oidc-provider, client_credentials, opaque, client_secret_basic, in-memory adapter.
-  const secret = ctx.opaque.clientSecret;
-  const oidcRequest = {
-    kind: "static",
-    method: "POST",
-    path: "/token",
-    headers: { authorization: basicAuth("bench-opaque", secret), "content-type": "application/x-www-form-urlencoded" },
-    body: "grant_type=client_credentials&scope=api",
-  };
-  const startOidc = async () => {
-    const oport = await freePort();
-    const op = spawnNode([path.join(here, "servers", "oidc-provider.mjs")], {
-      name: "oidc-provider",
-      env: { PORT: String(oport), CLIENT_ID: "bench-opaque", CLIENT_SECRET: secret },
-    });
-    await waitHttp(`http://127.0.0.1:${oport}/.well-known/openid-configuration`, { child: op });
-    return { base: `http://127.0.0.1:${oport}`, pid: op.pid, request: oidcRequest, stop: () => stopChild(op) };
-  };
-  const op = await startOidc();
-  results.references.oidcProvider = await record("oidc-provider-client-credentials", op.base, oidcRequest, { serverPids: [op.pid] });
-  await op.stop();
-  ctx.startOidc = startOidc;
-
-  // 4. the signing bound: node:crypto RS256 over the same claims, 1 process (one core, as the
-  // server) and 2 processes (every core of this machine).
+  // The signing bound on every core of this machine (diagnostic; the target uses 1 process).
   const signSpec = { claims: ctx.jwtClaims, kid: ctx.jwtKid, seconds: settings.duration, warmup: 1 };
-  await waitQuiet(QUIET_WAIT_MS);
-  log("measure RS256 signing bound (1 process) ...");
-  const one = await runChild("sign-bound.mjs", signSpec);
   await waitQuiet(QUIET_WAIT_MS);
   log("measure RS256 signing bound (2 processes) ...");
   const two = await Promise.all([runChild("sign-bound.mjs", signSpec), runChild("sign-bound.mjs", signSpec)]);
-  results.references.signing = {
-    onePerSecond: one.perSecond,
-    twoProcessesPerSecond: two.reduce((a, r) => a + r.perSecond, 0),
-    tokenLength: one.tokenLength,
-    cpuCoresOne: one.cpuCores,
-  };
-  log(`  signing: 1 process ${Math.round(one.perSecond)}/s, 2 processes ${Math.round(results.references.signing.twoProcessesPerSecond)}/s`);
-}
-
-/**
- * The references measured again right before and right after a target (A-B-A): on a shared VM the
- * raw ceiling drifts by ±15 % within minutes, so a ratio against one measurement taken minutes
- * earlier says as much about the drift as about the target. The target's ratio uses the mean of the
- * two. `refs`: [label, start()] pairs; start() → { base, pid, request, stop }.
- */
-async function bracketed(name, refs, measureTarget) {
-  const started = [];
-  try {
-    for (const [label, start] of refs) if (start) started.push([label, await start()]);
-    const before = {};
-    for (const [label, r] of started) before[label] = await record(`${label} (before ${name})`, r.base, r.request, { serverPids: [r.pid] });
-    const target = await measureTarget();
-    results.references.bracket ??= {};
-    for (const [label, r] of started) {
-      const after = await record(`${label} (after ${name})`, r.base, r.request, { serverPids: [r.pid] });
-      results.references.bracket[`${name}/${label}`] = { before: before[label].rps, after: after.rps, rps: (before[label].rps + after.rps) / 2 };
-    }
-    return target;
-  } finally {
-    for (const [, r] of started) await r.stop();
+  const one = medianRun(results.ratioGroups.jwt, "sign-rs256");
+  results.references.signing = { onePerSecond: one?.perSecond, twoProcessesPerSecond: two.reduce((a, r) => a + r.perSecond, 0), tokenLength: two[0].tokenLength, cpuCoresOne: one?.cpuCores };
+  // The token-exchange bound (verify an RS256 / ES256 subject token, sign an RS256 token), until the grant lands.
+  results.references.verifySign = {};
+  for (const alg of ["RS256", "ES256"]) {
+    await waitQuiet(QUIET_WAIT_MS);
+    results.references.verifySign[alg] = await runChild("verify-sign-bound.mjs", { ...signSpec, verifyAlg: alg });
+    log(`  verify ${alg} + sign RS256 bound: ${Math.round(results.references.verifySign[alg].perSecond)}/s`);
   }
-}
-
-async function pgliteTargets(ctx) {
-  const { srv } = ctx;
-  const pids = [srv.pid];
-  const rawPostRef = ctx.startRaw && (async () => ({ ...(await ctx.startRaw()), request: tokenRequest(ctx.opaque.clientId, ctx.opaque.clientSecret) }));
-  const rawGetRef = ctx.startRaw && (async () => ({ ...(await ctx.startRaw()), request: bearerGet("/oidc/v1/userinfo", ctx.pat) }));
-  await bracketed("opaque", [["raw-ceiling-post", rawPostRef], ["oidc-provider-client-credentials", ctx.startOidc]], () => record("portcullis-pglite-token-opaque", srv.base, tokenRequest(ctx.opaque.clientId, ctx.opaque.clientSecret), { serverPids: pids }));
-  await record("portcullis-pglite-token-jwt", srv.base, tokenRequest(ctx.jwt.clientId, ctx.jwt.clientSecret), { serverPids: pids });
-  // Introspection by an API application (ZITADEL's resource-server setup), next to the raw ceiling.
-  const introspectApp = await appIntrospection(srv.base, srv.pat, ctx.opaque.clientId, ctx.opaque.clientSecret);
-  await bracketed("introspectApp", [["raw-ceiling-post", rawPostRef]], () => record("portcullis-pglite-introspect-app", srv.base, introspectApp, { serverPids: pids }));
-  await bracketed("userinfo", [["raw-ceiling-get", rawGetRef]], () => record("portcullis-pglite-userinfo-pat", srv.base, bearerGet("/oidc/v1/userinfo", ctx.pat), { serverPids: pids }));
-  await bracketed("getUser", [["raw-ceiling-get", rawGetRef]], () => record("portcullis-pglite-getuserbyid-pat", srv.base, bearerGet(`/management/v1/users/${ctx.patUserId}`, srv.pat), { serverPids: pids }));
-  const cycle = { kind: "cycle", headers: { authorization: `Bearer ${srv.pat}`, "content-type": "application/json" }, users: ctx.writeUsers };
-  await record("portcullis-pglite-secret-cycles", srv.base, cycle, { serverPids: pids });
-  const start = { dataDir: ctx.dataDir };
-  profileable.pgliteOpaque = { start, request: tokenRequest(ctx.opaque.clientId, ctx.opaque.clientSecret) };
-  profileable.pgliteJwt = { start, request: tokenRequest(ctx.jwt.clientId, ctx.jwt.clientSecret) };
-  profileable.pgliteUserinfo = { start, request: bearerGet("/oidc/v1/userinfo", ctx.pat) };
-  profileable.pgliteGetUser = { start, request: bearerGet(`/management/v1/users/${ctx.patUserId}`, srv.pat) };
-  profileable.pgliteWrites = { start, request: cycle };
 
   log("stale-accept check, PGlite, one instance ...");
   results.stale.pgliteSingle = await staleCheck(srv.base, srv.base, srv.pat, ctx.staleId);
@@ -257,13 +188,6 @@ async function pgliteTargets(ctx) {
   results.meta.pgliteRssAfterBytes = liteMem.rss;
   results.meta.pglitePeakRssBytes = liteMem.hwm;
   await srv.stop();
-
-  const dir = tempDir("pglite-bound");
-  await waitQuiet(QUIET_WAIT_MS);
-  log("measure insert-transaction bound on PGlite ...");
-  results.references.insertBoundPglite = await runChild("insert-bound.mjs", { kind: "pglite", dir, concurrency: settings.connections, duration: settings.duration, warmup: settings.warmup });
-  log(`  PGlite insert bound: ${Math.round(results.references.insertBoundPglite.tps)} tx/s`);
-  removeTempDir(dir);
 }
 
 async function eventsPerUser(url, ids) {
@@ -317,7 +241,9 @@ async function pgSection() {
   const pat = (await a.addPat(patUserId)).token;
   await record("portcullis-pg-userinfo-pat", srv.base, bearerGet("/oidc/v1/userinfo", pat), { serverPids: [srv.pid], dbName: db.name });
   const cycle = { kind: "cycle", headers: { authorization: `Bearer ${srv.pat}`, "content-type": "application/json" }, users: writeUsers };
-  await record("portcullis-pg-secret-cycles", srv.base, cycle, { serverPids: [srv.pid], dbName: db.name });
+  // Secret cycles against the insert bound on the same database, A-B-A; the server idles during the bound.
+  await pgWritesGroup({ srv, db, cycle }, roundRecord, group);
+  results.references.insertBoundPg = medianRun(results.ratioGroups["pg-writes"], "insert-bound");
   profileable.pgWrites = { start: { dataDir, databaseUrl: db.url }, dbName: db.name, request: cycle };
   // How long the written aggregates' histories had become (every write reloads its aggregate).
   results.writeUsersHistory = await eventsPerUser(db.url, writeUsers);
@@ -330,17 +256,6 @@ async function pgSection() {
   await second.stop();
   await srv.stop();
 
-  await waitQuiet(QUIET_WAIT_MS);
-  log("measure insert-transaction bound on PostgreSQL ...");
-  results.references.insertBoundPg = await runChild("insert-bound.mjs", {
-    kind: "pg",
-    url: db.url,
-    poolSize: 10, // Portcullis's default db.poolSize
-    concurrency: settings.connections,
-    duration: settings.duration,
-    warmup: settings.warmup,
-  });
-  log(`  PostgreSQL insert bound: ${Math.round(results.references.insertBoundPg.tps)} tx/s`);
   // Diagnostic, not a target's reference: the same loop with a pg_notify in each transaction, as
   // every Portcullis commit sends one (NOTIFY takes a database-wide lock at commit).
   await waitQuiet(QUIET_WAIT_MS);
@@ -497,89 +412,11 @@ function codeIdentity(snapshot) {
   return { commit: git("rev-parse", "--short", "HEAD"), srcFilesChangedSinceCommit: changed.length, distSha256: snapshot.distSha256 };
 }
 
-// ---------------------------------------------------------------------------------------------
-// Several secrets per machine: client_credentials with a machine holding 1 secret and one holding
-// 10 (authenticating with its newest), on PGlite. The data directory is seeded in this process
-// (the secret set has no ZITADEL API), then the measured server is started on it.
-// ---------------------------------------------------------------------------------------------
-
-async function secretsSection() {
-  const dataDir = tempDir("secrets");
-  const dist = path.join(here, "..", "dist");
-  const load = (m) => import(pathToFileURL(path.join(dist, m)).href);
-  const [{ loadConfig }, { createLogger, startRuntime }, { addSecret }, { generateMachineSecret, addMachineUser }] = await Promise.all([
-    load("config/load.js"),
-    load("server/runtime.js"),
-    load("app/credentials/secrets.js"),
-    load("app/users/users.js"),
-  ]);
-  const config = loadConfig({ env: { PORTCULLIS_DATA_DIR: dataDir, PORTCULLIS_MASTERKEY: MASTERKEY, PORTCULLIS_LOG_LEVEL: "warn" } });
-  const rt = await startRuntime(config, createLogger(config));
-  const defaultOrg = (await rt.deps.cache.get(rt.deps.instanceId, "instance", rt.deps.instanceId)).defaultOrgId;
-  const caller = { userId: "BENCH", orgId: defaultOrg, resourceOwner: defaultOrg, system: true };
-  const one = await addMachineUser(rt.deps, caller, { userName: "bench-secrets-1", name: "b1", description: "", accessTokenType: 0 });
-  const ten = await addMachineUser(rt.deps, caller, { userName: "bench-secrets-10", name: "b10", description: "", accessTokenType: 0 });
-  const oneSecret = (await generateMachineSecret(rt.deps, caller, one.userId)).clientSecret;
-  let newest;
-  for (let i = 0; i < 10; i++) newest = (await addSecret(rt.deps, caller, { userId: ten.userId, description: `s${i}` })).clientSecret;
-  // The decision alone (client authentication on cached states), in this process: CPU per call without
-  // HTTP, so that the difference the set makes is not lost in the machine's noise.
-  const { decideWithCache } = await load("app/core/lookup.js");
-  const { clientBySecret } = await load("app/oauth/clients.js");
-  const decide = (d, creds, lookup) => clientBySecret(d, creds, lookup);
-  const untracked = { ...rt.deps, lastUsed: { touch: () => undefined } };
-  const cases = [
-    ["1-secret", rt.deps, { clientId: "bench-secrets-1", secret: oneSecret }],
-    ["10-secrets", rt.deps, { clientId: "bench-secrets-10", secret: newest }],
-    ["1-secret-untracked", untracked, { clientId: "bench-secrets-1", secret: oneSecret }],
-  ];
-  const micro = Object.fromEntries(cases.map(([label]) => [label, []]));
-  for (const [, deps, creds] of cases) await decideWithCache(deps, decide, creds);
-  for (let r = 0; r < 5; r++)
-    for (const [label, deps, creds] of cases) {
-      const n = 200_000;
-      const t = process.cpuUsage();
-      for (let i = 0; i < n; i++) decideWithCache(deps, decide, creds);
-      const used = process.cpuUsage(t);
-      micro[label].push((used.user + used.system) / n);
-    }
-  const best = (xs) => round(Math.min(...xs), 3);
-  for (const [label] of cases) results.runs[`client-auth-decision-${label}`] = { cpuUsPerCall: best(micro[label]), samples: micro[label].map((x) => round(x, 3)) };
-  log(`  client authentication decision, CPU µs per call (best of 5 × 200k): ${cases.map(([label]) => `${label} ${best(micro[label])}`).join(", ")}`);
-  await rt.close();
-  if (env.BENCH_SECRETS_HTTP === "0") return removeTempDir(dataDir);
-
-  log("starting Portcullis on PGlite for the secrets section");
-  const srv = await startPortcullis({ dataDir, name: "portcullis-secrets" });
-  try {
-    await fetchToken(srv.base, "bench-secrets-1", oneSecret);
-    await fetchToken(srv.base, "bench-secrets-10", newest);
-    const pids = [srv.pid];
-    // Interleaved, twice each, so that drift in the machine's load hits both alike.
-    for (const round of [1, 2]) {
-      await record(`portcullis-pglite-token-1-secret-${round}`, srv.base, tokenRequest("bench-secrets-1", oneSecret), { serverPids: pids });
-      await record(`portcullis-pglite-token-10-secrets-${round}`, srv.base, tokenRequest("bench-secrets-10", newest), { serverPids: pids });
-    }
-  } finally {
-    await srv.stop();
-  }
-  // The token endpoint with last-use tracking off (credentials.trackLastUsed) against on, on the same data.
-  const off = await startPortcullis({ dataDir, name: "portcullis-secrets-untracked", env: { PORTCULLIS_CREDENTIALS_TRACK_LAST_USED: "false" } });
-  try {
-    await fetchToken(off.base, "bench-secrets-1", oneSecret);
-    await record("portcullis-pglite-token-1-secret-untracked", off.base, tokenRequest("bench-secrets-1", oneSecret), { serverPids: [off.pid] });
-  } finally {
-    await off.stop();
-    removeTempDir(dataDir);
-  }
-}
-
 async function main() {
   const snapshot = snapshotDist();
   results.meta.code = codeIdentity(snapshot);
   log(`Portcullis benchmark: ${settings.duration}s per target after ${settings.warmup}s warm-up, ${settings.connections} connections`);
   const dbs = [];
-  let ctx;
   try {
     if (ONLY.has("footprint")) {
       const quiet = await waitQuiet(QUIET_WAIT_MS);
@@ -588,13 +425,9 @@ async function main() {
     }
     if (ONLY.has("metrics")) results.metricsCost = await metricsCostSection({ rounds: Number(env.BENCH_METRICS_ROUNDS ?? 3), quietWaitMs: QUIET_WAIT_MS, retries: RETRIES });
     if (ONLY.has("workers")) results.workers = await workersSection({ quietWaitMs: QUIET_WAIT_MS });
-    if (ONLY.has("refs") || ONLY.has("pglite")) ctx = await pgliteSetup();
-    if (ONLY.has("refs")) await references(ctx);
-    if (ONLY.has("pglite")) await pgliteTargets(ctx);
-    else if (ctx) await ctx.srv.stop();
+    if (ONLY.has("pglite")) await pgliteSection();
     if (ONLY.has("pg")) dbs.push(await pgSection());
     if (ONLY.has("scale")) dbs.push(await scaleSection());
-    if (ONLY.has("secrets")) await secretsSection();
 
     results.targets = evaluateTargets(results);
     if (PROFILE) {
@@ -616,8 +449,15 @@ async function main() {
   results.meta.totalSeconds = round((performance.now() - t0) / 1000, 1);
   results.meta.loadAverageAtEnd = (await import("node:os")).loadavg().map((x) => round(x));
   if (env.BENCH_NO_WRITE !== "1") writeReport(results);
-  for (const t of results.targets) log(`${t.met === true ? "MET   " : t.met === false ? "MISSED" : "INFO  "} ${t.id}: ${t.text}`);
-  log(`done in ${results.meta.totalSeconds} s`);
+  else {
+    const out = path.join((await import("node:os")).tmpdir(), "portcullis-bench-last.json");
+    (await import("node:fs")).writeFileSync(out, JSON.stringify(results, null, 2));
+    log(`results (not recorded): ${out}`);
+  }
+  const ratioRows = results.targets.filter((t) => t.spread);
+  if (ratioRows.length) process.stderr.write(`\nRatio targets, median of ${ROUNDS} A-B-A rounds (spread: min–max of the rounds):\n${printRatioTable(ratioRows)}\n\n`);
+  for (const t of results.targets) log(`${t.met === true ? "MET   " : t.met === false ? "MISSED" : "INFO  "} ${t.id}: ${t.text}${Number.isFinite(t.value) ? ` — ${round(t.value, 3)}${t.spread ? ` (${round(t.spread.min, 3)}–${round(t.spread.max, 3)})` : ""}` : ""}`);
+  log(`done in ${results.meta.totalSeconds} s (${round(results.meta.totalSeconds / 60, 1)} min)`);
 }
 
 process.on("SIGINT", async () => {

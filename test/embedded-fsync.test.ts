@@ -35,10 +35,15 @@ describe("embedded store durability", () => {
         for (let i = 0; i < 20; i++) await sql.transaction(async (tx) => void (await tx.query("INSERT INTO t VALUES ($1)", [i])));
         if (fsync) expect(syncs).toBeGreaterThanOrEqual(20);
         else expect(syncs).toBe(0);
+        // A transaction script (the event store's group commit) is synced before it resolves too.
+        syncs = 0;
+        for (let i = 20; i < 25; i++) await sql.script!([`INSERT INTO t VALUES (${i})`, `INSERT INTO t VALUES (${i + 100})`]);
+        if (fsync) expect(syncs).toBeGreaterThanOrEqual(5);
+        else expect(syncs).toBe(0);
         await sql.close();
         // Reopened, every committed row is there.
         const again = await openPglite(dir, { fsync });
-        expect((await again.query<{ n: number }>("SELECT count(*)::int AS n FROM t"))[0]!.n).toBe(20);
+        expect((await again.query<{ n: number }>("SELECT count(*)::int AS n FROM t"))[0]!.n).toBe(30);
         await again.close();
       } finally {
         await sql.close();

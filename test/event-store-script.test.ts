@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DomainError } from "../src/domain/errors.js";
 import type { NewEvent, UniqueClaim } from "../src/domain/events.js";
@@ -5,6 +8,7 @@ import { ConcurrencyConflict, EVENTS_CHANNEL, createEventStore, type CommitNotic
 import { NotInlinable, inline, literal } from "../src/store/literal.js";
 import { migrate } from "../src/store/migrations.js";
 import { openPostgres } from "../src/store/postgres-adapter.js";
+import { openPglite } from "../src/store/pglite-adapter.js";
 import type { SqlPort } from "../src/store/sql.js";
 import { createTestDatabase } from "./helpers/pg.js";
 
@@ -54,15 +58,6 @@ describe("one-round-trip appends on PostgreSQL", () => {
     await unlisten?.();
     await sql?.close();
     await drop?.();
-  });
-
-  const req = (events: NewEvent[], expected: Record<string, number>, uniques?: UniqueClaim[], editor = "editor"): PushRequest => ({
-    instanceId: "inst",
-    editor,
-    events,
-    uniques,
-    expected: new Map(Object.entries(expected)),
-    now: new Date("2026-03-04T05:06:07.891Z"),
   });
 
   it("literals of quotes, backslashes, dollars, unicode and control characters read back exactly", async () => {
@@ -150,36 +145,11 @@ describe("one-round-trip appends on PostgreSQL", () => {
   });
 
   it("concurrent pushes commit together; a conflicting or refused one fails alone and the rest are exact", async () => {
-    await store.push(req([secretSet("g-conflict")], { "user:g-conflict": 0 }));
-    await store.push(req([secretSet("g-x")], { "user:g-x": 0 }, [{ action: "add", type: "t", field: "g-taken" }]));
     const before = notices.length;
-    const pushes = Array.from({ length: 60 }, (_, i) => {
-      if (i === 17) return req([secretSet("g-conflict")], { "user:g-conflict": 0 });
-      if (i === 31) return req([secretSet("g-claim")], { "user:g-claim": 0 }, [{ action: "add", type: "t", field: "g-taken" }]);
-      if (i === 44) return req([secretSet("g-bad", { s: "\0" })], { "user:g-bad": 0 });
-      // Two pushes on one aggregate expecting the same sequence: exactly one wins.
-      if (i === 50 || i === 51) return req([secretSet("g-twice", { i })], { "user:g-twice": 0 });
-      return req([secretSet(`g-${i}`, { i, s: NASTY[i % NASTY.length] })], { [`user:g-${i}`]: 0 });
-    });
-    const results = await Promise.allSettled(pushes.map((p) => store.push(p)));
-    const failed = results.flatMap((r, i) => (r.status === "rejected" ? [[i, r.reason] as const] : []));
-    expect(failed.map(([i]) => i).filter((i) => i !== 50 && i !== 51)).toEqual([17, 31, 44]);
-    expect(failed.find(([i]) => i === 17)![1]).toBeInstanceOf(ConcurrencyConflict);
-    expect(failed.find(([i]) => i === 31)![1]).toMatchObject({ kind: "AlreadyExists" });
-    expect(failed.find(([i]) => i === 44)![1]).toMatchObject({ kind: "InvalidArgument" });
-    expect(failed.filter(([i]) => i === 50 || i === 51)).toHaveLength(1);
-    for (const [i, r] of results.entries()) {
-      if (r.status !== "fulfilled" || i === 50 || i === 51) continue;
-      expect(await store.load("inst", "user", `g-${i}`)).toEqual(r.value);
-      expect(r.value[0]!.payload).toEqual({ i, s: NASTY[i % NASTY.length] });
-    }
-    expect(await store.load("inst", "user", "g-claim")).toEqual([]);
-    expect(await store.load("inst", "user", "g-bad")).toEqual([]);
-    expect((await store.load("inst", "user", "g-conflict")).length).toBe(1);
-    expect((await store.load("inst", "user", "g-twice")).length).toBe(1);
+    const results = await concurrentPushes(store);
     // One notice per committed push, announcing that push's aggregate and last position.
     const ok = results.flatMap((r) => (r.status === "fulfilled" ? [r.value.at(-1)!] : []));
-    // (Notices of the setup pushes above may still be arriving: leave them out.)
+    // (Notices of the setup pushes may still be arriving: leave them out.)
     const ofThese = () => notices.slice(before).filter((n) => n.a[0] !== "user:g-conflict" && n.a[0] !== "user:g-x");
     await waitFor(() => ofThese().length >= ok.length);
     await new Promise((r) => setTimeout(r, 100));
@@ -187,6 +157,86 @@ describe("one-round-trip appends on PostgreSQL", () => {
     expect(mine.length).toBe(ok.length);
     const key = (a: string, p: number) => `${a}@${p}`;
     expect(new Set(mine.map((n) => key(n.a[0]!, n.p)))).toEqual(new Set(ok.map((e) => key(`user:${e.aggregateId}`, e.position))));
+  });
+});
+
+const req = (events: NewEvent[], expected: Record<string, number>, uniques?: UniqueClaim[], editor = "editor"): PushRequest => ({
+  instanceId: "inst",
+  editor,
+  events,
+  uniques,
+  expected: new Map(Object.entries(expected)),
+  now: new Date("2026-03-04T05:06:07.891Z"),
+});
+
+/** 60 pushes at once, with a sequence conflict, a taken claim, a refused value and a race among them. */
+async function concurrentPushes(store: EventStore) {
+  await store.push(req([secretSet("g-conflict")], { "user:g-conflict": 0 }));
+  await store.push(req([secretSet("g-x")], { "user:g-x": 0 }, [{ action: "add", type: "t", field: "g-taken" }]));
+  const pushes = Array.from({ length: 60 }, (_, i) => {
+    if (i === 17) return req([secretSet("g-conflict")], { "user:g-conflict": 0 });
+    if (i === 31) return req([secretSet("g-claim")], { "user:g-claim": 0 }, [{ action: "add", type: "t", field: "g-taken" }]);
+    if (i === 44) return req([secretSet("g-bad", { s: "\0" })], { "user:g-bad": 0 });
+    // Two pushes on one aggregate expecting the same sequence: exactly one wins.
+    if (i === 50 || i === 51) return req([secretSet("g-twice", { i })], { "user:g-twice": 0 });
+    return req([secretSet(`g-${i}`, { i, s: NASTY[i % NASTY.length] })], { [`user:g-${i}`]: 0 });
+  });
+  const results = await Promise.allSettled(pushes.map((p) => store.push(p)));
+  const failed = results.flatMap((r, i) => (r.status === "rejected" ? [[i, r.reason] as const] : []));
+  expect(failed.map(([i]) => i).filter((i) => i !== 50 && i !== 51)).toEqual([17, 31, 44]);
+  expect(failed.find(([i]) => i === 17)![1]).toBeInstanceOf(ConcurrencyConflict);
+  expect(failed.find(([i]) => i === 31)![1]).toMatchObject({ kind: "AlreadyExists" });
+  expect(failed.find(([i]) => i === 44)![1]).toMatchObject({ kind: "InvalidArgument" });
+  expect(failed.filter(([i]) => i === 50 || i === 51)).toHaveLength(1);
+  for (const [i, r] of results.entries()) {
+    if (r.status !== "fulfilled" || i === 50 || i === 51) continue;
+    expect(await store.load("inst", "user", `g-${i}`)).toEqual(r.value);
+    expect(r.value[0]!.payload).toEqual({ i, s: NASTY[i % NASTY.length] });
+  }
+  expect(await store.load("inst", "user", "g-claim")).toEqual([]);
+  expect(await store.load("inst", "user", "g-bad")).toEqual([]);
+  expect((await store.load("inst", "user", "g-conflict")).length).toBe(1);
+  expect((await store.load("inst", "user", "g-twice")).length).toBe(1);
+  return results;
+}
+
+describe("group commit on PGlite (the embedded store, durable by default)", () => {
+  let dir: string;
+  let sql: SqlPort;
+  let store: EventStore;
+  const scripts: number[] = [];
+
+  beforeAll(async () => {
+    dir = mkdtempSync(path.join(os.tmpdir(), "portcullis-group-commit-"));
+    sql = await openPglite(dir);
+    await migrate(sql);
+    const script = sql.script!.bind(sql);
+    sql.script = (statements) => {
+      scripts.push(statements.length);
+      return script(statements);
+    };
+    store = createEventStore(sql, 1);
+  });
+
+  afterAll(async () => {
+    await sql?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("concurrent pushes commit in fewer transactions than pushes; a conflicting or refused one fails alone; reopened, every acknowledged push is there", async () => {
+    scripts.length = 0;
+    const results = await concurrentPushes(store);
+    // 60 pushes, in batches: far fewer scripts than pushes (each failed batch is retried in halves).
+    expect(scripts.length).toBeGreaterThan(0);
+    expect(scripts.length).toBeLessThan(40);
+    expect(Math.max(...scripts)).toBeGreaterThan(3);
+    expect((await sql.query<{ n: number }>("SELECT count(*)::int AS n FROM events WHERE aggregate_id LIKE 'g-%'"))[0]!.n).toBe(
+      results.filter((r) => r.status === "fulfilled").length + 2,
+    );
+    await sql.close();
+    sql = await openPglite(dir);
+    const reopened = createEventStore(sql, 1);
+    for (const [i, r] of results.entries()) if (r.status === "fulfilled") expect(await reopened.load("inst", "user", r.value[0]!.aggregateId), `push ${i}`).toEqual(r.value);
   });
 });
 

@@ -174,6 +174,29 @@ describe("request ids", () => {
       expect(server.output()).not.toContain("query-secret");
     });
 
+    it("every kind of responder sends x-request-id exactly once (JSON answers, Connect, metrics, OpenAPI, console, extension API, 404)", async () => {
+      const auth = { authorization: `Bearer ${pat}` };
+      const cases: [string, RequestInit][] = [
+        ["/oauth/v2/token", { method: "POST", body: new URLSearchParams({ grant_type: "client_credentials" }) }],
+        ["/.well-known/openid-configuration", {}],
+        ["/management/v1/orgs/me", { headers: auth }],
+        ["/management/v1/nothing-here", { headers: auth }],
+        ["/zitadel.management.v1.ManagementService/GetMyOrg", { method: "POST", headers: { ...auth, "content-type": "application/json" }, body: "{}" }],
+        ["/debug/metrics", {}],
+        ["/debug/ready", {}],
+        ["/openapi/", {}],
+        ["/ui/console/", {}],
+        ["/portcullis/v1/policies/credentials", { headers: auth }],
+      ];
+      for (const [i, [p, init]] of cases.entries()) {
+        const id = `req-kind-${i}`;
+        const r = await fetch(`${server.url}${p}`, { ...init, headers: { ...(init.headers as Record<string, string>), "x-request-id": id } });
+        await r.arrayBuffer();
+        // Two headers would read "id, id".
+        expect(r.headers.get("x-request-id"), `${p} → ${r.status}`).toBe(id);
+      }
+    });
+
     it("takes the trace id of traceparent, and makes one when the caller sends none", async () => {
       const traced = await fetch(`${server.url}/debug/healthz`, { headers: { traceparent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01" } });
       expect(traced.headers.get("x-request-id")).toBe("4bf92f3577b34da6a3ce929d0e0e4736");

@@ -94,6 +94,31 @@ describe("machine secrets and the token endpoint", () => {
     expect((await userinfo(s, o.json.access_token)).status).toBe(200);
   });
 
+  it("userinfo: GET or POST (token in the header or the form), bearer errors for a bad token, a refused method", async () => {
+    const m = await machine(s, "userinfo-svc");
+    const t = (await tokenRequest(s.url, { grant_type: "client_credentials", scope: API }, { id: "userinfo-svc", secret: m.secret })).json.access_token as string;
+    const u = `${s.url}/oidc/v1/userinfo`;
+    const form = { "content-type": "application/x-www-form-urlencoded" };
+    for (const r of [
+      await fetch(u, { headers: { authorization: `Bearer ${t}` } }),
+      await fetch(u, { method: "POST", headers: { authorization: `Bearer ${t}` } }),
+      await fetch(u, { method: "POST", headers: form, body: `access_token=${encodeURIComponent(t)}` }),
+    ]) {
+      expect(r.status).toBe(200);
+      expect(await r.json()).toEqual({ sub: m.userId });
+    }
+    for (const r of [await fetch(u, { headers: { authorization: "Bearer nope" } }), await fetch(u, { method: "POST", headers: form, body: "access_token=nope" })]) {
+      expect(r.status).toBe(401);
+      expect(r.headers.get("www-authenticate")).toMatch(/^Bearer .*error="invalid_token"/);
+    }
+    const missing = await fetch(u);
+    expect(missing.status).toBe(401);
+    expect(await missing.json()).toMatchObject({ error: "invalid_request" });
+    const put = await fetch(u, { method: "PUT", headers: { authorization: `Bearer ${t}` } });
+    expect(put.status).toBe(405);
+    expect(await put.json()).toMatchObject({ error: "invalid_request" });
+  });
+
   it("refuses a removed secret at once; a new secret works and the old stays dead, with its tokens", async () => {
     const m = await machine(s, "rotate-svc");
     const t1 = await tokenRequest(s.url, { grant_type: "client_credentials", scope: API }, { id: "rotate-svc", secret: m.secret });

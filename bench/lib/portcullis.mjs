@@ -7,7 +7,8 @@ import pg from "pg";
 import { freePort, onCleanup, procMemory, spawnNode, stopChild, tempDir, waitHttp } from "./util.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
-export let MAIN = path.join(root, "dist", "cli", "main.js");
+// BENCH_DIST: another built dist/ to run (comparing two builds with bench/quick.mjs).
+export let MAIN = path.join(process.env.BENCH_DIST ? path.resolve(process.env.BENCH_DIST) : path.join(root, "dist"), "cli", "main.js");
 
 /**
  * Copies the freshly built dist/ to a temp directory and runs every server from there, so that a

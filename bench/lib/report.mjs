@@ -2,6 +2,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { ratioTargets } from "./ratios.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 export const RESULTS_FILE = path.join(root, "bench", "results", "latest.json");
@@ -28,106 +29,26 @@ function target(id, text, value, threshold, extra, met, metText, missedText) {
   return { id, text, value, threshold, met: invalid ? false : met, status: invalid ? `invalid run (${invalid})` : met ? metText : missedText, ...extra };
 }
 
-const atLeast = (id, text, value, threshold, extra) =>
-  target(id, text, value, threshold, extra, value >= threshold, `met (${r2(value / threshold)}× the goal)`, `missed: ${pct(1 - value / threshold)} short (needs ${r2(threshold / value)}×)`);
-
 const atMost = (id, text, value, threshold, extra) => target(id, text, value, threshold, extra, value <= threshold, "met", `missed: ${pct(value / threshold - 1)} over`);
 
 export function evaluateTargets(res) {
   const runs = res.runs;
   const refs = res.references;
-  const t = [];
-  const opaque = runs["portcullis-pglite-token-opaque"];
-  const jwt = runs["portcullis-pglite-token-jwt"];
-  const userinfo = runs["portcullis-pglite-userinfo-pat"];
-  const getUser = runs["portcullis-pglite-getuserbyid-pat"];
-  const introspectApp = runs["portcullis-pglite-introspect-app"];
-  const oidc = refs.oidcProvider;
+  const run = (r) => (r ? { rps: r.rps, p50: r.latencyMs.p50, p99: r.latencyMs.p99 } : undefined);
+  // The ratio targets: each the median of its A-B-A rounds (ratios.mjs).
+  const t = ratioTargets(res);
+  // For the informational rows: the median measurement of a series of the PGlite groups.
+  const medianOf = (group, key) => {
+    const xs = (res.ratioGroups?.[group]?.sequence ?? []).filter((m) => m.key === key).map((m) => m.result).sort((a, b) => a.rps - b.rps);
+    return xs[Math.floor((xs.length - 1) / 2)];
+  };
+  const opaque = medianOf("token", "opaque");
+  const userinfo = medianOf("reads", "userinfo");
   const rawPost = refs.rawPost;
   const rawGet = refs.rawGet;
-  const run = (r) => (r ? { rps: r.rps, p50: r.latencyMs.p50, p99: r.latencyMs.p99 } : undefined);
-  // A reference measured right before and after the target (the mean), else the one of the references section.
-  const bracketRef = (target, label, fallback, name) => {
-    const b = refs.bracket?.[`${target}/${label}`];
-    if (!b) return { rps: fallback?.rps, reference: { name, ...run(fallback) } };
-    return { rps: b.rps, reference: { name: `${name}, mean of the runs just before (${Math.round(b.before)}/s) and after (${Math.round(b.after)}/s)`, rps: b.rps } };
-  };
-  const ceiling = (target, fallback, label) => bracketRef(target, label === "POST" ? "raw-ceiling-post" : "raw-ceiling-get", fallback, `raw node:http (${label})`);
-  const oidcPeer = bracketRef("opaque", "oidc-provider-client-credentials", oidc, "oidc-provider");
-  const opaqueCeiling = ceiling("opaque", rawPost, "POST");
-  const userinfoCeiling = ceiling("userinfo", rawGet, "GET");
-  const getUserCeiling = ceiling("getUser", rawGet, "GET");
-  const introspectAppCeiling = ceiling("introspectApp", rawPost, "POST");
-
-  t.push(
-    atLeast("opaque-vs-oidc-provider", "client_credentials opaque ≥ 4× oidc-provider", opaque?.rps / oidcPeer.rps, 4, {
-      measured: run(opaque),
-      reference: oidcPeer.reference,
-      invalid: validity(opaque) ?? validity(oidc),
-      profile: "pgliteOpaque",
-    }),
-  );
-  t.push(
-    atLeast("opaque-vs-raw", "client_credentials opaque ≥ 50 % of the raw ceiling", opaque?.rps / opaqueCeiling.rps, 0.5, {
-      measured: run(opaque),
-      reference: opaqueCeiling.reference,
-      invalid: validity(opaque),
-      profile: "pgliteOpaque",
-    }),
-  );
-  t.push(atMost("opaque-p99", "client_credentials opaque p99 ≤ 10 ms", opaque?.latencyMs.p99, 10, { measured: run(opaque), unit: "ms", invalid: validity(opaque), profile: "pgliteOpaque" }));
-  t.push(
-    atLeast("jwt-vs-signing", "client_credentials JWT RS256 ≥ 85 % of the signing bound (1 process)", jwt?.rps / refs.signing?.onePerSecond, 0.85, {
-      measured: run(jwt),
-      reference: { name: "node:crypto RS256 loop, 1 process", rps: refs.signing?.onePerSecond },
-      invalid: validity(jwt),
-      profile: "pgliteJwt",
-    }),
-  );
-  t.push(
-    atLeast("userinfo-vs-raw", "/oidc/v1/userinfo with a PAT ≥ 40 % of the raw ceiling", userinfo?.rps / userinfoCeiling.rps, 0.4, {
-      measured: run(userinfo),
-      reference: userinfoCeiling.reference,
-      invalid: validity(userinfo),
-      profile: "pgliteUserinfo",
-    }),
-  );
-  if (introspectApp)
-    t.push(
-      atLeast("introspect-app-vs-raw", "introspection by an API app (client_secret_basic) ≥ 40 % of the raw ceiling", introspectApp.rps / introspectAppCeiling.rps, 0.4, {
-        measured: run(introspectApp),
-        reference: introspectAppCeiling.reference,
-        invalid: validity(introspectApp),
-      }),
-    );
-  t.push(
-    atLeast("getuserbyid-vs-raw", "GetUserByID (REST) with a PAT ≥ 40 % of the raw ceiling", getUser?.rps / getUserCeiling.rps, 0.4, {
-      measured: run(getUser),
-      reference: getUserCeiling.reference,
-      invalid: validity(getUser),
-      profile: "pgliteGetUser",
-    }),
-  );
-  const pgW = runs["portcullis-pg-secret-cycles"];
-  t.push(
-    atLeast("pg-writes-vs-insert", "secret cycles on PostgreSQL ≥ 50 % of the insert-transaction bound (writes/s vs tx/s)", pgW?.rps / refs.insertBoundPg?.tps, 0.5, {
-      measured: run(pgW),
-      reference: { name: "BEGIN; INSERT; COMMIT loop, PostgreSQL", rps: refs.insertBoundPg?.tps, p50: refs.insertBoundPg?.latencyMs.p50, p99: refs.insertBoundPg?.latencyMs.p99 },
-      invalid: validity(pgW),
-      profile: "pgWrites",
-    }),
-  );
-  const liteW = runs["portcullis-pglite-secret-cycles"];
-  if (liteW && refs.insertBoundPglite)
-    t.push({
-      id: "pglite-writes-vs-insert",
-      text: "secret cycles on PGlite vs the PGlite insert-transaction bound (no goal set)",
-      value: liteW.rps / refs.insertBoundPglite.tps,
-      met: undefined,
-      status: `informational: ${pct(liteW.rps / refs.insertBoundPglite.tps)}`,
-      measured: run(liteW),
-      reference: { name: "BEGIN; INSERT; COMMIT loop, PGlite", rps: refs.insertBoundPglite.tps, p50: refs.insertBoundPglite.latencyMs.p50, p99: refs.insertBoundPglite.latencyMs.p99 },
-    });
+  if (refs.verifySign)
+    for (const [alg, b] of Object.entries(refs.verifySign))
+      t.push({ id: `verify-sign-bound-${alg}`, text: `token-exchange bound: verify ${alg} + sign RS256, node:crypto, 1 process (reference for token exchange, once the grant lands)`, value: b.perSecond, unit: "/s", met: undefined, status: `informational: ${r0(b.perSecond)}/s` });
 
   const pgUserinfo = runs["portcullis-pg-userinfo-pat"];
   if (pgUserinfo && userinfo)
@@ -243,8 +164,10 @@ function targetsTable(L, targets) {
   for (const t of targets) {
     const meas = t.measured ? fmtRun(t.measured) : "—";
     const lat = t.measured ? `${r2(t.measured.p50)} / ${r2(t.measured.p99)} ms` : "—";
-    const ref = t.reference ? `${t.reference.name}: ${r0(t.reference.rps)}/s${t.reference.p50 !== undefined ? ` (p50 ${r2(t.reference.p50)} ms)` : ""}` : "—";
-    const val = !Number.isFinite(t.value) ? "—" : t.unit ? `${r2(t.value)} ${t.unit}` : t.id.startsWith("stale") ? String(t.value) : t.id.startsWith("scale") ? `${r2(t.value)}×` : `${r2(t.value)} (${pct(t.value)})`;
+    const ref = t.reference ? `${t.reference.name}: ${r0(t.reference.rps)}/s${Number.isFinite(t.reference.p50) ? ` (p50 ${r2(t.reference.p50)} ms)` : ""}` : "—";
+    let val = !Number.isFinite(t.value) ? "—" : t.unit ? `${r2(t.value)} ${t.unit}` : t.id.startsWith("stale") ? String(t.value) : t.id.startsWith("scale") ? `${r2(t.value)}×` : `${r2(t.value)} (${pct(t.value)})`;
+    // A ratio target: the median of its rounds, and their spread.
+    if (t.spread) val = `median ${val}; spread ${r2(t.spread.min)}–${r2(t.spread.max)} over ${t.spread.n} ${t.unit ? "measurements" : "rounds"}`;
     const goal = t.threshold === undefined ? "—" : t.id.startsWith("stale") ? "= 0" : t.unit ? `≤ ${t.threshold} ${t.unit}` : t.id.startsWith("scale") ? `≤ ${t.threshold}×` : `≥ ${t.threshold}`;
     const status = t.met === true ? `✅ ${t.status}` : t.met === false ? `❌ ${t.status}` : t.status;
     L.push(`| ${t.text} | ${meas} | ${lat} | ${ref} | ${val} | ${goal} | ${status} |`);
@@ -290,7 +213,8 @@ function replaceBlock(doc, begin, end, generated) {
   return a >= 0 && b > a ? doc.slice(0, a) + generated + doc.slice(b + end.length) : doc.trimEnd() + "\n\n" + generated + "\n";
 }
 
-function markdown(res) {
+/** The generated block of docs/benchmarks.md for a run (exported for a dry look at a BENCH_NO_WRITE run). */
+export function markdown(res) {
   const m = res.meta;
   const L = [];
   L.push(BEGIN, "");
@@ -305,12 +229,13 @@ function markdown(res) {
   L.push(
     `- Every target: ${m.settings.connections} connections, pipelining 1, keep-alive, ${m.settings.warmup} s warm-up then ${m.settings.duration} s measured; load from autocannon in its own process; latency of every 2xx response`,
   );
-  L.push(`- Whole run: ${m.totalSeconds} s`);
+  L.push(`- Whole run: ${m.totalSeconds} s (${r1(m.totalSeconds / 60)} min)`);
   if (m.pgliteRssAfterBytes)
     L.push(`- Portcullis on PGlite (the default store): first start ready in ${r0(m.pgliteFirstReadyMs)} ms (migrations, bootstrap, RSA key); RSS after its runs ${mib(m.pgliteRssAfterBytes)} (peak ${mib(m.pglitePeakRssBytes)})`);
   L.push("");
 
   L.push("#### Targets", "");
+  L.push(`Each ratio target is the median of ${m.settings.rounds ?? 1} A-B-A rounds measured in this run (the target, its reference, the target again; the round's ratio is the mean of the two target measurements over the reference), with the spread of the rounds' ratios. MET or MISSED is decided by the median.`, "");
   targetsTable(L, (res.targets ?? []).filter((t) => !t.id.startsWith("footprint-")));
 
   L.push("#### Every measurement", "");

@@ -8,8 +8,8 @@ import { allProcessesCpu, postgresBackendsCpu, procCpuTimes, round, sleep, spawn
 const here = path.dirname(fileURLToPath(import.meta.url));
 
 export const settings = {
-  duration: Number(process.env.BENCH_DURATION ?? 10),
-  warmup: Number(process.env.BENCH_WARMUP ?? 3),
+  duration: Number(process.env.BENCH_DURATION ?? 5),
+  warmup: Number(process.env.BENCH_WARMUP ?? 2),
   connections: 50,
 };
 

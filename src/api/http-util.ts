@@ -77,19 +77,58 @@ export function unreadBodyHeaders(req: Req): Record<string, string> | undefined 
   return declared !== undefined && Number(declared) <= DISCARD_LIMIT ? undefined : { connection: "close" };
 }
 
-const JSON_HEADERS = { "content-type": "application/json", "cache-control": "no-store" };
+const JSON_HEADERS = Object.freeze({ "content-type": "application/json", "cache-control": "no-store" });
+
+/**
+ * The request id a JSON answer carries as `x-request-id` (set by the server per request). Written in
+ * the same writeHead as the other headers: a header set earlier with setHeader sends Node's
+ * writeHead down its slow path (every header validated and stored one by one), about 0.6 µs more
+ * per response. Responders that do not answer through sendJson get it with stampRequestId.
+ */
+const REQUEST_ID = Symbol("portcullis.responseRequestId");
+type WithRequestId = { [REQUEST_ID]?: string };
+
+export function setResponseRequestId(res: Res, id: string): void {
+  (res as WithRequestId)[REQUEST_ID] = id;
+}
+
+/** Sets `x-request-id` on the response now (for a responder that writes its own headers). */
+export function stampRequestId(res: Res): void {
+  const id = (res as WithRequestId)[REQUEST_ID];
+  if (id === undefined) return;
+  res.setHeader("x-request-id", id);
+  (res as WithRequestId)[REQUEST_ID] = undefined;
+}
+
+/** Flat [name, value, …] lists of frozen header sets, built once. */
+const FLAT = new WeakMap<object, string[]>();
+
+function withRequestId(res: Res, headers: Readonly<Record<string, string>>): Readonly<Record<string, string>> | string[] {
+  const id = (res as WithRequestId)[REQUEST_ID];
+  if (id === undefined) return headers;
+  // HTTP/2 (compat) takes a headers object.
+  if ((res as Http2ServerResponse).stream !== undefined) return { ...headers, "x-request-id": id };
+  let flat = FLAT.get(headers);
+  if (!flat) {
+    flat = Object.entries(headers).flat();
+    if (Object.isFrozen(headers)) FLAT.set(headers, flat);
+  }
+  const out = flat.slice();
+  out.push("x-request-id", id);
+  return out;
+}
 
 /** Sends a JSON body with Content-Type and Cache-Control: no-store; `headers` adds or overrides. */
 export function sendJson(res: Res, status: number, body: string, headers?: Record<string, string>) {
   if (res.headersSent) return;
-  (res as ServerResponse).writeHead(status, headers ? { ...JSON_HEADERS, ...headers } : JSON_HEADERS);
+  (res as ServerResponse).writeHead(status, withRequestId(res, headers ? { ...JSON_HEADERS, ...headers } : JSON_HEADERS));
   res.end(body);
 }
 
 /** The same for a fixed set of headers built once with jsonHeaders(): no object built per response. */
 export function sendJsonWith(res: Res, status: number, body: string, headers: Readonly<Record<string, string>>) {
   if (res.headersSent) return;
-  (res as ServerResponse).writeHead(status, headers);
+  (res as ServerResponse).writeHead(status, withRequestId(res, headers));
   res.end(body);
 }
 

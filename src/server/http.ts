@@ -8,7 +8,8 @@ import type { Deps } from "../app/core/context.js";
 import { assignRequestId } from "./request-id.js";
 import { registerServices } from "../api/connect/routes.js";
 import { createConnectHandler } from "../api/connect/adapter.js";
-import { sendJson, type Req, type Res } from "../api/http-util.js";
+import { sendJson, setResponseRequestId, stampRequestId, type Req, type Res } from "../api/http-util.js";
+import { OPENAPI_PATH } from "../api/openapi/handler.js";
 import { apiServices } from "../api/services/catalog.js";
 import { registerReflection } from "../api/reflection/reflection.js";
 import { createOpenApiHandler } from "../api/openapi/handler.js";
@@ -23,7 +24,7 @@ import { enforceHttp2Limits, http2ServerOptions } from "./http2-limits.js";
 import { attachRequestInfo, requestInfo, type RequestInfo } from "../api/request-info.js";
 import { createMetricsEndpoint, type MetricsSource } from "./metrics-endpoint.js";
 import type { Span } from "../telemetry/tracing.js";
-import { createConsoleHandler } from "./console-ui.js";
+import { CONSOLE_PREFIX, createConsoleHandler } from "./console-ui.js";
 
 export interface RunningServer {
   port: number;
@@ -46,6 +47,9 @@ interface ServedInfo extends RequestInfo {
 
 /** The gRPC codes that mark a server span failed (OpenTelemetry's RPC conventions); the others are the client's. */
 const SERVER_FAULTS = new Set(["Unknown", "DeadlineExceeded", "Unimplemented", "Internal", "Unavailable", "DataLoss"]);
+
+/** The extension API's REST paths (extension-routes.ts; the backup download writes its own headers). */
+const EXTENSION_PREFIX = "/portcullis/v1/";
 
 /** Other paths of the one port, by name; anything else counts as "" (no label per unknown path). */
 const PLAIN_PATHS: Record<string, string> = { "/debug/healthz": "healthz", "/debug/ready": "ready", "/debug/metrics": "metrics" };
@@ -112,7 +116,8 @@ export async function startServer(deps: Deps, log: Logger, ready: () => Promise<
     // one: with tracing on, the new trace's id, so that log lines and the trace share it).
     const named = tracing.enabled && (req.headers["x-request-id"] !== undefined || req.headers.traceparent !== undefined);
     let reqId = assignRequestId(req);
-    res.setHeader("x-request-id", reqId);
+    // Sent as x-request-id by sendJson in its writeHead, or set by stampRequestId for other responders.
+    setResponseRequestId(res, reqId);
     if (observe) {
       // The edge that takes the request says what it is (connect adapter, REST, OAuth).
       const info: ServedInfo = {
@@ -136,7 +141,7 @@ export async function startServer(deps: Deps, log: Logger, ready: () => Promise<
             if (!named) {
               reqId = span.traceId;
               (req.headers as Record<string, string | string[] | undefined>)["x-request-id"] = reqId;
-              res.setHeader("x-request-id", reqId);
+              setResponseRequestId(res, reqId);
               span.setAttribute("portcullis.request_id", reqId);
             }
             return serve(req, res, url, path, q);
@@ -165,15 +170,24 @@ export async function startServer(deps: Deps, log: Logger, ready: () => Promise<
       });
     }
     try {
-      if (connect.handles(req, path)) return await connect(req, res, path);
+      // The OAuth endpoints, /debug, the token preview and REST answer through sendJson (which sends
+      // x-request-id with the other headers); the other responders write their own headers.
+      if (connect.handles(req, path)) {
+        stampRequestId(res);
+        return await connect(req, res, path);
+      }
       const o = oauth.handle(req, res, path);
       if (o === true || (o !== false && (await o))) return;
       if (path === "/debug/healthz") return sendJson(res, 200, '{"status":"ok"}');
-      if (path === "/debug/metrics" && metricsEndpoint) return await metricsEndpoint(req, res);
+      if (path === "/debug/metrics" && metricsEndpoint) {
+        stampRequestId(res);
+        return await metricsEndpoint(req, res);
+      }
       if (path === "/debug/ready") {
         const ok = !draining && (await ready());
         return sendJson(res, ok ? 200 : 503, ok ? '{"status":"ready"}' : '{"status":"not ready"}');
       }
+      if (path === "/openapi" || path.startsWith(OPENAPI_PATH) || path.startsWith(CONSOLE_PREFIX) || path.startsWith(EXTENSION_PREFIX)) stampRequestId(res);
       if (openapi(req, res, path)) return;
       if (tokenPreview(req, res, path)) return;
       if (consoleUi(req, res, path)) return;

@@ -104,17 +104,20 @@ export function createEventStore(sql: SqlPort, writer: Writer | number = 0, tele
   const viaScript = metrics.pushDuration.labels("script");
   const viaTransaction = metrics.pushDuration.labels("transaction");
   const prologue = () => prologueStatement({ node: w.node, lease: w.lease });
-  const commit =
-    sql.dialect === "postgres" && sql.script
-      ? createCommitter(
-          sql.script.bind(sql),
-          () => {
+  const onPostgres = sql.dialect === "postgres";
+  // Group commit (group-commit.ts): on PostgreSQL behind the push lock and fence, on PGlite one batch at a time.
+  const onCommitted = (pushes: number) => metrics.commitBatchPushes.observe(pushes);
+  const commit = !sql.script
+    ? undefined
+    : onPostgres
+      ? createCommitter(sql.script.bind(sql), {
+          prologue: () => {
             const p = prologue();
             return inline(p.text, p.params);
           },
-          (pushes) => metrics.commitBatchPushes.observe(pushes),
-        )
-      : undefined;
+          onCommitted,
+        })
+      : createCommitter(sql.script.bind(sql), { onCommitted, maxBatches: 1, gather: true });
 
   async function insertEvents(tx: Queryable, req: PushRequest): Promise<StoredEvent[]> {
     const next = new Map<string, number>();
@@ -225,7 +228,7 @@ async function safePosition(after: number): Promise<number> {
     const started = performance.now();
     let path = viaScript;
     try {
-      const s = commit && (await pushScript(req, commitId));
+      const s = commit && (await pushScript(req, commitId, onPostgres));
       if (s) {
         try {
           const rows = await commit!(s);

@@ -1,4 +1,4 @@
-/** Group commit of push scripts on PostgreSQL (see createCommitter). */
+/** Group commit of push scripts on PostgreSQL and PGlite (see createCommitter). */
 import { DomainError } from "../domain/errors.js";
 import type { PushScript } from "./push-script.js";
 import { FENCED_SQLSTATE } from "./push.js";
@@ -11,7 +11,7 @@ const notCommitted = (e: unknown): boolean =>
   (e instanceof DomainError && e.id === "STORE-value") ||
   (!(e instanceof DomainError) && typeof (e as SqlError | undefined)?.code === "string" && /^[0-9A-Z]{5}$/.test((e as SqlError).code!));
 
-/** Batches in flight at once; the pool (10 by default) keeps room for reads and the heartbeat. */
+/** Batches in flight at once on PostgreSQL; the pool (10 by default) keeps room for reads and the heartbeat. */
 const MAX_BATCHES = 3;
 const MAX_BATCH_PUSHES = 64;
 
@@ -23,10 +23,23 @@ const MAX_BATCH_PUSHES = 64;
  * one push's conflict never fails another; a batch whose outcome is unknown (the connection broke)
  * fails every push in it, as a single push would.
  *
- * Every script starts with `prologue()` (push.ts prologueStatement: the push lock and the writer's
- * slot fence); a fenced writer's batch fails as a whole (every push in it is this process's).
+ * On PostgreSQL every script starts with `prologue()` (push.ts prologueStatement: the push lock and
+ * the writer's slot fence); a fenced writer's batch fails as a whole (every push in it is this
+ * process's). On PGlite (no prologue, one batch at a time: one connection) what is grouped is the
+ * commit's `fdatasync`, which runs on the event loop: nothing arrives while a batch commits, so
+ * `gather` starts a batch only once the event loop has taken in what is ready (setImmediate, after
+ * the poll phase): the pushes of every request read meanwhile go together. Each push is still
+ * acknowledged only once its batch is on disk.
  */
-export function createCommitter(script: (statements: readonly string[]) => Promise<Row[][]>, prologue: () => string, onCommitted?: (pushes: number) => void) {
+export interface CommitterOptions {
+  prologue?: () => string;
+  onCommitted?: (pushes: number) => void;
+  maxBatches?: number;
+  gather?: boolean;
+}
+
+export function createCommitter(script: (statements: readonly string[]) => Promise<Row[][]>, opts: CommitterOptions = {}) {
+  const { prologue, onCommitted, maxBatches = MAX_BATCHES, gather = false } = opts;
   interface Job {
     s: PushScript;
     resolve: (rows: Row[][]) => void;
@@ -51,7 +64,7 @@ export function createCommitter(script: (statements: readonly string[]) => Promi
     return batch;
   };
 
-  const withPrologue = async (statements: string[]) => (await script([prologue(), ...statements])).slice(1);
+  const withPrologue = async (statements: string[]) => (prologue ? (await script([prologue(), ...statements])).slice(1) : script(statements));
   const runOne = (j: Job) =>
     withPrologue(j.s.statements).then((rows) => {
       onCommitted?.(1);
@@ -82,19 +95,30 @@ export function createCommitter(script: (statements: readonly string[]) => Promi
     }
   }
 
+  let scheduled = false;
   const pump = () => {
-    while (inFlight < MAX_BATCHES && queue.length > 0) {
+    while (inFlight < maxBatches && queue.length > 0) {
       inFlight++;
       void run(take()).finally(() => {
         inFlight--;
-        pump();
+        next();
       });
     }
+  };
+  const gathered = () => {
+    scheduled = false;
+    pump();
+  };
+  const next = () => {
+    if (!gather) return pump();
+    if (scheduled || inFlight >= maxBatches || queue.length === 0) return;
+    scheduled = true;
+    setImmediate(gathered);
   };
 
   return (s: PushScript) =>
     new Promise<Row[][]>((resolve, reject) => {
       queue.push({ s, resolve, reject });
-      pump();
+      next();
     });
 }

@@ -174,6 +174,24 @@ export async function openPglite(dataDir: string, opts: PgliteOptions = {}): Pro
       });
     },
 
+    // One transaction, its statements in one call (the event store's group commit, group-commit.ts):
+    // an error rolls the whole script back and surfaces with its SQLSTATE.
+    async script(statements: readonly string[]): Promise<Row[][]> {
+      enter();
+      return mutex.run(async () => {
+        try {
+          return await db.transaction(async (ptx) => {
+            const results = await ptx.exec(statements.join(";\n"));
+            // A statement that held several would shift the results: roll back rather than misreport.
+            if (results.length !== statements.length) throw new Error("transaction script results do not match its statements");
+            return results.map((r) => r.rows as Row[]);
+          });
+        } catch (e) {
+          throw mapError(e);
+        }
+      });
+    },
+
     async listen() {
       return async () => {};
     },

@@ -1,6 +1,7 @@
 /**
- * A push as one transaction script (PostgreSQL): claims, events, projections and the commit notice,
- * the statements of push.ts with every value inlined as a literal, sent in one round trip.
+ * A push as one transaction script: claims, events, projections and (PostgreSQL) the commit notice,
+ * the statements of push.ts with every value inlined as a literal, sent in one round trip (PGlite:
+ * one call into the embedded database).
  */
 import type { StoredEvent } from "../domain/events.js";
 import { NotInlinable, inline } from "./literal.js";
@@ -25,7 +26,7 @@ const inlined = (s: Statement) => inline(s.text, s.params);
  * expected sequence needs a read first; a value that cannot be a literal): then push() takes the
  * transaction with parameters, one statement at a time.
  */
-export async function pushScript(req: PushRequest, commitId: string): Promise<PushScript | undefined> {
+export async function pushScript(req: PushRequest, commitId: string, notify = true): Promise<PushScript | undefined> {
   const statements: string[] = [];
   const keys: string[] = [];
   try {
@@ -56,7 +57,8 @@ export async function pushScript(req: PushRequest, commitId: string): Promise<Pu
       },
     };
     for (const e of events) await project(recorder, e);
-    statements.push(inlined(notifyStatement(req.instanceId, [...next.keys()], commitId)));
+    // Embedded mode is one process: nobody to tell.
+    if (notify) statements.push(inlined(notifyStatement(req.instanceId, [...next.keys()], commitId)));
     return { statements, inserts, events, keys };
   } catch (e) {
     if (e instanceof NotInlinable) return undefined;

@@ -138,15 +138,28 @@ export function createOAuthRoutes(deps: Deps, log: Logger): OAuthRoutes {
     sendJson(res, 200, "{}");
   }
 
-  /** OIDC Core §5.3: GET, or POST with the token in the header or (form-encoded) the body. */
-  async function userinfoEndpoint(req: Req, res: Res) {
+  /**
+   * OIDC Core §5.3: GET, or POST with the token in the header or (form-encoded) the body. Without a
+   * promise when everything is cached (a GET with a cached token's user and org).
+   */
+  function userinfoEndpoint(req: Req, res: Res): void {
+    const fail = (e: unknown) => answerError(req, res, e, BEARER_ERRORS, log);
+    const answer = (form?: Map<string, string>): void | Promise<void> => {
+      const claims = userinfo(deps, bearerFrom(req, form));
+      if (!(claims instanceof Promise)) return sendJson(res, 200, JSON.stringify(claims));
+      return claims.then((c) => sendJson(res, 200, JSON.stringify(c)));
+    };
     try {
-      let form: Map<string, string> | undefined;
-      if (req.method === "POST" && /application\/x-www-form-urlencoded/.test(header(req, "content-type") ?? "")) form = parseForm(await readBody(req, FORM_LIMIT));
-      else if (req.method !== "GET" && req.method !== "POST") throw new OAuthError("invalid_request", "method not allowed", "Unimplemented");
-      sendJson(res, 200, JSON.stringify(await userinfo(deps, bearerFrom(req, form))));
+      if (req.method === "POST" && /application\/x-www-form-urlencoded/.test(header(req, "content-type") ?? "")) {
+        readBody(req, FORM_LIMIT)
+          .then((body) => answer(parseForm(body)))
+          .catch(fail);
+        return;
+      }
+      if (req.method !== "GET" && req.method !== "POST") throw new OAuthError("invalid_request", "method not allowed", "Unimplemented");
+      answer()?.catch(fail);
     } catch (e) {
-      answerError(req, res, e, BEARER_ERRORS, log);
+      fail(e);
     }
   }
 
@@ -182,7 +195,8 @@ export function createOAuthRoutes(deps: Deps, log: Logger): OAuthRoutes {
           withForm(req, res, (form) => revocation(req, res, form));
           return true;
         case "/oidc/v1/userinfo":
-          return userinfoEndpoint(req, res).then(() => true);
+          userinfoEndpoint(req, res);
+          return true;
         default:
           return false;
       }
