@@ -10,8 +10,29 @@
 //   { kind: "cycle", headers, users: [id], pathOf: "secret" }             PUT then DELETE /users/{id}/secret,
 //                                                                          each connection on a user no other
 //                                                                          connection holds at the time
+//   { kind: "exchange", path, headers, scope, mint: { pkcs8, alg, kid, claims, count } }
+//                                                                          RFC 8693 token exchange, each request
+//                                                                          with a subject token of its own (an
+//                                                                          external token is accepted once),
+//                                                                          minted before the warm-up
 import autocannon from "autocannon";
+import { createPrivateKey, randomUUID, sign } from "node:crypto";
 import { performance } from "node:perf_hooks";
+
+/** ES256 / RS256 subject tokens with a fresh jti each, minted before any load runs. */
+function mintSubjectTokens({ pkcs8, alg, kid, claims, count }) {
+  const key = createPrivateKey(pkcs8);
+  const header = Buffer.from(JSON.stringify({ alg, kid, typ: "JWT" })).toString("base64url");
+  const now = Math.floor(Date.now() / 1000);
+  const out = new Array(count);
+  for (let i = 0; i < count; i++) {
+    const payload = Buffer.from(JSON.stringify({ ...claims, iat: now, exp: now + 3600, jti: randomUUID() })).toString("base64url");
+    const input = `${header}.${payload}`;
+    const sig = alg === "ES256" ? sign("sha256", Buffer.from(input), { key, dsaEncoding: "ieee-p1363" }) : sign("sha256", Buffer.from(input), key);
+    out[i] = `${input}.${sig.toString("base64url")}`;
+  }
+  return out;
+}
 
 function requestsOf(spec) {
   const r = spec.request;
@@ -61,6 +82,25 @@ function requestsOf(spec) {
         onResponse(status, body, context) {
           if (context.user !== undefined) free.push(context.user);
           context.user = undefined;
+        },
+      },
+    ];
+  }
+  if (r.kind === "exchange") {
+    const tokens = mintSubjectTokens(r.mint);
+    let next = 0;
+    const form = (t) =>
+      `grant_type=${encodeURIComponent("urn:ietf:params:oauth:grant-type:token-exchange")}&subject_token_type=${encodeURIComponent("urn:ietf:params:oauth:token-type:jwt")}&scope=${encodeURIComponent(r.scope)}&subject_token=${t}`;
+    return [
+      {
+        method: "POST",
+        path: r.path,
+        headers: r.headers,
+        body: form(tokens[0]),
+        setupRequest(req) {
+          if (next >= tokens.length) throw new Error(`exchange: all ${tokens.length} subject tokens used (raise mint.count)`);
+          req.body = form(tokens[next++]);
+          return req;
         },
       },
     ];

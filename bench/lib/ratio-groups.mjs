@@ -1,6 +1,7 @@
 // The servers and series of the ratio groups (bench/lib/ratios.mjs), shared by `npm run bench` and
 // `npm run bench:check`. `record(label, base, request, opts)` measures one HTTP series and returns
 // the load result; bounds (signing, inserts) run in their own child process.
+import { generateKeyPairSync, sign } from "node:crypto";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { api, appIntrospection, basicAuth, bearerGet, fetchToken, startPortcullis, tokenRequest, TOKEN_SCOPE } from "./portcullis.mjs";
@@ -64,6 +65,7 @@ export async function setupMain({ writeUsers = 100 } = {}) {
   const jwtId = await a.addMachine("bench-jwt");
   await a.useJwt(jwtId, "bench-jwt");
   const jwt = await a.setSecret(jwtId);
+  const exchange = await federate(srv.base, a, jwtId);
   const patUserId = await a.addMachine("bench-pat");
   const pat = (await a.addPat(patUserId)).token;
   const staleId = await a.addMachine("bench-stale");
@@ -94,6 +96,7 @@ export async function setupMain({ writeUsers = 100 } = {}) {
     "introspect-app": await appIntrospection(srv.base, srv.pat, opaque.clientId, opaque.clientSecret),
     roles: scoped(holder.clientId, holder.clientSecret, roleScope),
     "ten-secrets": tokenRequest(ten.clientId, ten.clientSecret),
+    exchange,
     cycles: { kind: "cycle", headers: { authorization: `Bearer ${srv.pat}`, "content-type": "application/json" }, users: writes },
   };
   // Sanity: the role claims are there.
@@ -112,6 +115,35 @@ export async function setupMain({ writeUsers = 100 } = {}) {
     jwtClaims: JSON.parse(Buffer.from(sampleJwt.json.access_token.split(".")[1], "base64url")),
     jwtKid: JSON.parse(Buffer.from(sampleJwt.json.access_token.split(".")[0], "base64url")).kid,
   };
+}
+
+/**
+ * Workload federation (issue #16) for the JWT machine: a trust policy with an uploaded ES256 JWKS (no
+ * fetch on the token path, as with a cached JWKS) and a binding by subject. Returns the load
+ * generator's "exchange" request: RFC 8693 token exchange, each request with a subject token of its
+ * own, minted by the load generator before its run (an external token is accepted once).
+ */
+export async function federate(base, a, userId) {
+  const { privateKey, publicKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
+  const kid = "bench-idp";
+  const claims = { iss: "https://idp.bench.example", sub: "system:serviceaccount:bench:api", aud: "portcullis-bench" };
+  const { policyId } = await a.call("POST", "/portcullis/v1/federation/policies", {
+    policy: { name: "bench-idp", issuer: claims.iss, jwks: JSON.stringify({ keys: [{ ...publicKey.export({ format: "jwk" }), kid, alg: "ES256", use: "sig" }] }), audiences: [claims.aud], algorithms: ["ES256"] },
+  });
+  await a.call("POST", `/portcullis/v1/users/${userId}/federation/bindings`, { policyId, subject: claims.sub });
+  const pkcs8 = privateKey.export({ format: "pem", type: "pkcs8" });
+  // Generous: more subject tokens than any run of warm-up + measurement could spend.
+  const count = Math.ceil((settings.warmup + settings.duration) * 6000);
+  const request = { kind: "exchange", path: "/oauth/v2/token", headers: { "content-type": "application/x-www-form-urlencoded" }, scope: TOKEN_SCOPE, mint: { pkcs8, alg: "ES256", kid, claims, count } };
+  // Sanity: one exchange answers a JWT access token.
+  const now = Math.floor(Date.now() / 1000);
+  const input = `${Buffer.from(JSON.stringify({ alg: "ES256", kid, typ: "JWT" })).toString("base64url")}.${Buffer.from(JSON.stringify({ ...claims, iat: now, exp: now + 600, jti: "bench-sanity" })).toString("base64url")}`;
+  const subject = `${input}.${sign("sha256", Buffer.from(input), { key: privateKey, dsaEncoding: "ieee-p1363" }).toString("base64url")}`;
+  const body = new URLSearchParams({ grant_type: "urn:ietf:params:oauth:grant-type:token-exchange", subject_token_type: "urn:ietf:params:oauth:token-type:jwt", subject_token: subject, scope: TOKEN_SCOPE });
+  const r = await fetch(`${base}/oauth/v2/token`, { method: "POST", headers: request.headers, body });
+  const json = await r.json();
+  if (r.status !== 200 || json.access_token?.split(".").length !== 3) throw new Error(`token exchange → ${r.status} ${JSON.stringify(json)}`);
+  return request;
 }
 
 const http = (record, key, base, request, pids) => ({ key, run: (label) => record(label, base, request, { serverPids: pids }) });
@@ -180,6 +212,15 @@ const bound = (key, script, spec, field) => ({
 export function jwtGroup(ctx, record, measure) {
   const spec = { claims: ctx.jwtClaims, kid: ctx.jwtKid, seconds: settings.duration, warmup: 1 };
   return measure({ name: "jwt", series: [http(record, "jwt", ctx.srv.base, ctx.requests.jwt, [ctx.srv.pid]), bound("sign-rs256", "sign-bound.mjs", spec, "perSecond")] });
+}
+
+/**
+ * Token exchange (issue #16): RFC 8693 with an ES256 subject token for a JWT machine (verify ES256,
+ * spend the jti, sign RS256) against node:crypto verifying ES256 and signing RS256 in 1 process.
+ */
+export function exchangeGroup(ctx, record, measure) {
+  const spec = { claims: ctx.jwtClaims, kid: ctx.jwtKid, seconds: settings.duration, warmup: 1, verifyAlg: "ES256" };
+  return measure({ name: "exchange", series: [http(record, "token-exchange", ctx.srv.base, ctx.requests.exchange, [ctx.srv.pid]), bound("verify-sign", "verify-sign-bound.mjs", spec, "perSecond")] });
 }
 
 /** Embedded writes: secret cycles (PUT then DELETE the secret) against BEGIN; INSERT; COMMIT on PGlite. */

@@ -73,6 +73,13 @@ export interface AggregateCache {
   projectIdByClientId(instanceId: string, clientId: string): Promise<string | undefined>;
   /** As projectIdByClientId from the cache only: null = no app has it, undefined = not cached. */
   peekProjectIdByClientId(instanceId: string, clientId: string): string | null | undefined;
+  /**
+   * A value derived from trust policies and bindings (federation read models) for an issuer,
+   * computed by `load` and kept until any commit touches a trust policy or a user (bindings are user
+   * events), here or in another process. `undefined` (no policy names the issuer) is never kept, so
+   * unauthenticated tokens naming made-up issuers cannot fill the cache.
+   */
+  federation<T>(instanceId: string, issuer: string, load: () => Promise<T | undefined>): Promise<T | undefined>;
   evict(instanceId: string, type: AggregateType, id: string): void;
   /** Another process committed. */
   applyNotice(notice: CommitNotice): void;
@@ -97,6 +104,8 @@ export interface CacheOptions {
 
 /** Commits of these aggregate types may change whose grants are active: they drop every cached grant list. */
 const GRANT_KEYS = /(^|\/)(usergrant|org):/;
+/** Commits of these aggregate types may change trust policies or bindings: they drop every federation entry. */
+const FEDERATION_KEYS = /(^|\/)(user|federation_policy):/;
 
 export function createAggregateCache(store: EventStore, opts: CacheOptions = {}): AggregateCache {
   const maxEntries = opts.maxEntries ?? 200_000;
@@ -104,6 +113,7 @@ export function createAggregateCache(store: EventStore, opts: CacheOptions = {})
   const users = opts.users ?? userReads(store.sql);
   const grantReads = opts.userGrants ?? userGrantReads(store.sql);
   const grants = new Map<string, readonly ActiveUserGrant[]>();
+  const federation = new Map<string, unknown>();
   const lookups = (opts.metrics ?? noMetrics).cacheLookups;
   const [hits, misses, untrusted] = [lookups.labels("aggregate", "hit"), lookups.labels("aggregate", "miss"), lookups.labels("aggregate", "untrusted")];
   const entries = createEntries();
@@ -145,6 +155,7 @@ export function createAggregateCache(store: EventStore, opts: CacheOptions = {})
     // Usernames can appear, change or be released by any user event: forget the name index.
     if (keys.some((k) => k.includes("/user:"))) logins.clear();
     if (keys.some((k) => GRANT_KEYS.test(k))) grants.clear();
+    if (keys.some((k) => FEDERATION_KEYS.test(k))) federation.clear();
     if (keys.some((k) => k.includes("/project:"))) forgetNoApps();
   };
 
@@ -153,6 +164,7 @@ export function createAggregateCache(store: EventStore, opts: CacheOptions = {})
     loading.clear();
     logins.clear();
     grants.clear();
+    federation.clear();
     appClients.clear();
     forgetNoApps();
     evictedAt.clear();
@@ -169,6 +181,7 @@ export function createAggregateCache(store: EventStore, opts: CacheOptions = {})
     let loginsChanged = false;
     let grantsChanged = false;
     let projectsChanged = false;
+    let federationChanged = false;
     for (const e of events) {
       const key = `${e.instanceId}/${aggregateKey(e.aggregateType, e.aggregateId)}`;
       const cached = entries.get(key) as { sequence: number } | undefined;
@@ -179,8 +192,10 @@ export function createAggregateCache(store: EventStore, opts: CacheOptions = {})
       if (e.aggregateType === "user" && LOGIN_EVENTS.has(e.type)) loginsChanged = true;
       if (e.aggregateType === "usergrant" || e.aggregateType === "org") grantsChanged = true;
       if (e.aggregateType === "project") projectsChanged = true;
+      if (e.aggregateType === "user" || e.aggregateType === "federation_policy") federationChanged = true;
     }
     if (grantsChanged) grants.clear();
+    if (federationChanged) federation.clear();
     if (projectsChanged) forgetNoApps();
     if (evictedAt.size > 10_000) {
       evictedAt.clear();
@@ -268,6 +283,19 @@ export function createAggregateCache(store: EventStore, opts: CacheOptions = {})
         grants.set(k, rows);
       }
       return rows;
+    },
+    async federation<T>(instanceId: string, issuer: string, load: () => Promise<T | undefined>) {
+      const k = `${instanceId}/${issuer}`;
+      const ok = trusted();
+      if (ok && federation.has(k)) return federation.get(k) as T;
+      const startEpoch = epoch;
+      const value = await load();
+      // Kept only when no commit came in between (it may have changed what the rows say).
+      if (value !== undefined && ok && epoch === startEpoch && trusted()) {
+        if (federation.size >= maxEntries) federation.clear();
+        federation.set(k, value);
+      }
+      return value;
     },
     peekProjectIdByClientId(instanceId, clientId) {
       if (!trusted()) return undefined;

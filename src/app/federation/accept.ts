@@ -30,20 +30,30 @@ export function issuerOf(token: string): string | undefined {
  * machine when `userId` is given). No policy: undefined, so the caller can try its other ways.
  */
 export async function candidatesFor(deps: Deps, issuer: string, scope: { orgId?: string; userId?: string } = {}): Promise<Candidates | undefined> {
-  const rows = (await deps.reads.federation.policiesByIssuer(deps.instanceId, issuer)).filter((r) => !scope.orgId || r.orgId === scope.orgId);
+  const all = await deps.cache.federation(deps.instanceId, issuer, () => loadCandidates(deps, issuer));
+  if (!all) return undefined;
+  if (!scope.orgId && !scope.userId) return all;
+  const policies = all.policies.filter((p) => !scope.orgId || p.orgId === scope.orgId);
+  if (policies.length === 0) return undefined;
+  const kept = new Set(policies.map((p) => p.id));
+  const bindings = all.bindings.filter((b) => kept.has(b.policyId) && (!scope.userId || b.userId === scope.userId));
+  return { policies, bindings, requireJti: all.requireJti };
+}
+
+/** Every policy naming the issuer and all their bindings, from the read models (cached by the caller). */
+async function loadCandidates(deps: Deps, issuer: string): Promise<Candidates | undefined> {
+  const rows = await deps.reads.federation.policiesByIssuer(deps.instanceId, issuer);
   if (rows.length === 0) return undefined;
-  const bindings = (await deps.reads.federation.bindingsOfPolicies(deps.instanceId, rows.map((r) => r.id)))
-    .filter((b) => !scope.userId || b.userId === scope.userId)
-    .map(
-      (b): FederationBinding => ({
-        id: b.id,
-        policyId: b.policyId,
-        orgId: b.orgId,
-        userId: b.userId,
-        ...(b.subject ? { subject: b.subject } : {}),
-        ...(b.condition ? { condition: b.condition } : {}),
-      }),
-    );
+  const bindings = (await deps.reads.federation.bindingsOfPolicies(deps.instanceId, rows.map((r) => r.id))).map(
+    (b): FederationBinding => ({
+      id: b.id,
+      policyId: b.policyId,
+      orgId: b.orgId,
+      userId: b.userId,
+      ...(b.subject ? { subject: b.subject } : {}),
+      ...(b.condition ? { condition: b.condition } : {}),
+    }),
+  );
   return { policies: rows.map(trustPolicyOf), bindings, requireJti: new Set(rows.filter((r) => r.requireJti).map((r) => r.id)) };
 }
 
