@@ -96,9 +96,8 @@ function AddBinding({ fed, userId, policies, onAdded }: { fed: FederationClient;
       }}
     >
       <h3 id="add-binding-title">Add a binding</h3>
-      <label>
-        Trust policy
-        <select required value={chosen} onChange={(e) => setPolicyId((e.target as HTMLSelectElement).value)}>
+      <label for="binding-policy">Trust policy</label>
+      <select id="binding-policy" required value={chosen} onChange={(e) => setPolicyId((e.target as HTMLSelectElement).value)}>
           {policies.length === 0 && <option value="">No policy yet: add one on the Federation page</option>}
           {policies.map((p) => (
             <option key={p.id} value={p.id}>
@@ -106,14 +105,13 @@ function AddBinding({ fed, userId, policies, onAdded }: { fed: FederationClient;
             </option>
           ))}
         </select>
-      </label>
       <fieldset>
         <legend>Match the token by</legend>
         <label class="inline">
-          <input type="radio" name="binding-by" checked={by === "subject"} onChange={() => setBy("subject")} /> Exact subject (sub)
+          <input type="radio" name="binding-by" checked={by === "subject"} onChange={() => setBy("subject")} /> The exact sub claim
         </label>
         <label class="inline">
-          <input type="radio" name="binding-by" checked={by === "condition"} onChange={() => setBy("condition")} /> CEL condition over claims
+          <input type="radio" name="binding-by" checked={by === "condition"} onChange={() => setBy("condition")} /> A CEL expression over the claims
         </label>
       </fieldset>
       {by === "subject" ? (

@@ -97,7 +97,6 @@ export function FederationPage({ api, orgId }: { api: Api; orgId: string }) {
               <tr>
                 <th scope="col">Name</th>
                 <th scope="col">Issuer</th>
-                <th scope="col">Audiences</th>
                 <th scope="col">
                   <span class="sr-only">Actions</span>
                 </th>
@@ -107,13 +106,15 @@ export function FederationPage({ api, orgId }: { api: Api; orgId: string }) {
               {rows.map((p) => (
                 <tr key={p.id}>
                   <td>
-                    {p.name} <code>{p.id}</code>
+                    {p.name}
+                    <br />
+                    <code class="muted">{p.id}</code>
                   </td>
                   <td>
                     <code>{p.issuer}</code>
                   </td>
-                  <td>{p.audiences.join(", ")}</td>
-                  <td class="row-actions">
+                  <td>
+                    <div class="cell-actions">
                     <button type="button" aria-expanded={viewing === p.id} onClick={() => setViewing(viewing === p.id ? undefined : p.id)}>
                       View<span class="sr-only"> {p.name}</span>
                     </button>{" "}
@@ -124,12 +125,13 @@ export function FederationPage({ api, orgId }: { api: Api; orgId: string }) {
                       body={<p>Every binding to it goes too, and the tokens they obtained stop working at once.</p>}
                       onConfirm={() => fed.removeTrustPolicy({ policyId: p.id }).then(() => (viewing === p.id && setViewing(undefined), policies.reload()))}
                     />
+                    </div>
                   </td>
                 </tr>
               ))}
               {policies.data && rows.length === 0 && (
                 <tr>
-                  <td colSpan={4}>No trust policy yet.</td>
+                  <td colSpan={3}>No trust policy yet.</td>
                 </tr>
               )}
             </tbody>
@@ -147,7 +149,11 @@ function PolicyDetails({ policy: p }: { policy: TrustPolicy }) {
   return (
     <section class="card" aria-labelledby="policy-title">
       <h2 id="policy-title">Policy {p.name}</h2>
-      <dl class="details">
+      <dl class="facts">
+        <dt>Id</dt>
+        <dd>
+          <code>{p.id}</code>
+        </dd>
         <dt>Issuer</dt>
         <dd>
           <code>{p.issuer}</code>
@@ -184,10 +190,10 @@ function KeySource({ value, onChange }: { value: { mode: "url" | "jwks"; url: st
     <fieldset>
       <legend>Issuer keys</legend>
       <label class="inline">
-        <input type="radio" name="key-source" checked={value.mode === "url"} onChange={() => onChange({ ...value, mode: "url" })} /> JWKS URL
+        <input type="radio" name="key-source" checked={value.mode === "url"} onChange={() => onChange({ ...value, mode: "url" })} /> Fetched from a URL
       </label>
       <label class="inline">
-        <input type="radio" name="key-source" checked={value.mode === "jwks"} onChange={() => onChange({ ...value, mode: "jwks" })} /> Paste a JWKS
+        <input type="radio" name="key-source" checked={value.mode === "jwks"} onChange={() => onChange({ ...value, mode: "jwks" })} /> Pasted here
       </label>
       {value.mode === "url" ? (
         <label>
@@ -254,12 +260,13 @@ function AddPolicy({ fed, onAdded }: { fed: FederationClient; onAdded: () => voi
       }}
     >
       <h2 id="add-policy-title">Add a trust policy</h2>
-      <label>
-        Start from
-        <select
+      <label for="policy-kind">Start from</label>
+      <select
+          id="policy-kind"
           value={kind}
           onChange={(e) => {
             setKind((e.target as HTMLSelectElement).value as PresetCase | "manual");
+            setFields({});
             setAdded(undefined);
           }}
         >
@@ -270,7 +277,6 @@ function AddPolicy({ fed, onAdded }: { fed: FederationClient; onAdded: () => voi
           ))}
           <option value="manual">By hand</option>
         </select>
-      </label>
       {input("name", kind === "manual" ? "Name" : "Name (optional: the preset's)", "", kind === "manual")}
       {kind === "manual" ? (
         <>
