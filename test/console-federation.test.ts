@@ -89,7 +89,7 @@ describe.skipIf(!haveChromium)("console: federation and last use", () => {
     await page.getByRole("button", { name: "Add policy" }).click();
     await page.getByRole("status").filter({ hasText: "added" }).waitFor();
     policyId = /Policy (\S+) added/.exec((await page.getByRole("status").filter({ hasText: "added" }).textContent()) ?? "")![1]!;
-    await page.getByRole("cell", { name: ISSUER, exact: true }).waitFor();
+    await page.getByRole("cell", { name: `issuer ${ISSUER}` }).waitFor();
 
     // What the server holds: the preset's shape, the uploaded keys, no URL.
     const got = await call("GET", `/federation/policies/${policyId}`);

@@ -29,9 +29,8 @@ export function MachineFederation({ api, user }: { api: Api; user: User }) {
           <table>
             <thead>
               <tr>
-                <th scope="col">Policy</th>
+                <th scope="col">Policy and binding</th>
                 <th scope="col">Matches</th>
-                <th scope="col">Binding</th>
                 <th scope="col">
                   <span class="sr-only">Actions</span>
                 </th>
@@ -40,14 +39,14 @@ export function MachineFederation({ api, user }: { api: Api; user: User }) {
             <tbody>
               {rows.map((b) => (
                 <tr key={b.id}>
-                  <td>{policyName(b.policyId)}</td>
+                  <td>
+                    {policyName(b.policyId)}
+                    {b.description && <div>{b.description}</div>}
+                    <code class="muted">{b.id}</code>
+                  </td>
                   <td>
                     {b.subject ? "subject " : "condition "}
                     <code>{b.subject || b.condition}</code>
-                  </td>
-                  <td>
-                    {b.description && <>{b.description} </>}
-                    <code>{b.id}</code>
                   </td>
                   <td>
                     <ConfirmButton
@@ -62,7 +61,7 @@ export function MachineFederation({ api, user }: { api: Api; user: User }) {
               ))}
               {bindings.data && rows.length === 0 && (
                 <tr>
-                  <td colSpan={4}>No binding.</td>
+                  <td colSpan={3}>No binding.</td>
                 </tr>
               )}
             </tbody>

@@ -95,8 +95,7 @@ export function FederationPage({ api, orgId }: { api: Api; orgId: string }) {
           <table>
             <thead>
               <tr>
-                <th scope="col">Name</th>
-                <th scope="col">Issuer</th>
+                <th scope="col">Policy and issuer</th>
                 <th scope="col">
                   <span class="sr-only">Actions</span>
                 </th>
@@ -106,12 +105,10 @@ export function FederationPage({ api, orgId }: { api: Api; orgId: string }) {
               {rows.map((p) => (
                 <tr key={p.id}>
                   <td>
-                    {p.name}
-                    <br />
-                    <code class="muted">{p.id}</code>
-                  </td>
-                  <td>
-                    <code>{p.issuer}</code>
+                    {p.name} <code class="muted">{p.id}</code>
+                    <div>
+                      issuer <code>{p.issuer}</code>
+                    </div>
                   </td>
                   <td>
                     <div class="cell-actions">
@@ -131,7 +128,7 @@ export function FederationPage({ api, orgId }: { api: Api; orgId: string }) {
               ))}
               {policies.data && rows.length === 0 && (
                 <tr>
-                  <td colSpan={3}>No trust policy yet.</td>
+                  <td colSpan={2}>No trust policy yet.</td>
                 </tr>
               )}
             </tbody>
