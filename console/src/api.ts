@@ -1,6 +1,6 @@
 // The console's only way to the server: the public Connect API (the same protos, the same
 // permissions as any other client) and the OIDC userinfo endpoint, on the console's own origin.
-import { Code, ConnectError, createClient, type Client, type Interceptor } from "@connectrpc/connect";
+import { Code, ConnectError, createClient, type Client, type Interceptor, type Transport } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-web";
 import { timestampDate, timestampFromDate, type Timestamp } from "@bufbuild/protobuf/wkt";
 import { ManagementService } from "@zitadel/proto/zitadel/management_pb.js";
@@ -23,6 +23,8 @@ export interface Api {
   mgmt: Client<typeof ManagementService>;
   orgs: Client<typeof OrganizationService>;
   creds: Client<typeof CredentialService>;
+  /** For services whose generated code lives in a lazily loaded chunk (e.g. FederationService). */
+  transport: Transport;
 }
 
 export function makeApi(token: string, orgId: () => string | undefined): Api {
@@ -37,6 +39,7 @@ export function makeApi(token: string, orgId: () => string | undefined): Api {
     mgmt: createClient(ManagementService, transport),
     orgs: createClient(OrganizationService, transport),
     creds: createClient(CredentialService, transport),
+    transport,
   };
 }
 

@@ -4,7 +4,8 @@ import { useState } from "preact/hooks";
 import { APIAuthMethodType, AppState, type App } from "@zitadel/proto/zitadel/app_pb.js";
 import { KeyType } from "@zitadel/proto/zitadel/auth_n_key_pb.js";
 import { fmtDate, type Api } from "./api.js";
-import { CredentialTable, NewKeyFile } from "./credentials.js";
+import { CredentialKind } from "../../src/api/proto/portcullis/v1/expiring_pb.js";
+import { CredentialTable, lastUsedOf, NewKeyFile } from "./credentials.js";
 import { Badge, ConfirmButton, ErrorBox, Pager, pageQuery, SecretOnce, useAction, useLoad } from "./ui.js";
 
 function appKind(a: App): { type: string; clientId: string; method: string; jwt: boolean } {
@@ -114,9 +115,10 @@ export function Apps({ api, projectId }: { api: Api; projectId: string }) {
                         }}
                       />
                     )}
-                    {k.jwt && (
+                    {k.type === "API" && (
                       <button type="button" onClick={() => setKeysOf(a)} aria-expanded={keysOf?.id === a.id}>
-                        Keys<span class="sr-only"> of {a.name}</span>
+                        {k.jwt ? "Keys" : "Secret use"}
+                        <span class="sr-only"> of {a.name}</span>
                       </button>
                     )}{" "}
                     <ConfirmButton
@@ -138,7 +140,7 @@ export function Apps({ api, projectId }: { api: Api; projectId: string }) {
         </table>
       </div>
       <Pager offset={offset} total={Number(apps.data?.details?.totalResult ?? 0n)} onOffset={setOffset} label="Application pages" />
-      {keysOf && <AppKeys api={api} projectId={projectId} app={keysOf} />}
+      {keysOf && <AppCredentials api={api} projectId={projectId} app={keysOf} />}
       {shown && (
         <SecretOnce
           title={shown.title}
@@ -153,28 +155,41 @@ export function Apps({ api, projectId }: { api: Api; projectId: string }) {
   );
 }
 
-function AppKeys({ api, projectId, app }: { api: Api; projectId: string; app: App }) {
+/** An API app's credentials with their last use: its secret (basic auth) or its keys (private_key_jwt). */
+function AppCredentials({ api, projectId, app }: { api: Api; projectId: string; app: App }) {
   const [offset, setOffset] = useState(0);
-  const keys = useLoad(() => api.mgmt.listAppKeys({ projectId, appId: app.id, query: pageQuery(offset) }), [app.id, offset]);
+  const jwt = appKind(app).jwt;
+  const keys = useLoad(() => (jwt ? api.mgmt.listAppKeys({ projectId, appId: app.id, query: pageQuery(offset) }) : Promise.resolve(undefined)), [app.id, offset]);
+  // The last use of the app's secret and keys: one ListAppCredentials call.
+  const creds = useLoad(() => api.creds.listAppCredentials({ projectId, appId: app.id }), [app.id, keys.data]);
+  const used = lastUsedOf(creds.data?.result);
+  const secret = creds.data?.result.find((c) => c.kind === CredentialKind.APP_SECRET);
   return (
     <section class="card" aria-labelledby="app-keys-title">
-      <h3 id="app-keys-title">Keys of {app.name}</h3>
-      <p>The key file holds the private key: it is downloaded once and cannot be downloaded again.</p>
-      <ErrorBox error={keys.error} />
-      <NewKeyFile
-        id="app-key-expiry"
-        create={async (expirationDate) => {
-          const r = await api.mgmt.addAppKey({ projectId, appId: app.id, type: KeyType.JSON, expirationDate });
-          return { keyId: r.id, file: `${app.name}-${r.id}.json`, bytes: r.keyDetails };
-        }}
-        onAdded={keys.reload}
-      />
-      <CredentialTable
-        rows={keys.data?.result.map((k) => ({ id: k.id, created: fmtDate(k.details?.creationDate), expires: fmtDate(k.expirationDate) })) ?? []}
-        what="key"
-        onRemove={(id) => api.mgmt.removeAppKey({ projectId, appId: app.id, keyId: id }).then(keys.reload)}
-      />
-      <Pager offset={offset} total={Number(keys.data?.details?.totalResult ?? 0n)} onOffset={setOffset} label="Key pages" />
+      <h3 id="app-keys-title">
+        {jwt ? "Keys" : "Client secret"} of {app.name}
+      </h3>
+      <ErrorBox error={keys.error ?? creds.error} />
+      {!jwt && <p>Client secret last used: {secret ? used(secret.id) : creds.data ? "never" : "–"}</p>}
+      {jwt && (
+        <>
+          <p>The key file holds the private key: it is downloaded once and cannot be downloaded again.</p>
+          <NewKeyFile
+            id="app-key-expiry"
+            create={async (expirationDate) => {
+              const r = await api.mgmt.addAppKey({ projectId, appId: app.id, type: KeyType.JSON, expirationDate });
+              return { keyId: r.id, file: `${app.name}-${r.id}.json`, bytes: r.keyDetails };
+            }}
+            onAdded={keys.reload}
+          />
+          <CredentialTable
+            rows={keys.data?.result.map((k) => ({ id: k.id, created: fmtDate(k.details?.creationDate), expires: fmtDate(k.expirationDate), lastUsed: used(k.id) })) ?? []}
+            what="key"
+            onRemove={(id) => api.mgmt.removeAppKey({ projectId, appId: app.id, keyId: id }).then(keys.reload)}
+          />
+          <Pager offset={offset} total={Number(keys.data?.details?.totalResult ?? 0n)} onOffset={setOffset} label="Key pages" />
+        </>
+      )}
     </section>
   );
 }

@@ -4,6 +4,7 @@ import { useState } from "preact/hooks";
 import type { User } from "@zitadel/proto/zitadel/user_pb.js";
 import { KeyType } from "@zitadel/proto/zitadel/auth_n_key_pb.js";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
+import { CredentialKind } from "../../src/api/proto/portcullis/v1/expiring_pb.js";
 import { fmtDate, toTimestamp, type Api } from "./api.js";
 import { ConfirmButton, ErrorBox, Pager, pageQuery, SecretOnce, useAction, useLoad } from "./ui.js";
 
@@ -187,9 +188,27 @@ export function NewKeyFile({ id, create, onAdded }: { id: string; create: (expir
   );
 }
 
+/**
+ * The last use of each credential of one kind, by id: one ListUserCredentials call for the whole tab
+ * (ZITADEL's key and PAT messages have no such field). Loads again whenever `n` changes.
+ */
+export function useUserLastUsed(api: Api, userId: string, kind: CredentialKind, n: unknown) {
+  const r = useLoad(() => api.creds.listUserCredentials({ userId, kind }), [userId, kind, n]);
+  return { error: r.error, of: lastUsedOf(r.data?.result) };
+}
+
+/** id → "last used" text ("never" when not used yet; "–" while unknown). */
+export const lastUsedOf =
+  (rows: { id: string; lastUsed?: Timestamp }[] | undefined) =>
+  (id: string): string => {
+    const c = rows?.find((x) => x.id === id);
+    return !rows ? "–" : c?.lastUsed ? fmtDate(c.lastUsed) : "never";
+  };
+
 export function Keys({ api, user }: { api: Api; user: User }) {
   const [offset, setOffset] = useState(0);
   const keys = useLoad(() => api.mgmt.listMachineKeys({ userId: user.id, query: pageQuery(offset) }), [user.id, offset]);
+  const used = useUserLastUsed(api, user.id, CredentialKind.MACHINE_KEY, keys.data);
   const [days, setDays] = useState("90");
   const [publicKey, setPublicKey] = useState("");
   const [addedPublic, setAddedPublic] = useState<string>();
@@ -198,7 +217,7 @@ export function Keys({ api, user }: { api: Api; user: User }) {
     <div class="card">
       <h2>Keys</h2>
       <p>A key file lets the machine user get tokens with the JWT bearer grant (RFC 7523). Only the public key is kept: download the file now.</p>
-      <ErrorBox error={keys.error ?? action.error} />
+      <ErrorBox error={keys.error ?? action.error ?? used.error} />
       <NewKeyFile
         id="key-expiry"
         create={async (expirationDate) => {
@@ -232,7 +251,7 @@ export function Keys({ api, user }: { api: Api; user: User }) {
         </form>
       </details>
       <CredentialTable
-        rows={keys.data?.result.map((k) => ({ id: k.id, created: fmtDate(k.details?.creationDate), expires: fmtDate(k.expirationDate) })) ?? []}
+        rows={keys.data?.result.map((k) => ({ id: k.id, created: fmtDate(k.details?.creationDate), expires: fmtDate(k.expirationDate), lastUsed: used.of(k.id) })) ?? []}
         what="key"
         onRemove={(id) => api.mgmt.removeMachineKey({ userId: user.id, keyId: id }).then(keys.reload)}
       />
@@ -244,13 +263,14 @@ export function Keys({ api, user }: { api: Api; user: User }) {
 export function Pats({ api, user }: { api: Api; user: User }) {
   const [offset, setOffset] = useState(0);
   const pats = useLoad(() => api.mgmt.listPersonalAccessTokens({ userId: user.id, query: pageQuery(offset) }), [user.id, offset]);
+  const used = useUserLastUsed(api, user.id, CredentialKind.PERSONAL_ACCESS_TOKEN, pats.data);
   const [days, setDays] = useState("90");
   const [shown, setShown] = useState<{ tokenId: string; token: string }>();
   const action = useAction();
   return (
     <div class="card">
       <h2>Personal access tokens</h2>
-      <ErrorBox error={pats.error ?? action.error} />
+      <ErrorBox error={pats.error ?? action.error ?? used.error} />
       <div class="actions">
         <ExpirySelect id="pat-expiry" value={days} onChange={setDays} />
         <button
@@ -273,7 +293,7 @@ export function Pats({ api, user }: { api: Api; user: User }) {
         />
       )}
       <CredentialTable
-        rows={pats.data?.result.map((t) => ({ id: t.id, created: fmtDate(t.details?.creationDate), expires: fmtDate(t.expirationDate) })) ?? []}
+        rows={pats.data?.result.map((t) => ({ id: t.id, created: fmtDate(t.details?.creationDate), expires: fmtDate(t.expirationDate), lastUsed: used.of(t.id) })) ?? []}
         what="token"
         onRemove={(id) => api.mgmt.removePersonalAccessToken({ userId: user.id, tokenId: id }).then(pats.reload)}
       />
@@ -282,7 +302,7 @@ export function Pats({ api, user }: { api: Api; user: User }) {
   );
 }
 
-export function CredentialTable({ rows, what, onRemove }: { rows: { id: string; created: string; expires: string }[]; what: string; onRemove: (id: string) => Promise<unknown> }) {
+export function CredentialTable({ rows, what, onRemove }: { rows: { id: string; created: string; expires: string; lastUsed: string }[]; what: string; onRemove: (id: string) => Promise<unknown> }) {
   return (
     <div class="table-wrap">
       <table>
@@ -291,6 +311,7 @@ export function CredentialTable({ rows, what, onRemove }: { rows: { id: string; 
             <th scope="col">Id</th>
             <th scope="col">Created</th>
             <th scope="col">Expires</th>
+            <th scope="col">Last used</th>
             <th scope="col">
               <span class="sr-only">Actions</span>
             </th>
@@ -304,6 +325,7 @@ export function CredentialTable({ rows, what, onRemove }: { rows: { id: string; 
               </td>
               <td>{r.created}</td>
               <td>{r.expires}</td>
+              <td>{r.lastUsed}</td>
               <td>
                 <ConfirmButton label="Delete" title={`Delete ${what} ${r.id}?`} body={<p>Whatever uses this {what} stops working.</p>} onConfirm={() => onRemove(r.id)} />
               </td>
@@ -311,7 +333,7 @@ export function CredentialTable({ rows, what, onRemove }: { rows: { id: string; 
           ))}
           {rows.length === 0 && (
             <tr>
-              <td colSpan={4}>None.</td>
+              <td colSpan={5}>None.</td>
             </tr>
           )}
         </tbody>

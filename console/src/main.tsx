@@ -1,6 +1,6 @@
 // The Portcullis console: sign-in (PAT or single-use sign-in link), the shell (org switcher,
 // navigation, sign-out) and the routes (#/users, #/users/<id>/<tab>, #/projects,
-// #/projects/<id>/<tab>, #/members). The project pages are their own chunk, loaded on first visit.
+// #/projects/<id>/<tab>, #/members, #/federation). The project pages are their own chunk, loaded on first visit.
 import { render } from "preact";
 import { useEffect, useMemo, useState } from "preact/hooks";
 import { exchangeSignInLink, loadSession, makeApi, saveSession, signInWithPat, signOut, type Api, type Session } from "./api.js";
@@ -11,6 +11,7 @@ import "./style.css";
 
 const ProjectList = lazy(() => import("./projects.js").then((m) => m.ProjectList));
 const ProjectPage = lazy(() => import("./projects.js").then((m) => m.ProjectPage));
+const FederationPage = lazy(() => import("./federation.js").then((m) => m.FederationPage));
 
 function useHash(): string {
   const [hash, setHash] = useState(location.hash);
@@ -105,9 +106,10 @@ function Shell({ session, setSession }: { session: Session; setSession: (s: Sess
   if (parts[0] === "users" && parts[1]) page = <MachinePage api={api} token={session.token} userId={parts[1]} tab={parts[2] ?? "general"} orgId={session.orgId} />;
   else if (parts[0] === "projects" && parts[1]) page = <ProjectPage api={api} projectId={parts[1]} tab={parts[2] ?? "general"} orgId={session.orgId} />;
   else if (parts[0] === "projects") page = <ProjectList api={api} orgId={session.orgId} />;
+  else if (parts[0] === "federation") page = <FederationPage api={api} orgId={session.orgId} />;
   else if (parts[0] === "members") page = <OrgMembers api={api} orgId={session.orgId} />;
   else page = <UserList api={api} orgId={session.orgId} />;
-  const section = parts[0] === "members" || parts[0] === "projects" ? parts[0] : "users";
+  const section = parts[0] === "members" || parts[0] === "projects" || parts[0] === "federation" ? parts[0] : "users";
   return (
     <>
       <a class="skip" href="#main" onClick={(e) => (e.preventDefault(), document.getElementById("main")?.focus())}>
@@ -134,6 +136,9 @@ function Shell({ session, setSession }: { session: Session; setSession: (s: Sess
           </a>
           <a href="#/members" aria-current={section === "members" ? "page" : undefined}>
             Members
+          </a>
+          <a href="#/federation" aria-current={section === "federation" ? "page" : undefined}>
+            Federation
           </a>
         </nav>
         <span class="who" title={session.userId}>

@@ -11,6 +11,7 @@ import { Badge, ConfirmButton, ErrorBox, lazy, Pager, pageQuery, useAction, useL
 const Authorizations = lazy(() => import("./machine-access.js").then((m) => m.Authorizations));
 const Memberships = lazy(() => import("./machine-access.js").then((m) => m.Memberships));
 const TokenPreview = lazy(() => import("./token-preview.js").then((m) => m.TokenPreview));
+const MachineFederation = lazy(() => import("./federation-machine.js").then((m) => m.MachineFederation));
 
 export const stateName = (s: UserState) => (UserState[s] ?? "UNSPECIFIED").replace(/^USER_STATE_/, "").toLowerCase().replace(/^./, (c) => c.toUpperCase());
 
@@ -168,7 +169,7 @@ function CreateMachine({ api, onClose }: { api: Api; onClose: (id?: string) => v
   );
 }
 
-const TABS = ["general", "secrets", "keys", "pats", "metadata", "authorizations", "memberships", "token", "activity"] as const;
+const TABS = ["general", "secrets", "keys", "pats", "metadata", "authorizations", "memberships", "federation", "token", "activity"] as const;
 type Tab = (typeof TABS)[number];
 const TAB_LABEL: Record<Tab, string> = {
   general: "General",
@@ -178,6 +179,7 @@ const TAB_LABEL: Record<Tab, string> = {
   metadata: "Metadata",
   authorizations: "Authorizations",
   memberships: "Memberships",
+  federation: "Federation",
   token: "Token preview",
   activity: "Activity",
 };
@@ -211,6 +213,7 @@ export function MachinePage({ api, token, userId, tab, orgId }: { api: Api; toke
           {current === "metadata" && <Metadata api={api} user={u} />}
           {current === "authorizations" && <Authorizations api={api} user={u} />}
           {current === "memberships" && <Memberships api={api} user={u} />}
+          {current === "federation" && <MachineFederation api={api} user={u} />}
           {current === "token" && <TokenPreview api={api} token={token} user={u} />}
           {current === "activity" && <Activity api={api} user={u} />}
         </div>
