@@ -84,6 +84,25 @@ describe("two instances on one PostgreSQL", () => {
     expect(await userinfo(a, t.json.access_token)).toBe(401);
   });
 
+  it("a policy changed on one instance: the other applies the new rules at once (its cached candidates are dropped)", async () => {
+    // Both caches trusted (a process reads through to the database until it is), so b keeps candidates:
+    // a cache keeps (and peek shows) an aggregate only once it is trusted.
+    for (const s of [a, b]) {
+      const { cache, instanceId } = s.rt.deps;
+      for (let t0 = Date.now(); (await cache.get(instanceId, "user", userId)) && !cache.peek(instanceId, "user", userId); ) {
+        if (Date.now() - t0 > 15_000) throw new Error("cache never trusted");
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+    expect((await exchange(b, await iss.mint(kubernetesClaims("prod", "api", AUD)))).status).toBe(200);
+    const settings = (audiences: string[]) => ({ policy: { name: "c", issuer: iss.url, jwksUri: iss.jwksUri, audiences, algorithms: ["RS256"] } });
+    expect((await call(a, "PUT", `/federation/policies/${policyId}`, settings(["elsewhere"]))).status).toBe(200);
+    const refused = await exchange(b, await iss.mint(kubernetesClaims("prod", "api", AUD)));
+    expect(refused.json.error_description).toBe("external token refused (audience)");
+    expect((await call(a, "PUT", `/federation/policies/${policyId}`, settings([AUD]))).status).toBe(200);
+    expect((await exchange(b, await iss.mint(kubernetesClaims("prod", "api", AUD)))).status).toBe(200);
+  });
+
   it("a policy removed on one instance ends the tokens of its bindings on both", async () => {
     const t = await exchange(a, await iss.mint(kubernetesClaims("prod", "api", AUD)));
     expect(t.status, JSON.stringify(t.json)).toBe(200);
