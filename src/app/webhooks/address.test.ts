@@ -36,3 +36,14 @@ describe("outbound addresses that must be public (publicOnly)", () => {
     for (const ip of ["203.0.113.7", "8.8.8.8", "172.32.0.1", "2606:4700::1111"]) expect(refusedAddress(ip, false, rules), ip).toBeUndefined();
   });
 });
+
+describe("NAT64 addresses (64:ff9b::/96) are judged as the IPv4 address they carry", () => {
+  it("refuses the metadata endpoint, loopback and private networks behind the prefix, and lets a public one through", () => {
+    expect(refusedAddress("64:ff9b::a9fe:a9fe", true)).toMatch(/^NAT64 of a link-local/);
+    expect(refusedAddress("64:ff9b::7f00:1", false)).toMatch(/^NAT64 of a loopback/);
+    expect(refusedAddress("64:ff9b::10.0.0.1", true, { publicOnly: true })).toMatch(/^NAT64 of a private/);
+    expect(refusedAddress("64:ff9b::c0a8:1", true, { publicOnly: true })).toMatch(/private/);
+    expect(refusedAddress("64:ff9b::808:808", false, { publicOnly: true })).toBeUndefined();
+    expect(refusedAddress("64:ff9b:0:0:0:0:cb00:7107", false, { publicOnly: true })).toBeUndefined();
+  });
+});

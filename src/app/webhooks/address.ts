@@ -26,6 +26,23 @@ for (const [net, bits] of [["10.0.0.0", 8], ["172.16.0.0", 12], ["192.168.0.0", 
 }
 for (const [net, bits] of [["fc00::", 7], ["ff00::", 8], ["fec0::", 10], ["64:ff9b:1::", 48]] as const) privateNetworks.addSubnet(net, bits, "ipv6");
 
+/** NAT64's well-known prefix (RFC 6052): the last 32 bits are an IPv4 address, judged as that address. */
+const nat64 = new BlockList();
+nat64.addSubnet("64:ff9b::", 96, "ipv6");
+
+/** The IPv4 address in the last 32 bits of an IPv6 address (written with "::" and/or a dotted tail). */
+function embeddedIPv4(ip: string): string {
+  const dotted = /(\d+\.\d+\.\d+\.\d+)$/.exec(ip);
+  if (dotted) return dotted[1]!;
+  const [head, tail = ""] = ip.split("::");
+  const groups = [...(head ? head.split(":") : []), ...Array<string>(8).fill("0")].slice(0, 8);
+  const tailGroups = tail ? tail.split(":") : [];
+  const all = ip.includes("::") ? [...groups.slice(0, 8 - tailGroups.length), ...tailGroups] : groups;
+  const hi = parseInt(all[6] || "0", 16);
+  const lo = parseInt(all[7] || "0", 16);
+  return [hi >> 8, hi & 255, lo >> 8, lo & 255].join(".");
+}
+
 export interface AddressRules {
   /** Refuse private networks too (default false: webhook receivers next to the server are the common case). */
   publicOnly?: boolean;
@@ -38,6 +55,10 @@ export function refusedAddress(ip: string, allowLoopback: boolean, rules: Addres
   const family = isIP(ip);
   if (family === 0) return "not an IP address";
   const type = family === 4 ? "ipv4" : "ipv6";
+  if (type === "ipv6" && nat64.check(ip, "ipv6")) {
+    const why = refusedAddress(embeddedIPv4(ip), allowLoopback, rules);
+    return why && `NAT64 of a ${why}`;
+  }
   if (never.check(ip, type)) return "link-local, metadata or unspecified address";
   if (!allowLoopback && loopback.check(ip, type)) return `loopback address (set ${rules.loopbackSetting ?? "webhooks.allowLoopback"} for development)`;
   if (rules.publicOnly && privateNetworks.check(ip, type)) return "private, shared, multicast or reserved address";
