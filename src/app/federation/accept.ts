@@ -19,8 +19,8 @@ export interface Candidates {
 }
 
 /** The unverified `iss` of a compact JWS, if it has one (for routing only; nothing is trusted). */
-export function issuerOf(token: string): string | undefined {
-  const jwt = decodeJwt(token);
+export function issuerOf(token: string | ReturnType<typeof decodeJwt>): string | undefined {
+  const jwt = typeof token === "string" ? decodeJwt(token) : token;
   const iss = jwt?.payload.iss;
   return typeof iss === "string" && iss.length > 0 && iss.length <= 2048 ? iss : undefined;
 }

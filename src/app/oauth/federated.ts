@@ -55,7 +55,8 @@ export async function federate(
   userId: string | undefined,
   fail: (reason: string) => OAuthError,
 ): Promise<boolean> {
-  const issuer = issuerOf(token);
+  const jwt = decodeJwt(token);
+  const issuer = issuerOf(jwt);
   // Machine-key assertions name a user id as iss; trust policies name URLs: no read for the former.
   if (issuer === undefined || !issuer.includes("://")) return false;
   const candidates = await candidatesFor(deps, issuer, userId === undefined ? {} : { userId });
@@ -67,11 +68,10 @@ export async function federate(
     throw fail(reasonOf(ev.refusals));
   }
   const a = ev.accepted;
-  const jwt = decodeJwt(token)!;
   const replayId =
     a.jti !== undefined
       ? createHash("sha256").update(JSON.stringify(["fed-jti", a.policy.issuer, a.jti])).digest("base64url")
-      : createHash("sha256").update(JSON.stringify(["fed-jws", jwt.signingInput])).digest("base64url");
+      : createHash("sha256").update(JSON.stringify(["fed-jws", jwt!.signingInput])).digest("base64url");
   request.federated = { userId: a.binding.userId, bindingId: a.binding.id, exp: a.exp, replayId, fail };
   return true;
 }
