@@ -4,8 +4,8 @@
 // last use of a PAT and an API app's secret. Screenshots go to the printed folder.
 import { randomUUID } from "node:crypto";
 import type { Page } from "playwright-core";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { haveChromium, openConsoleBrowser, signInWithPat, warnIfNoChromium, type ConsoleBrowser } from "./helpers/console-browser.js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { haveChromium, openConsoleBrowser, screenshotFailures, signInWithPat, warnIfNoChromium, type ConsoleBrowser } from "./helpers/console-browser.js";
 import { managementClient, rest, tokenRequest } from "./helpers/clients.js";
 import { makeKey, signJwt } from "./helpers/jwt-issuer.js";
 import { kubernetesClaims } from "./helpers/issuer.js";
@@ -51,9 +51,8 @@ describe.skipIf(!haveChromium)("console: federation and last use", () => {
     await signInWithPat(page, s.url, s.pat);
   });
 
-  afterEach(async (ctx) => {
-    if (ctx.task.result?.state === "fail") await b.shot(`failed-${ctx.task.name.slice(0, 40).replace(/\W+/g, "-")}`);
-  });
+  // A failed step leaves a screenshot of what the page showed.
+  screenshotFailures(() => b);
 
   afterAll(async () => {
     await b?.close();

@@ -4,8 +4,8 @@
 import { readFileSync, rmSync } from "node:fs";
 import path from "node:path";
 import type { Page } from "playwright-core";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { haveChromium, openConsoleBrowser, signInWithPat, warnIfNoChromium, type ConsoleBrowser } from "./helpers/console-browser.js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { haveChromium, openConsoleBrowser, screenshotFailures, signInWithPat, warnIfNoChromium, type ConsoleBrowser } from "./helpers/console-browser.js";
 import { managementClient, organizationServiceV2, tokenRequest } from "./helpers/clients.js";
 import { startTestServer, type TestServer } from "./helpers/server.js";
 
@@ -45,9 +45,7 @@ describe.skipIf(!haveChromium)("console: projects, apps, grants, authorizations,
   });
 
   // A failed step leaves a screenshot of what the page showed.
-  afterEach(async (ctx) => {
-    if (ctx.task.result?.state === "fail") await b.shot(`failed-${ctx.task.name.slice(0, 40).replace(/\W+/g, "-")}`);
-  });
+  screenshotFailures(() => b);
 
   afterAll(async () => {
     await b?.close();

@@ -7,7 +7,7 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium, type Browser, type Page } from "playwright-core";
-import { expect } from "vitest";
+import { afterEach, expect } from "vitest";
 
 export const CHROMIUM = "/usr/bin/chromium";
 export const haveChromium = existsSync(CHROMIUM);
@@ -30,6 +30,13 @@ export interface ConsoleBrowser {
   /** axe-core in the page (evaluate is not subject to the page's CSP); serious or critical violations fail. */
   axe(where: string): Promise<void>;
   close(): Promise<void>;
+}
+
+/** After each failed test of the calling suite, a screenshot of what the page showed. */
+export function screenshotFailures(browser: () => ConsoleBrowser | undefined) {
+  afterEach(async (ctx) => {
+    if (ctx.task.result?.state === "fail") await browser()?.shot(`failed-${ctx.task.name.slice(0, 40).replace(/\W+/g, "-")}`);
+  });
 }
 
 /** Builds the console when dist/console is missing, launches Chromium, opens a page. */
