@@ -7,7 +7,7 @@ import { fmtDate, type Api } from "./api.js";
 import { Apps } from "./apps.js";
 import { ProjectMembers } from "./members.js";
 import { Grants, Roles } from "./project-tabs.js";
-import { Badge, ConfirmButton, ErrorBox, Pager, pageQuery, useAction, useLoad } from "./ui.js";
+import { Badge, ConfirmButton, ErrorBox, Pager, pageQuery, useAction, useLoad, Tabs } from "./ui.js";
 
 export const projectStateName = (s: ProjectState) => (s === ProjectState.ACTIVE ? "Active" : s === ProjectState.INACTIVE ? "Inactive" : "Unspecified");
 
@@ -165,13 +165,7 @@ export function ProjectPage({ api, projectId, tab, orgId }: { api: Api; projectI
         {p ? p.name : "Project"} {p && <Badge text={projectStateName(p.state)} />}
       </h1>
       <ErrorBox error={project.error} />
-      <nav class="tabs" aria-label="Project sections">
-        {TABS.map((t) => (
-          <a key={t} href={`#/projects/${projectId}/${t}`} aria-current={t === current ? "page" : undefined}>
-            {TAB_LABEL[t]}
-          </a>
-        ))}
-      </nav>
+      <Tabs label="Project sections" base={`#/projects/${projectId}`} tabs={TABS} labels={TAB_LABEL} current={current} />
       {p && (
         <div class="tab-body">
           {current === "general" && <General api={api} project={p} reload={project.reload} />}

@@ -144,6 +144,19 @@ export function SecretOnce({ title, fields, onClose, children }: { title: string
   );
 }
 
+/** A page's section links (`#/<base>/<tab>`), the current one marked for assistive technology. */
+export function Tabs<T extends string>({ label, base, tabs, labels, current }: { label: string; base: string; tabs: readonly T[]; labels: Record<T, string>; current: T }) {
+  return (
+    <nav class="tabs" aria-label={label}>
+      {tabs.map((t) => (
+        <a key={t} href={`${base}/${t}`} aria-current={t === current ? "page" : undefined}>
+          {labels[t]}
+        </a>
+      ))}
+    </nav>
+  );
+}
+
 export function Badge({ text }: { text: string }) {
   return <span class={`badge badge-${text.toLowerCase()}`}>{text}</span>;
 }

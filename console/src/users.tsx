@@ -5,7 +5,7 @@ import { AccessTokenType, Type, UserState, type User } from "@zitadel/proto/zita
 import { TextQueryMethod } from "@zitadel/proto/zitadel/object_pb.js";
 import { fmtDate, type Api } from "./api.js";
 import { Keys, Pats, Secrets } from "./credentials.js";
-import { Badge, ConfirmButton, ErrorBox, lazy, Pager, pageQuery, useAction, useLoad } from "./ui.js";
+import { Badge, ConfirmButton, ErrorBox, lazy, Pager, pageQuery, useAction, useLoad, Tabs } from "./ui.js";
 
 // Authorizations, memberships and the token preview: their own chunk, loaded when a tab opens.
 const Authorizations = lazy(() => import("./machine-access.js").then((m) => m.Authorizations));
@@ -197,13 +197,7 @@ export function MachinePage({ api, token, userId, tab, orgId }: { api: Api; toke
         {u ? u.userName : "Machine user"} {u && <Badge text={stateName(u.state)} />}
       </h1>
       <ErrorBox error={user.error} />
-      <nav class="tabs" aria-label="Machine user sections">
-        {TABS.map((t) => (
-          <a key={t} href={`#/users/${userId}/${t}`} aria-current={t === current ? "page" : undefined}>
-            {TAB_LABEL[t]}
-          </a>
-        ))}
-      </nav>
+      <Tabs label="Machine user sections" base={`#/users/${userId}`} tabs={TABS} labels={TAB_LABEL} current={current} />
       {u && (
         <div class="tab-body">
           {current === "general" && <General api={api} user={u} reload={user.reload} />}
