@@ -95,7 +95,7 @@ if (!upToDate || bundledFrom !== bundleStamp() || !existsSync(path.join(bundleDi
     process.stderr.write("build: rolldown (a devDependency, via vite) is not installed: the server runs from its modules (a slower start)\n");
   }
   if (rolldown) {
-    const inline = /^(@bufbuild\/protobuf|@bufbuild\/cel|@connectrpc\/connect|@connectrpc\/connect-node|@zitadel\/proto|zod)(\/|$)/;
+    const inline = /^(@bufbuild\/protobuf|@bufbuild\/cel|@bufbuild\/cel-spec|@bufbuild\/re2|@connectrpc\/connect|@connectrpc\/connect-node|@zitadel\/proto|zod)(\/|$)/;
     await rolldown.build({
       input: path.join(dist, "cli", "server-commands.js"),
       platform: "node",

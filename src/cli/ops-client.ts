@@ -206,9 +206,7 @@ export async function whoAmI(url: string, token: string): Promise<{ sub: string;
   return { sub: b.sub, name: b.preferred_username ?? b.sub };
 }
 
-/** Minutes a sign-in link works (the first start and `portcullis console login`). */
-export const SIGNIN_LINK_MINUTES = 10;
-export const signInLink = (baseUrl: string, tokenId: string, token: string) => `${baseUrl.replace(/\/$/, "")}/ui/console/#signin=${tokenId}.${token}`;
+export { SIGNIN_LINK_MINUTES, signInLink } from "./signin-link.js";
 
 // ---- token requests (to test a machine user's credentials) ----
 

@@ -13,9 +13,10 @@ import type { SqlPort } from "../store/sql.js";
 import { randomInt } from "node:crypto";
 import type { RunningServer } from "../server/http.js";
 import { migrate } from "../store/migrations.js";
+import { compiledPgliteModule } from "../store/pglite-cluster.js";
 import { rebuildProjections } from "../store/rebuild.js";
 import { addPersonalAccessToken } from "../app/users/pats.js";
-import { signInLink, SIGNIN_LINK_MINUTES } from "./ops-client.js";
+import { signInLink, SIGNIN_LINK_MINUTES } from "./signin-link.js";
 import cluster from "node:cluster";
 import { reportReady, superviseWorkers, workerCount, workerMetrics, workerSlot } from "../server/workers.js";
 import { backupCommand, restoreCommand } from "../server/backup.js";
@@ -31,6 +32,8 @@ function load(argv: string[]): Config {
 
 async function start(argv: string[]) {
   const config = load(argv);
+  // The embedded store's WebAssembly compiles on V8's background threads while the rest loads.
+  if (!config.databaseUrl) void compiledPgliteModule();
   const slot = workerSlot();
   const log = slot ? createLogger(config).child({ worker: slot }) : createLogger(config);
   if (cluster.isPrimary) {

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { parse as parseYaml } from "yaml";
+import { createRequire } from "node:module";
 import { envName, flagName, keys, type Config, type FirstInstanceConfig } from "./schema.js";
 
 /** A configuration problem, reported as one line naming the key. */
@@ -39,6 +39,15 @@ export function parseFlags(argv: string[]): Map<string, string> {
     }
   }
   return flags;
+}
+
+/**
+ * The YAML parser, loaded only when there is a config file (a start without one does not pay for
+ * loading it). `yaml` is CommonJS for Node (its "node" export), so require is what import did.
+ */
+function parseYaml(text: string): unknown {
+  const { parse } = createRequire(import.meta.url)("yaml") as typeof import("yaml");
+  return parse(text);
 }
 
 /** Precedence, lowest first: defaults, YAML file (--config or PORTCULLIS_CONFIG), environment, flags. */

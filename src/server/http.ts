@@ -6,25 +6,15 @@ import { performance } from "node:perf_hooks";
 import type { Logger } from "pino";
 import type { Deps } from "../app/core/context.js";
 import { assignRequestId } from "./request-id.js";
-import { registerServices } from "../api/connect/routes.js";
-import { createConnectHandler } from "../api/connect/adapter.js";
 import { sendJson, setResponseRequestId, stampRequestId, type Req, type Res } from "../api/http-util.js";
-import { OPENAPI_PATH } from "../api/openapi/handler.js";
-import { apiServices } from "../api/services/catalog.js";
-import { registerReflection } from "../api/reflection/reflection.js";
-import { createOpenApiHandler } from "../api/openapi/handler.js";
 import { createOAuthRoutes } from "../api/oauth/endpoints.js";
-import { createTokenPreviewRoute } from "../api/oauth/token-preview.js";
-import { createPipeline } from "../api/pipeline.js";
-import { createRestHandler } from "../api/rest/handler.js";
 import { createClientAddress } from "../api/client-address.js";
-import { createExtensionHandler } from "../api/portcullis/extension-routes.js";
-import { extensionRoutes } from "../api/portcullis/routes.js";
 import { enforceHttp2Limits, http2ServerOptions } from "./http2-limits.js";
 import { attachRequestInfo, requestInfo, type RequestInfo } from "../api/request-info.js";
 import { createMetricsEndpoint, type MetricsSource } from "./metrics-endpoint.js";
 import type { Span } from "../telemetry/tracing.js";
 import { CONSOLE_PREFIX, createConsoleHandler } from "./console-ui.js";
+import type { ApiHandlers } from "./api-handlers.js";
 
 export interface RunningServer {
   port: number;
@@ -48,9 +38,6 @@ interface ServedInfo extends RequestInfo {
 /** The gRPC codes that mark a server span failed (OpenTelemetry's RPC conventions); the others are the client's. */
 const SERVER_FAULTS = new Set(["Unknown", "DeadlineExceeded", "Unimplemented", "Internal", "Unavailable", "DataLoss"]);
 
-/** The extension API's REST paths (extension-routes.ts; the backup download writes its own headers). */
-const EXTENSION_PREFIX = "/portcullis/v1/";
-
 /** Other paths of the one port, by name; anything else counts as "" (no label per unknown path). */
 const PLAIN_PATHS: Record<string, string> = { "/debug/healthz": "healthz", "/debug/ready": "ready", "/debug/metrics": "metrics" };
 
@@ -61,30 +48,29 @@ export interface ServerOptions {
 
 export async function startServer(deps: Deps, log: Logger, ready: () => Promise<boolean>, opts: ServerOptions = {}): Promise<RunningServer> {
   const { config, metrics, tracing } = deps;
-  const services = [...apiServices];
-  const pipeline = createPipeline(deps, services);
   // One client address for every protocol's limits (the OAuth edge builds the same from the config).
   const clientAddress = createClientAddress(config.trustedProxies);
-  const connect = createConnectHandler({
-    routes: (router) => {
-      registerServices(router, services.map((s) => s.service), pipeline, log);
-      // Public, outside the pipeline (as ZITADEL's grpc-go reflection.Register).
-      registerReflection(router, services.map((s) => s.service));
-    },
-    readMaxBytes: config.maxBodyBytes,
-    log,
-    authenticate: pipeline.authenticate,
-    clientAddress,
-  });
-  const rest = createRestHandler(services, pipeline, config.maxBodyBytes, log, clientAddress);
   const oauth = createOAuthRoutes(deps, log);
-  const tokenPreview = createTokenPreviewRoute(deps, log);
-  const openapi = createOpenApiHandler(services);
   const metricsEndpoint = metrics.registry ? createMetricsEndpoint(opts.metrics ?? (() => metrics.registry!.metrics()), config.metrics.token) : undefined;
   const observe = metrics.registry !== undefined || tracing.enabled;
   const consoleUi = createConsoleHandler();
-  // Portcullis's own HTTP endpoints without a proto yet (/portcullis/v1/events, webhooks, backup).
-  const extension = createExtensionHandler(extensionRoutes, pipeline, config.maxBodyBytes, log, clientAddress);
+  // The API services (api-handlers.ts) are loaded by the first request that needs one: their
+  // descriptors are most of a start's work and 30-40 MiB of memory, and the OAuth endpoints, /debug
+  // and the console's files do not need them (a token-only sidecar never loads them). That request
+  // waits for the load, once, about 0.2-0.3 s; the ones arriving meanwhile wait for the same load.
+  let api: ApiHandlers | undefined;
+  let apiLoad: Promise<ApiHandlers> | undefined;
+  let apiFailed = false;
+  const loadApi = (): Promise<ApiHandlers> =>
+    (apiLoad ??= import("./api-handlers.js").then(
+      (m) => (api = m.createApiHandlers(deps, log, clientAddress)),
+      (err: unknown) => {
+        // A broken build: reported once, not ready from now on, and every API request answers 500.
+        apiFailed = true;
+        log.error({ err }, "loading the API services failed");
+        throw err;
+      },
+    ));
   let draining = false;
 
   /** Once the answer is out (or the stream went away): the request's metrics and the end of its span. */
@@ -170,12 +156,10 @@ export async function startServer(deps: Deps, log: Logger, ready: () => Promise<
       });
     }
     try {
-      // The OAuth endpoints, /debug, the token preview and REST answer through sendJson (which sends
-      // x-request-id with the other headers); the other responders write their own headers.
-      if (connect.handles(req, path)) {
-        stampRequestId(res);
-        return await connect(req, res, path);
-      }
+      // An RPC path is checked first, as connect answers any gRPC request to an RPC-shaped path;
+      // none of the OAuth or /debug paths is one. The OAuth endpoints, /debug and REST answer through
+      // sendJson (which sends x-request-id with the other headers); the other responders write their own.
+      if (api?.handlesRpc(req, path)) return await api.rpc(req, res, path);
       const o = oauth.handle(req, res, path);
       if (o === true || (o !== false && (await o))) return;
       if (path === "/debug/healthz") return sendJson(res, 200, '{"status":"ok"}');
@@ -184,16 +168,16 @@ export async function startServer(deps: Deps, log: Logger, ready: () => Promise<
         return await metricsEndpoint(req, res);
       }
       if (path === "/debug/ready") {
-        const ok = !draining && (await ready());
+        const ok = !draining && !apiFailed && (await ready());
         return sendJson(res, ok ? 200 : 503, ok ? '{"status":"ready"}' : '{"status":"not ready"}');
       }
-      if (path === "/openapi" || path.startsWith(OPENAPI_PATH) || path.startsWith(CONSOLE_PREFIX) || path.startsWith(EXTENSION_PREFIX)) stampRequestId(res);
-      if (openapi(req, res, path)) return;
-      if (tokenPreview(req, res, path)) return;
-      if (consoleUi(req, res, path)) return;
-      const x = extension(req, res, path, q < 0 ? "" : url.slice(q + 1));
-      if (x) return await x;
-      return await rest(req, res, path, q < 0 ? "" : url.slice(q + 1));
+      if (path.startsWith(CONSOLE_PREFIX)) {
+        stampRequestId(res);
+        if (consoleUi(req, res, path)) return;
+      }
+      const a = api ?? (await loadApi());
+      if (a.handlesRpc(req, path)) return await a.rpc(req, res, path);
+      return await a.serve(req, res, path, q < 0 ? "" : url.slice(q + 1));
     } catch (e) {
       log.error({ err: e, path, reqId }, "request failed");
       sendJson(res, 500, JSON.stringify({ code: 13, message: "Errors.Internal (RECOVER)" }));
@@ -254,7 +238,7 @@ export async function startServer(deps: Deps, log: Logger, ready: () => Promise<
     port: address.port,
     async close() {
       draining = true;
-      extension.drain();
+      api?.drain();
       await new Promise<void>((resolve) => {
         const timer = setTimeout(() => {
           for (const s of sockets) s.destroy();
