@@ -92,7 +92,7 @@ describe("jwt-bearer on one process (PGlite)", () => {
     for (let i = 0; i < 3; i++) expect((await oauthPost(s.url, "/oauth/v2/introspect", form)).json).toMatchObject({ active: true });
   });
 
-  it("still refuses the replay after a restart (the table is on disk)", async () => {
+  it("still refuses the replay after a restart (the marks are on disk)", async () => {
     const jwt = await sdkAssertion(kf, s.url, { lifetime: 3598 });
     expect((await grant(s, jwt)).status).toBe(200);
     await s.stop();

@@ -6,7 +6,8 @@ import { openPglite } from "../store/pglite-adapter.js";
 import { createReadModels } from "../store/read-models/index.js";
 import type { SqlPort } from "../store/sql.js";
 import { createLastUsed } from "../store/last-used.js";
-import { createUsedAssertions } from "../store/used-assertions.js";
+import { createUsedAssertions, type UsedAssertions } from "../store/used-assertions.js";
+import { createUsedAssertionLog, type UsedAssertionLog } from "../store/used-assertion-log.js";
 import { createAggregateCache } from "../app/core/aggregate-cache.js";
 import { bootstrap, type BootstrapResult } from "../app/instance/bootstrap.js";
 import type { Deps } from "../app/core/context.js";
@@ -68,6 +69,7 @@ export async function startRuntime(config: Config, log: Logger, clock: () => Dat
   const tracing = opts.tracing ?? tracingFromEnv(process.env, PORTCULLIS_VERSION, (m) => log.warn(m));
   if (tracing.enabled && !opts.tracing) log.info("tracing on (OpenTelemetry, OTLP/HTTP JSON)");
   metrics.watch({ pool: sql.poolStats && (() => sql.poolStats!()) });
+  let usedLog: UsedAssertionLog | undefined;
   try {
     await migrate(sql);
     const keys = await loadServerKeys(sql, config, clock());
@@ -98,7 +100,17 @@ export async function startRuntime(config: Config, log: Logger, clock: () => Dat
     );
     metrics.watch({ clusterPeers: () => cluster?.peerCount() ?? 1, clusterTrusted: () => cluster?.trusted() ?? false });
     const limits = createRateLimits(config.rateLimit, { processes: () => cluster?.peerCount() ?? 1 });
-    const usedAssertions = createUsedAssertions(sql, { onPruneError: (err) => log.warn({ err }, "pruning used assertions failed") });
+    // PostgreSQL: the shared table (every process sees every mark). Embedded store: one process holds
+    // the data directory, so the marks live in its memory with an append-only file behind them — no
+    // insert in PGlite and no fsync on the main thread per token (store/used-assertion-log.ts).
+    let usedAssertions: UsedAssertions;
+    if (config.databaseUrl) usedAssertions = createUsedAssertions(sql, { onPruneError: (err) => log.warn({ err }, "pruning used assertions failed") });
+    else
+      usedAssertions = usedLog = await createUsedAssertionLog(config.dataDir, {
+        fsync: config.db.embeddedFsync,
+        sql,
+        onError: (err) => log.warn({ err }, "pruning or compacting the used-assertion log failed"),
+      });
     const lastUsed = createLastUsed(sql, {
       intervalMs: config.credentials.lastUsedWriteInterval,
       enabled: config.credentials.trackLastUsed,
@@ -126,11 +138,14 @@ export async function startRuntime(config: Config, log: Logger, clock: () => Dat
         // The uses gathered since the last write, before the pool goes (graceful shutdown).
         await lastUsed.close().catch((err: unknown) => log.warn({ err }, "writing credentials' last use at shutdown failed"));
         await cluster?.close();
+        // The claims still being written are answered before the store (and its lock) goes.
+        await usedLog?.close().catch((err: unknown) => log.warn({ err }, "closing the used-assertion log failed"));
         await sql.close();
         await tracing.shutdown();
       },
     };
   } catch (e) {
+    await usedLog?.close().catch(() => undefined);
     await sql.close().catch(() => undefined);
     await tracing.shutdown().catch(() => undefined);
     throw e;

@@ -2,15 +2,17 @@ import type { Queryable } from "./sql.js";
 
 /**
  * The RFC 7523 assertions already used (jwt-bearer grants, private_key_jwt client authentication,
- * external tokens of workload federation), shared by every process on the database: an assertion
- * spent on one process is refused by all. Each row is an id the app layer derives from the
- * assertion (a digest, never the assertion) and lives until the assertion could no longer be
- * accepted anyway; rows that ended are deleted at most once per `pruneEveryMs` per process. On
- * PGlite (one process) the same table also outlives a restart.
+ * external tokens of workload federation). Where the marks live depends on the store:
+ * - PostgreSQL: this file, the `used_assertions` table, shared by every process on the database: an
+ *   assertion spent on one process is refused by all. Each row is an id the app layer derives from
+ *   the assertion (a digest, never the assertion) and lives until the assertion could no longer be
+ *   accepted anyway; rows that ended are deleted at most once per `pruneEveryMs` per process.
+ * - Embedded store (one process per data directory): `used-assertion-log.ts`, the same interface
+ *   over a map in memory and an append-only file in the data directory; the table is only read
+ *   once at open (marks written by earlier versions).
  *
  * Claims are group-committed: the claims that arrive while one statement runs go together in the
- * next (one statement, one commit — one fsync on the embedded store), each answered only once its
- * statement has committed. A claim is never answered true before its mark is durable.
+ * next (one statement, one commit), each answered only once its statement has committed. A claim is never answered true before its mark is durable.
  */
 export interface UsedAssertions {
   /**

@@ -25,9 +25,9 @@ export type AssertionResult = { ok: true; user: UserState; keyId: string } | { o
  * anyway (min(exp, iat + max age) + skew), so that each assertion is used once (RFC 7523 §3 item 7).
  *
  * In memory and per process: the first, free check. The check that holds across processes (and
- * restarts) is deps.usedAssertions, the used_assertions table, which claimSpentAssertion asks once
+ * restarts) is deps.usedAssertions (store/used-assertions.ts), which claimSpentAssertion asks once
  * the decision is made. Bounded: when full, expired entries are pruned, and if every entry is still
- * live the oldest is dropped (logged) rather than refusing service; the table still refuses replays.
+ * live the oldest is dropped (logged) rather than refusing service; usedAssertions still refuses replays.
  */
 export interface ReplayCache {
   /** Records the id; false if it was already recorded and has not expired. */
@@ -111,8 +111,8 @@ export function spendOnce(replay: ReplayCache, request: SpentJti, id: string, un
 }
 
 /**
- * After a decision that spent an assertion in this process's cache: claims it in the shared
- * used_assertions table too, so that no other process (nor this one after a restart) accepts it
+ * After a decision that spent an assertion in this process's cache: claims it in the durable
+ * used-assertion marks too (shared by every process on PostgreSQL), so that no other process (nor this one after a restart) accepts it
  * again. False when it was used there already. A database error un-spends it locally, so the same
  * assertion may be tried again once the database answers.
  */
