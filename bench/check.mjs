@@ -7,14 +7,14 @@
 //   CHECK_GROUPS=token,reads npm run bench:check
 //
 // Environment: BENCH_DURATION (default 3) and BENCH_WARMUP (default 1) seconds per measurement,
-// BENCH_ROUNDS (default 3), CHECK_GROUPS (token,reads,jwt,pglite-writes; add pg-writes for
+// BENCH_ROUNDS (default 3), CHECK_GROUPS (token,reads,jwt,exchange,pglite-writes; add pg-writes for
 // PostgreSQL, side for the last-use and metrics servers), CHECK_TOLERANCE (default 0.15).
 import { existsSync, readFileSync } from "node:fs";
 import { api, createDatabase, startPortcullis } from "./lib/portcullis.mjs";
 import { RESULTS_FILE } from "./lib/report.mjs";
 import { measure, settings, summary, waitQuiet } from "./lib/runner.mjs";
 import { measureGroup, printRatioTable, ratioTargets } from "./lib/ratios.mjs";
-import { jwtGroup, pgliteWritesGroup, pgWritesGroup, readsGroup, setupMain, tokenGroup } from "./lib/ratio-groups.mjs";
+import { exchangeGroup, jwtGroup, pgliteWritesGroup, pgWritesGroup, readsGroup, setupMain, tokenGroup } from "./lib/ratio-groups.mjs";
 import { cleanupAll, log, round, tempDir } from "./lib/util.mjs";
 
 const env = process.env;
@@ -22,7 +22,7 @@ settings.duration = Number(env.BENCH_DURATION ?? 3);
 settings.warmup = Number(env.BENCH_WARMUP ?? 1);
 const ROUNDS = Math.max(1, Number(env.BENCH_ROUNDS ?? 3));
 const TOLERANCE = Number(env.CHECK_TOLERANCE ?? 0.15);
-const GROUPS = new Set((env.CHECK_GROUPS ?? "token,reads,jwt,pglite-writes").split(",").map((s) => s.trim()));
+const GROUPS = new Set((env.CHECK_GROUPS ?? "token,reads,jwt,exchange,pglite-writes").split(",").map((s) => s.trim()));
 
 /** The recorded figure of each target: its value in the last recorded full run. */
 function recorded() {
@@ -48,6 +48,7 @@ async function main() {
     if (GROUPS.has("token")) await tokenGroup(ctx, record, group, { full: GROUPS.has("side") });
     if (GROUPS.has("reads")) await readsGroup(ctx, record, group);
     if (GROUPS.has("jwt")) await jwtGroup(ctx, record, group);
+    if (GROUPS.has("exchange")) await exchangeGroup(ctx, record, group);
     if (GROUPS.has("pglite-writes")) await pgliteWritesGroup(ctx, record, group);
   } finally {
     await ctx.srv.stop();

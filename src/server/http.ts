@@ -204,7 +204,7 @@ export async function startServer(deps: Deps, log: Logger, ready: () => Promise<
   const sockets = new Set<net.Socket>();
   const front = config.tls
     ? (h2 as unknown as net.Server)
-    : net.createServer((socket) => {
+    : net.createServer({ noDelay: true }, (socket) => {
         sockets.add(socket);
         socket.once("close", () => sockets.delete(socket));
         socket.once("error", () => socket.destroy());
