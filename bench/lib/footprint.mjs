@@ -61,11 +61,20 @@ async function startMeasured(name, dataDir) {
   const cpu = procCpuTimes(srv.pid);
   const atReady = srv.memory();
   const sampled = await stopSampler();
+  // The API services load on the first request that needs one (src/server/http.ts): how long after
+  // the spawn that first answer comes, and what the process holds once they are loaded.
+  const t = performance.now();
+  const me = await fetch(`${srv.base}/management/v1/orgs/me`, { headers: { authorization: `Bearer ${srv.pat}` } });
+  await me.text();
+  if (me.status !== 200) throw new Error(`first API request (GetMyOrg) → ${me.status}`);
+  const firstApiMs = srv.readyMs + (performance.now() - t);
   return {
     srv,
     out: {
       readyMs: round(srv.readyMs),
       cpuToReadyMs: round((cpu.user + cpu.sys) * 1000),
+      firstApiMs: round(firstApiMs),
+      rssAfterFirstApiBytes: srv.memory().rss,
       rssAtReadyBytes: atReady.rss,
       peakAtReadyBytes: atReady.hwm,
       peakTreeAtStartBytes: sampled.peakTreeRssBytes,

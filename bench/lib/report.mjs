@@ -192,8 +192,10 @@ function footprintMarkdown(res) {
   const row = (label, f) => L.push(`| ${label} | ${fp.first ? f(fp.first) : "—"} | ${fp.restart ? f(fp.restart) : "—"} |`);
   row("Ready (spawn → /debug/ready 200)", (r) => `${r0(r.readyMs)} ms`);
   row("CPU used by the process until ready (user + system)", (r) => `${r0(r.cpuToReadyMs)} ms`);
+  row("First API answer (GetMyOrg right after ready; spawn → 200; the API services load on first use)", (r) => (r.firstApiMs ? `${r0(r.firstApiMs)} ms` : "—"));
   row("Load average (1 min) at ready", (r) => `${r.loadAverage[0]}`);
   row("RSS at ready", (r) => mib(r.rssAtReadyBytes));
+  row("RSS after the first API answer", (r) => (r.rssAfterFirstApiBytes ? mib(r.rssAfterFirstApiBytes) : "—"));
   row("Peak RSS of the process tree during start-up (sampled every 20 ms)", (r) => `${mib(r.peakTreeAtStartBytes)} (${r.processesAtStart} process${r.processesAtStart > 1 ? "es" : ""})`);
   row(`RSS after ${fp.loadSeconds} s of token requests`, (r) => mib(r.rssAfterLoadBytes));
   row("Peak RSS of the process (VmHWM, whole life)", (r) => mib(r.peakBytes));

@@ -61,9 +61,15 @@ export async function startServer(deps: Deps, log: Logger, ready: () => Promise<
   let api: ApiHandlers | undefined;
   let apiLoad: Promise<ApiHandlers> | undefined;
   let apiFailed = false;
-  const loadApi = (): Promise<ApiHandlers> =>
-    (apiLoad ??= import("./api-handlers.js").then(
-      (m) => (api = m.createApiHandlers(deps, log, clientAddress)),
+  const loadApi = (): Promise<ApiHandlers> => {
+    if (apiLoad) return apiLoad;
+    const started = performance.now();
+    return (apiLoad = import("./api-handlers.js").then(
+      (m) => {
+        api = m.createApiHandlers(deps, log, clientAddress);
+        log.info({ ms: Math.round(performance.now() - started) }, "API services loaded (first API request)");
+        return api;
+      },
       (err: unknown) => {
         // A broken build: reported once, not ready from now on, and every API request answers 500.
         apiFailed = true;
@@ -71,6 +77,7 @@ export async function startServer(deps: Deps, log: Logger, ready: () => Promise<
         throw err;
       },
     ));
+  };
   let draining = false;
 
   /** Once the answer is out (or the stream went away): the request's metrics and the end of its span. */

@@ -67,6 +67,17 @@ describe("used assertion log", () => {
     await log.close();
   });
 
+  it("makes no file until the first claim, and a file that a reopen honours after it", async () => {
+    const log = await createUsedAssertionLog(dir);
+    expect(fs.existsSync(logFile())).toBe(false);
+    expect(await log.claim("inst", "first", now + HOUR, now)).toBe(true);
+    expect(fs.existsSync(logFile())).toBe(true);
+    await log.close();
+    const again = await createUsedAssertionLog(dir);
+    expect(await again.claim("inst", "first", now + HOUR, now + 1)).toBe(false);
+    await again.close();
+  });
+
   it("gives exactly one true for the same id, in one batch and across batches, and per instance", async () => {
     const log = await createUsedAssertionLog(dir);
     const same = await Promise.all(Array.from({ length: 5 }, () => log.claim("inst", "x", now + HOUR, now)));

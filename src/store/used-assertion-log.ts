@@ -155,20 +155,21 @@ export async function createUsedAssertionLog(dataDir: string, opts: UsedAssertio
       if ((marks.get(key) ?? 0) < untilMs) marks.set(key, untilMs);
     }
   }
-  let fh: LogHandle | undefined = await lfs.open(file, "a");
+  // The file is made by the first append (a store that never spends an assertion has none).
+  let fh: LogHandle | undefined;
+  let created = existing !== undefined;
   /** The file's length up to the last record known whole; an append that failed is cut back to it. */
   let length = goodLength;
   let cutBack = false;
-  try {
-    if (existing === undefined) {
-      if (doSync) await syncDir(lfs, dataDir);
-    } else if (goodLength < existing.length) {
+  if (existing !== undefined && goodLength < existing.length) {
+    fh = await lfs.open(file, "a");
+    try {
       await fh.truncate(goodLength);
       if (doSync) await fh.datasync();
+    } catch (e) {
+      await fh.close().catch(() => undefined);
+      throw e;
     }
-  } catch (e) {
-    await fh.close().catch(() => undefined);
-    throw e;
   }
 
   let queue: Pending[] = [];
@@ -188,6 +189,11 @@ export async function createUsedAssertionLog(dataDir: string, opts: UsedAssertio
     try {
       await writeAll(fh, buf);
       if (doSync) await fh.datasync();
+      if (!created) {
+        // The new file's directory entry is durable too before its first records are acknowledged.
+        if (doSync) await syncDir(lfs, dataDir);
+        created = true;
+      }
     } catch (e) {
       cutBack = true;
       throw e;
@@ -209,6 +215,7 @@ export async function createUsedAssertionLog(dataDir: string, opts: UsedAssertio
     }
     await lfs.rename(tmpFile, file);
     if (doSync) await syncDir(lfs, dataDir);
+    created = true;
     // The old handle points at the replaced file; the next append opens the new one.
     const old = fh;
     fh = undefined;

@@ -1,12 +1,16 @@
-import { describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import {
   claimsInput,
   compileCondition,
+  loadCel,
   evaluateCondition,
   MAX_CLAIM_ITEMS,
   MAX_CONDITION_LENGTH,
   type CompiledCondition,
 } from "./condition.js";
+
+// @bufbuild/cel is loaded on first use (the binding command and the token path await it).
+beforeAll(() => loadCel());
 
 const compiled = (src: string): CompiledCondition => {
   const r = compileCondition(src);

@@ -1,4 +1,4 @@
-import { celEnv, CelScalar, isCelError, mapType, parse, plan } from "@bufbuild/cel";
+import type * as CelModule from "@bufbuild/cel";
 
 /**
  * Binding conditions: CEL expressions (https://cel.dev, evaluated by @bufbuild/cel) over one
@@ -36,9 +36,29 @@ export const MAX_CLAIM_ITEMS = 64;
 export const MAX_CLAIM_VALUES = 1024;
 export const MAX_CLAIM_DEPTH = 8;
 
-const env = celEnv({ variables: { claims: mapType(CelScalar.STRING, CelScalar.DYN) } });
+/**
+ * @bufbuild/cel, loaded on first use (`loadCel`): with its protobuf descriptors (cel-spec, the
+ * well-known types) and RE2 it is a good part of a start's module loading, and only a server whose
+ * bindings have conditions needs it. The binding command and the token path load it before
+ * compiling (both are async); compiling before that is a programming error, not a refusal.
+ */
+let cel: { mod: typeof CelModule; env: CelModule.CelEnv } | undefined;
+let loading: Promise<void> | undefined;
 
-type Parsed = ReturnType<typeof parse>;
+export function loadCel(): Promise<void> {
+  return (loading ??= import("@bufbuild/cel").then((mod) => {
+    cel = { mod, env: mod.celEnv({ variables: { claims: mod.mapType(mod.CelScalar.STRING, mod.CelScalar.DYN) } }) };
+  }));
+}
+
+export const celLoaded = (): boolean => cel !== undefined;
+
+function engine(): NonNullable<typeof cel> {
+  if (!cel) throw new Error("CEL is not loaded yet: await loadCel() before compiling a condition");
+  return cel;
+}
+
+type Parsed = ReturnType<typeof CelModule.parse>;
 type Expr = Parsed["expr"];
 /** A planned condition: claims in, a CEL value or error out. */
 type Program = (ctx: { claims: Map<string, unknown> }) => unknown;
@@ -96,7 +116,7 @@ function walk(e: Expr | undefined, scope: readonly string[], inBody: boolean, w:
     case "selectExpr":
       return walk(k.value.operand, scope, inBody, w);
     case "callExpr":
-      if (!SPECIAL_FORMS.has(k.value.function) && !env.funcs.find(k.value.function)) {
+      if (!SPECIAL_FORMS.has(k.value.function) && !engine().env.funcs.find(k.value.function)) {
         w.error = `unknown function ${k.value.function}`;
         return;
       }
@@ -165,9 +185,10 @@ function notBool(e: Expr): string | undefined {
 export function compileCondition(source: string): CompileResult {
   if (typeof source !== "string" || source.trim() === "") return { ok: false, error: "the condition is empty" };
   if (source.length > MAX_CONDITION_LENGTH) return { ok: false, error: `the condition is longer than ${MAX_CONDITION_LENGTH} characters` };
+  const { mod, env } = engine();
   let parsed: Parsed;
   try {
-    parsed = parse(source);
+    parsed = mod.parse(source);
   } catch (e) {
     return { ok: false, error: `syntax error: ${(e as Error).message.replace(/^<input>:/, "at ")}` };
   }
@@ -177,7 +198,7 @@ export function compileCondition(source: string): CompileResult {
   const typeError = notBool(parsed.expr);
   if (typeError) return { ok: false, error: typeError };
   try {
-    const planned = plan(env, parsed);
+    const planned = mod.plan(env, parsed);
     return { ok: true, condition: { source, program: (ctx) => planned(ctx as never) } };
   } catch (e) {
     return { ok: false, error: (e as Error).message };
@@ -230,7 +251,7 @@ export function evaluateCondition(condition: CompiledCondition, claims: Record<s
   } catch (e) {
     return { ok: false, error: (e as Error).message };
   }
-  if (isCelError(r)) return { ok: false, error: r.message };
+  if (engine().mod.isCelError(r)) return { ok: false, error: r.message };
   if (typeof r !== "boolean") return { ok: false, error: "the condition did not evaluate to true or false" };
   return { ok: true, value: r };
 }

@@ -1,6 +1,6 @@
 import { parseExternalJwt, verifyExternalJwt, type KeySource } from "../../crypto/external-jwt.js";
 import type { Acceptance, Evaluation, FederationBinding, Refusal, TrustPolicy } from "../../domain/federation/types.js";
-import { claimsInput, compileConditionCached, evaluateCondition } from "./condition.js";
+import { celLoaded, claimsInput, compileConditionCached, evaluateCondition, loadCel } from "./condition.js";
 
 /**
  * Which trust policy and binding accept an external token, or precisely why none does: what the
@@ -55,6 +55,7 @@ export async function evaluateFederatedToken(
   now: number,
   opts: { userId?: string } = {},
 ): Promise<Evaluation> {
+  if (!celLoaded() && candidates.bindings.some((b) => b.condition !== undefined)) await loadCel();
   const jwt = parseExternalJwt(token);
   if ("reason" in jwt) return { ok: false, refusals: [jwt] };
   if (jwt.iss === undefined) return { ok: false, refusals: [{ reason: "malformed", detail: "the token has no iss" }] };

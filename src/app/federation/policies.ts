@@ -11,7 +11,7 @@ import type { Caller, Deps } from "../core/context.js";
 import { changedDetails, createdDetails, lastOf, type Details } from "../core/details.js";
 import { listMeta, type ListMeta } from "../core/list-page.js";
 import { requireMayActOn } from "../orgs/privilege-ceiling.js";
-import { compileCondition } from "./condition.js";
+import { compileCondition, loadCel } from "./condition.js";
 
 /**
  * Trust policies (the federation_policy aggregate, one per issuer in an org) and the bindings of
@@ -128,6 +128,7 @@ export async function addBinding(deps: Deps, caller: Caller, input: BindingInput
   const description = input.description.trim();
   checkBindingShape(subject, condition, description);
   if (condition) {
+    await loadCel();
     const c = compileCondition(condition);
     if (!c.ok) throw invalidArgument("FED-condition", `condition: ${c.error}`);
   }
