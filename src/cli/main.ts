@@ -136,6 +136,11 @@ async function main() {
     rest = args.slice(2);
   }
   const cmd = commands[name];
+  // `start` on the embedded store (unless the environment or a flag names PostgreSQL; a config file
+  // that does is read later, and the compile is then dropped): PGlite's WebAssembly starts compiling
+  // on V8's background threads now, while the server's modules load (store/pglite-wasm.ts).
+  if (name === "start" && !process.env.PORTCULLIS_DATABASE_URL && !rest.some((a) => a === "--database-url" || a.startsWith("--database-url=")))
+    void import("../store/pglite-wasm.js").then((m) => m.compiledPgliteModule());
   if (!cmd) {
     process.stderr.write(`portcullis: unknown command "${args.slice(0, 2).join(" ")}"\n\n${usage()}\n`);
     process.exit(2);

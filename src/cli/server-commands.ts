@@ -13,7 +13,7 @@ import type { SqlPort } from "../store/sql.js";
 import { randomInt } from "node:crypto";
 import type { RunningServer } from "../server/http.js";
 import { migrate } from "../store/migrations.js";
-import { compiledPgliteModule } from "../store/pglite-cluster.js";
+import { compiledPgliteModule, discardPgliteModule } from "../store/pglite-wasm.js";
 import { rebuildProjections } from "../store/rebuild.js";
 import { addPersonalAccessToken } from "../app/users/pats.js";
 import { signInLink, SIGNIN_LINK_MINUTES } from "./signin-link.js";
@@ -32,8 +32,11 @@ function load(argv: string[]): Config {
 
 async function start(argv: string[]) {
   const config = load(argv);
-  // The embedded store's WebAssembly compiles on V8's background threads while the rest loads.
+  // The embedded store's WebAssembly compiles on V8's background threads while the rest loads
+  // (main.ts may have started it already; a compile started for a configuration that names
+  // PostgreSQL is dropped).
   if (!config.databaseUrl) void compiledPgliteModule();
+  else discardPgliteModule();
   const slot = workerSlot();
   const log = slot ? createLogger(config).child({ worker: slot }) : createLogger(config);
   if (cluster.isPrimary) {
@@ -45,10 +48,12 @@ async function start(argv: string[]) {
       );
     else if (n > 1) return superviseWorkers(config, log, n);
   }
-  // The API's modules (every service's descriptors) load while the store opens: PGlite compiles its
-  // WebAssembly on V8's background threads meanwhile (docs/benchmarks.md, "Footprint of the embedded store").
+  // The server's modules load while PGlite's WebAssembly compiles on V8's background threads: on the
+  // embedded store before the store opens, which would otherwise only wait for the compile
+  // (docs/benchmarks.md, "Footprint of the embedded store"); on PostgreSQL while it connects.
   const api = import("../server/http.js");
   api.catch(() => undefined); // a failed store start reports its own error first
+  if (!config.databaseUrl) await api.catch(() => undefined);
   const rt = await startRuntime(config, log);
   const { startServer } = await api.catch(async (e: unknown) => {
     await rt.close().catch(() => undefined);

@@ -21,8 +21,8 @@ import { fork } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
-import * as v8 from "node:v8";
-import type { PGlite, PGliteOptions } from "@electric-sql/pglite";
+import { compiledPgliteModule, useBaselineWasmCompiler } from "./pglite-wasm.js";
+import type { PGlite } from "@electric-sql/pglite";
 import { NodeFS } from "@electric-sql/pglite/nodefs";
 
 /**
@@ -77,44 +77,7 @@ export class SyncingNodeFS extends NodeFS {
   }
 }
 
-/**
- * V8 compiles PGlite's 9 MB WebAssembly module with its baseline compiler (Liftoff) only: tiering
- * hot functions up to TurboFan costs 60–80 MiB of resident compiler memory that glibc keeps, for no
- * measurable gain on the embedded store's queries (docs/benchmarks.md). Must run before the module
- * is compiled (the first PGlite.create of the process); it affects WebAssembly only.
- */
-export function useBaselineWasmCompiler(): void {
-  // Node 24's V8 does not derive the tier-up flags from --liftoff-only when it is set at run time
-  // (only on the command line), and compiles with TurboFan anyway: 0.6 GiB resident instead of
-  // 0.2. Setting the implied flags too holds on Node 20, 22 and 24 (test/footprint.test.ts).
-  for (const flag of ["--liftoff-only", "--no-wasm-tier-up", "--no-wasm-dynamic-tiering"]) v8.setFlagsFromString(flag);
-}
-
-/** PGlite's own name for a compiled module (this project's TypeScript libs have no WebAssembly types). */
-type WasmModule = NonNullable<PGliteOptions["pgliteWasmModule"]>;
-const { WebAssembly: wasmApi } = globalThis as unknown as { WebAssembly: { compile(bytes: Uint8Array): Promise<WasmModule> } };
-
-let compiled: Promise<WasmModule | undefined> | undefined;
-
-/**
- * PGlite's WebAssembly module (9 MB), compiled once per process on V8's background threads. The
- * server asks for it as soon as it knows the store is embedded, so the compile overlaps loading the
- * rest of the server instead of PGlite's create waiting for it (docs/benchmarks.md, "The start
- * path"); every later open in the process (tests, backup) reuses the module. Undefined when the
- * file cannot be found or compiled here: PGlite then loads and compiles it itself, as before.
- */
-export function compiledPgliteModule(): Promise<WasmModule | undefined> {
-  compiled ??= (async () => {
-    useBaselineWasmCompiler();
-    try {
-      const wasm = new URL("pglite.wasm", import.meta.resolve("@electric-sql/pglite"));
-      return await wasmApi.compile(await fs.promises.readFile(wasm));
-    } catch {
-      return undefined;
-    }
-  })();
-  return compiled;
-}
+export { compiledPgliteModule, useBaselineWasmCompiler };
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 /** The build's template, next to the compiled store (dist/pglite-template). */
