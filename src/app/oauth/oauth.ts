@@ -35,14 +35,23 @@ function decideAndIssue(deps: Deps, grant: GrantHandler, request: TokenRequest):
   return decided.then((g) => (request.spentJti === undefined ? issueTokens(deps, g) : spendShared(deps, request, g)));
 }
 
+/**
+ * The shared claim (a durable mark: a batched write and sync) and the tokens' signing (libuv's pool)
+ * run at the same time, and the tokens are handed out only once the claim holds: a token exchange
+ * waits for the longer of the two instead of both. The local replay cache has refused replays
+ * within this process already, so a signature is thrown away only for an assertion spent through
+ * another process (or before a restart).
+ */
 async function spendShared(deps: Deps, request: TokenRequest, g: Grant): Promise<TokenResponse> {
+  const issued = new Promise<TokenResponse>((resolve) => resolve(issueTokens(deps, g)));
+  issued.catch(() => undefined); // observed below, or thrown away with the claim's refusal
   if (!(await claimSpentAssertion(deps, request.replay, request))) {
     deps.log.debug({ reason: "replayed (used through another process, or before a restart)" }, "jwt-bearer assertion rejected");
     if (request.federated) throw request.federated.fail("replayed");
     if (request.params.get("client_assertion") !== undefined) throw clientAuthFailed();
     throw new OAuthError("invalid_grant", "invalid assertion");
   }
-  return issueTokens(deps, g);
+  return issued;
 }
 
 export interface TokenResponse {
