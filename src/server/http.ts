@@ -57,7 +57,7 @@ export async function startServer(deps: Deps, log: Logger, ready: () => Promise<
   // The API services (api-handlers.ts) are loaded by the first request that needs one: their
   // descriptors are most of a start's work and 30-40 MiB of memory, and the OAuth endpoints, /debug
   // and the console's files do not need them (a token-only sidecar never loads them). That request
-  // waits for the load, once, about 0.2-0.3 s; the ones arriving meanwhile wait for the same load.
+  // waits for the load, once, about 0.3-0.5 s; the ones arriving meanwhile wait for the same load.
   let api: ApiHandlers | undefined;
   let apiLoad: Promise<ApiHandlers> | undefined;
   let apiFailed = false;
