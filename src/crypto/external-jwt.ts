@@ -52,10 +52,10 @@ export type ExternalJwtResult =
 const HASH: Record<string, string> = { "256": "sha256", "384": "sha384", "512": "sha512" };
 const SIG_LENGTH: Partial<Record<FederationAlgorithm, number>> = { ES256: 64, ES384: 96, ES512: 132 };
 
-/** The signature check for an algorithm already known to fit the key. */
 /**
- * Verified on libuv's pool (node:crypto's callback form), as tokens are signed: the main thread
- * keeps serving while an ES256 or RS256 verification (about 100 µs here) runs.
+ * The signature check for an algorithm already known to fit the key, on libuv's pool (node:crypto's
+ * callback form), as tokens are signed: the main thread keeps serving while an ES256 or RS256
+ * verification (about 100 µs here) runs.
  */
 function signatureValid(jwt: DecodedJwt, alg: FederationAlgorithm, key: KeyObject): Promise<boolean> {
   const data = Buffer.from(jwt.signingInput);
