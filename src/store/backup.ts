@@ -3,7 +3,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { PGlite } from "@electric-sql/pglite";
 import { lockDataDir } from "./data-dir-lock.js";
-import { pgliteStartParams, useBaselineWasmCompiler } from "./pglite-cluster.js";
+import { compiledModuleOption, pgliteStartParams } from "./pglite-cluster.js";
 
 /**
  * Backup and restore of the embedded store. A backup is PGlite's `dumpDataDir` (a gzipped tar of the
@@ -37,10 +37,10 @@ export async function restoreEmbedded(root: string, archive: Buffer, accept: (k:
   const lock = await lockDataDir(root, { maxWaitMs: 0 });
   const staging = path.join(root, `pgdata.restoring-${randomUUID().slice(0, 8)}`);
   try {
-    useBaselineWasmCompiler();
+    const reuse = await compiledModuleOption(); // sets the baseline compiler flags too
     let db: PGlite;
     try {
-      db = await PGlite.create({ dataDir: staging, loadDataDir: new Blob([archive], { type: "application/x-gzip" }), startParams: pgliteStartParams(PGlite) });
+      db = await PGlite.create({ dataDir: staging, loadDataDir: new Blob([archive], { type: "application/x-gzip" }), ...reuse, startParams: pgliteStartParams(PGlite) });
     } catch (e) {
       throw new BackupRefused(`restore refused: the backup does not open as a database (${(e as Error).message})`);
     }

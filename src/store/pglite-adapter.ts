@@ -21,7 +21,7 @@ import { DomainError, unavailable } from "../domain/errors.js";
 import { LOCK_FILE_NAME, lockDataDir } from "./data-dir-lock.js";
 import { isBadInputValue, type Queryable, type Row, type SqlError, type SqlPort } from "./sql.js";
 import { Mutex } from "./mutex.js";
-import { SyncingNodeFS, compiledPgliteModule, ensureCluster, pgliteStartParams } from "./pglite-cluster.js";
+import { SyncingNodeFS, compiledModuleOption, ensureCluster, pgliteStartParams } from "./pglite-cluster.js";
 
 /** A database error with node-postgres's fields (PGlite's own error also carries the parameters). */
 export class PgliteSqlError extends Error implements SqlError {
@@ -105,15 +105,14 @@ export async function openPglite(dataDir: string, opts: PgliteOptions = {}): Pro
   try {
     // A new cluster is copied from the build's template (or made in a child process) under our
     // lock, so this process only ever reopens one (pglite-cluster.ts).
-    const module = compiledPgliteModule();
+    const reuse = compiledModuleOption(); // compiling while the cluster is checked (or copied)
     await ensureCluster(root, { onWarning: (msg) => process.emitWarning(msg) });
-    const pgliteWasmModule = await module;
     // relaxedDurability stays false (the default): results are returned only after the sync.
     const pgdata = path.join(root, "pgdata");
     db = await PGlite.create({
       ...(fsync ? { fs: new SyncingNodeFS(pgdata) } : { dataDir: pgdata }),
       relaxedDurability: false,
-      ...(pgliteWasmModule ? { pgliteWasmModule } : {}),
+      ...(await reuse),
       startParams: pgliteStartParams(PGlite, { fsync }),
     });
   } catch (e) {

@@ -21,7 +21,7 @@ import { fork } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
-import { compiledPgliteModule, useBaselineWasmCompiler } from "./pglite-wasm.js";
+import { compiledModuleOption, useBaselineWasmCompiler } from "./pglite-wasm.js";
 import type { PGlite } from "@electric-sql/pglite";
 import { NodeFS } from "@electric-sql/pglite/nodefs";
 
@@ -77,7 +77,7 @@ export class SyncingNodeFS extends NodeFS {
   }
 }
 
-export { compiledPgliteModule, useBaselineWasmCompiler };
+export { compiledModuleOption, useBaselineWasmCompiler };
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 /** The build's template, next to the compiled store (dist/pglite-template). */
@@ -129,7 +129,7 @@ export async function createClusterHere(dir: string): Promise<void> {
   fs.mkdirSync(dir, { recursive: true });
   // Loaded here, not at the top: `npm run build` checks the template without loading PGlite.
   const { PGlite } = await import("@electric-sql/pglite");
-  const db = await PGlite.create({ dataDir: dir, relaxedDurability: false, startParams: pgliteStartParams(PGlite) });
+  const db = await PGlite.create({ dataDir: dir, relaxedDurability: false, ...(await compiledModuleOption()), startParams: pgliteStartParams(PGlite) });
   await db.close();
   if (!fs.existsSync(path.join(dir, "PG_VERSION"))) throw new Error(`initdb did not create a cluster in ${dir}`);
 }

@@ -47,6 +47,12 @@ export function compiledPgliteModule(): Promise<WasmModule | undefined> {
   return holder[COMPILED];
 }
 
+/** The part of PGlite.create's options that reuses the process's compile (empty when there is none). */
+export async function compiledModuleOption(): Promise<{ pgliteWasmModule?: WasmModule }> {
+  const pgliteWasmModule = await compiledPgliteModule();
+  return pgliteWasmModule ? { pgliteWasmModule } : {};
+}
+
 /** Drops a compile started for nothing (the configuration named PostgreSQL after all): its memory can go. */
 export function discardPgliteModule(): void {
   delete (globalThis as Holder)[COMPILED];
