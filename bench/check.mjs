@@ -13,7 +13,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { api, createDatabase, startPortcullis } from "./lib/portcullis.mjs";
 import { RESULTS_FILE } from "./lib/report.mjs";
 import { measure, settings, summary, waitQuiet } from "./lib/runner.mjs";
-import { measureGroup, printRatioTable, ratioTargets } from "./lib/ratios.mjs";
+import { measureGroup, p99Medians, printRatioTable, ratioTargets } from "./lib/ratios.mjs";
 import { exchangeGroup, jwtGroup, pgliteWritesGroup, pgWritesGroup, readsGroup, setupMain, tokenGroup } from "./lib/ratio-groups.mjs";
 import { cleanupAll, log, round, tempDir } from "./lib/util.mjs";
 
@@ -24,11 +24,21 @@ const ROUNDS = Math.max(1, Number(env.BENCH_ROUNDS ?? 3));
 const TOLERANCE = Number(env.CHECK_TOLERANCE ?? 0.15);
 const GROUPS = new Set((env.CHECK_GROUPS ?? "token,reads,jwt,exchange,pglite-writes").split(",").map((s) => s.trim()));
 
-/** The recorded figure of each target: its value in the last recorded full run. */
+/**
+ * The recorded figure of each target: its value in the last recorded full run. The p99 also keeps
+ * its multiple of the bare server's p99 in that run (from its token group, for runs recorded before
+ * the report carried it), so that a slower machine is not taken for a regression.
+ */
 function recorded() {
   if (!existsSync(RESULTS_FILE)) return {};
   const r = JSON.parse(readFileSync(RESULTS_FILE, "utf8"));
-  return Object.fromEntries((r.targets ?? []).filter((t) => Number.isFinite(t.value)).map((t) => [t.id, { value: t.value, date: r.meta?.date, commit: r.meta?.code?.commit }]));
+  const p99 = p99Medians(r.ratioGroups);
+  const relative = p99?.raw ? p99.p99 / p99.raw.p99 : undefined;
+  return Object.fromEntries(
+    (r.targets ?? [])
+      .filter((t) => Number.isFinite(t.value))
+      .map((t) => [t.id, { value: t.value, relative: t.id === "opaque-p99" ? relative : undefined, date: r.meta?.date, commit: r.meta?.code?.commit }]),
+  );
 }
 
 async function record(label, base, request, opts) {
@@ -71,6 +81,14 @@ async function main() {
   const verdict = (t) => {
     const r = rec[t.id];
     if (!r) return { text: "no recorded figure", bad: false };
+    // A latency is compared as a multiple of the bare server's latency in the same run when both runs
+    // have it: an absolute p99 moves with the machine as much as with the code.
+    if (t.unit && Number.isFinite(r.relative) && Number.isFinite(t.relative)) {
+      const change = r.relative / t.relative - 1;
+      const bad = change < -TOLERANCE;
+      const abs = `${round(r.value, 2)} → ${round(t.value, 2)} ${t.unit}`;
+      return { text: `recorded ${round(r.relative, 2)}× raw-post's p99 → ${round(t.relative, 2)}× (${change >= 0 ? "+" : ""}${round(change * 100, 1)} %; ${abs})${bad ? `  REGRESSION (more than ${TOLERANCE * 100} % worse)` : ""}`, bad };
+    }
     // Lower is better for a latency (unit ms); higher for a ratio.
     const change = t.unit ? r.value / t.value - 1 : t.value / r.value - 1;
     const bad = change < -TOLERANCE;

@@ -7,6 +7,8 @@
 // Portcullis on a fresh PGlite directory from dist/, measures each target with the benchmark's load
 // generator and prints req/s, p50/p99 and server CPU µs per request next to the raw ceiling. With
 // --profile, each Portcullis target runs again under --cpu-prof and the top functions are printed.
+import { copyFileSync, writeFileSync } from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { api, appIntrospection, bearerGet, fetchToken, startPortcullis, tokenRequest } from "./lib/portcullis.mjs";
@@ -98,7 +100,11 @@ async function main() {
 }
 
 function printProfile(name, run, dir) {
-  const s = summarizeProfile(latestProfile(dir), { window: run.windowUs, top: Number(valueOf("--top", 25)) });
+  const file = latestProfile(dir);
+  // Kept for a closer look (bench/lib/profile-tree.mjs prints the call tree).
+  copyFileSync(file, path.join(os.tmpdir(), `quick-${name}.cpuprofile`));
+  writeFileSync(path.join(os.tmpdir(), `quick-${name}.window.json`), JSON.stringify({ window: run.windowUs, requests: run.rps * ((run.windowUs.toUs - run.windowUs.fromUs) / 1e6) }));
+  const s = summarizeProfile(file, { window: run.windowUs, top: Number(valueOf("--top", 25)) });
   const n = run.rps * (s.wallMs / 1000);
   const us = (ms) => ((ms * 1000) / n).toFixed(1);
   console.log(`\n== profile ${name}: ${Math.round(run.rps)} req/s under the profiler, busy ${us(s.busyMs)} µs/request`);

@@ -164,7 +164,12 @@ function targetsTable(L, targets) {
   for (const t of targets) {
     const meas = t.measured ? fmtRun(t.measured) : "—";
     const lat = t.measured ? `${r2(t.measured.p50)} / ${r2(t.measured.p99)} ms` : "—";
-    const ref = t.reference ? `${t.reference.name}: ${r0(t.reference.rps)}/s${Number.isFinite(t.reference.p50) ? ` (p50 ${r2(t.reference.p50)} ms)` : ""}` : "—";
+    // The p99 row's reference is the bare server's p99 under the same load (no rate).
+    const ref = !t.reference
+      ? "—"
+      : Number.isFinite(t.reference.rps)
+        ? `${t.reference.name}: ${r0(t.reference.rps)}/s${Number.isFinite(t.reference.p50) ? ` (p50 ${r2(t.reference.p50)} ms)` : ""}`
+        : `${t.reference.name}: p99 ${r2(t.reference.p99)} ms (${r2(t.relative)}× it)`;
     let val = !Number.isFinite(t.value) ? "—" : t.unit ? `${r2(t.value)} ${t.unit}` : t.id.startsWith("stale") ? String(t.value) : t.id.startsWith("scale") ? `${r2(t.value)}×` : `${r2(t.value)} (${pct(t.value)})`;
     // A ratio target: the median of its rounds, and their spread.
     if (t.spread) val = `median ${val}; spread ${r2(t.spread.min)}–${r2(t.spread.max)} over ${t.spread.n} ${t.unit ? "measurements" : "rounds"}`;
