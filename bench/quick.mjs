@@ -6,7 +6,8 @@
 // the secret of 100 machines; default: raw opaque userinfo getuser). Starts one
 // Portcullis on a fresh PGlite directory from dist/, measures each target with the benchmark's load
 // generator and prints req/s, p50/p99 and server CPU µs per request next to the raw ceiling. With
-// --profile, each Portcullis target runs again under --cpu-prof and the top functions are printed.
+// --profile, each Portcullis target runs again under --cpu-prof and the top functions are printed
+// (each profile is kept as $TMPDIR/quick-<target>.cpuprofile for bench/lib/profile-tree.mjs).
 import { copyFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";

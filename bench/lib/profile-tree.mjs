@@ -3,12 +3,16 @@
 // was measured. Diagnostics for hot-path work, not part of the benchmark of record.
 //
 //   node bench/lib/profile-tree.mjs <target> [min µs per request, default 2] [max depth, default 30]
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 
 const [target = "opaque", minArg = "2", depthArg = "30"] = process.argv.slice(2);
 const base = path.join(os.tmpdir(), `quick-${target}`);
+if (!existsSync(`${base}.cpuprofile`) || !existsSync(`${base}.window.json`)) {
+  console.error(`no profile of "${target}" in ${os.tmpdir()}: run \`node bench/quick.mjs ${target} --profile\` first (raw-post for the bare server)`);
+  process.exit(2);
+}
 const prof = JSON.parse(readFileSync(`${base}.cpuprofile`, "utf8"));
 const { window, requests } = JSON.parse(readFileSync(`${base}.window.json`, "utf8"));
 const byId = new Map(prof.nodes.map((n) => [n.id, n]));
