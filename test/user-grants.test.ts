@@ -259,6 +259,11 @@ describe.each<Storage>(["pglite", "postgres"])("user grants and role claims (%s)
     expect((await preview(owner.pat, m.userId, "openid")).status).toBe(404);
     expect((await preview(s.pat, "4711", "openid")).status).toBe(404);
     expect((await preview("nonsense", m.userId, "openid")).status).toBe(401);
+    // A path that is not percent-decodable is the caller's mistake: 400 in the REST error shape, not a 500.
+    for (const token of [s.pat, "nonsense"]) {
+      const bad = await preview(token, "%zz", "openid");
+      expect([bad.status, await bad.json()]).toEqual([400, expect.objectContaining({ code: 3, message: expect.stringContaining("PREVIEW-path") })]);
+    }
   });
 
   it("a removed user's grants go with it; the projections rebuild to the same tables", async () => {

@@ -18,7 +18,7 @@ export function createTokenPreviewRoute(deps: Deps, log: Logger) {
   return function handle(req: Req, res: Res, path: string): boolean {
     const m = PATH.exec(path);
     if (!m) return false;
-    void answer(req, res, decodeURIComponent(m[1]!)).catch((e: unknown) => {
+    void answer(req, res, m[1]!).catch((e: unknown) => {
       const err = toDomainError(e);
       if (err.kind === "Internal" || err.kind === "Unknown") log.error({ err: e }, "token preview failed");
       const r = toRestError(err);
@@ -27,8 +27,14 @@ export function createTokenPreviewRoute(deps: Deps, log: Logger) {
     return true;
   };
 
-  async function answer(req: Req, res: Res, userId: string) {
+  async function answer(req: Req, res: Res, rawUserId: string) {
     if (req.method !== "POST") throw new DomainError("Unimplemented", "", "method must be POST");
+    let userId: string;
+    try {
+      userId = decodeURIComponent(rawUserId);
+    } catch {
+      throw invalidArgument("PREVIEW-path", "the user id in the path is not percent-decodable");
+    }
     const auth = header(req, "authorization");
     if (!auth?.startsWith("Bearer ") || !auth.slice(7)) throw unauthenticated("AUTH-toLo1", "invalid auth header");
     const principal = await authenticateApiCaller(deps, auth.slice(7));

@@ -63,7 +63,7 @@ export function createExtensionHandler(routes: readonly ExtensionRoute[], pipeli
             throw new DomainError("InvalidArgument", "API-json", "the body is not JSON");
           }
         } else req.resume();
-        const params = route.path.exec(path)!.slice(1).map((p) => decodeURIComponent(p));
+        const params = route.path.exec(path)!.slice(1).map(decodePathParam);
         const out = await route.run({ ctx, params, query: new URLSearchParams(query), body, abort: AbortSignal.any([abort.signal, draining.signal]) });
         if ("stream" in out) return await out.stream(res);
         sendJson(res, out.status ?? 200, JSON.stringify(out.json));
@@ -81,4 +81,13 @@ export function createExtensionHandler(routes: readonly ExtensionRoute[], pipeli
     })();
   };
   return Object.assign(handler, { drain: () => draining.abort() });
+}
+
+/** A path variable, percent-decoded; a bad escape is the caller's mistake (400), not a fault. */
+function decodePathParam(p: string): string {
+  try {
+    return decodeURIComponent(p);
+  } catch {
+    throw new DomainError("InvalidArgument", "API-path", "a path variable is not percent-decodable");
+  }
 }
