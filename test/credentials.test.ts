@@ -192,6 +192,25 @@ describe.each<Storage>(["pglite", "postgres"])("several secrets per machine (%s)
     expect(info.status).toBe(401);
   });
 
+  it("an access token is accepted only as issued: a character added, or a last character that decodes the same, is 401", async () => {
+    const userinfo = async (t: string) => (await fetch(`${s.url}/oidc/v1/userinfo`, { headers: { authorization: `Bearer ${t}` } })).status;
+    const B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let twins = 0;
+    // Login names of four lengths: the tokens (which carry the client id) end on every byte boundary.
+    for (let i = 0; i < 4; i++) {
+      const name = `spell${"x".repeat(i)}-${storage}`;
+      const sec = await addSecret(s.rt.deps, systemCaller(orgId), { userId: await machine(s, name) });
+      const t = (await token(s, name, sec.clientSecret)).json.access_token as string;
+      expect(await userinfo(t)).toBe(200);
+      for (const extra of ["A", "_"]) expect(await userinfo(t + extra)).toBe(401);
+      if (t.length % 4 !== 0) {
+        twins++;
+        expect(await userinfo(t.slice(0, -1) + B64[B64.indexOf(t.at(-1)!) | 1])).toBe(401);
+      }
+    }
+    expect(twins).toBeGreaterThan(0);
+  });
+
   it("projections rebuild reproduces the secrets table", async () => {
     await expectRebuildAgrees(s);
   });

@@ -142,8 +142,29 @@ export function readPersonalAccessToken(token: string): { tokenId: string; userI
 
 const B64URL = /^[A-Za-z0-9_-]+$/;
 
-/** Decodes a bearer string into bytes if it can be one of our opaque tokens (never throws). */
+/** The 6-bit value of a base64url character (one of [A-Za-z0-9_-], checked before). */
+function sextet(c: number): number {
+  if (c >= 97) return c - 71; // a-z: 26-51
+  if (c >= 65) return c - 65; // A-Z: 0-25
+  if (c >= 48) return c + 4; // 0-9: 52-61
+  return c === 45 ? 62 : 63; // "-", "_"
+}
+
+/**
+ * Whether an unpadded base64url string is the one spelling of its bytes: Node's decoder ignores a
+ * lone last character and the unused low bits of the last one, so `<token>A` or a token with another
+ * last character would decode to the same bytes, and the same token would have several spellings.
+ */
+function canonicalBase64url(s: string): boolean {
+  const rest = s.length % 4;
+  if (rest === 0) return true;
+  if (rest === 1) return false;
+  // Two characters carry one byte (4 bits unused), three carry two (2 bits unused).
+  return (sextet(s.charCodeAt(s.length - 1)) & (rest === 2 ? 0x0f : 0x03)) === 0;
+}
+
+/** Decodes a bearer string into bytes if it can be one of our opaque tokens, in its one spelling (never throws). */
 export function decodeOpaque(token: string): Buffer | undefined {
-  if (token.length < 8 || token.length > 4096 || !B64URL.test(token)) return undefined;
+  if (token.length < 8 || token.length > 4096 || !B64URL.test(token) || !canonicalBase64url(token)) return undefined;
   return Buffer.from(token, "base64url");
 }
