@@ -486,6 +486,13 @@ describe("private_key_jwt client authentication", () => {
     const both = await oauthPost(s.url, "/oauth/v2/introspect", { token: access, ...(await client()), client_secret: "x" });
     expect(both.status).toBe(400);
     expect(both.json.error).toBe("invalid_request");
+    // The same at the token endpoint, a client_secret without a client_id included.
+    const cc = { grant_type: "client_credentials", scope: "openid" };
+    expect((await oauthPost(s.url, "/oauth/v2/token", { ...cc, ...(await client()) })).status).toBe(200);
+    for (const extra of [{ client_secret: "x" }, { client_secret: "x", client_id: "pkjwt-svc" }]) {
+      const mixed = await oauthPost(s.url, "/oauth/v2/token", { ...cc, ...(await client()), ...extra });
+      expect([mixed.status, mixed.json]).toEqual([400, { error: "invalid_request", error_description: "only one client authentication method may be used" }]);
+    }
 
     const revoke = await oauthPost(s.url, "/oauth/v2/revoke", { token: access, ...(await client()) });
     expect(revoke.status).toBe(200);

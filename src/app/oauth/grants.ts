@@ -94,7 +94,9 @@ const clientCredentials = grant({
     const assertion = request.params.get("client_assertion");
     const type = request.params.get("client_assertion_type");
     if (assertion === undefined && type === undefined) return undefined;
-    if (request.client) throw new OAuthError("invalid_request", "only one client authentication method may be used");
+    // A client_secret beside an assertion is a second method even without a client_id (which is all
+    // request.client needs to be empty), as at introspection (api/oauth/client-auth.ts).
+    if (request.client || request.params.has("client_secret")) throw new OAuthError("invalid_request", "only one client authentication method may be used");
     if (type !== JWT_CLIENT_ASSERTION_TYPE || !assertion) throw clientAuthFailed();
     return machineNamed(deps, request.params.get("client_id")).then((userId) => federate(deps, request, assertion, userId, refusedClient));
   },
