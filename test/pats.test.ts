@@ -97,6 +97,19 @@ describe.each<Storage>(["pglite", "postgres"])("personal access tokens over REST
     const past = await add(userId, { expirationDate: "2020-01-01T00:00:00Z" });
     expect(past.status).toBe(400);
     expect(past.json).toEqual(zitadelError(3, "DOMAIN-dv3t5", "Errors.AuthNKey.ExpireBeforeNow"));
+    // Go's zero time.Time (what a Go client sends for an unset date) means "never", as in ZITADEL
+    // (ValidateExpirationDate checks IsZero), for a PAT and for a key.
+    const ZERO = "0001-01-01T00:00:00Z";
+    const zero = await add(userId, { expirationDate: ZERO });
+    expect(zero.status).toBe(200);
+    const zeroPat = await rest(s.url, "GET", `/management/v1/users/${userId}/pats/${zero.json.tokenId}`, { token: s.pat });
+    expect(zeroPat.json.token.expirationDate).toBe(NO_EXPIRY);
+    const key = await rest(s.url, "POST", `/management/v1/users/${userId}/keys`, { token: s.pat, body: { type: "KEY_TYPE_JSON", expirationDate: ZERO } });
+    expect(key.status).toBe(200);
+    const zeroKey = await rest(s.url, "GET", `/management/v1/users/${userId}/keys/${key.json.keyId}`, { token: s.pat });
+    expect(zeroKey.json.key.expirationDate).toBe(NO_EXPIRY);
+    // A second later is a date like any other: in the past.
+    expect((await add(userId, { expirationDate: "0001-01-01T00:00:01Z" })).json).toEqual(past.json);
     const human = await add(humanId);
     expect(human.status).toBe(400);
     expect(human.json).toEqual(zitadelError(9, "COMMAND-Df2f1", "Not allowed for this user type"));
