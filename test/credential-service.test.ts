@@ -89,6 +89,18 @@ describe("portcullis.v1.CredentialService", () => {
     const list = await call("POST", `/users/${id}/secrets/_search`, {});
     expect(list.json.details.totalResult).toBe("10");
     expect((await call("POST", `/users/nobody/secrets`, {})).status).toBe(404);
+
+    // A secret that never expires, rotated with the longest Duration there is: the old secret would
+    // retire after the year 9999, which no timestamp holds. Refused, and the machine stays readable.
+    const forever = await machine("grace-svc");
+    expect((await call("POST", `/users/${forever}/secrets`, {})).status).toBe(200);
+    for (const gracePeriod of ["315576000000s", "253402300800s"]) {
+      const far = await call("POST", `/users/${forever}/secrets/_rotate`, { gracePeriod });
+      expect(far).toMatchObject({ status: 400, json: { details: [expect.objectContaining({ id: "PORT-secret-grace" })] } });
+    }
+    const still = await call("POST", `/users/${forever}/secrets/_search`, {});
+    expect([still.status, still.json.details.totalResult]).toEqual([200, "1"]);
+    expect((await call("POST", `/users/${forever}/secrets/_rotate`, { gracePeriod: "86400s" })).status).toBe(200);
   });
 
   it("sets and reads the org's credential policy, which bounds new credentials", async () => {

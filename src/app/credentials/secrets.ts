@@ -3,7 +3,7 @@ import { keyedHash } from "../../crypto/keys.js";
 import { credentialExpiration } from "../../domain/credentials/lifetime.js";
 import { invalidArgument, notFound, preconditionFailed } from "../../domain/errors.js";
 import type { NewEvent } from "../../domain/events.js";
-import { expirationOrDefault } from "../../domain/expiration.js";
+import { expirationOrDefault, NO_EXPIRY } from "../../domain/expiration.js";
 import {
   newMachineSecretAddedEvent,
   newMachineSecretChangedEvent,
@@ -126,6 +126,8 @@ export async function rotateSecret(deps: Deps, caller: Caller, input: RotateSecr
       if (old.length === 0) throw preconditionFailed("PORT-secret-none", "The machine has no secret to rotate");
     }
     const retireAt = new Date(nowMs + input.gracePeriodSeconds * 1000);
+    // A date no timestamp column or Timestamp can hold would fail at the store or on every later read.
+    if (!(retireAt.getTime() <= NO_EXPIRY.getTime())) throw invalidArgument("PORT-secret-grace", "The grace period must end by 9999-12-31T23:59:59Z");
     for (const s of old)
       if (s.expiration && s.expiration.getTime() < retireAt.getTime())
         throw invalidArgument("PORT-secret-grace", "The grace period is longer than the old secret's remaining life");
