@@ -114,6 +114,13 @@ describe("portcullis.v1.CredentialService", () => {
       expect(far).toMatchObject({ status: 400, json: { details: [expect.objectContaining({ id: "PORT-cred-policy" })] } });
       const ok = await call("POST", `/users/${id}/secrets`, {});
       expect(Math.abs(Date.parse(ok.json.expirationDate) - (Date.now() + 86400_000))).toBeLessThan(10_000);
+      // Go's zero time is no date given: the policy's limit, as for a PAT without one.
+      const zero = await call("POST", `/users/${id}/secrets`, { expirationDate: "0001-01-01T00:00:00Z" });
+      expect(Math.abs(Date.parse(zero.json.expirationDate) - (Date.now() + 86400_000))).toBeLessThan(10_000);
+      const pat = await rest(s.url, "POST", `/management/v1/users/${id}/pats`, { token: s.pat, body: { expirationDate: "0001-01-01T00:00:00Z" } });
+      expect(pat.status).toBe(200);
+      const patRead = await rest(s.url, "GET", `/management/v1/users/${id}/pats/${pat.json.tokenId}`, { token: s.pat });
+      expect(Math.abs(Date.parse(patRead.json.token.expirationDate) - (Date.now() + 3600_000))).toBeLessThan(10_000);
     } finally {
       await call("PUT", "/policies/credentials", {});
     }

@@ -489,7 +489,7 @@ describe("private_key_jwt client authentication", () => {
     // The same at the token endpoint, a client_secret without a client_id included.
     const cc = { grant_type: "client_credentials", scope: "openid" };
     expect((await oauthPost(s.url, "/oauth/v2/token", { ...cc, ...(await client()) })).status).toBe(200);
-    for (const extra of [{ client_secret: "x" }, { client_secret: "x", client_id: "pkjwt-svc" }]) {
+    for (const extra of [{ client_secret: "x" }, { client_secret: "x", client_id: "pkjwt-svc" }] as Record<string, string>[]) {
       const mixed = await oauthPost(s.url, "/oauth/v2/token", { ...cc, ...(await client()), ...extra });
       expect([mixed.status, mixed.json]).toEqual([400, { error: "invalid_request", error_description: "only one client authentication method may be used" }]);
     }

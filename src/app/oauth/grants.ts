@@ -89,14 +89,14 @@ async function machineNamed(deps: Deps, clientId: string | undefined): Promise<s
  */
 const clientCredentials = grant({
   grantType: "client_credentials",
-  parameters: ["scope", "client_assertion", "client_assertion_type", "client_id"],
+  parameters: ["scope", "client_assertion", "client_assertion_type", "client_id", "client_secret"],
   prepare(deps, request) {
     const assertion = request.params.get("client_assertion");
     const type = request.params.get("client_assertion_type");
     if (assertion === undefined && type === undefined) return undefined;
     // A client_secret beside an assertion is a second method even without a client_id (which is all
     // request.client needs to be empty), as at introspection (api/oauth/client-auth.ts).
-    if (request.client || request.params.has("client_secret")) throw new OAuthError("invalid_request", "only one client authentication method may be used");
+    if (request.client || request.params.get("client_secret") !== undefined) throw new OAuthError("invalid_request", "only one client authentication method may be used");
     if (type !== JWT_CLIENT_ASSERTION_TYPE || !assertion) throw clientAuthFailed();
     return machineNamed(deps, request.params.get("client_id")).then((userId) => federate(deps, request, assertion, userId, refusedClient));
   },
