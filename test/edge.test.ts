@@ -131,6 +131,30 @@ describe("the API edge", () => {
     expect(iam.json.iamProjectId).toMatch(/^\d+$/);
   });
 
+  it("reads the OAuth endpoints' bodies only as forms: the media type without case, parameters allowed", async () => {
+    const add = await rest(s.url, "POST", "/management/v1/users/machine", { token: s.pat, body: { userName: "ctype-svc", name: "Content type" } });
+    const secret = (await rest(s.url, "PUT", `/management/v1/users/${add.json.userId}/secret`, { token: s.pat })).json.clientSecret as string;
+    const form = new URLSearchParams({ grant_type: "client_credentials", scope: "openid", client_id: "ctype-svc", client_secret: secret }).toString();
+    const post = async (path: string, contentType: string | undefined, body: string, auth?: string) => {
+      const headers: Record<string, string> = {};
+      if (contentType !== undefined) headers["content-type"] = contentType;
+      if (auth) headers.authorization = auth;
+      const r = await fetch(`${s.url}${path}`, { method: "POST", headers, body: contentType === undefined ? new Blob([body]) : body });
+      return { status: r.status, json: (await r.json()) as Record<string, unknown> };
+    };
+    for (const ok of ["application/x-www-form-urlencoded", "Application/X-WWW-Form-Urlencoded; charset=UTF-8", " application/x-www-form-urlencoded ;charset=utf-8"])
+      expect((await post("/oauth/v2/token", ok, form)).status).toBe(200);
+    const notForm = { error: "invalid_request", error_description: "the body must be application/x-www-form-urlencoded" };
+    for (const bad of ["text/plain", "application/json", "multipart/form-data; boundary=x", "text/plain;x=application/x-www-form-urlencoded", undefined]) {
+      expect([bad, await post("/oauth/v2/token", bad, form)]).toEqual([bad, { status: 400, json: notForm }]);
+      expect([bad, await post("/oauth/v2/introspect", bad, `token=x&${form}`)]).toEqual([bad, { status: 400, json: notForm }]);
+    }
+    // userinfo takes the token from a form body only; from any other body it sees no token at all.
+    const access = (await post("/oauth/v2/token", "application/x-www-form-urlencoded", form)).json.access_token as string;
+    expect((await post("/oidc/v1/userinfo", "APPLICATION/x-www-form-urlencoded", `access_token=${access}`)).status).toBe(200);
+    expect((await post("/oidc/v1/userinfo", "text/plain;x=application/x-www-form-urlencoded", `access_token=${access}`)).status).toBe(401);
+  });
+
   it("closes a connection that never sends a byte (slowloris) after the sniff timeout", async () => {
     const net = await import("node:net");
     const started = Date.now();

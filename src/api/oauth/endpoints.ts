@@ -12,7 +12,7 @@ import { clientAuthentication, clientCredentials, clientIdOf } from "./client-au
 import { discoveryDocument } from "./discovery.js";
 import { authorizationServerMetadata } from "./metadata-8414.js";
 import { BEARER_ERRORS, CLIENT_ERRORS, answerError } from "./errors.js";
-import { FORM_LIMIT, parseForm } from "./form.js";
+import { FORM_LIMIT, isFormType, parseForm } from "./form.js";
 import { createLimited } from "./limits.js";
 import { GRANTS } from "../../app/oauth/grants.js";
 import { DomainError } from "../../domain/errors.js";
@@ -74,6 +74,10 @@ export function createOAuthRoutes(deps: Deps, log: Logger): OAuthRoutes {
    */
   function withForm(req: Req, res: Res, fn: (form: Map<string, string>) => void | Promise<void>): void {
     if (req.method !== "POST") return answerError(req, res, new OAuthError("invalid_request", "method must be POST"), CLIENT_ERRORS, log);
+    if (!isFormType(header(req, "content-type"))) {
+      req.resume(); // the body is not read; drained so that the connection can carry the next request
+      return answerError(req, res, new OAuthError("invalid_request", "the body must be application/x-www-form-urlencoded"), CLIENT_ERRORS, log);
+    }
     collectBody(req, FORM_LIMIT, (err, body) => {
       try {
         if (err) throw err;
@@ -150,7 +154,7 @@ export function createOAuthRoutes(deps: Deps, log: Logger): OAuthRoutes {
       return claims.then((c) => sendJson(res, 200, JSON.stringify(c)));
     };
     try {
-      if (req.method === "POST" && /application\/x-www-form-urlencoded/.test(header(req, "content-type") ?? "")) {
+      if (req.method === "POST" && isFormType(header(req, "content-type"))) {
         readBody(req, FORM_LIMIT)
           .then((body) => answer(parseForm(body)))
           .catch(fail);

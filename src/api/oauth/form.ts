@@ -3,6 +3,20 @@ import { OAuthError } from "../../app/oauth/errors.js";
 /** The largest form body the OAuth endpoints read. */
 export const FORM_LIMIT = 64 * 1024;
 
+const FORM_TYPE = "application/x-www-form-urlencoded";
+
+/**
+ * Whether a Content-Type names a form body (RFC 6749 §3.2, §4.4.2): the media type compared without
+ * case, parameters such as a charset allowed. A body of any other type is not read as a form (as
+ * ZITADEL's Go server, which ignores it).
+ */
+export function isFormType(contentType: string | undefined): boolean {
+  if (contentType === undefined) return false;
+  if (contentType === FORM_TYPE) return true;
+  const semi = contentType.indexOf(";");
+  return (semi < 0 ? contentType : contentType.slice(0, semi)).trim().toLowerCase() === FORM_TYPE;
+}
+
 /**
  * Parses an application/x-www-form-urlencoded body as URLSearchParams does (WHATWG URL §5.1: "+" is
  * a space, invalid percent escapes stay as they are, bytes are UTF-8 with replacement), without its
