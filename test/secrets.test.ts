@@ -176,17 +176,28 @@ describe("machine secrets and the token endpoint", () => {
     expect(active.json).toMatchObject({ active: true, sub: owner.userId, client_id: "revoke-svc", token_type: "Bearer", username: "revoke-svc", iss: s.url });
     expect((await introspect(s, { id: "other-svc", secret: "wrong" }, t)).status).toBe(401);
     // Only the token's own client revokes it; anyone else gets 200 and nothing happens.
-    const revoke = (client: { id: string; secret: string }) =>
+    const revoke = (client: { id: string; secret: string }, token = t) =>
       fetch(`${s.url}/oauth/v2/revoke`, {
         method: "POST",
         headers: { "content-type": "application/x-www-form-urlencoded" },
-        body: new URLSearchParams({ token: t, client_id: client.id, client_secret: client.secret }).toString(),
+        body: new URLSearchParams({ token, client_id: client.id, client_secret: client.secret }).toString(),
       });
     expect((await revoke({ id: "other-svc", secret: other.secret })).status).toBe(200);
     expect((await userinfo(s, t)).status).toBe(200);
     expect((await revoke({ id: "revoke-svc", secret: owner.secret })).status).toBe(200);
     expect((await userinfo(s, t)).status).toBe(401);
     expect((await introspect(s, { id: "other-svc", secret: other.secret }, t)).json).toEqual({ active: false });
+
+    // The machine's own PAT is not revoked here, and the answer says so (RFC 7009 §2.2.1) instead of a
+    // 200 that looks like its removal; someone else's PAT is answered like any token not theirs.
+    const pat = (await rest(s.url, "POST", `/management/v1/users/${owner.userId}/pats`, { token: s.pat, body: {} })).json.token as string;
+    const own = await revoke({ id: "revoke-svc", secret: owner.secret }, pat);
+    expect([own.status, await own.json()]).toEqual([
+      400,
+      { error: "unsupported_token_type", error_description: "a personal access token is removed with RemovePersonalAccessToken, not revoked" },
+    ]);
+    expect((await revoke({ id: "other-svc", secret: other.secret }, pat)).status).toBe(200);
+    expect((await userinfo(s, pat)).status).toBe(200);
   });
 
   it("treats a human user as not a machine (no copy of ZITADEL's once-locked-human quirk)", async () => {

@@ -1,7 +1,15 @@
 import { DomainError, type ErrorKind } from "../../domain/errors.js";
 
-/** RFC 6749 §5.2 error codes (and RFC 6750 §3.1's invalid_token, RFC 6585's too many requests). */
-export type OAuthErrorCode = "invalid_request" | "invalid_client" | "invalid_grant" | "unsupported_grant_type" | "invalid_scope" | "invalid_token" | "too_many_requests";
+/** RFC 6749 §5.2 error codes (and RFC 6750 §3.1's invalid_token, RFC 7009's unsupported_token_type, RFC 6585's too many requests). */
+export type OAuthErrorCode =
+  | "invalid_request"
+  | "invalid_client"
+  | "invalid_grant"
+  | "unsupported_grant_type"
+  | "invalid_scope"
+  | "invalid_token"
+  | "unsupported_token_type"
+  | "too_many_requests";
 
 /**
  * The kind each code has unless said otherwise: what went wrong in the terms of the rest of the
@@ -14,6 +22,7 @@ const KIND: Record<OAuthErrorCode, ErrorKind> = {
   unsupported_grant_type: "InvalidArgument",
   invalid_scope: "InvalidArgument",
   invalid_token: "Unauthenticated",
+  unsupported_token_type: "InvalidArgument",
   too_many_requests: "ResourceExhausted",
 };
 

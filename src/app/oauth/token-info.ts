@@ -89,12 +89,16 @@ function decideUserinfo(deps: Deps, token: string, lookup: Lookup): Record<strin
 
 /**
  * RFC 7009: only the token's own client may revoke it; anything else is answered like an unknown
- * token (§2.2), so this never says whether the token was valid.
+ * token (§2.2), so this never says whether the token was valid. The machine's own personal access
+ * token is not revoked here (it is removed with RemovePersonalAccessToken, by whoever may write the
+ * user): unsupported_token_type (§2.2.1), so that a client does not take a 200 for its removal.
  */
 export async function revoke(deps: Deps, client: AuthenticatedClient, token: string | undefined): Promise<void> {
   if (!token) throw tokenMissing();
   const p = await authenticateBearer(deps, token);
-  if (p && p.kind === "access_token" && p.userId === client.user.id) await revokeAccessToken(deps, p);
+  if (!p || p.userId !== client.user.id) return;
+  if (p.kind === "pat") throw new OAuthError("unsupported_token_type", "a personal access token is removed with RemovePersonalAccessToken, not revoked");
+  await revokeAccessToken(deps, p);
 }
 
 /** The token stops working everywhere; the one write on the token path. */
