@@ -153,6 +153,10 @@ describe("the API edge", () => {
     const access = (await post("/oauth/v2/token", "application/x-www-form-urlencoded", form)).json.access_token as string;
     expect((await post("/oidc/v1/userinfo", "APPLICATION/x-www-form-urlencoded", `access_token=${access}`)).status).toBe(200);
     expect((await post("/oidc/v1/userinfo", "text/plain;x=application/x-www-form-urlencoded", `access_token=${access}`)).status).toBe(401);
+    // One way to send the token per request (RFC 6750 §2): the header and the body at once is refused.
+    const both = await post("/oidc/v1/userinfo", "application/x-www-form-urlencoded", `access_token=${access}`, `Bearer ${access}`);
+    expect(both).toEqual({ status: 400, json: { error: "invalid_request", error_description: "the access token must be sent in one place only" } });
+    expect((await post("/oidc/v1/userinfo", "application/x-www-form-urlencoded", "", `Bearer ${access}`)).status).toBe(200);
   });
 
   it("closes a connection that never sends a byte (slowloris) after the sniff timeout", async () => {

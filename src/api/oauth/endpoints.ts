@@ -47,7 +47,11 @@ const ENDPOINTS: Record<string, string> = {
 
 function bearerFrom(req: Req, form?: Map<string, string>): string | undefined {
   const auth = header(req, "authorization");
-  if (auth?.startsWith("Bearer ")) return auth.slice(7).trim() || undefined;
+  if (auth?.startsWith("Bearer ")) {
+    // RFC 6750 §2: one method per request (the header, or the form body).
+    if (form?.has("access_token")) throw new OAuthError("invalid_request", "the access token must be sent in one place only");
+    return auth.slice(7).trim() || undefined;
+  }
   return form?.get("access_token");
 }
 
