@@ -52,13 +52,23 @@ async function attempts<R>(deps: Deps, editor: string, decide: (load: Loader) =>
       });
       return decision.result(stored);
     } catch (e) {
-      if (!(e instanceof ConcurrencyConflict)) throw e;
-      if (attempt >= MAX_ATTEMPTS) throw new DomainError("Aborted", "COMMAND-conflict", "the object was changed concurrently too often; retry");
-      for (const key of expected.keys()) {
-        const i = key.indexOf(":");
-        deps.cache.evict(deps.instanceId, key.slice(0, i) as AggregateType, key.slice(i + 1));
+      if (!(e instanceof ConcurrencyConflict)) {
+        // The outcome may be unknown (the connection broke, or a timeout fired, after PostgreSQL
+        // committed): this process's cache must not keep the state from before a write that other
+        // instances may already have applied (they evict on its commit notice; this one skips its own).
+        // Forgetting is always safe: the next read loads what the store holds.
+        for (const key of [...expected.keys(), ...decision.events.map((ev) => aggregateKey(ev.aggregateType, ev.aggregateId))]) evictKey(deps, key);
+        throw e;
       }
+      if (attempt >= MAX_ATTEMPTS) throw new DomainError("Aborted", "COMMAND-conflict", "the object was changed concurrently too often; retry");
+      for (const key of expected.keys()) evictKey(deps, key);
       await backoff(attempt);
     }
   }
+}
+
+/** Drops one aggregate ("type:id") from this process's cache. */
+function evictKey(deps: Deps, key: string): void {
+  const i = key.indexOf(":");
+  deps.cache.evict(deps.instanceId, key.slice(0, i) as AggregateType, key.slice(i + 1));
 }
