@@ -62,6 +62,27 @@ describe("two processes on one PostgreSQL", () => {
     expect(staleAccepts).toBe(0);
   });
 
+  it("a removal that cascades to hundreds of grants commits (its notice would pass PostgreSQL's 8000 bytes) and the other process forgets what it cached", async () => {
+    const mgmt = (s: ServerProcess, method: string, p: string, body?: unknown) => rest(s.url, method, `/management/v1${p}`, { token: pat, body });
+    const projectId = (await mgmt(a, "POST", "/projects", { name: "cluster-cascade" })).json.id as string;
+    expect((await mgmt(a, "POST", `/projects/${projectId}/roles/_bulk`, { roles: [{ key: "r", displayName: "r" }] })).status).toBe(200);
+    // 300 machines with a grant each: removing the project removes 300 grants in the same commit.
+    const users: string[] = [];
+    for (let i = 0; i < 300; i += 25)
+      users.push(...(await Promise.all(Array.from({ length: 25 }, async (_, k) => (await mgmt(a, "POST", "/users/machine", { userName: `cascade-${i + k}`, name: "C" })).json.userId as string))));
+    for (let i = 0; i < users.length; i += 25)
+      for (const r of await Promise.all(users.slice(i, i + 25).map((u) => mgmt(a, "POST", `/users/${u}/grants`, { projectId, roleKeys: ["r"] })))) expect(r.status).toBe(200);
+    // b has the project cached.
+    expect((await mgmt(b, "GET", `/projects/${projectId}`)).status).toBe(200);
+    const removed = await mgmt(a, "DELETE", `/projects/${projectId}`);
+    expect(removed.status).toBe(200);
+    expect((await mgmt(b, "GET", `/projects/${projectId}`)).status).toBe(404);
+    const grants = await mgmt(b, "POST", "/users/grants/_search", { queries: [{ projectIdQuery: { projectId } }] });
+    expect(grants.json.result ?? []).toEqual([]);
+    // b goes on answering from a fresh cache.
+    expect((await rest(b.url, "GET", "/management/v1/orgs/me", { token: pat })).status).toBe(200);
+  });
+
   it("a user deactivated through one process loses its live token on the other at once", async () => {
     const add = await rest(b.url, "POST", "/management/v1/users/machine", { token: pat, body: { userName: "cluster-svc-2", name: "Cluster 2" } });
     const userId = add.json.userId as string;

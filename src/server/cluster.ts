@@ -1,6 +1,6 @@
 import { performance } from "node:perf_hooks";
 import type { Logger } from "pino";
-import { EVENTS_CHANNEL, commitPrefix, type CommitNotice, type EventStore } from "../store/event-store.js";
+import { EVENTS_CHANNEL, OVERFLOW_NOTICE_PREFIX, commitPrefix, type CommitNotice, type EventStore } from "../store/event-store.js";
 import type { SqlPort } from "../store/sql.js";
 import { noMetrics, type Metrics } from "../telemetry/instruments.js";
 import { noTracing, type Span, type Tracing } from "../telemetry/tracing.js";
@@ -121,8 +121,10 @@ export async function joinCluster(
     EVENTS_CHANNEL,
     (payload) => {
       let msg: Partial<CommitNotice> & { hb?: string; t?: number };
+      // A commit that touched too many aggregates to name them: drop every cache (push.ts).
+      const overflow = payload.startsWith(OVERFLOW_NOTICE_PREFIX);
       try {
-        msg = JSON.parse(payload) as typeof msg;
+        msg = JSON.parse(overflow ? payload.slice(OVERFLOW_NOTICE_PREFIX.length) : payload) as typeof msg;
       } catch {
         hooks.onGap();
         return;
@@ -133,6 +135,7 @@ export async function joinCluster(
       }
       if (!msg.c || !msg.a || !msg.i) return;
       if (msg.c.startsWith(`${me()}:`)) return; // our own commit: evicted in-process already
+      if (overflow) hooks.onGap();
       hooks.onNotice(msg as CommitNotice);
       sql.query("SELECT pg_notify($1, $2)", [ACKS_CHANNEL, `${msg.c}|${me()}`]).catch(() => undefined);
     },

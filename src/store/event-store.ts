@@ -10,7 +10,7 @@ import { isUniqueViolation, type Queryable, type Row, type SqlError, type SqlPor
 import { noMetrics, type Metrics } from "../telemetry/instruments.js";
 import { noTracing, type Tracing } from "../telemetry/tracing.js";
 
-export { EVENTS_CHANNEL, aggregateKey, type CommitNotice, type PushRequest } from "./push.js";
+export { EVENTS_CHANNEL, OVERFLOW_NOTICE_PREFIX, aggregateKey, type CommitNotice, type PushRequest } from "./push.js";
 
 /** Thrown when another writer appended to an aggregate first; the command reloads and decides again. */
 export class ConcurrencyConflict extends Error {

@@ -83,12 +83,28 @@ export function storedEvent(req: PushRequest, e: NewEvent, seq: number, position
  * position sequence, so the statement can be written before the inserts have run.
  */
 export function notifyStatement(instanceId: string, aggregates: string[], commitId: string): Statement {
-  const notice = JSON.stringify({ i: instanceId, a: aggregates, c: commitId } satisfies Omit<CommitNotice, "p">);
+  let notice = JSON.stringify({ i: instanceId, a: aggregates, c: commitId } satisfies Omit<CommitNotice, "p">);
+  let prefix = "";
+  if (Buffer.byteLength(notice) > NOTICE_MAX_BYTES) {
+    // Too many aggregates to name (a cascade: a user or project with hundreds of grants): PostgreSQL
+    // would refuse the NOTIFY and so the whole write. The notice names none and says "drop every cache".
+    notice = JSON.stringify({ i: instanceId, a: [], c: commitId } satisfies Omit<CommitNotice, "p">);
+    prefix = OVERFLOW_NOTICE_PREFIX;
+  }
   return {
     text: "SELECT pg_notify($1, $2 || currval('events_position_seq') || '}')",
-    params: [EVENTS_CHANNEL, notice.slice(0, -1) + ',"p":'],
+    params: [EVENTS_CHANNEL, prefix + notice.slice(0, -1) + ',"p":'],
   };
 }
+
+/** PostgreSQL refuses a NOTIFY payload of 8000 bytes or more; this leaves room for the position. */
+export const NOTICE_MAX_BYTES = 7900;
+
+/**
+ * Marks a commit notice that names no aggregates because they were too many: every process drops its
+ * whole cache. A process of a version before it fails to parse the payload and does the same (a gap).
+ */
+export const OVERFLOW_NOTICE_PREFIX = "!";
 
 /**
  * The advisory lock (two int4 keys, so pg_locks shows it with objsubid 2) every PostgreSQL push
