@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { StoredEvent } from "../events.js";
-import { emptyUser, evolveUser, isActiveMachine, reduceUser, userExists, type UserState } from "./user.js";
+import { REVOCATION_SKEW_SEC, emptyUser, evolveUser, isActiveMachine, reduceUser, userExists, type UserState } from "./user.js";
 
 // Given these stored events (ZITADEL's types and payloads), then this user state.
 
@@ -136,28 +136,31 @@ describe("user reducer", () => {
     expect([userExists(u), isActiveMachine(u)]).toEqual([false, false]);
   });
 
-  it("a revocation is forgotten once an event is later than the token's expiry; unexpired ones stay", () => {
+  it("a revocation is forgotten once an event is later than the token's expiry plus the clock-skew margin; the rest stay", () => {
     // Given: T0 = 1735689600 s; event i is at T0 + i s.
     const t0 = T0 / 1000;
+    const M = REVOCATION_SKEW_SEC;
     const u = reduce(
       machineAdded,
       ["user.token.removed", { tokenId: "short", expiration: t0 + 3 }],
       ["user.token.removed", { tokenId: "long", expiration: t0 + 100 }],
       ["user.token.removed", { tokenId: "edge", expiration: t0 + 4 }],
     );
-    // Then: at the last event's time (T0 + 3 s) nothing has expired yet (an expiry at that second still counts).
     expect([...u.revokedTokens.keys()]).toEqual(["short", "long", "edge"]);
-    // When: any event later than an expiry (here a machine change at T0 + 4 s)...
     const later = (type: string, payload: Record<string, unknown>, secondsAfterT0: number): StoredEvent => ({
       ...stream([type, payload])[0]!,
       sequence: u.sequence + 1,
       position: u.sequence + 1,
       createdAt: new Date(T0 + secondsAfterT0 * 1000),
     });
-    evolveUser(u, later("user.machine.changed", { name: "Bot 2" }, 4));
-    // Then: the expired one is gone; an expiry equal to the event's time and later ones stay.
+    // When: an event a few minutes after the expiries (a writer whose clock runs ahead of a reader's)...
+    evolveUser(u, later("user.machine.changed", { name: "Bot 2" }, 300));
+    // Then: nothing is forgotten yet: a reader whose clock is behind may still take "short" for unexpired.
+    expect([...u.revokedTokens.keys()]).toEqual(["short", "long", "edge"]);
+    // When: an event later than an expiry plus the margin: that one is gone; an expiry plus margin equal to the event's time stays.
+    evolveUser(u, later("user.machine.changed", { name: "Bot 3" }, 4 + M));
     expect([...u.revokedTokens]).toEqual([["long", t0 + 100], ["edge", t0 + 4]]);
-    evolveUser(u, later("user.token.removed", { tokenId: "new", expiration: t0 + 200 }, 101));
+    evolveUser(u, later("user.token.removed", { tokenId: "new", expiration: t0 + 200 }, 101 + M));
     expect([...u.revokedTokens]).toEqual([["new", t0 + 200]]);
   });
 

@@ -242,10 +242,16 @@ export function evolveUser(u: UserState, stored: StoredEvent): UserState {
 /**
  * A revoked token that expired before `nowSec` (an event's time) need not be remembered: every
  * token check refuses an expired token before it looks for a revocation. Without this the map
- * would hold every token ever revoked.
+ * would hold every token ever revoked. It is kept REVOCATION_SKEW_SEC longer: the event's time is
+ * the writer's clock and the check runs on the reader's, so a writer whose clock runs ahead (or a
+ * clock stepped back) would otherwise forget a revocation while a reader still takes the token
+ * for unexpired.
  */
 function dropExpiredRevocations(revoked: Map<string, number>, nowSec: number): void {
-  for (const [id, exp] of revoked) if (exp < nowSec) revoked.delete(id);
+  for (const [id, exp] of revoked) if (exp + REVOCATION_SKEW_SEC < nowSec) revoked.delete(id);
 }
+
+/** How far apart the clocks of the processes sharing a database may be for revocations to hold. */
+export const REVOCATION_SKEW_SEC = 3600;
 
 export const reduceUser = (id: string, events: StoredEvent[]) => events.reduce(evolveUser, emptyUser(id));
