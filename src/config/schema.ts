@@ -144,7 +144,7 @@ const configSchema = z.object({
     jwksTimeoutMs: setting(durationMs, { default: 5000, description: "Workload federation: how long one JWKS fetch may take." }),
     jwksRefreshIntervalMs: setting(durationMs, {
       default: 5000,
-      description: "Workload federation: the least time between two fetches of one issuer's JWKS on an unknown kid (a kid-miss storm cannot make more).",
+      description: "Workload federation: the least time between two fetches of one issuer's JWKS (per JWKS URL) on an unknown kid (a kid-miss storm cannot make more).",
     }),
   }),
   maxBodyBytes: setting(positiveInt, { default: 1048576, description: "Largest accepted request body in bytes; larger ones get 413 / ResourceExhausted." }),

@@ -84,7 +84,7 @@ describe("JWKS fetcher", () => {
     expect([maxAgeOf("no-store"), maxAgeOf('max-age="20", public'), maxAgeOf(undefined)]).toEqual([0, 20, undefined]);
   });
 
-  it("picks up a rotated key (new kid) without restart, and a kid-miss storm fetches at most once per interval per issuer", async () => {
+  it("picks up a rotated key (new kid) without restart, and a kid-miss storm fetches at most once per interval per JWKS URL", async () => {
     const { f, advance } = fetcher();
     const p = policy(server.url);
     await f.getKey(p, "k1", "ES256");
@@ -102,7 +102,7 @@ describe("JWKS fetcher", () => {
     for (let i = 0; i < 50; i++) await f.getKey(p, `again-${i}`, "ES256");
     expect(await f.getKey(p, "k2", "ES256")).toBeDefined();
     expect(server.hits).toBe(3);
-    // Another policy (another org) trusting the same issuer shares the bound.
+    // Another policy (another org) trusting the same issuer at another URL: just fetched, so no miss refresh yet.
     await f.getKey(policy(`${server.url}?org=2`, { id: "p2" }), "k1", "ES256");
     expect(server.hits).toBe(4);
     await f.getKey(policy(`${server.url}?org=2`, { id: "p2" }), "forged", "ES256");
@@ -110,6 +110,23 @@ describe("JWKS fetcher", () => {
     advance(5_000);
     await f.getKey(p, "forged-after", "ES256");
     expect(server.hits).toBe(5);
+  });
+
+  it("misses forged against one policy's JWKS URL do not hold back another URL's refresh for the same issuer", async () => {
+    const { f, advance } = fetcher();
+    const pA = policy(server.url);
+    const pB = policy(`${server.url}?b`, { id: "p2", orgId: "o2" });
+    await f.getKey(pA, "k1", "ES256");
+    await f.getKey(pB, "k1", "ES256");
+    expect(server.hits).toBe(2);
+    advance(10_000);
+    // An attacker's token with an unknown kid against A: A's JWKS is fetched again.
+    expect(await f.getKey(pA, "forged", "ES256")).toBeUndefined();
+    expect(server.hits).toBe(3);
+    // The issuer rotates; B's first token with the new kid fetches B's JWKS at once and verifies.
+    server.keys = [k1.jwk, k2.jwk];
+    expect(await f.getKey(pB, "k2", "ES256")).toBeDefined();
+    expect(server.hits).toBe(4);
   });
 
   it("refuses an answer over the size limit (declared or streamed), a slow one, a non-200 and a non-JWKS", async () => {

@@ -20,7 +20,7 @@ import { guardedLookup, type Resolver } from "./guarded-lookup.js";
  *
  * The cache, per issuer + URL: kept for the answer's Cache-Control max-age, bounded to
  * [minTtlMs, maxTtlMs] (defaultTtlMs without one). An unknown kid refreshes it, at most once per
- * `refreshIntervalMs` per issuer; concurrent misses wait for the same fetch. A failed fetch is not
+ * `refreshIntervalMs` per issuer + URL; concurrent misses wait for the same fetch. A failed fetch is not
  * retried for `refreshIntervalMs` either, and until then (and for `maxStaleMs` after expiry) the
  * keys fetched before keep serving: an issuer that is briefly down breaks nothing, a storm of
  * tokens cannot turn into a storm of fetches.
@@ -263,12 +263,13 @@ export function createJwksFetcher(options: JwksFetcherOptions = {}): JwksFetcher
 
     const found = selectKey(e.keys!, kid, alg);
     if (found || hasKid(e.keys!, kid)) return found;
-    // An unknown kid: the issuer may have rotated its keys. One refresh per interval per issuer
-    // (and none right after this entry was fetched anyway).
+    // An unknown kid: the issuer may have rotated its keys. One refresh per interval per issuer and
+    // JWKS URL (and none right after this entry was fetched anyway). Per URL, not per issuer: misses
+    // forged against one policy's URL must not hold back another URL's refresh after a rotation.
     if (!e.inflight) {
-      const last = Math.max(lastMissRefresh.get(policy.issuer) ?? -Infinity, e.lastAttempt);
+      const last = Math.max(lastMissRefresh.get(key) ?? -Infinity, e.lastAttempt);
       if (clock() - last < o.refreshIntervalMs) return undefined;
-      lastMissRefresh.set(policy.issuer, clock());
+      lastMissRefresh.set(key, clock());
       if (lastMissRefresh.size > o.maxEntries) lastMissRefresh.delete(lastMissRefresh.keys().next().value!);
     }
     await refresh(key, e, policy.issuer, uri);
