@@ -1,8 +1,9 @@
-import { describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { keysOf, makeKey, signJwt } from "../../../test/helpers/jwt-issuer.js";
 import { applyPreset } from "../../domain/federation/presets.js";
 import type { FederationBinding, TrustPolicy } from "../../domain/federation/types.js";
-import { evaluateFederatedToken } from "./evaluate.js";
+import { compileCondition, loadCel, MAX_CLAIM_ITEMS } from "./condition.js";
+import { CONDITION_BUDGET_MS, evaluateFederatedToken } from "./evaluate.js";
 
 const NOW_MS = 1_800_000_000_000;
 const NOW = NOW_MS / 1000;
@@ -176,5 +177,43 @@ describe("evaluateFederatedToken", () => {
     expect((await evaluateFederatedToken(signJwt(glKey, glClaims), glc, keysOf(glKey), NOW_MS)).ok).toBe(true);
     const tag = await evaluateFederatedToken(signJwt(glKey, { ...glClaims, ref_type: "tag" }), glc, keysOf(glKey), NOW_MS);
     expect(tag.ok === false && tag.refusals.map((x) => x.reason)).toEqual(["condition_false"]);
+  });
+
+  describe("the conditions' cost per token", () => {
+    // As costly as a condition may be: 8 comprehensions over a 64-item claim list, each scanning the
+    // list again as often as the node bound allows, and one term that makes it distinct.
+    const l = Array.from({ length: MAX_CLAIM_ITEMS }, (_, i) => `v${i}`);
+    const costly = (k: number, i: number) => `${Array(8).fill(`claims.l.exists(x, ${Array(k).fill('"zz" in claims.l').join(" || ")})`).join(" || ")} || claims.ref == "x${i}"`;
+    let k = 1;
+    const token = signJwt(key, ghClaims({ l }));
+    beforeAll(async () => {
+      await loadCel();
+      while (compileCondition(costly(k + 1, 99)).ok) k++;
+    });
+
+    it("stops running conditions once they took the budget: the rest are refused unevaluated, a subject binding still accepts", async () => {
+      const bindings = Array.from({ length: 40 }, (_, i) => binding(`b${String(i).padStart(2, "0")}`, "p1", { condition: costly(k, i) }));
+      bindings.push(binding("z-subject", "p1", { subject: "repo:acme/api:ref:refs/heads/main" }));
+      const t0 = performance.now();
+      const r = await evaluateFederatedToken(token, { policies: [policy("p1")], bindings }, keys, NOW_MS);
+      const ms = performance.now() - t0;
+      expect(r.ok).toBe(true);
+      const trace = r.ok ? r.trace : [];
+      const unevaluated = trace.filter((x) => x.detail.startsWith("not evaluated"));
+      const evaluated = trace.filter((x) => x.reason === "condition_false");
+      expect(evaluated.length + unevaluated.length).toBe(40);
+      expect(evaluated.length).toBeGreaterThan(0);
+      expect(unevaluated.length).toBeGreaterThan(0);
+      expect(unevaluated[0]).toMatchObject({ reason: "condition_error", detail: `not evaluated: this token's conditions already took ${CONDITION_BUDGET_MS} ms` });
+      // Loose (a loaded machine), but far below the 40 evaluations' cost the budget saves.
+      expect(ms).toBeLessThan(40 * CONDITION_BUDGET_MS);
+    });
+
+    it("runs a condition shared by many bindings once per token", async () => {
+      const same = costly(k, 0);
+      const bindings = Array.from({ length: 100 }, (_, i) => binding(`b${String(i).padStart(3, "0")}`, "p1", { condition: same }));
+      const r = await evaluateFederatedToken(token, { policies: [policy("p1")], bindings }, keys, NOW_MS);
+      expect(r.ok === false && r.refusals.map((x) => x.reason)).toEqual(Array(100).fill("condition_false"));
+    });
   });
 });

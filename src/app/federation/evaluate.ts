@@ -31,17 +31,41 @@ const byId = <T extends { id: string }>(a: T, b: T) => (a.id < b.id ? -1 : a.id 
 
 type Match = { policy: TrustPolicy; binding: FederationBinding };
 
+/**
+ * Main-thread time the conditions of one token may take in all, across every policy and binding
+ * tried. One evaluation is bounded (condition.ts: tens of ms at worst), but not the number of
+ * bindings: an org admin could attach a hundred costly conditions to an issuer they control and
+ * stall the whole server with each token. Past the budget, conditions not yet run refuse
+ * (condition_error) instead of running; identical conditions run once per token.
+ */
+export const CONDITION_BUDGET_MS = 50;
+
+type ConditionResult = ReturnType<typeof evaluateCondition>;
+
+/** What the conditions of one token have cost so far, and their results by source text. */
+interface ConditionRuns {
+  spentMs: number;
+  results: Map<string, ConditionResult>;
+}
+
 /** Why the binding does not accept these (verified) claims, or undefined when it does. */
-function bindingRefusal(binding: FederationBinding, sub: string, input: () => Map<string, unknown> | string): Refusal | undefined {
+function bindingRefusal(binding: FederationBinding, sub: string, input: () => Map<string, unknown> | string, runs: ConditionRuns): Refusal | undefined {
   const refuse = (reason: Refusal["reason"], detail: string): Refusal => ({ reason, detail, policyId: binding.policyId, bindingId: binding.id });
   if (binding.subject === undefined && binding.condition === undefined) return refuse("no_binding", "the binding names neither a subject nor a condition");
   if (binding.subject !== undefined && binding.subject !== sub) return refuse("subject_mismatch", `sub is not ${JSON.stringify(binding.subject)}`);
   if (binding.condition !== undefined) {
-    const compiled = compileConditionCached(binding.condition);
-    if (!compiled.ok) return refuse("condition_error", `the condition does not compile: ${compiled.error}`);
-    const claimsMap = input();
-    if (typeof claimsMap === "string") return refuse("condition_error", claimsMap);
-    const r = evaluateCondition(compiled.condition, claimsMap);
+    let r = runs.results.get(binding.condition);
+    if (r === undefined) {
+      const compiled = compileConditionCached(binding.condition);
+      if (!compiled.ok) return refuse("condition_error", `the condition does not compile: ${compiled.error}`);
+      const claimsMap = input();
+      if (typeof claimsMap === "string") return refuse("condition_error", claimsMap);
+      if (runs.spentMs >= CONDITION_BUDGET_MS) return refuse("condition_error", `not evaluated: this token's conditions already took ${CONDITION_BUDGET_MS} ms`);
+      const started = performance.now();
+      r = evaluateCondition(compiled.condition, claimsMap);
+      runs.spentMs += performance.now() - started;
+      runs.results.set(binding.condition, r);
+    }
     if (!r.ok) return refuse("condition_error", r.error);
     if (!r.value) return refuse("condition_false", `the condition is false: ${binding.condition}`);
   }
@@ -65,6 +89,7 @@ export async function evaluateFederatedToken(
 
   const refusals: Refusal[] = [];
   const matches: Match[] = [];
+  const runs: ConditionRuns = { spentMs: 0, results: new Map() };
   let accepted: Omit<Acceptance, "policy" | "binding"> | undefined;
   for (const policy of policies) {
     const v = await verifyExternalJwt(jwt, policy, keys, now / 1000);
@@ -83,7 +108,7 @@ export async function evaluateFederatedToken(
     let input: Map<string, unknown> | string | undefined;
     const lazyInput = () => (input ??= claimsInput(v.claims));
     for (const binding of bindings) {
-      const r = bindingRefusal(binding, v.subject, lazyInput);
+      const r = bindingRefusal(binding, v.subject, lazyInput, runs);
       if (r) refusals.push(r);
       else matches.push({ policy, binding });
     }
