@@ -31,7 +31,10 @@ export function guardedLookup(o: GuardOptions) {
       if (!ok) {
         const why = bad >= 0 ? ` (${addresses[bad]!.address}: ${refused[bad]})` : "";
         const scope = o.every ? "to a refused address" : "only to refused addresses";
-        return callback(Object.assign(new Error(`${o.what} host ${hostname} resolves ${scope}${why}`), { code: o.code }), "");
+        // `publicMessage` leaves the address out: for answers to API callers, who may not learn what
+        // a name resolves to inside the server's network (the message, with it, is for the log).
+        const publicMessage = `${o.what} host ${hostname} resolves ${scope}${bad >= 0 ? ` (${refused[bad]})` : ""}`;
+        return callback(Object.assign(new Error(`${o.what} host ${hostname} resolves ${scope}${why}`), { code: o.code, publicMessage }), "");
       }
       if ((options as { all?: boolean }).all) return callback(null, [ok]);
       callback(null, ok.address, ok.family);

@@ -219,8 +219,9 @@ export function createJwksFetcher(options: JwksFetcherOptions = {}): JwksFetcher
         e.expiresAt = clock() + ttl;
         delete e.lastError;
       } catch (err) {
-        e.lastError = (err as Error).message;
-        o.log?.warn({ issuer, jwksUri: uri, err: e.lastError }, "federation JWKS fetch failed");
+        // The log gets the whole message; refusals (shown by the dry run) get it without a resolved address.
+        o.log?.warn({ issuer, jwksUri: uri, err: (err as Error).message }, "federation JWKS fetch failed");
+        e.lastError = (err as { publicMessage?: string }).publicMessage ?? (err as Error).message;
       } finally {
         delete e.inflight;
       }
