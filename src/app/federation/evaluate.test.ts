@@ -204,9 +204,17 @@ describe("evaluateFederatedToken", () => {
       expect(evaluated.length + unevaluated.length).toBe(40);
       expect(evaluated.length).toBeGreaterThan(0);
       expect(unevaluated.length).toBeGreaterThan(0);
-      expect(unevaluated[0]).toMatchObject({ reason: "condition_error", detail: `not evaluated: this token's conditions already took ${CONDITION_BUDGET_MS} ms` });
+      expect(unevaluated[0]).toMatchObject({ reason: "condition_error", detail: `not evaluated: this policy's conditions already took ${CONDITION_BUDGET_MS} ms for this token` });
       // Loose (a loaded machine), but far below the 40 evaluations' cost the budget saves.
       expect(ms).toBeLessThan(40 * CONDITION_BUDGET_MS);
+    });
+
+    it("gives each policy (each org) its own budget: one org's costly conditions leave another's evaluated", async () => {
+      const policies = [policy("p1"), policy("p2", { orgId: "org-b" })];
+      const bindings = Array.from({ length: 40 }, (_, i) => binding(`b${String(i).padStart(2, "0")}`, "p1", { condition: costly(k, i) }));
+      bindings.push(binding("other-org", "p2", { orgId: "org-b", userId: "machine-2", condition: 'claims.repository == "acme/api"' }));
+      const r = await evaluateFederatedToken(token, { policies, bindings }, keys, NOW_MS);
+      expect(r.ok && [r.accepted.policy.id, r.accepted.binding.id]).toEqual(["p2", "other-org"]);
     });
 
     it("runs a condition shared by many bindings once per token", async () => {

@@ -32,17 +32,18 @@ const byId = <T extends { id: string }>(a: T, b: T) => (a.id < b.id ? -1 : a.id 
 type Match = { policy: TrustPolicy; binding: FederationBinding };
 
 /**
- * Main-thread time the conditions of one token may take in all, across every policy and binding
- * tried. One evaluation is bounded (condition.ts: tens of ms at worst), but not the number of
- * bindings: an org admin could attach a hundred costly conditions to an issuer they control and
- * stall the whole server with each token. Past the budget, conditions not yet run refuse
- * (condition_error) instead of running; identical conditions run once per token.
+ * Main-thread time the conditions of one policy's bindings may take for one token. One evaluation
+ * is bounded (condition.ts: tens of ms at worst), but not the number of bindings: an org admin could
+ * attach a hundred costly conditions to an issuer they control and stall the whole server with each
+ * token. Past the budget, that policy's conditions not yet run refuse (condition_error) instead of
+ * running. Per policy (a policy is one org's), so one org's conditions cannot use up another's time;
+ * identical conditions run once per token.
  */
 export const CONDITION_BUDGET_MS = 50;
 
 type ConditionResult = ReturnType<typeof evaluateCondition>;
 
-/** What the conditions of one token have cost so far, and their results by source text. */
+/** What the current policy's conditions have cost so far for this token, and every result by source text. */
 interface ConditionRuns {
   spentMs: number;
   results: Map<string, ConditionResult>;
@@ -60,7 +61,7 @@ function bindingRefusal(binding: FederationBinding, sub: string, input: () => Ma
       if (!compiled.ok) return refuse("condition_error", `the condition does not compile: ${compiled.error}`);
       const claimsMap = input();
       if (typeof claimsMap === "string") return refuse("condition_error", claimsMap);
-      if (runs.spentMs >= CONDITION_BUDGET_MS) return refuse("condition_error", `not evaluated: this token's conditions already took ${CONDITION_BUDGET_MS} ms`);
+      if (runs.spentMs >= CONDITION_BUDGET_MS) return refuse("condition_error", `not evaluated: this policy's conditions already took ${CONDITION_BUDGET_MS} ms for this token`);
       const started = performance.now();
       r = evaluateCondition(compiled.condition, claimsMap);
       runs.spentMs += performance.now() - started;
@@ -107,6 +108,7 @@ export async function evaluateFederatedToken(
     }
     let input: Map<string, unknown> | string | undefined;
     const lazyInput = () => (input ??= claimsInput(v.claims));
+    runs.spentMs = 0;
     for (const binding of bindings) {
       const r = bindingRefusal(binding, v.subject, lazyInput, runs);
       if (r) refusals.push(r);
