@@ -10,7 +10,7 @@ const MAX_TIMESTAMP = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
 const GO_ZERO_TIME = Date.parse("0001-01-01T00:00:00Z");
 
 /** Whether a requested expiration says "none given": absent, or Go's zero time. */
-export const expirationUnset = (date: Date | undefined): date is undefined => date === undefined || date.getTime() === GO_ZERO_TIME;
+export const expirationUnset = (date: Date | undefined): boolean => date === undefined || date.getTime() === GO_ZERO_TIME;
 
 /**
  * ZITADEL's ValidateExpirationDate: absent means "never" (year 9999), and so does Go's zero time
@@ -19,7 +19,7 @@ export const expirationUnset = (date: Date | undefined): date is undefined => da
  * gRPC) is refused as well, where ZITADEL would fail later at the database.
  */
 export function expirationOrDefault(date: Date | undefined, now: Date): Date {
-  if (expirationUnset(date)) return NO_EXPIRY;
+  if (date === undefined || expirationUnset(date)) return NO_EXPIRY;
   if (Number.isNaN(date.getTime()) || date.getTime() > MAX_TIMESTAMP) throw new DomainError("InvalidArgument", "", "invalid expirationDate: out of range");
   if (date.getTime() < now.getTime()) throw invalidArgument("DOMAIN-dv3t5", "Errors.AuthNKey.ExpireBeforeNow");
   return date;
