@@ -70,6 +70,16 @@ describe("operator CLI", () => {
     await json(["machine", "create", "temp-svc"]);
     expect((await json(["machine", "rm", "temp-svc"])).removed).toMatch(/^\d+$/);
     expect((await cli(["machine", "rm", "temp-svc"])).code).toBe(5);
+    // A command without its subcommand shows the help and is a usage error, not a success.
+    for (const group of ["machine", "secret", "console"]) expect((await cli([group])).code, group).toBe(2);
+    // A username that is another user's id is ambiguous: refused, never resolved to whichever comes first.
+    const decoy = await json(["machine", "create", created.userId as string]);
+    for (const args of [["secret", "ls", created.userId], ["member", "add", created.userId, "--role", "ORG_OWNER"]]) {
+      const r = await cli(args);
+      expect([args.join(" "), r.code]).toEqual([args.join(" "), 2]);
+      expect(r.stderr).toMatch(/is the username of machine \d+ and the id of another user \(billing-svc\)/);
+    }
+    expect((await json(["machine", "rm", decoy.userId])).removed).toBe(decoy.userId);
   });
 
   it("secret add prints the secret once to stdout only; ls, rotate with a grace period, token --secret-stdin until rm", async () => {
@@ -88,6 +98,11 @@ describe("operator CLI", () => {
     expect(ls.secrets).toEqual([expect.objectContaining({ id: sec.secretId, description: "ci" })]);
 
     // Rotation without a grace period: the old secret is refused at once, the new one works.
+    // A number without a unit is no duration (it would have meant "until the year 2036"), nor a date.
+    for (const bad of [["secret", "rotate", "billing-svc", "--grace", "36"], ["secret", "rotate", "billing-svc", "--grace", "2030-01-01"], ["secret", "add", "billing-svc", "--expires", "45"]]) {
+      const r = await cli(bad);
+      expect([bad.join(" "), r.code]).toEqual([bad.join(" "), 2]);
+    }
     const rotated = await json(["secret", "rotate", "billing-svc", "--grace", "0h"]);
     expect(rotated.clientSecret).not.toBe(sec.clientSecret);
     expect(rotated.retiredSecretIds).toEqual([sec.secretId]);
@@ -108,15 +123,17 @@ describe("operator CLI", () => {
     expect(statSync(out).mode & 0o777).toBe(0o600);
     const kf = JSON.parse(readFileSync(out, "utf8")) as { keyId: string; type: string };
     expect(kf).toMatchObject({ keyId: added.keyId, type: "serviceaccount" });
-    // An existing file is never overwritten.
-    expect((await cli(["key", "add", "billing-svc", "--out", out])).code).toBe(1);
+    // An existing file is never overwritten, and no key is made whose file could not be written.
+    const exists = await cli(["key", "add", "billing-svc", "--out", out]);
+    expect(exists.code).toBe(1);
+    expect(exists.stderr).toMatch(/cannot create .*EEXIST.*no key was created/);
     const tok = await json(["token", "billing-svc", "--key-file", out]);
     expect((await userinfo(tok.access_token)).status).toBe(200);
     const printed = await cli(["key", "add", "billing-svc"]);
     expect(JSON.parse(printed.stdout).keyId).toMatch(/^\d+$/);
     await s.rt.deps.lastUsed.flush();
     const keys = await json(["key", "ls", "billing-svc"]);
-    expect(keys.keys.length).toBe(3);
+    expect(keys.keys.length).toBe(2);
     // The key that made a token shows its last use; the others were never used.
     expect(keys.keys.filter((k: { lastUsed: string }) => k.lastUsed !== "never").map((k: { id: string }) => k.id)).toEqual([added.keyId]);
     expect((await json(["key", "rm", "billing-svc", added.keyId])).removed).toBe(added.keyId);
@@ -127,6 +144,15 @@ describe("operator CLI", () => {
     expect(quick.stderr).toMatch(/made key \d+ for this token/);
     expect((await userinfo(quick.stdout.trim())).status).toBe(200);
     expect((await cli(["key", "add", "billing-svc", "--expires", "soon"])).code).toBe(2);
+    expect((await cli(["key", "add", "billing-svc", "--expires", "2030-01-01"])).code).toBe(0);
+    // A key file is used only for the machine it belongs to.
+    await json(["machine", "create", "other-svc"]);
+    const otherOut = path.join(work, "other-key.json");
+    await json(["key", "add", "other-svc", "--out", otherOut]);
+    const wrong = await cli(["token", "billing-svc", "--key-file", otherOut]);
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr).toMatch(/is a key of user \d+, not of billing-svc/);
+    expect((await cli(["token", "other-svc", "--key-file", otherOut])).code).toBe(0);
   });
 
   it("pat add --expires, ls, rm", async () => {

@@ -97,7 +97,12 @@ export async function ctxOf(cmd: Command): Promise<Ctx> {
   return { url: s.url, token: s.token, mgmt: await connect(s.url, s.token, o.org), creds: await connectCreds(s.url, s.token, o.org), output: o.output };
 }
 
-/** A machine user named by username or id. */
+/**
+ * A machine user named by username or id. Both are looked up: a string that is one machine's
+ * username and another user's id (v2 CreateUser lets the caller choose ids) is refused as ambiguous
+ * rather than resolved to whichever is tried first, so that a name chosen by someone allowed to
+ * create machines cannot redirect an operator's command to their machine.
+ */
 export async function resolveMachine(ctx: Ctx, nameOrId: string): Promise<{ id: string; userName: string }> {
   const r = await ctx.mgmt.listUsers({
     queries: [
@@ -105,16 +110,27 @@ export async function resolveMachine(ctx: Ctx, nameOrId: string): Promise<{ id: 
       { query: { case: "typeQuery", value: { type: Type.MACHINE } } },
     ],
   });
-  const u = r.result[0];
-  if (u) return { id: u.id, userName: u.userName };
+  const byName = r.result[0];
+  let byId: { id: string; userName: string; machine: boolean } | undefined;
   try {
-    const byId = await ctx.mgmt.getUserByID({ id: nameOrId });
-    if (byId.user && byId.user.type.case === "machine") return { id: byId.user.id, userName: byId.user.userName };
+    const got = await ctx.mgmt.getUserByID({ id: nameOrId });
+    if (got.user) byId = { id: got.user.id, userName: got.user.userName, machine: got.user.type.case === "machine" };
   } catch (e) {
     if (!(e instanceof ConnectError && (e.code === Code.NotFound || e.code === Code.InvalidArgument))) throw e;
   }
+  if (byName && byId && byName.id !== byId.id)
+    throw new CliError(`"${nameOrId}" is the username of machine ${byName.id} and the id of another user (${byId.userName}); rename one of them first`, EXIT.usage);
+  if (byName) return { id: byName.id, userName: byName.userName };
+  if (byId?.machine) return { id: byId.id, userName: byId.userName };
   throw new CliError(`machine user "${nameOrId}" not found in this organization`, EXIT.notFound);
 }
+
+/** For commands that take any user: a machine by name or id, else the string as a user id; ambiguity still refuses. */
+export const resolveUser = (ctx: Ctx, nameOrId: string): Promise<{ id: string; userName: string }> =>
+  resolveMachine(ctx, nameOrId).catch((e: unknown) => {
+    if (e instanceof CliError && e.exitCode === EXIT.notFound) return { id: nameOrId, userName: nameOrId };
+    throw e;
+  });
 
 // ---- output ----
 
@@ -143,15 +159,34 @@ export function out(ctx: { output: string }, json: unknown, rows?: string[][]) {
   for (const r of rows) process.stdout.write(r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]! + 2))).join("").trimEnd() + "\n");
 }
 
-/** `90d`, `12h`, `2w`, `1y`, or an ISO date. */
+const DURATION = /^(\d+)([hdwy])$/;
+/** A calendar date, optionally with a time and zone (2027-01-31, 2027-01-31T12:00:00Z). */
+const ISO_DATE = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/;
+
+/** `90d`, `12h`, `2w`, `1y` in milliseconds, or undefined. A bare number has no unit and is no duration. */
+function durationMs(v: string): number | undefined {
+  const m = DURATION.exec(v);
+  if (!m) return undefined;
+  const hours = { h: 1, d: 24, w: 24 * 7, y: 24 * 365 }[m[2] as "h" | "d" | "w" | "y"];
+  return Number(m[1]) * hours * 3600_000;
+}
+
+/** A duration for `option` (`--grace`): `24h`, `7d`, `2w`, `1y`, `0h`; anything else is a usage error. */
+export function parseDuration(v: string, option: string): number {
+  const ms = durationMs(v);
+  if (ms === undefined) throw new CliError(`${option}: "${v}" is not a duration (a number and a unit: 24h, 7d, 2w, 1y)`, EXIT.usage);
+  return ms;
+}
+
+/**
+ * `--expires`: a duration from now (`90d`, `12h`, `2w`, `1y`) or an ISO date (2027-01-31, or with a
+ * time). A bare number is refused: JavaScript would read "36" as the year 2036.
+ */
 export function parseExpiry(v: string, now = new Date()): Date {
-  const m = /^(\d+)([hdwy])$/.exec(v);
-  if (m) {
-    const hours = { h: 1, d: 24, w: 24 * 7, y: 24 * 365 }[m[2] as "h" | "d" | "w" | "y"];
-    return new Date(now.getTime() + Number(m[1]) * hours * 3600_000);
-  }
-  const d = new Date(v);
-  if (Number.isNaN(d.getTime())) throw new CliError(`--expires: "${v}" is neither a duration (90d, 12h, 2w, 1y) nor a date`, EXIT.usage);
+  const ms = durationMs(v);
+  if (ms !== undefined) return new Date(now.getTime() + ms);
+  const d = ISO_DATE.test(v) ? new Date(v) : new Date(NaN);
+  if (Number.isNaN(d.getTime())) throw new CliError(`--expires: "${v}" is neither a duration (90d, 12h, 2w, 1y) nor a date (2027-01-31)`, EXIT.usage);
   return d;
 }
 

@@ -6,10 +6,10 @@ import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { UserState } from "@zitadel/proto/zitadel/user_pb.js";
 import { Command, CommanderError, Option } from "commander";
 import { CredentialKind } from "../api/proto/portcullis/v1/expiring_pb.js";
-import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, openSync, readFileSync, rmSync, unlinkSync, writeSync } from "node:fs";
 import path from "node:path";
 import {
-  AccessTokenType, CliError, EXIT, type KeyFile, KeyType, SIGNIN_LINK_MINUTES, TextQueryMethod, Type, USER_STATES, assertion, connect, credentialRows, credentialsFile, ctxOf, fmt, out, parseExpiry, readAllStdin, readHidden, resolveMachine, saveStored, signInLink, tokenRequest, whoAmI,
+  AccessTokenType, CliError, EXIT, type KeyFile, KeyType, SIGNIN_LINK_MINUTES, TextQueryMethod, Type, USER_STATES, assertion, connect, credentialRows, credentialsFile, ctxOf, fmt, out, parseDuration, parseExpiry, readAllStdin, readHidden, resolveMachine, resolveUser, saveStored, signInLink, tokenRequest, whoAmI,
 } from "./ops-client.js";
 
 // ---- commands ----
@@ -138,10 +138,9 @@ export function buildProgram(): Command {
     .option("--secret <id>", "rotate only this secret (default: all)")
     .option("--grace <duration>", "how long the old secret(s) stay valid: 24h, 7d, 0h", "24h")
     .action(async (name: string, o: { secret?: string; grace: string }, cmd: Command) => {
+      const seconds = BigInt(Math.round(parseDuration(o.grace, "--grace") / 1000));
       const ctx = await ctxOf(cmd);
       const u = await resolveMachine(ctx, name);
-      const now = new Date();
-      const seconds = BigInt(Math.round((parseExpiry(o.grace, now).getTime() - now.getTime()) / 1000));
       const r = await ctx.creds.rotateSecret({ userId: u.id, secretId: o.secret ?? "", gracePeriod: { seconds, nanos: 0 } });
       out(ctx, { secretId: r.secretId, clientId: r.clientId, clientSecret: r.clientSecret, retiredSecretIds: r.retiredSecretIds }, [
         ["client_id", r.clientId],
@@ -173,12 +172,33 @@ export function buildProgram(): Command {
     .action(async (name: string, o: { out?: string; expires?: string }, cmd: Command) => {
       const ctx = await ctxOf(cmd);
       const u = await resolveMachine(ctx, name);
-      const r = await ctx.mgmt.addMachineKey({ userId: u.id, type: KeyType.JSON, expirationDate: o.expires ? timestampFromDate(parseExpiry(o.expires)) : undefined });
-      const json = Buffer.from(r.keyDetails).toString("utf8");
+      const expirationDate = o.expires ? timestampFromDate(parseExpiry(o.expires)) : undefined;
+      // The file is made (never overwritten) before the key: a key whose private half could not be kept is not created.
+      let fd: number | undefined;
       if (o.out) {
-        writeFileSync(o.out, json.endsWith("\n") ? json : json + "\n", { mode: 0o600, flag: "wx" });
-        out(ctx, { keyId: r.keyId, file: path.resolve(o.out) }, [[`key ${r.keyId} written to ${o.out}`]]);
-      } else process.stdout.write(json.endsWith("\n") ? json : json + "\n");
+        try {
+          fd = openSync(o.out, "wx", 0o600);
+        } catch (e) {
+          throw new CliError(`--out: cannot create ${o.out} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); no key was created`, EXIT.failed);
+        }
+      }
+      try {
+        const r = await ctx.mgmt.addMachineKey({ userId: u.id, type: KeyType.JSON, expirationDate });
+        const json = Buffer.from(r.keyDetails).toString("utf8");
+        if (fd !== undefined) {
+          writeSync(fd, json.endsWith("\n") ? json : json + "\n");
+          out(ctx, { keyId: r.keyId, file: path.resolve(o.out!) }, [[`key ${r.keyId} written to ${o.out}`]]);
+        } else process.stdout.write(json.endsWith("\n") ? json : json + "\n");
+      } catch (e) {
+        if (fd !== undefined) {
+          closeSync(fd);
+          fd = undefined;
+          unlinkSync(o.out!);
+        }
+        throw e;
+      } finally {
+        if (fd !== undefined) closeSync(fd);
+      }
     });
   key
     .command("ls")
@@ -250,6 +270,8 @@ export function buildProgram(): Command {
       let answer: Record<string, unknown>;
       if (o.keyFile) {
         const kf = JSON.parse(readFileSync(o.keyFile, "utf8")) as KeyFile;
+        const u = await resolveMachine(ctx, name);
+        if (kf.userId !== u.id) throw new CliError(`${o.keyFile} is a key of user ${kf.userId}, not of ${u.userName} (${u.id})`, EXIT.usage);
         answer = await tokenRequest(ctx.url, new URLSearchParams({ grant_type: "urn:ietf:params:oauth:grant-type:jwt-bearer", assertion: assertion(kf, ctx.url), scope: o.scope }));
       } else if (o.secretStdin) {
         const u = await resolveMachine(ctx, name);
@@ -275,7 +297,7 @@ export function buildProgram(): Command {
     .option("--role <role...>", "roles (see `portcullis member roles`)", ["ORG_OWNER"])
     .action(async (name: string, o: { role: string[] }, cmd: Command) => {
       const ctx = await ctxOf(cmd);
-      const u = await resolveMachine(ctx, name).catch(() => ({ id: name, userName: name }));
+      const u = await resolveUser(ctx, name);
       await ctx.mgmt.addOrgMember({ userId: u.id, roles: o.role });
       out(ctx, { userId: u.id, roles: o.role }, [[`${u.userName} is a member with ${o.role.join(", ")}`]]);
     });
@@ -294,7 +316,7 @@ export function buildProgram(): Command {
     .argument("<user>", "username or id")
     .action(async (name: string, _o: unknown, cmd: Command) => {
       const ctx = await ctxOf(cmd);
-      const u = await resolveMachine(ctx, name).catch(() => ({ id: name, userName: name }));
+      const u = await resolveUser(ctx, name);
       await ctx.mgmt.removeOrgMember({ userId: u.id });
       out(ctx, { removed: u.id }, [[`${u.userName} is no longer a member`]]);
     });
@@ -375,7 +397,9 @@ export async function runOperator(argv: string[]): Promise<number> {
     return EXIT.ok;
   } catch (e) {
     if (e instanceof CommanderError) {
-      if (e.code === "commander.helpDisplayed" || e.code === "commander.help" || e.code === "commander.version") return EXIT.ok;
+      // --help and --version exit 0; help shown because something was missing (a command without its
+      // subcommand) is a usage error, as every other one.
+      if (e.code === "commander.helpDisplayed" || e.code === "commander.version" || (e.code === "commander.help" && e.exitCode === 0)) return EXIT.ok;
       return EXIT.usage;
     }
     if (e instanceof CliError) {
