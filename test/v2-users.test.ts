@@ -155,6 +155,12 @@ describe.each(["grpc", "connect"] as const)("UserService v2 over %s", (protocol)
     expect(file).toMatchObject({ type: "serviceaccount", keyId: key.keyId, userId: id });
     const listed = await users().listKeys({ filters: [{ filter: { case: "userIdFilter", value: { id } } }] });
     expect(listed.pagination?.totalResult).toBe(1n);
+    // ZITADEL's pagination defaults: no limit is 100 (what the response reports), more than 1000 is refused.
+    expect(listed.pagination?.appliedLimit).toBe(100n);
+    const five = await users().listKeys({ pagination: { offset: 0n, limit: 5, asc: false }, filters: [{ filter: { case: "userIdFilter", value: { id } } }] });
+    expect(five.pagination?.appliedLimit).toBe(5n);
+    const tooMany = await errorOf(users().listKeys({ pagination: { offset: 0n, limit: 1001, asc: false } }));
+    expect([tooMany?.code, tooMany?.rawMessage]).toEqual([Code.InvalidArgument, "Errors.Query.LimitExceeded (QUERY-4M0fs)"]);
     expect(listed.result[0]).toMatchObject({ id: key.keyId, userId: id, organizationId: orgId });
     expect(timestampDate(listed.result[0]!.expirationDate!).getTime()).toBe(timestampDate(exp).getTime());
     const byKey = await users().listKeys({ filters: [{ filter: { case: "keyIdFilter", value: { id: key.keyId } } }, { filter: { case: "organizationIdFilter", value: { id: orgId } } }] });

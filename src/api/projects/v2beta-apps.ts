@@ -18,7 +18,7 @@ import * as queries from "../../app/projects/app-queries.js";
 import * as apps from "../../app/projects/apps.js";
 import { DomainError, notFound } from "../../domain/errors.js";
 import type { ServiceHandlers } from "../pipeline.js";
-import { listInput, ts } from "../users/mappers.js";
+import { paginationInput, ts } from "../users/mappers.js";
 import { eventDate } from "../users/v2-mappers.js";
 import { onProject } from "./v2beta-authz.js";
 import { pagination, v2betaApp, v2betaAppKey } from "./v2beta-mappers.js";
@@ -96,7 +96,7 @@ export const appV2betaHandlers: ServiceHandlers = {
   /** The apps of one project; OIDC- or SAML-only filters match nothing (there are only API apps). */
   async listApplications(ctx, req: ListApplicationsRequest) {
     const { caller } = await onProject(ctx, req.projectId, "project.app.read");
-    const list = listInput(req.pagination);
+    const list = paginationInput(req.pagination);
     const qs: queries.AppQuery[] = [];
     let none = false;
     for (const f of req.filters) {
@@ -135,7 +135,7 @@ export const appV2betaHandlers: ServiceHandlers = {
   /** The keys of an app, a project or an org that the caller may read. */
   async listApplicationKeys(ctx, req: ListApplicationKeysRequest) {
     const scope = await visibleScope(ctx.deps, ctx.principal, "project.app.read");
-    const list = listInput(req.pagination);
+    const list = paginationInput(req.pagination);
     const c = req.resourceId;
     const owner: queries.AppKeyOwner | undefined =
       c.case === "applicationId" ? { kind: "app", id: c.value } : c.case === "projectId" ? { kind: "project", id: c.value } : c.case === "organizationId" ? { kind: "org", id: c.value } : undefined;

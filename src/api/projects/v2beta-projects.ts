@@ -27,7 +27,7 @@ import * as projects from "../../app/projects/projects.js";
 import { invalidArgument, notFound } from "../../domain/errors.js";
 import type { ProjectState } from "../../domain/projects/project.js";
 import type { CallContext, ServiceHandlers } from "../pipeline.js";
-import { listInput, ts } from "../users/mappers.js";
+import { paginationInput, ts } from "../users/mappers.js";
 import { eventDate } from "../users/v2-mappers.js";
 import { onProject } from "./v2beta-authz.js";
 import { pagination, v2betaProject, v2betaProjectGrant, v2betaRole } from "./v2beta-mappers.js";
@@ -151,7 +151,7 @@ export const projectV2betaHandlers: ServiceHandlers = {
   /** The projects the caller may read: of the orgs where it holds project.read, and those it is a member of. */
   async listProjects(ctx, req: ListProjectsRequest) {
     const scope = await visibleScope(ctx.deps, ctx.principal, "project.read");
-    const list = listInput(req.pagination);
+    const list = paginationInput(req.pagination);
     const r = await queries.searchProjects(ctx.deps, scope, list, projectSorts[req.sortingColumn ?? 0] ?? "createdAt", req.filters.map(toProjectQuery));
     return { pagination: pagination(r.meta, list.limit), projects: r.projects.map(v2betaProject) };
   },
@@ -183,7 +183,7 @@ export const projectV2betaHandlers: ServiceHandlers = {
   },
   async listProjectRoles(ctx, req: ListProjectRolesRequest) {
     const { caller } = await onProject(ctx, req.projectId, "project.role.read");
-    const list = listInput(req.pagination);
+    const list = paginationInput(req.pagination);
     const r = await queries.listProjectRoles(ctx.deps, caller, req.projectId, list, req.filters.map(toRoleQuery));
     return { pagination: pagination(r.meta, list.limit), projectRoles: r.roles.map(v2betaRole) };
   },
@@ -212,7 +212,7 @@ export const projectV2betaHandlers: ServiceHandlers = {
   /** The grants of the projects the caller may read, and the grants made to the orgs where it may. */
   async listProjectGrants(ctx, req: ListProjectGrantsRequest) {
     const scope = await visibleScope(ctx.deps, ctx.principal, "project.grant.read");
-    const list = listInput(req.pagination);
+    const list = paginationInput(req.pagination);
     const r = await grantQueries.searchProjectGrants(ctx.deps, scope, list, req.filters.map(toGrantQuery));
     return { pagination: pagination(r.meta, list.limit), projectGrants: r.grants.map(v2betaProjectGrant) };
   },

@@ -14,7 +14,7 @@ import * as grants from "../../app/usergrants/user-grants.js";
 import { invalidArgument } from "../../domain/errors.js";
 import type { CallContext, ServiceHandlers } from "../pipeline.js";
 import { pagination } from "../projects/v2beta-mappers.js";
-import { listInput, ts } from "../users/mappers.js";
+import { paginationInput, ts } from "../users/mappers.js";
 import { eventDate } from "../users/v2-mappers.js";
 
 /**
@@ -111,7 +111,7 @@ export const authorizationV2betaHandlers: ServiceHandlers = {
   /** The grants the caller may read: made by the orgs where it holds user.grant.read, or on the projects it is a member of. */
   async listAuthorizations(ctx, req: ListAuthorizationsRequest) {
     const scope = await visibleScope(ctx.deps, ctx.principal, "user.grant.read");
-    const list = listInput(req.pagination);
+    const list = paginationInput(req.pagination);
     const r = await queries.searchUserGrants(ctx.deps, scope, list, req.filters.map(toQuery));
     return { pagination: pagination(r.meta, list.limit), authorizations: r.grants.map(authorizationMessage) };
   },

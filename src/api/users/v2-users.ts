@@ -31,7 +31,7 @@ import * as users from "../../app/users/users.js";
 import { DomainError } from "../../domain/errors.js";
 import { checkDisplayName } from "../../domain/users/rules.js";
 import type { CallContext, ServiceHandlers } from "../pipeline.js";
-import { listInput, objectDetails, readDetails, ts } from "./mappers.js";
+import { listInput, paginationInput, objectDetails, readDetails, ts } from "./mappers.js";
 import { dateOf, eventDate, v1UserState, v2KeyMessage, v2ListDetails, v2Pagination, v2PatMessage, v2UserMessage } from "./v2-mappers.js";
 
 /**
@@ -217,7 +217,7 @@ export const userV2Handlers: ServiceHandlers = {
   },
   async listKeys(ctx, req: ListKeysRequest) {
     const orgs = await orgsWithPermission(ctx.deps, ctx.principal, "user.read");
-    const list = listInput(req.pagination);
+    const list = paginationInput(req.pagination);
     const r = await search.searchMachineKeys(ctx.deps, orgs, list, credentialSorts[req.sortingColumn ?? 0] ?? "createdAt", credentialFilters(req.filters));
     return { pagination: v2Pagination(r.meta, list.limit), result: r.keys.map(v2KeyMessage) };
   },
@@ -234,7 +234,7 @@ export const userV2Handlers: ServiceHandlers = {
   },
   async listPersonalAccessTokens(ctx, req: ListPersonalAccessTokensRequest) {
     const orgs = await orgsWithPermission(ctx.deps, ctx.principal, "user.read");
-    const list = listInput(req.pagination);
+    const list = paginationInput(req.pagination);
     const r = await search.searchPersonalAccessTokens(ctx.deps, orgs, list, credentialSorts[req.sortingColumn ?? 0] ?? "createdAt", credentialFilters(req.filters));
     return { pagination: v2Pagination(r.meta, list.limit), result: r.pats.map(v2PatMessage) };
   },
@@ -246,7 +246,7 @@ export const userV2Handlers: ServiceHandlers = {
   },
   async listUserMetadata(ctx, req: ListUserMetadataRequest) {
     const caller = await onUser(ctx, req.userId, "user.read");
-    const list = listInput(req.pagination);
+    const list = paginationInput(req.pagination);
     const keyQueries = req.filters.flatMap((f) => (f.filter.case === "keyFilter" ? [{ key: f.filter.value.key, method: f.filter.value.method }] : []));
     const r = await md.listUserMetadata(ctx.deps, caller, req.userId, list, keyQueries);
     return {
