@@ -120,9 +120,14 @@ describe.each(["grpc", "connect"] as const)("UserService v2 over %s", (protocol)
     expect(d.details).toMatchObject({ resourceOwner: orgId });
     expect(d.details?.changeDate).toBeDefined();
     expect((await users().getUserByID({ userId: id })).user?.state).toBe(2);
+    // ZITADEL's v2 ids and keys (command/user_v2.go), not v1's.
     const again = await errorOf(users().deactivateUser({ userId: id }));
-    expect(again?.code).toBe(Code.FailedPrecondition);
+    expect([again?.code, again?.rawMessage]).toEqual([Code.FailedPrecondition, "Errors.User.AlreadyInactive (COMMAND-5gunjw0cd7)"]);
+    const lockInactive = await errorOf(users().lockUser({ userId: id }));
+    expect([lockInactive?.code, lockInactive?.rawMessage]).toEqual([Code.FailedPrecondition, "Errors.User.ShouldBeActiveOrInitial (COMMAND-lgws8wtsqf)"]);
     await users().reactivateUser({ userId: id });
+    expect((await errorOf(users().reactivateUser({ userId: id })))?.rawMessage).toBe("Errors.User.NotInactive (COMMAND-s5qqcz97hf)");
+    expect((await errorOf(users().unlockUser({ userId: id })))?.rawMessage).toBe("Errors.User.NotLocked (COMMAND-olb9vb0oca)");
     await users().lockUser({ userId: id });
     expect((await users().getUserByID({ userId: id })).user?.state).toBe(4);
     await users().unlockUser({ userId: id });

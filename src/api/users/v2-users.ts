@@ -177,19 +177,24 @@ export const userV2Handlers: ServiceHandlers = {
   },
 
   async deactivateUser(ctx, req: { userId: string }) {
-    return { details: objectDetails(await users.changeUserState(ctx.deps, await onUser(ctx, req.userId, "user.write"), req.userId, "deactivate")) };
+    const caller = await onUser(ctx, req.userId, "user.write");
+    return { details: objectDetails(await v2Errors(users.changeUserState(ctx.deps, caller, req.userId, "deactivate"))) };
   },
   async reactivateUser(ctx, req: { userId: string }) {
-    return { details: objectDetails(await users.changeUserState(ctx.deps, await onUser(ctx, req.userId, "user.write"), req.userId, "reactivate")) };
+    const caller = await onUser(ctx, req.userId, "user.write");
+    return { details: objectDetails(await v2Errors(users.changeUserState(ctx.deps, caller, req.userId, "reactivate"))) };
   },
   async lockUser(ctx, req: { userId: string }) {
-    return { details: objectDetails(await users.changeUserState(ctx.deps, await onUser(ctx, req.userId, "user.write"), req.userId, "lock")) };
+    const caller = await onUser(ctx, req.userId, "user.write");
+    return { details: objectDetails(await v2Errors(users.changeUserState(ctx.deps, caller, req.userId, "lock"))) };
   },
   async unlockUser(ctx, req: { userId: string }) {
-    return { details: objectDetails(await users.changeUserState(ctx.deps, await onUser(ctx, req.userId, "user.write"), req.userId, "unlock")) };
+    const caller = await onUser(ctx, req.userId, "user.write");
+    return { details: objectDetails(await v2Errors(users.changeUserState(ctx.deps, caller, req.userId, "unlock"))) };
   },
   async deleteUser(ctx, req: DeleteUserRequest) {
-    return { details: objectDetails(await users.removeUser(ctx.deps, await onUser(ctx, req.userId, "user.delete"), req.userId)) };
+    const caller = await onUser(ctx, req.userId, "user.delete");
+    return { details: objectDetails(await v2Errors(users.removeUser(ctx.deps, caller, req.userId))) };
   },
 
   async addSecret(ctx, req: AddSecretRequest) {
@@ -259,3 +264,28 @@ export const userV2Handlers: ServiceHandlers = {
     return { deletionDate: eventDate(d) };
   },
 };
+
+/**
+ * ZITADEL's v2 commands (internal/command/user_v2.go) answer the state changes and DeleteUser with
+ * their own error ids and i18n keys where the shared commands answer with v1's: translated here, at
+ * the v2 edge, by the v1 id.
+ */
+const V2_USER_ERRORS: Readonly<Record<string, [DomainError["kind"], string, string]>> = {
+  "COMMAND-3M9ds": ["NotFound", "COMMAND-5gp2p62iin", "Errors.User.NotFound"],
+  "COMMAND-ke0fw": ["FailedPrecondition", "COMMAND-gvx4kct9r2", "Errors.User.CantDeactivateInitial"],
+  "COMMAND-5M0sf": ["FailedPrecondition", "COMMAND-5gunjw0cd7", "Errors.User.AlreadyInactive"],
+  "COMMAND-4M0sd": ["NotFound", "COMMAND-9hy5kzbuk6", "Errors.User.NotFound"],
+  "COMMAND-6M0sf": ["FailedPrecondition", "COMMAND-s5qqcz97hf", "Errors.User.NotInactive"],
+  "COMMAND-5M9fs": ["NotFound", "COMMAND-450yxuqrh1", "Errors.User.NotFound"],
+  "COMMAND-3NN8v": ["FailedPrecondition", "COMMAND-lgws8wtsqf", "Errors.User.ShouldBeActiveOrInitial"],
+  "COMMAND-M0dos": ["NotFound", "COMMAND-x377t913pw", "Errors.User.NotFound"],
+  "COMMAND-4M0ds": ["FailedPrecondition", "COMMAND-olb9vb0oca", "Errors.User.NotLocked"],
+  "COMMAND-m9od": ["NotFound", "COMMAND-bd4ir1mblj", "Errors.User.NotFound"],
+};
+
+function v2Errors<T>(p: Promise<T>): Promise<T> {
+  return p.catch((e: unknown) => {
+    const v2 = e instanceof DomainError ? V2_USER_ERRORS[e.id] : undefined;
+    throw v2 ? new DomainError(v2[0], v2[1], v2[2]) : e;
+  });
+}
