@@ -189,6 +189,14 @@ describe.skipIf(!haveChromium)("web console in Chromium", () => {
     await tab.getByRole("heading", { name: "Machine users" }).waitFor();
     expect(tab.url()).not.toContain("signin=");
     await b.shot("signed-in-by-link", tab);
+    // A second link opened in the signed-in tab (only the fragment changes, no page load): it leaves the
+    // address bar at once and is used, so it is not left valid in the history; the tab stays signed in.
+    const second = JSON.parse((await operator(["console", "login", "--output", "json"], env)).stdout) as { link: string };
+    await tab.evaluate((h) => void (location.hash = h), new URL(second.link).hash);
+    await expect.poll(() => tab.url()).not.toContain("signin=");
+    await tab.getByRole("heading", { name: "Machine users" }).waitFor();
+    // Both link PATs are used up and the first session's PAT removed: one session PAT, as before.
+    await expect.poll(async () => (await patIds()).length).toBe(patsBefore.length + 1);
     // The link PAT is gone; the session PAT the console made is removed at sign-out.
     expect((await patIds()).length).toBe(patsBefore.length + 1);
     await tab.getByRole("button", { name: "Sign out" }).click();

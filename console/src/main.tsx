@@ -165,6 +165,29 @@ function Shell({ session, setSession }: { session: Session; setSession: (s: Sess
 
 function App() {
   const [session, setSession] = useState<Session | undefined>(() => (location.hash.startsWith("#signin=") ? undefined : loadSession()));
+  const [linkError, setLinkError] = useState<unknown>();
+  useEffect(() => {
+    // A sign-in link opened in a tab that is signed in already (only the fragment changes, so the page
+    // does not load again): its secret leaves the address bar and the history at once, and the link is
+    // used, switching the tab to it, rather than left valid in the history. Signed out, SignIn does this.
+    const onLink = () => {
+      const fragment = location.hash.slice(1);
+      const current = loadSession();
+      if (!fragment.startsWith("signin=") || !current) return;
+      history.replaceState(null, "", location.pathname + location.search + "#/users");
+      void exchangeSignInLink(fragment).then(
+        async (s) => {
+          await signOut(current);
+          saveSession(s);
+          setLinkError(undefined);
+          setSession(s);
+        },
+        (e: unknown) => setLinkError(e),
+      );
+    };
+    addEventListener("hashchange", onLink);
+    return () => removeEventListener("hashchange", onLink);
+  }, []);
   if (!session)
     return (
       <SignIn
@@ -175,7 +198,12 @@ function App() {
         }}
       />
     );
-  return <Shell session={session} setSession={setSession} />;
+  return (
+    <>
+      <ErrorBox error={linkError} />
+      <Shell session={session} setSession={setSession} />
+    </>
+  );
 }
 
 render(<App />, document.getElementById("app")!);
