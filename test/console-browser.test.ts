@@ -192,7 +192,7 @@ describe.skipIf(!haveChromium)("web console in Chromium", () => {
     // A second link opened in the signed-in tab (only the fragment changes, no page load): it leaves the
     // address bar at once and is used, so it is not left valid in the history; the tab stays signed in.
     const second = JSON.parse((await operator(["console", "login", "--output", "json"], env)).stdout) as { link: string };
-    await tab.evaluate((h) => void (location.hash = h), new URL(second.link).hash);
+    await tab.evaluate((h) => void ((globalThis as unknown as { location: { hash: string } }).location.hash = h), new URL(second.link).hash);
     await expect.poll(() => tab.url()).not.toContain("signin=");
     await tab.getByRole("heading", { name: "Machine users" }).waitFor();
     // Both link PATs are used up and the first session's PAT removed: one session PAT, as before.
