@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createRemoteJWKSet, jwtVerify } from "jose";
+import { createEventStore, type EventStore } from "../src/store/event-store.js";
 import { startTestServer, type TestServer } from "./helpers/server.js";
 import { rest, tokenRequest } from "./helpers/clients.js";
 import { startServerProcess } from "./helpers/process.js";
@@ -166,6 +167,38 @@ describe("machine secrets and the token endpoint", () => {
     expect(await rest(s.url, "DELETE", `/management/v1/users/${m.userId}/secret`, { token: s.pat })).toMatchObject({ status: 400, json: { message: "Errors.User.NotExisting (COMMAND-x7s802)" } });
     expect(await rest(s.url, "PUT", `/management/v1/users/${m.userId}/secret`, { token: s.pat })).toMatchObject({ status: 404, json: { message: "User could not be found (QUERY-Dfbg2)" } });
     expect((await rest(s.url, "POST", "/management/v1/users/machine", { token: s.pat, body: { userName: "remove-svc", name: "again" } })).status).toBe(200);
+  });
+
+  // A write whose outcome the process does not learn (the connection to PostgreSQL broke, or a timeout
+  // fired, after the commit): other instances evict on the commit notice and this one skips its own,
+  // so it must not keep answering from what it cached before. Simulated with a push that commits
+  // through a second store object (no cache listeners) and then throws, as a lost reply would.
+  it("a removal that committed but reported an error leaves no stale state in this process's cache", async () => {
+    const m = await machine(s, "lost-reply-svc");
+    const token = () => tokenRequest(s.url, { grant_type: "client_credentials", scope: API }, { id: "lost-reply-svc", secret: m.secret });
+    expect((await token()).status).toBe(200); // the machine is cached now
+
+    const real = s.rt.deps.store;
+    const shadow = createEventStore(s.rt.sql, 1);
+    const lostReply: EventStore = {
+      ...real,
+      async push(req) {
+        await shadow.push(req);
+        throw new Error("connection terminated unexpectedly (after the commit)");
+      },
+    };
+    s.rt.deps.store = lostReply;
+    try {
+      const removed = await rest(s.url, "DELETE", `/management/v1/users/${m.userId}/secret`, { token: s.pat });
+      expect(removed.status).toBe(500);
+    } finally {
+      s.rt.deps.store = real;
+    }
+    // The store holds the removal; this process must not answer from the secret it cached.
+    const events = await real.load(s.rt.deps.instanceId, "user", m.userId);
+    expect(events.at(-1)?.type).toBe("user.machine.secret.removed");
+    expect((await token()).status).toBe(401);
+    expect((await rest(s.url, "GET", `/management/v1/users/${m.userId}`, { token: s.pat })).json.user.details.sequence).toBe(String(events.at(-1)!.sequence));
   });
 
   it("introspects for authenticated machine clients (RFC 7662) and revokes (RFC 7009)", async () => {
