@@ -24,17 +24,18 @@ export const listInput = (q: { offset: bigint; limit: number; asc: boolean } | u
 });
 
 /** ZITADEL's system defaults for the v2 lists' pagination (DefaultQueryLimit, MaxQueryLimit). */
-export const DEFAULT_QUERY_LIMIT = 100;
-export const MAX_QUERY_LIMIT = 1000;
+const DEFAULT_QUERY_LIMIT = 100;
+const MAX_QUERY_LIMIT = 1000;
 
 /**
- * zitadel.filter.v2(beta).PaginationRequest → paging, as ZITADEL's PaginationPbToQuery: no limit (or
- * 0) is 100, more than 1000 is InvalidArgument; the applied limit is what the response reports.
+ * zitadel.filter.v2(beta).PaginationRequest → paging, as ZITADEL's PaginationPbToQuery: v1's paging
+ * with no limit (or 0) read as 100 and more than 1000 refused; the applied limit is what the
+ * response reports.
  */
 export function paginationInput(p: { offset: bigint; limit: number; asc: boolean } | undefined) {
-  const limit = p?.limit ?? 0;
-  if (limit > MAX_QUERY_LIMIT) throw invalidArgument("QUERY-4M0fs", "Errors.Query.LimitExceeded");
-  return { offset: Number(p?.offset ?? 0n), limit: limit > 0 ? limit : DEFAULT_QUERY_LIMIT, asc: p?.asc ?? false };
+  const list = listInput(p);
+  if (list.limit > MAX_QUERY_LIMIT) throw invalidArgument("QUERY-4M0fs", "Errors.Query.LimitExceeded");
+  return { ...list, limit: list.limit || DEFAULT_QUERY_LIMIT };
 }
 
 export const listDetails = (m: ListMeta) => ({
