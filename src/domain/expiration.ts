@@ -9,8 +9,8 @@ const MAX_TIMESTAMP = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
 /** 0001-01-01T00:00:00Z, Go's zero time.Time (Date.UTC would read year 1 as 1901). */
 const GO_ZERO_TIME = Date.parse("0001-01-01T00:00:00Z");
 
-/** Whether a requested expiration says "none given": absent, or Go's zero time. */
-export const expirationUnset = (date: Date | undefined): boolean => date === undefined || date.getTime() === GO_ZERO_TIME;
+/** Whether a date is Go's zero time.Time, which a Go client sends for "none given". */
+export const isGoZeroTime = (date: Date): boolean => date.getTime() === GO_ZERO_TIME;
 
 /**
  * ZITADEL's ValidateExpirationDate: absent means "never" (year 9999), and so does Go's zero time
@@ -19,7 +19,7 @@ export const expirationUnset = (date: Date | undefined): boolean => date === und
  * gRPC) is refused as well, where ZITADEL would fail later at the database.
  */
 export function expirationOrDefault(date: Date | undefined, now: Date): Date {
-  if (date === undefined || expirationUnset(date)) return NO_EXPIRY;
+  if (!date || isGoZeroTime(date)) return NO_EXPIRY;
   if (Number.isNaN(date.getTime()) || date.getTime() > MAX_TIMESTAMP) throw new DomainError("InvalidArgument", "", "invalid expirationDate: out of range");
   if (date.getTime() < now.getTime()) throw invalidArgument("DOMAIN-dv3t5", "Errors.AuthNKey.ExpireBeforeNow");
   return date;

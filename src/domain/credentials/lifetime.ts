@@ -1,5 +1,5 @@
 import { invalidArgument } from "../errors.js";
-import { NO_EXPIRY, expirationOrDefault, expirationUnset } from "../expiration.js";
+import { NO_EXPIRY, expirationOrDefault, isGoZeroTime } from "../expiration.js";
 import type { CredentialPolicyPayload } from "../orgs/events.js";
 
 export type CredentialKind = "secret" | "key" | "pat";
@@ -24,7 +24,7 @@ export function credentialExpiration<D extends Date | undefined>(
   const max = maxOf(policy, kind);
   const limit = max > 0 ? new Date(now.getTime() + max * 1000) : undefined;
   // Go's zero time is no date, as absent: the policy's limit, or none.
-  if (requested === undefined || expirationUnset(requested)) return limit ?? noLimit;
+  if (!requested || isGoZeroTime(requested)) return limit ?? noLimit;
   const date = expirationOrDefault(requested, now);
   if (limit && date.getTime() > limit.getTime())
     throw invalidArgument("PORT-cred-policy", `The expiration is beyond the organization's credential policy (at most ${max} seconds from now)`);
