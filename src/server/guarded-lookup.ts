@@ -29,12 +29,12 @@ export function guardedLookup(o: GuardOptions) {
       const bad = refused.findIndex((why) => why !== undefined);
       const ok = o.every && bad >= 0 ? undefined : addresses.find((_, i) => refused[i] === undefined);
       if (!ok) {
-        const why = bad >= 0 ? ` (${addresses[bad]!.address}: ${refused[bad]})` : "";
-        const scope = o.every ? "to a refused address" : "only to refused addresses";
+        const said = `${o.what} host ${hostname} resolves ${o.every ? "to a refused address" : "only to refused addresses"}`;
         // `publicMessage` leaves the address out: for answers to API callers, who may not learn what
         // a name resolves to inside the server's network (the message, with it, is for the log).
-        const publicMessage = `${o.what} host ${hostname} resolves ${scope}${bad >= 0 ? ` (${refused[bad]})` : ""}`;
-        return callback(Object.assign(new Error(`${o.what} host ${hostname} resolves ${scope}${why}`), { code: o.code, publicMessage }), "");
+        const message = bad >= 0 ? `${said} (${addresses[bad]!.address}: ${refused[bad]})` : said;
+        const publicMessage = bad >= 0 ? `${said} (${refused[bad]})` : said;
+        return callback(Object.assign(new Error(message), { code: o.code, publicMessage }), "");
       }
       if ((options as { all?: boolean }).all) return callback(null, [ok]);
       callback(null, ok.address, ok.family);
