@@ -128,6 +128,17 @@ describe.each(["grpc", "connect"] as const)("UserService v2 over %s", (protocol)
     await users().reactivateUser({ userId: id });
     expect((await errorOf(users().reactivateUser({ userId: id })))?.rawMessage).toBe("Errors.User.NotInactive (COMMAND-s5qqcz97hf)");
     expect((await errorOf(users().unlockUser({ userId: id })))?.rawMessage).toBe("Errors.User.NotLocked (COMMAND-olb9vb0oca)");
+    // An unknown user: each command's own v2 not-found id.
+    for (const [call, message] of [
+      [() => users().deactivateUser({ userId: "no-such-user" }), "Errors.User.NotFound (COMMAND-5gp2p62iin)"],
+      [() => users().reactivateUser({ userId: "no-such-user" }), "Errors.User.NotFound (COMMAND-9hy5kzbuk6)"],
+      [() => users().lockUser({ userId: "no-such-user" }), "Errors.User.NotFound (COMMAND-450yxuqrh1)"],
+      [() => users().unlockUser({ userId: "no-such-user" }), "Errors.User.NotFound (COMMAND-x377t913pw)"],
+      [() => users().deleteUser({ userId: "no-such-user" }), "Errors.User.NotFound (COMMAND-bd4ir1mblj)"],
+    ] as const) {
+      const e = await errorOf(call());
+      expect([e?.code, e?.rawMessage]).toEqual([Code.NotFound, message]);
+    }
     await users().lockUser({ userId: id });
     expect((await users().getUserByID({ userId: id })).user?.state).toBe(4);
     await users().unlockUser({ userId: id });
