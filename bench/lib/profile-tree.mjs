@@ -6,6 +6,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { selfTimes } from "./profile.mjs";
 
 const [target = "opaque", minArg = "2", depthArg = "30"] = process.argv.slice(2);
 const base = path.join(os.tmpdir(), `quick-${target}`);
@@ -16,13 +17,7 @@ if (!existsSync(`${base}.cpuprofile`) || !existsSync(`${base}.window.json`)) {
 const prof = JSON.parse(readFileSync(`${base}.cpuprofile`, "utf8"));
 const { window, requests } = JSON.parse(readFileSync(`${base}.window.json`, "utf8"));
 const byId = new Map(prof.nodes.map((n) => [n.id, n]));
-const self = new Map();
-let t = prof.startTime;
-for (let i = 0; i < prof.samples.length; i++) {
-  t += prof.timeDeltas[i] ?? 0;
-  if (t < window.fromUs || t > window.toUs) continue;
-  self.set(prof.samples[i], (self.get(prof.samples[i]) ?? 0) + (prof.timeDeltas[i] ?? 0));
-}
+const { self } = selfTimes(prof, window);
 const total = new Map();
 const sum = (id) => {
   const n = byId.get(id);

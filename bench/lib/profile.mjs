@@ -22,15 +22,10 @@ function areaOf(url, fn) {
 }
 
 /**
- * `window` ({ fromUs, toUs }, CLOCK_MONOTONIC microseconds as process.hrtime.bigint() / 1000 in any
- * process on this machine, the clock V8 stamps samples with) keeps only the samples taken while the
- * load was measured: start-up, setup and warm-up are left out.
+ * Self time (µs) per profile node id, counting only the samples inside `window` (all without one),
+ * and the first and last sample time counted.
  */
-export function summarizeProfile(file, { top = 20, window } = {}) {
-  const prof = JSON.parse(readFileSync(file, "utf8"));
-  const byId = new Map(prof.nodes.map((n) => [n.id, n]));
-  const parent = new Map();
-  for (const n of prof.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+export function selfTimes(prof, window) {
   const self = new Map();
   let t = prof.startTime;
   let first = Infinity;
@@ -43,6 +38,20 @@ export function summarizeProfile(file, { top = 20, window } = {}) {
     last = Math.max(last, t);
     self.set(prof.samples[i], (self.get(prof.samples[i]) ?? 0) + dt);
   }
+  return { self, first, last };
+}
+
+/**
+ * `window` ({ fromUs, toUs }, CLOCK_MONOTONIC microseconds as process.hrtime.bigint() / 1000 in any
+ * process on this machine, the clock V8 stamps samples with) keeps only the samples taken while the
+ * load was measured: start-up, setup and warm-up are left out.
+ */
+export function summarizeProfile(file, { top = 20, window } = {}) {
+  const prof = JSON.parse(readFileSync(file, "utf8"));
+  const byId = new Map(prof.nodes.map((n) => [n.id, n]));
+  const parent = new Map();
+  for (const n of prof.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const { self, first, last } = selfTimes(prof, window);
   let total = 0;
   let idle = 0;
   const fns = new Map();
